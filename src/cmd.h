@@ -1,0 +1,61 @@
+/* The command layer: global options, the command table and what each command needs set up.
+ * Commands print; the core below them does not. */
+#ifndef HSMLOG_CMD_H
+#define HSMLOG_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db.h"
+#include "rule.h"
+
+/* Exit statuses, documented in README.md and `hsmlog --help`. */
+enum hl_exit {
+    EXIT_OK = 0,
+    EXIT_FINDINGS = 1,   /* --fail-on matched (or `rules test` failed) */
+    EXIT_USAGE = 2,      /* usage, rule-file or database error */
+    EXIT_INCOMPLETE = 3, /* finished, but some input could not be read in full */
+};
+
+/* State shared by every command: options that apply to all of them. */
+struct app {
+    const char *db_path;      /* borrowed: --db, or NULL for the default */
+    bool no_db;               /* --no-db */
+    const char **rule_paths;  /* owned array of borrowed strings: every --rules */
+    size_t n_rule_paths;
+    char *command_line;       /* owned: argv joined, recorded in scans.command */
+};
+
+/* Long options every command accepts; commands add these to their getopt tables. */
+#define APP_OPT_DB    1000
+#define APP_OPT_NO_DB 1001
+#define APP_OPT_RULES 1002
+#define APP_LONG_OPTIONS                                                                         \
+    { "db", required_argument, NULL, APP_OPT_DB },                                               \
+            { "no-db", no_argument, NULL, APP_OPT_NO_DB },                                       \
+            { "rules", required_argument, NULL, APP_OPT_RULES },                                 \
+            { "quiet", no_argument, NULL, 'q' }, { "verbose", no_argument, NULL, 'v' }
+
+/* Applies a common option returned by getopt_long; returns true when it was one. */
+bool app_common_option(struct app *app, int opt, const char *arg);
+
+/* Loads the rules (--rules, $HSMLOG_RULES, the data directory, the source tree), prints every
+ * rule-file error, and prepares them. Returns 0, or EXIT_USAGE after printing why. With
+ * report_only, rule-file errors are printed but rules that did load are kept. */
+int app_load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t *ret_errors);
+
+/* Prints one rule-file error with the offending line and a caret under the column. */
+void app_print_rule_error(const struct rule_error *e);
+
+/* Resolves the database path (--db, else the default); returns a string to free, or NULL after
+ * printing why. */
+char *app_db_path(const struct app *app);
+
+/* Prints "unknown option" style usage errors and returns EXIT_USAGE. */
+int app_usage_error(const char *command, const char *fmt, ...) HL_PRINTF(2, 3);
+
+int cmd_scan(int argc, char **argv, struct app *app);
+int cmd_query(int argc, char **argv, struct app *app);
+int cmd_rules(int argc, char **argv, struct app *app);
+
+#endif

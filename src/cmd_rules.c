@@ -1,0 +1,168 @@
+/* `hsmlog rules list|check|test`: see what is loaded, lint the rule files, and run every
+ * rule's embedded examples through the real parser and matcher. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "diag.h"
+#include "out.h"
+#include "parse.h"
+#include "rule.h"
+
+static const char rules_usage[] =
+        "usage: hsmlog rules list [--format table|csv|json]\n"
+        "       hsmlog rules check\n"
+        "       hsmlog rules test [-v]\n"
+        "\n"
+        "list    the loaded rules: id, severity, programs, summary\n"
+        "check   read every rule file and report every problem (file:line:column),\n"
+        "        including rules without a 'test' and a 'test-no' line\n"
+        "test    run each rule's 'test' lines (must match) and 'test-no' lines (must not)\n"
+        "        through the full parser and matcher\n"
+        "\n"
+        "Rules come from --rules PATH (repeatable), else $HSMLOG_RULES (colon-separated),\n"
+        "else the installed rules directory. The format is in rules/README.md.\n"
+        "\n"
+        "Exit status: 0 ok; 1 a rule test failed; 2 a rule file has errors.\n";
+
+static int rules_list(struct ruleset *rs, enum out_format fmt)
+{
+    static const char *const names[] = { "id", "severity", "program", "summary" };
+    struct out_ctx out;
+    if (out_begin(&out, fmt, stdout, ARRAY_SIZE(names), names) < 0)
+        return EXIT_USAGE;
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < rs->n; i++) {
+        const struct rule *rule = &rs->rules[i];
+        char programs[256] = "";
+        size_t used = 0;
+        for (size_t p = 0; p < rule->n_programs && used < sizeof(programs); p++)
+            used += (size_t)snprintf(programs + used, sizeof(programs) - used, "%s%s",
+                                     p ? "," : "", rule->programs[p]);
+        const char *sev = severity_name(rule->severity);
+        struct out_cell cells[] = {
+            { OUT_TEXT, rule->id, strlen(rule->id) },
+            { OUT_TEXT, sev, strlen(sev) },
+            { rule->n_programs ? OUT_TEXT : OUT_NULL, programs, strlen(programs) },
+            { OUT_TEXT, rule->summary, strlen(rule->summary) },
+        };
+        r = out_row(&out, cells);
+    }
+    return out_end(&out) < 0 || r < 0 ? EXIT_USAGE : EXIT_OK;
+}
+
+static int rules_check(struct ruleset *rs, size_t load_errors)
+{
+    size_t problems = load_errors;
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct rule *rule = &rs->rules[i];
+        bool has_yes = false, has_no = false;
+        for (size_t t = 0; t < rule->n_tests; t++) {
+            has_yes |= rule->tests[t].must_match;
+            has_no |= !rule->tests[t].must_match;
+        }
+        if (!has_yes || !has_no) {
+            fprintf(stderr, "%s:%u: error: rule '%s' has no '%s' line\n", rule->file, rule->line,
+                    rule->id, !has_yes ? "test" : "test-no");
+            problems++;
+        }
+        if (!rule->literal && !rule->n_programs)
+            diag_note("%s:%u: rule '%s' has neither a program nor a literal the prefilter can use; "
+                      "it runs its regex on every line",
+                      rule->file, rule->line, rule->id);
+    }
+    if (problems) {
+        fprintf(stderr, "%zu problem%s in rule files\n", problems, problems == 1 ? "" : "s");
+        return EXIT_USAGE;
+    }
+    printf("%zu rules ok\n", rs->n);
+    return EXIT_OK;
+}
+
+static int rules_test(struct ruleset *rs)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    size_t passed = 0, failed = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct rule *rule = &rs->rules[i];
+        for (size_t t = 0; t < rule->n_tests; t++) {
+            const struct rule_test *test = &rule->tests[t];
+            struct parser parser;
+            struct record rec;
+            parser_init(&parser, tm.tm_year + 1900, 0, 0);
+            parse_line(&parser, strv_from_cstr(test->line), &rec);
+            bool matched = rule_matches(rs, rule, &rec);
+            if (matched == test->must_match) {
+                passed++;
+                diag_note("ok %s:%u %s", rule->file, test->src_line, rule->id);
+            } else {
+                failed++;
+                fprintf(stderr, "%s:%u: FAIL %s: %s line %s\n", rule->file, test->src_line,
+                        rule->id, test->must_match ? "test" : "test-no",
+                        test->must_match ? "did not match" : "matched");
+                fprintf(stderr, "    line:    %s\n", test->line);
+                fprintf(stderr, "    parsed:  format %s, program '%.*s', message '%.*s'\n",
+                        rec_format_name(rec.format), (int)rec.program.n,
+                        rec.program.p ? rec.program.p : "", (int)rec.message.n,
+                        rec.message.p ? rec.message.p : "");
+            }
+            parser_release(&parser);
+        }
+    }
+    printf("%zu rules, %zu tests: %zu passed, %zu failed\n", rs->n, passed + failed, passed,
+           failed);
+    return failed ? EXIT_FINDINGS : EXIT_OK;
+}
+
+int cmd_rules(int argc, char **argv, struct app *app)
+{
+    static const struct option options[] = {
+        APP_LONG_OPTIONS,
+        { "format", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { 0 },
+    };
+    enum out_format fmt = OUT_TABLE;
+    int c;
+    while ((c = getopt_long(argc, argv, "hf:qv", options, NULL)) != -1) {
+        if (app_common_option(app, c, optarg))
+            continue;
+        switch (c) {
+        case 'h':
+            fputs(rules_usage, stdout);
+            return EXIT_OK;
+        case 'f':
+            if (out_format_parse(optarg, &fmt) < 0)
+                return app_usage_error("rules", "--format takes table, csv or json, not '%s'", optarg);
+            break;
+        default:
+            fprintf(stderr, "Try 'hsmlog rules --help'.\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1)
+        return app_usage_error("rules", "give one of: list, check, test");
+    const char *sub = argv[optind];
+    bool check = strcmp(sub, "check") == 0;
+    if (!check && strcmp(sub, "list") != 0 && strcmp(sub, "test") != 0)
+        return app_usage_error("rules", "unknown subcommand '%s' (list, check, test)", sub);
+    struct ruleset rs;
+    ruleset_init(&rs);
+    size_t load_errors = 0;
+    int status = app_load_rules(app, &rs, check, &load_errors);
+    if (status == 0) {
+        if (check)
+            status = rules_check(&rs, load_errors);
+        else if (strcmp(sub, "list") == 0)
+            status = rules_list(&rs, fmt);
+        else
+            status = rules_test(&rs);
+    }
+    ruleset_release(&rs);
+    return status;
+}

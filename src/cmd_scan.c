@@ -1,0 +1,423 @@
+/* `hsmlog scan`: read inputs, match, store, and tell the operator what is wrong. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "diag.h"
+#include "json.h"
+#include "lines.h"
+#include "parse_time.h"
+#include "scan.h"
+
+static const char scan_usage[] =
+        "usage: hsmlog scan [OPTIONS] [FILE|-]...\n"
+        "\n"
+        "Reads each FILE (or stdin for '-' or no FILE): plain logs, gzip, and archives\n"
+        "(tar, tar.gz, zip ...), detected from content. Prints a summary of what fired,\n"
+        "with remedies, and stores findings in the database.\n"
+        "\n"
+        "Options:\n"
+        "  -o, --output FORMAT   text (summary, default) or json (one finding per line)\n"
+        "      --fail-on SEV     exit 1 when a finding is at or above SEV\n"
+        "                        (info, notice, warning, error, critical)\n"
+        "      --year YEAR       year for timestamps that have none (default: from the\n"
+        "                        file's modification time, else today)\n"
+        "      --tz OFFSET       zone of timestamps that have none, e.g. +01:00 (default UTC)\n"
+        "      --max-line BYTES  longest line matched; longer lines are cut (default 65536)\n"
+        "      --db PATH, --no-db, --rules PATH, -q, -v   see 'hsmlog --help'\n"
+        "\n"
+        "Exit status: 0 ok, 1 --fail-on matched, 2 usage/rule/database error,\n"
+        "3 some input could not be read in full (the rest was still scanned and stored).\n";
+
+/* Per-rule totals for the summary. Hosts are capped: the summary names a few and counts
+ * the rest, so memory does not grow with the input. */
+#define SUMMARY_HOSTS 6
+struct rule_stats {
+    uint64_t count;
+    uint64_t fresh;               /* new to the database */
+    bool has_ts;
+    int64_t first_us, last_us;
+    char *hosts[SUMMARY_HOSTS];   /* owned */
+    size_t n_hosts;
+    bool more_hosts;
+};
+
+struct scan_cmd {
+    struct ruleset *rs;
+    struct rule_stats *stats;     /* owned: one per rule */
+    bool json;                    /* --output json */
+    struct buf line;              /* owned: scratch for one NDJSON line */
+    int fail_on;                  /* severity threshold, -1 for none */
+    bool failed;                  /* a finding reached fail_on */
+    bool output_broken;           /* stdout write failed (closed pipe) */
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    stop_requested = 1;
+    signal(sig, SIG_DFL); /* a second Ctrl-C kills at once */
+}
+
+static void note_host(struct rule_stats *st, struct strv host)
+{
+    if (!host.n)
+        return;
+    for (size_t i = 0; i < st->n_hosts; i++)
+        if (strlen(st->hosts[i]) == host.n && memcmp(st->hosts[i], host.p, host.n) == 0)
+            return;
+    if (st->n_hosts == SUMMARY_HOSTS) {
+        st->more_hosts = true;
+        return;
+    }
+    char *h = strndup(host.p, host.n);
+    if (h)
+        st->hosts[st->n_hosts++] = h;
+}
+
+static int put_json_finding(struct buf *b, const struct finding *f)
+{
+    const struct record *rec = f->rec;
+    int r = buf_adds(b, "{\"rule\":");
+    r = r ? r : json_put_string(b, f->rule->id, strlen(f->rule->id));
+    r = r ? r : buf_printf(b, ",\"severity\":\"%s\",\"ts\":", severity_name(f->rule->severity));
+    if (r == 0)
+        r = f->ts ? json_put_string(b, f->ts, strlen(f->ts)) : buf_adds(b, "null");
+    const struct {
+        const char *key;
+        struct strv v;
+    } strs[] = { { ",\"host\":", rec->host }, { ",\"program\":", rec->program } };
+    for (size_t i = 0; r == 0 && i < ARRAY_SIZE(strs); i++) {
+        r = buf_adds(b, strs[i].key);
+        if (r == 0)
+            r = strs[i].v.n ? json_put_string(b, strs[i].v.p, strs[i].v.n) : buf_adds(b, "null");
+    }
+    r = r ? r : buf_adds(b, ",\"pid\":");
+    if (r == 0) {
+        bool numeric = rec->pid.n > 0 && rec->pid.n < 11;
+        for (size_t i = 0; numeric && i < rec->pid.n; i++)
+            numeric = rec->pid.p[i] >= '0' && rec->pid.p[i] <= '9';
+        if (numeric)
+            r = buf_add(b, rec->pid.p, rec->pid.n);
+        else
+            r = rec->pid.n ? json_put_string(b, rec->pid.p, rec->pid.n) : buf_adds(b, "null");
+    }
+    r = r ? r : buf_adds(b, ",\"message\":");
+    r = r ? r : json_put_string(b, rec->message.p, rec->message.n);
+    r = r ? r : buf_adds(b, ",\"source\":");
+    r = r ? r : json_put_string(b, f->source, strlen(f->source));
+    r = r ? r : buf_printf(b, ",\"line\":%llu,\"fields\":", (unsigned long long)f->line);
+    r = r ? r : buf_add(b, f->fields.p, f->fields.n);
+    r = r ? r : buf_adds(b, "}\n");
+    return r;
+}
+
+static void on_finding(void *ctx, const struct finding *f)
+{
+    struct scan_cmd *sc = ctx;
+    struct rule_stats *st = &sc->stats[f->rule - sc->rs->rules];
+    st->count++;
+    st->fresh += f->is_new;
+    if (f->rec->has_ts) {
+        if (!st->has_ts || f->rec->ts_us < st->first_us)
+            st->first_us = f->rec->ts_us;
+        if (!st->has_ts || f->rec->ts_us > st->last_us)
+            st->last_us = f->rec->ts_us;
+        st->has_ts = true;
+    }
+    note_host(st, f->rec->host);
+    if (sc->fail_on >= 0 && (int)f->rule->severity >= sc->fail_on)
+        sc->failed = true;
+    if (!sc->json || sc->output_broken)
+        return;
+    buf_reset(&sc->line);
+    if (put_json_finding(&sc->line, f) == 0 &&
+        fwrite(sc->line.data, 1, sc->line.len, stdout) != sc->line.len) {
+        sc->output_broken = true;
+        stop_requested = 1; /* nobody is reading: stop, but still store what was read */
+    }
+}
+
+static void on_problem(void *ctx, const struct hl_err *err, bool skipped)
+{
+    (void)ctx;
+    if (skipped)
+        diag_warn(err->where, "%s, skipping", err->msg);
+    else
+        diag_error(err->where, "%s", err->msg);
+}
+
+static void on_idle(void *ctx)
+{
+    (void)ctx;
+    fflush(stdout);
+}
+
+/* "2026-11-28 09:14:03" from microseconds. */
+static void short_time(int64_t us, char out[PARSE_TIME_ISO_LEN])
+{
+    parse_time_format(us, out);
+    out[10] = ' ';
+    out[19] = '\0';
+}
+
+static int cmp_stats(const void *a, const void *b, void *ctx)
+{
+    const struct scan_cmd *sc = ctx;
+    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+    const struct rule *ra = &sc->rs->rules[ia], *rb = &sc->rs->rules[ib];
+    if (ra->severity != rb->severity)
+        return ra->severity > rb->severity ? -1 : 1;
+    if (sc->stats[ia].count != sc->stats[ib].count)
+        return sc->stats[ia].count > sc->stats[ib].count ? -1 : 1;
+    return strcmp(ra->id, rb->id);
+}
+
+/* Prints text wrapped at 78 columns with a hanging indent. */
+static void print_wrapped(const char *label, const char *text)
+{
+    const size_t width = 78, indent = 4;
+    size_t col = indent + strlen(label);
+    printf("%*s%s", (int)indent, "", label);
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, " ");
+        if (!n)
+            break;
+        if (col + 1 + n > width && col > indent + strlen(label)) {
+            printf("\n%*s", (int)(indent + strlen(label)), "");
+            col = indent + strlen(label);
+        } else if (col > indent + strlen(label)) {
+            putchar(' ');
+            col++;
+        }
+        printf("%.*s", (int)n, p);
+        col += n;
+        p += n;
+    }
+    putchar('\n');
+}
+
+static void print_summary(struct scan_cmd *sc, const struct scan *scan, double seconds,
+                          size_t max_line)
+{
+    size_t n_fired = 0;
+    size_t *order = malloc((sc->rs->n ? sc->rs->n : 1) * sizeof(*order));
+    if (!order)
+        return;
+    for (size_t i = 0; i < sc->rs->n; i++)
+        if (sc->stats[i].count)
+            order[n_fired++] = i;
+    qsort_r(order, n_fired, sizeof(*order), cmp_stats, sc);
+    for (size_t k = 0; k < n_fired; k++) {
+        const struct rule *rule = &sc->rs->rules[order[k]];
+        const struct rule_stats *st = &sc->stats[order[k]];
+        char upper[16];
+        const char *sev = severity_name(rule->severity);
+        size_t i = 0;
+        for (; sev[i] && i < sizeof(upper) - 1; i++)
+            upper[i] = (char)(sev[i] - 32 * (sev[i] >= 'a' && sev[i] <= 'z'));
+        upper[i] = '\0';
+        printf("%-8s %s  x%llu", upper, rule->id, (unsigned long long)st->count);
+        if (st->has_ts) {
+            char a[PARSE_TIME_ISO_LEN], b[PARSE_TIME_ISO_LEN];
+            short_time(st->first_us, a);
+            short_time(st->last_us, b);
+            if (st->first_us == st->last_us)
+                printf("  at %s", a);
+            else
+                printf("  %s .. %s", a, b);
+        }
+        putchar('\n');
+        if (st->n_hosts) {
+            printf("    hosts: ");
+            for (size_t h = 0; h < st->n_hosts; h++)
+                printf("%s%s", h ? ", " : "", st->hosts[h]);
+            printf("%s\n", st->more_hosts ? ", ..." : "");
+        }
+        print_wrapped("", rule->summary);
+        print_wrapped("remedy: ", rule->remedy);
+        putchar('\n');
+    }
+    printf("%llu finding%s (%llu new) from %zu rule%s in %llu line%s of %llu source%s, %.2f s",
+           (unsigned long long)scan->findings, scan->findings == 1 ? "" : "s",
+           (unsigned long long)scan->new_findings, n_fired, n_fired == 1 ? "" : "s",
+           (unsigned long long)scan->lines, scan->lines == 1 ? "" : "s",
+           (unsigned long long)scan->sources, scan->sources == 1 ? "" : "s", seconds);
+    if (scan->cut_lines)
+        printf("; %llu line%s cut to %zu bytes", (unsigned long long)scan->cut_lines,
+               scan->cut_lines == 1 ? "" : "s", max_line);
+    if (scan->incomplete)
+        printf("; %llu source%s not read in full", (unsigned long long)scan->incomplete,
+               scan->incomplete == 1 ? "" : "s");
+    if (scan->skipped)
+        printf("; %llu skipped", (unsigned long long)scan->skipped);
+    putchar('\n');
+    free(order);
+}
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || v > max || s[0] == '-')
+        return -1;
+    *ret = v;
+    return 0;
+}
+
+int cmd_scan(int argc, char **argv, struct app *app)
+{
+    static const struct option options[] = {
+        APP_LONG_OPTIONS,
+        { "output", required_argument, NULL, 'o' },
+        { "fail-on", required_argument, NULL, 'F' },
+        { "year", required_argument, NULL, 'Y' },
+        { "tz", required_argument, NULL, 'T' },
+        { "max-line", required_argument, NULL, 'M' },
+        { "help", no_argument, NULL, 'h' },
+        { 0 },
+    };
+    struct scan_options opt = { 0 };
+    struct scan_cmd sc = { .fail_on = -1 };
+    int c;
+    unsigned long long v;
+    while ((c = getopt_long(argc, argv, "ho:qv", options, NULL)) != -1) {
+        if (app_common_option(app, c, optarg))
+            continue;
+        switch (c) {
+        case 'h':
+            fputs(scan_usage, stdout);
+            return EXIT_OK;
+        case 'o':
+            if (strcmp(optarg, "json") == 0)
+                sc.json = true;
+            else if (strcmp(optarg, "text") != 0)
+                return app_usage_error("scan", "--output takes 'text' or 'json', not '%s'", optarg);
+            break;
+        case 'F': {
+            enum severity s;
+            if (severity_parse(optarg, strlen(optarg), &s) < 0)
+                return app_usage_error("scan", "unknown severity '%s' for --fail-on", optarg);
+            sc.fail_on = (int)s;
+            break;
+        }
+        case 'Y':
+            if (parse_uint(optarg, 9999, &v) < 0 || v < 1970)
+                return app_usage_error("scan", "--year takes a year such as 2026, not '%s'", optarg);
+            opt.year = (int)v;
+            break;
+        case 'T':
+            if (parse_time_offset(optarg, &opt.offset_s) < 0)
+                return app_usage_error("scan", "--tz takes an offset such as +01:00, not '%s'", optarg);
+            break;
+        case 'M':
+            if (parse_uint(optarg, 64u << 20, &v) < 0 || v < 256)
+                return app_usage_error("scan", "--max-line takes 256 to 67108864 bytes, not '%s'", optarg);
+            opt.max_line = (size_t)v;
+            break;
+        default:
+            fprintf(stderr, "Try 'hsmlog scan --help'.\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (!opt.max_line)
+        opt.max_line = LINES_DEFAULT_MAX_LINE;
+
+    struct ruleset rs;
+    ruleset_init(&rs);
+    struct db db = { 0 };
+    struct db *dbp = NULL;
+    char *db_path = NULL;
+    struct scan scan;
+    struct hl_err err;
+    hl_err_clear(&err);
+    int status = app_load_rules(app, &rs, false, NULL);
+    if (status)
+        goto out_rules;
+    sc.rs = &rs;
+    sc.stats = calloc(rs.n, sizeof(*sc.stats));
+    buf_init(&sc.line, 0);
+    if (!sc.stats) {
+        diag_error(NULL, "out of memory");
+        status = EXIT_USAGE;
+        goto out_rules;
+    }
+    if (!app->no_db) {
+        db_path = app_db_path(app);
+        if (!db_path || db_open(&db, db_path, false, &err) < 0 ||
+            db_put_rules(&db, &rs, &err) < 0 || db_scan_begin(&db, app->command_line, &err) < 0) {
+            if (db_path)
+                diag_err(&err);
+            status = EXIT_USAGE;
+            goto out_db;
+        }
+        dbp = &db;
+        diag_note("database %s", db_path);
+    }
+
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: a blocked read returns at once */
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    static char outbuf[1 << 16];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+
+    struct scan_sink sink = { on_finding, on_problem, on_idle, &sc };
+    scan_init(&scan, &opt, &rs, dbp, &sink, &stop_requested);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool incomplete = false, fatal = false;
+    int n_inputs = argc - optind;
+    for (int i = 0; i < (n_inputs ? n_inputs : 1) && !stop_requested; i++) {
+        const char *path = n_inputs ? argv[optind + i] : "-";
+        int r = scan_path(&scan, path, &err);
+        if (r < 0) {
+            diag_err(&err);
+            fatal = true;
+            break;
+        }
+        incomplete |= r == 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (dbp) {
+        const char *state = fatal ? "error" : stop_requested && !sc.output_broken ? "interrupted"
+                                  : incomplete ? "partial" : "ok";
+        /* Store what was read even after a failure: commit before reporting. */
+        if (db_scan_end(dbp, scan.lines, scan.new_findings, state, &err) < 0 ||
+            db_commit(dbp, &err) < 0) {
+            diag_err(&err);
+            fatal = true;
+        }
+    }
+    if (!sc.json && !sc.output_broken)
+        print_summary(&sc, &scan, secs, opt.max_line);
+    if (stop_requested && !sc.output_broken)
+        diag_warn(NULL, "interrupted; what was read is stored");
+    status = fatal ? EXIT_USAGE : incomplete ? EXIT_INCOMPLETE : sc.failed ? EXIT_FINDINGS : EXIT_OK;
+    scan_release(&scan);
+out_db:
+    db_close(&db);
+    free(db_path);
+out_rules:
+    if (sc.stats)
+        for (size_t i = 0; i < rs.n; i++)
+            for (size_t h = 0; h < sc.stats[i].n_hosts; h++)
+                free(sc.stats[i].hosts[h]);
+    free(sc.stats);
+    buf_release(&sc.line);
+    ruleset_release(&rs);
+    return status;
+}

@@ -1,0 +1,113 @@
+/* The findings database: SQLite in WAL mode, schema migrated in place by PRAGMA
+ * user_version, statements prepared once, writes batched in transactions. The schema is the
+ * numbered scripts under src/schema/ (embedded at build time) and is documented in
+ * docs/SCHEMA.md. */
+#ifndef HSMLOG_DB_H
+#define HSMLOG_DB_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "err.h"
+#include "rule.h"
+
+/* Schema version this build writes; user_version of a migrated database. */
+#define DB_SCHEMA_VERSION 1
+
+/* Findings and source rows per transaction before an automatic commit. */
+#define DB_BATCH_ROWS 5000
+
+/* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
+ * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
+struct db {
+    sqlite3 *h;           /* owned */
+    char *path;           /* owned: for messages */
+    bool readonly;        /* opened for `query` */
+    bool in_tx;           /* a write transaction is open */
+    unsigned pending;     /* rows written in the open transaction */
+    int64_t scan_id;      /* scans.id of the running scan, 0 before db_scan_begin() */
+    sqlite3_stmt *st_scan_begin, *st_scan_end;
+    sqlite3_stmt *st_source_add, *st_source_end;
+    sqlite3_stmt *st_rule_put;
+    sqlite3_stmt *st_seen;    /* temp table: occurrence counter per event in this scan */
+    sqlite3_stmt *st_finding_add;
+};
+
+/* Returns the default database path: $HSMLOG_DB, else $XDG_STATE_HOME/hsmlog/hsmlog.db,
+ * else ~/.local/state/hsmlog/hsmlog.db. Caller frees; NULL when no home is known. */
+char *db_default_path(void);
+
+/* Opens (creating it and its directory when writing) and migrates the database at path.
+ * Read-only mode fails when the file does not exist. Fails with HL_EDB or HL_EIO. */
+HL_NODISCARD int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err);
+
+/* Commits what is pending and closes. NULL-safe on a zeroed struct. */
+void db_close(struct db *db);
+
+/* Commits the open transaction, if any. */
+HL_NODISCARD int db_commit(struct db *db, struct hl_err *err);
+
+/* Stores (replaces) the definitions of every loaded rule. */
+HL_NODISCARD int db_put_rules(struct db *db, const struct ruleset *rs, struct hl_err *err);
+
+/* Starts a scans row for command; sets db->scan_id. */
+HL_NODISCARD int db_scan_begin(struct db *db, const char *command, struct hl_err *err);
+
+/* Finishes the scans row with totals and a status ("ok", "partial", "interrupted"). */
+HL_NODISCARD int db_scan_end(struct db *db, uint64_t lines, uint64_t findings,
+                             const char *status, struct hl_err *err);
+
+/* What a sources row says. Strings are borrowed for the call. */
+struct db_source {
+    const char *path;   /* label: "bundle.tgz!var/log/messages" */
+    const char *kind;   /* "text", "gzip", "tar" ... */
+    int64_t parent_id;  /* sources.id of the containing archive, 0 for none */
+    int64_t size;       /* bytes on disk or in the archive, -1 unknown */
+    int64_t mtime;      /* seconds since the epoch, -1 unknown */
+    uint64_t bytes;     /* bytes read after decompression */
+    uint64_t lines;
+    uint64_t truncated_lines;
+    uint64_t findings;  /* new findings from this source */
+    const char *status; /* "reading", "ok", "partial", "error", "skipped" */
+    const char *error;  /* NULL when none */
+};
+
+/* Inserts a sources row and returns its id in *ret_id. */
+HL_NODISCARD int db_source_add(struct db *db, const struct db_source *s, int64_t *ret_id,
+                               struct hl_err *err);
+
+/* Updates the counters, status and error of source id from s. */
+HL_NODISCARD int db_source_end(struct db *db, int64_t id, const struct db_source *s,
+                               struct hl_err *err);
+
+/* Counts one more sighting of event_hash in this scan and returns the count in *ret_n: the
+ * k-th identical event of a scan is occurrence k, so re-reading the same input maps every
+ * line to a row that already exists, while two identical lines stay two rows. */
+HL_NODISCARD int db_occurrence(struct db *db, int64_t event_hash, int64_t *ret_n,
+                               struct hl_err *err);
+
+/* A finding row. Strings are borrowed for the call; slices may hold any bytes (message and
+ * raw are stored as given; callers pass valid UTF-8 for message). */
+struct db_finding {
+    int64_t source_id;
+    uint64_t line;
+    const char *ts;        /* ISO text, or NULL */
+    struct strv host, program;
+    int64_t pid;           /* -1 when absent or not numeric */
+    const char *rule_id;
+    const char *severity;
+    struct strv message;
+    struct strv fields;    /* JSON object text */
+    struct strv raw;
+    int64_t event_hash;
+    int64_t occurrence;
+};
+
+/* Inserts f unless the same (rule_id, event_hash, occurrence) is stored already. Sets
+ * *ret_new to whether a row was added. Commits automatically every DB_BATCH_ROWS rows. */
+HL_NODISCARD int db_finding_add(struct db *db, const struct db_finding *f, bool *ret_new,
+                                struct hl_err *err);
+
+#endif

@@ -1,0 +1,53 @@
+/* stderr messages. Kept tiny on purpose: one format, one place, so every message reads the
+ * same and tests can match them. */
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int diag_verbosity;
+
+static void vprint(const char *where, const char *kind, const char *fmt, va_list ap)
+{
+    fflush(stdout); /* keep stdout and stderr in order on a terminal */
+    fputs("hsmlog: ", stderr);
+    if (where && *where)
+        fprintf(stderr, "%s: ", where);
+    if (kind)
+        fputs(kind, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void diag_error(const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprint(where, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void diag_warn(const char *where, const char *fmt, ...)
+{
+    if (diag_verbosity < 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprint(where, "warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void diag_note(const char *fmt, ...)
+{
+    if (diag_verbosity < 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprint(NULL, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void diag_err(const struct hl_err *err)
+{
+    diag_error(err->where, "%s", err->msg[0] ? err->msg : hl_code_name(err->code));
+}

@@ -1,0 +1,48 @@
+/* Header parsing: turns one line into a struct record, choosing the format per line (a stream
+ * may be several files concatenated). parse_line() never fails: a line no format claims is
+ * FMT_PLAIN with the whole line as its message, so rules still see it. */
+#ifndef HSMLOG_PARSE_H
+#define HSMLOG_PARSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "parse_time.h"
+#include "rec.h"
+
+/* Per-stream parsing state. One parser per source: the year guess follows one file's lines.
+ * Invariant: scratch holds at most one decoded message, the current record's. */
+struct parser {
+    int offset_s;           /* seconds east of UTC for timestamps without a zone */
+    struct year_guess year; /* year for year-less formats (RFC 3164, short, short-precise) */
+    struct buf scratch;     /* owned: decoded JSON MESSAGE of the current line */
+    uint64_t seen[FMT__COUNT]; /* lines parsed per format, for the scan summary */
+};
+
+/* Sets up a parser. base_year/ref_month seed the year guess (see struct year_guess);
+ * offset_s is the zone assumed for timestamps that carry none (0 = UTC). */
+void parser_init(struct parser *p, int base_year, int ref_month, int offset_s);
+
+/* Frees the scratch buffer. */
+void parser_release(struct parser *p);
+
+/* Parses line into *ret. The record borrows from line and from p->scratch: valid until the
+ * next parse_line() on p or until line's buffer moves. */
+void parse_line(struct parser *p, struct strv line, struct record *ret);
+
+/* The format parsers parse_line() chooses between; each returns true when the line has that
+ * shape and fills *r, false (leaving *r unspecified) when it does not. Exposed for tests. */
+bool parse_rfc3164(struct parser *p, struct strv line, struct record *r);
+bool parse_rfc5424(struct parser *p, struct strv line, struct record *r);
+bool parse_luna_tail(struct parser *p, struct strv line, struct record *r);
+bool parse_iso(struct parser *p, struct strv line, struct record *r);
+bool parse_json(struct parser *p, struct strv line, struct record *r);
+bool parse_bare(struct strv line, struct record *r);
+
+/* Splits "tag[pid]: message" / "tag: message" at the start of s into r->program, r->pid and
+ * r->message. With space_before_pid, "tag [pid]: message" is accepted too (Luna tail form).
+ * Returns false and sets only r->message = s when s does not start with a tag. */
+bool parse_tag(struct strv s, bool space_before_pid, struct record *r);
+
+#endif

@@ -1,0 +1,96 @@
+/* Chooses a header format for each line from its first bytes, then calls that format's
+ * parser. A failed parse falls through to the next candidate and finally to plain text, so
+ * no line is ever dropped. Order matters: the cheap, specific shapes go first. */
+#include "parse.h"
+
+static const char *const format_names[FMT__COUNT] = {
+    [FMT_PLAIN] = "plain",       [FMT_BARE] = "bare",           [FMT_RFC3164] = "rfc3164",
+    [FMT_SHORT_PRECISE] = "short-precise", [FMT_ISO] = "iso",   [FMT_RFC5424] = "rfc5424",
+    [FMT_LUNA_TAIL] = "luna-tail", [FMT_JSON] = "json",
+};
+
+const char *rec_format_name(enum rec_format f)
+{
+    return (unsigned)f < FMT__COUNT ? format_names[f] : "unknown";
+}
+
+void parser_init(struct parser *p, int base_year, int ref_month, int offset_s)
+{
+    p->offset_s = offset_s;
+    year_guess_init(&p->year, base_year, ref_month);
+    /* A decoded message is never longer than the line it came from, which the line reader
+     * caps; this cap only backs that up. */
+    buf_init(&p->scratch, 64u << 20);
+    memset(p->seen, 0, sizeof(p->seen));
+}
+
+void parser_release(struct parser *p)
+{
+    buf_release(&p->scratch);
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Tries the formats a line starting with "<PRI>" can have. */
+static bool parse_with_pri(struct parser *p, struct strv line, struct record *r)
+{
+    size_t i = 1;
+    while (i < line.n && i < 5 && is_digit(line.p[i]))
+        i++;
+    if (i >= line.n || line.p[i] != '>')
+        return false;
+    char c = i + 1 < line.n ? line.p[i + 1] : '\0';
+    if (c == '1' && i + 2 < line.n && line.p[i + 2] == ' ')
+        return parse_rfc5424(p, line, r);
+    if (is_digit(c))
+        return parse_iso(p, line, r) || parse_luna_tail(p, line, r);
+    if (parse_rfc3164(p, line, r))
+        return true;
+    /* "<13>NTLS[99]: msg": a PRI in front of a bare tag, as some forwarders send. */
+    struct record tmp = *r;
+    if (parse_bare(strv_make(line.p + i + 1, line.n - i - 1), &tmp)) {
+        *r = tmp;
+        r->pri = 0;
+        for (size_t k = 1; k < i; k++)
+            r->pri = r->pri * 10 + (line.p[k] - '0');
+        return true;
+    }
+    return false;
+}
+
+static bool dispatch(struct parser *p, struct strv line, struct record *r)
+{
+    char c = line.p[0];
+    if (c == '{')
+        return parse_json(p, line, r);
+    if (c == '<')
+        return parse_with_pri(p, line, r);
+    if (is_digit(c) && line.n >= 11) {
+        if (line.p[4] == '-')
+            return parse_iso(p, line, r);
+        if (line.p[4] == ' ')
+            return parse_luna_tail(p, line, r);
+        return false;
+    }
+    if (c >= 'A' && c <= 'S' && line.n >= 15 && line.p[3] == ' ')
+        return parse_rfc3164(p, line, r);
+    return false;
+}
+
+void parse_line(struct parser *p, struct strv line, struct record *ret)
+{
+    *ret = (struct record){ .format = FMT_PLAIN, .pri = -1, .raw = line, .message = line };
+    if (line.n == 0) {
+        p->seen[FMT_PLAIN]++;
+        return;
+    }
+    struct record r = *ret;
+    if (dispatch(p, line, &r) || ((r = *ret), parse_bare(line, &r))) {
+        r.raw = line;
+        *ret = r;
+    }
+    p->seen[ret->format]++;
+}

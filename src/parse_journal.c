@@ -1,0 +1,121 @@
+/* journalctl's own output forms beyond "short": short-iso and short-iso-precise (also what
+ * rsyslog writes with RFC 3339 timestamps), and -o json, one object per line
+ * (systemd.journal-fields(7) names the fields). */
+#include "parse.h"
+
+#include <stdlib.h>
+
+#include "json.h"
+
+bool parse_iso(struct parser *p, struct strv line, struct record *r)
+{
+    struct strv s = line;
+    int pri;
+    if (s.n && s.p[0] == '<') {
+        /* rsyslog's RFC 3339 forwarding template keeps the 3164 "<PRI>" framing. */
+        size_t i = 1;
+        pri = 0;
+        while (i < s.n && i < 4 && s.p[i] >= '0' && s.p[i] <= '9')
+            pri = pri * 10 + (s.p[i++] - '0');
+        if (i == 1 || i >= s.n || s.p[i] != '>' || pri > 191)
+            return false;
+        r->pri = pri;
+        s = strv_make(s.p + i + 1, s.n - i - 1);
+    }
+    bool zoned;
+    size_t n = parse_time_iso(s, p->offset_s, &r->ts_us, &zoned);
+    if (!n || (n < s.n && s.p[n] != ' '))
+        return false;
+    r->has_ts = true;
+    r->format = FMT_ISO;
+    s = strv_make(s.p + n, s.n - n);
+    while (s.n && s.p[0] == ' ')
+        s = strv_make(s.p + 1, s.n - 1);
+    size_t h = 0;
+    while (h < s.n && s.p[h] != ' ')
+        h++;
+    struct strv tok = strv_make(s.p, h);
+    if (tok.n && tok.p[tok.n - 1] != ':' && !memchr(tok.p, '[', tok.n)) {
+        r->host = tok;
+        s = strv_make(s.p + h, s.n - h);
+        while (s.n && s.p[0] == ' ')
+            s = strv_make(s.p + 1, s.n - 1);
+    }
+    parse_tag(s, false, r);
+    return true;
+}
+
+/* Returns the text of a JSON string value without its quotes. Journal field values other than
+ * MESSAGE are identifiers and numbers, so escapes are not decoded here. */
+static struct strv unquote(struct strv v)
+{
+    if (v.n >= 2 && v.p[0] == '"')
+        return strv_make(v.p + 1, v.n - 2);
+    return STRV_NULL;
+}
+
+static bool all_digits(struct strv v)
+{
+    for (size_t i = 0; i < v.n; i++)
+        if (v.p[i] < '0' || v.p[i] > '9')
+            return false;
+    return v.n > 0;
+}
+
+bool parse_json(struct parser *p, struct strv line, struct record *r)
+{
+    struct json_iter it;
+    if (json_iter_begin(&it, line) < 0)
+        return false;
+    struct strv key, val, message = STRV_NULL, comm = STRV_NULL, syslog_pid = STRV_NULL;
+    struct strv realtime = STRV_NULL, facility = STRV_NULL, priority = STRV_NULL;
+    bool has_message = false;
+    int rc;
+    while ((rc = json_iter_next(&it, &key, &val)) > 0) {
+        if (key.n < 4)
+            continue;
+        if (strv_eq(key, "MESSAGE")) {
+            message = val;
+            has_message = true;
+        } else if (strv_eq(key, "__REALTIME_TIMESTAMP")) {
+            realtime = unquote(val);
+        } else if (strv_eq(key, "_HOSTNAME")) {
+            r->host = unquote(val);
+        } else if (strv_eq(key, "SYSLOG_IDENTIFIER")) {
+            r->program = unquote(val);
+        } else if (strv_eq(key, "_COMM")) {
+            comm = unquote(val);
+        } else if (strv_eq(key, "SYSLOG_PID")) {
+            syslog_pid = unquote(val);
+        } else if (strv_eq(key, "_PID")) {
+            r->pid = unquote(val);
+        } else if (strv_eq(key, "PRIORITY")) {
+            priority = unquote(val);
+        } else if (strv_eq(key, "SYSLOG_FACILITY")) {
+            facility = unquote(val);
+        }
+    }
+    /* A journal line is an object with at least a timestamp or a message; anything else
+     * starting with '{' is left to the plain-text path. */
+    if (rc < 0 || (!has_message && realtime.n == 0))
+        return false;
+    if (r->program.n == 0)
+        r->program = comm;
+    if (syslog_pid.n)
+        r->pid = syslog_pid;
+    if (all_digits(realtime) && realtime.n <= 18) {
+        r->ts_us = strtoll(realtime.p, NULL, 10);
+        r->has_ts = true;
+    }
+    if (priority.n == 1 && all_digits(priority)) {
+        int fac = all_digits(facility) && facility.n <= 2 ? (int)strtol(facility.p, NULL, 10) : 1;
+        r->pri = (fac > 23 ? 1 : fac) * 8 + (priority.p[0] - '0');
+    }
+    buf_reset(&p->scratch);
+    /* MESSAGE is a string, an array of bytes (not valid UTF-8), or null. */
+    if (has_message && json_value_decode(message, &p->scratch) < 0)
+        buf_reset(&p->scratch);
+    r->message = strv_make(buf_cstr(&p->scratch), p->scratch.len);
+    r->format = FMT_JSON;
+    return true;
+}

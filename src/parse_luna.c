@@ -1,0 +1,215 @@
+/* Luna message structure and return codes. The structured form is written by the appliance
+ * daemons with " : " separators, but hand-edited or re-wrapped logs drop the spaces, so every
+ * separator match tolerates missing white space. */
+#include "parse_luna.h"
+
+#include <strings.h>
+
+#include "luna_codes.h"
+
+static bool is_name_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+static bool is_word_char(char c)
+{
+    return is_name_char(c) || (c >= 'a' && c <= 'z');
+}
+
+static bool is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool is_level(struct strv s)
+{
+    static const char *const levels[] = { "info",   "warning", "warn",  "error", "err",
+                                          "notice", "debug",   "fatal", "critical", "crit" };
+    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+        if (s.n == strlen(levels[i]) && strncasecmp(s.p, levels[i], s.n) == 0)
+            return true;
+    return false;
+}
+
+/* A code is "0", a decimal number or "0x" followed by hex digits. */
+static bool is_code(struct strv s)
+{
+    if (s.n > 2 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X')) {
+        for (size_t i = 2; i < s.n; i++)
+            if (!is_hex(s.p[i]))
+                return false;
+        return true;
+    }
+    for (size_t i = 0; i < s.n; i++)
+        if (s.p[i] < '0' || s.p[i] > '9')
+            return false;
+    return s.n > 0;
+}
+
+/* Returns the slice before the first ':' of s and sets *rest to what follows it. */
+static struct strv split_colon(struct strv s, struct strv *rest)
+{
+    const char *c = memchr(s.p, ':', s.n);
+    if (!c) {
+        *rest = STRV_NULL;
+        return s;
+    }
+    *rest = strv_make(c + 1, s.n - (size_t)(c + 1 - s.p));
+    return strv_make(s.p, (size_t)(c - s.p));
+}
+
+/* Drops a trailing ": RC_NAME" from *s into ret->rc. */
+static void take_trailing_rc(struct strv *s, struct luna_fields *ret)
+{
+    struct strv t = strv_trim(*s);
+    size_t i = t.n;
+    while (i > 0 && is_name_char(t.p[i - 1]))
+        i--;
+    struct strv name = strv_make(t.p + i, t.n - i);
+    if (name.n <= 3 || !strv_starts_with(name, "RC_"))
+        return;
+    struct strv before = strv_trim(strv_make(t.p, i));
+    if (!before.n || before.p[before.n - 1] != ':')
+        return;
+    ret->rc = name;
+    *s = strv_make(before.p, before.n - 1);
+}
+
+/* Drops a trailing ": ip/port" from *s into ret->client_ip and ret->client_port. */
+static void take_trailing_peer(struct strv *s, struct luna_fields *ret)
+{
+    struct strv t = strv_trim(*s);
+    size_t i = t.n;
+    while (i > 0 && t.p[i - 1] >= '0' && t.p[i - 1] <= '9')
+        i--;
+    if (i == t.n || i == 0 || t.p[i - 1] != '/')
+        return;
+    struct strv port = strv_make(t.p + i, t.n - i);
+    size_t end = i - 1, start = end;
+    while (start > 0 && (is_hex(t.p[start - 1]) || t.p[start - 1] == '.' || t.p[start - 1] == ':'))
+        start--;
+    struct strv ip = strv_make(t.p + start, end - start);
+    /* Without spaces the " : " separator runs into the address: "client:10.1.2.3/99". */
+    while (ip.n && ip.p[0] == ':' && !(ip.n > 1 && ip.p[1] == ':')) {
+        ip.p++;
+        ip.n--;
+    }
+    size_t dots = 0, colons = 0;
+    for (size_t k = 0; k < ip.n; k++) {
+        dots += ip.p[k] == '.';
+        colons += ip.p[k] == ':';
+    }
+    if (dots != 3 && colons < 2)
+        return;
+    ret->client_ip = ip;
+    ret->client_port = port;
+    struct strv before = strv_trim(strv_make(t.p, (size_t)(ip.p - t.p)));
+    if (before.n && before.p[before.n - 1] == ':')
+        before.n--;
+    *s = before;
+}
+
+static void parse_structure(struct strv msg, struct luna_fields *ret)
+{
+    struct strv rest, rest2;
+    struct strv level = strv_trim(split_colon(msg, &rest));
+    if (!rest.p || !is_level(level))
+        return;
+    struct strv code = strv_trim(split_colon(rest, &rest2));
+    if (!rest2.p || !is_code(code))
+        return;
+    ret->level = level;
+    ret->code = code;
+    take_trailing_rc(&rest2, ret);
+    take_trailing_peer(&rest2, ret);
+    ret->text = strv_trim(rest2);
+}
+
+/* Finds the first word in msg that starts with prefix and continues with [A-Z0-9_]. */
+static struct strv find_name(struct strv msg, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    const char *p = msg.p, *end = msg.p + msg.n;
+    while (p < end) {
+        const char *hit = memmem(p, (size_t)(end - p), prefix, plen);
+        if (!hit)
+            break;
+        const char *q = hit + plen;
+        while (q < end && is_name_char(*q))
+            q++;
+        bool starts_word = hit == msg.p || !is_word_char(hit[-1]);
+        if (starts_word && q > hit + plen)
+            return strv_make(hit, (size_t)(q - hit));
+        p = hit + 1;
+    }
+    return STRV_NULL;
+}
+
+/* Parses "0x" hex at p; returns bytes used (0 when there is none). */
+static size_t parse_hex(const char *p, const char *end, uint32_t *ret)
+{
+    if (end - p < 3 || p[0] != '0' || (p[1] != 'x' && p[1] != 'X') || !is_hex(p[2]))
+        return 0;
+    uint64_t v = 0;
+    const char *q = p + 2;
+    for (; q < end && is_hex(*q); q++) {
+        int d = *q <= '9' ? *q - '0' : (*q | 0x20) - 'a' + 10;
+        v = (v << 4) | (uint64_t)d;
+        if (v > UINT32_MAX)
+            return 0;
+    }
+    *ret = (uint32_t)v;
+    return (size_t)(q - p);
+}
+
+/* Looks for a hex value printed next to a name: "NAME (0xa0)", "NAME=0xa0", "0xa0 (NAME)". */
+static bool hex_beside(struct strv msg, struct strv name, uint32_t *ret)
+{
+    const char *end = msg.p + msg.n;
+    const char *q = name.p + name.n;
+    while (q < end && (*q == ' ' || *q == '(' || *q == '=' || *q == ':'))
+        q++;
+    if (q - (name.p + name.n) <= 3 && parse_hex(q, end, ret))
+        return true;
+    const char *b = name.p;
+    while (b > msg.p && (b[-1] == ' ' || b[-1] == '(' || b[-1] == ':'))
+        b--;
+    const char *h = b;
+    while (h > msg.p && is_hex(h[-1]))
+        h--;
+    if (h - msg.p >= 2 && (h[-1] == 'x' || h[-1] == 'X') && h[-2] == '0' && name.p - b <= 3)
+        return parse_hex(h - 2, b, ret) == (size_t)(b - (h - 2));
+    return false;
+}
+
+static void find_code(struct strv msg, const char *prefix, struct strv *ret_name,
+                      bool *ret_has, uint32_t *ret_value)
+{
+    struct strv name = find_name(msg, prefix);
+    if (!name.n)
+        return;
+    *ret_name = name;
+    if (hex_beside(msg, name, ret_value)) {
+        *ret_has = true;
+        return;
+    }
+    const struct luna_code *row = luna_code_by_name(name.p, name.n);
+    if (row) {
+        *ret_has = true;
+        *ret_value = row->value;
+    }
+}
+
+void parse_luna(struct strv message, struct luna_fields *ret)
+{
+    *ret = (struct luna_fields){ 0 };
+    if (!message.n)
+        return;
+    parse_structure(message, ret);
+    if (!ret->rc.n)
+        ret->rc = find_name(message, "RC_");
+    find_code(message, "LUNA_RET_", &ret->luna_ret, &ret->has_luna_ret_value,
+              &ret->luna_ret_value);
+    find_code(message, "CKR_", &ret->ckr, &ret->has_ckr_value, &ret->ckr_value);
+}

@@ -1,0 +1,288 @@
+/* RFC 3164, RFC 5424, the Luna appliance's "syslog tail" display form and bare
+ * "program[pid]: message" lines. Hand-written cursors, not regexes: these headers are fixed
+ * shapes and this code runs on every line. */
+#include "parse.h"
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Returns s with its first n bytes dropped (n <= s.n). */
+static struct strv skip(struct strv s, size_t n)
+{
+    return strv_make(s.p + n, s.n - n);
+}
+
+static struct strv skip_spaces(struct strv s)
+{
+    size_t i = 0;
+    while (i < s.n && s.p[i] == ' ')
+        i++;
+    return skip(s, i);
+}
+
+/* Splits off the token before the next space; *rest starts at that space (or is empty). */
+static struct strv next_token(struct strv s, struct strv *rest)
+{
+    size_t i = 0;
+    while (i < s.n && s.p[i] != ' ')
+        i++;
+    *rest = skip(s, i);
+    return strv_make(s.p, i);
+}
+
+/* Parses "<PRI>" at the start of s: returns bytes used (0 when absent) and the value. */
+static size_t parse_pri(struct strv s, int *ret_pri)
+{
+    if (s.n < 3 || s.p[0] != '<')
+        return 0;
+    int v = 0;
+    size_t i = 1;
+    while (i < s.n && i <= 4 && is_digit(s.p[i]))
+        v = v * 10 + (s.p[i++] - '0');
+    /* RFC 5424 §6.2.1: 1-3 digits, at most 191. */
+    if (i == 1 || i > 4 || i >= s.n || s.p[i] != '>' || v > 191)
+        return 0;
+    *ret_pri = v;
+    return i + 1;
+}
+
+bool parse_tag(struct strv s, bool space_before_pid, struct record *r)
+{
+    size_t i = 0;
+    while (i < s.n && s.p[i] != ' ' && s.p[i] != '[' && s.p[i] != ':')
+        i++;
+    struct strv tag = strv_make(s.p, i);
+    size_t j = i;
+    if (space_before_pid && j + 1 < s.n && s.p[j] == ' ' && s.p[j + 1] == '[')
+        j++;
+    struct strv pid = STRV_NULL;
+    if (j < s.n && s.p[j] == '[') {
+        size_t k = j + 1;
+        while (k < s.n && s.p[k] != ']' && s.p[k] != ' ')
+            k++;
+        if (k >= s.n || s.p[k] != ']')
+            goto no_tag;
+        pid = strv_make(s.p + j + 1, k - j - 1);
+        j = k + 1;
+    }
+    if (tag.n == 0 || j >= s.n || s.p[j] != ':')
+        goto no_tag;
+    j++;
+    if (j < s.n && s.p[j] == ' ')
+        j++;
+    r->program = tag;
+    r->pid = pid;
+    r->message = skip(s, j);
+    return true;
+no_tag:
+    r->message = s;
+    return false;
+}
+
+bool parse_bare(struct strv line, struct record *r)
+{
+    /* Only "tag[pid]:" counts: "Warning: ..." in a console paste is text, not a program. */
+    struct record tmp = *r;
+    if (!parse_tag(line, false, &tmp) || tmp.pid.n == 0)
+        return false;
+    for (size_t i = 0; i < tmp.pid.n; i++)
+        if (!is_digit(tmp.pid.p[i]))
+            return false;
+    *r = tmp;
+    r->format = FMT_BARE;
+    return true;
+}
+
+/* Host and tag after a timestamp. A first token that already looks like a tag ("prog:" or
+ * "prog[12]:") means the sender left the hostname out, as local syslog(3) callers do. */
+static void parse_host_and_tag(struct strv s, struct record *r)
+{
+    struct strv rest;
+    struct strv tok = next_token(s, &rest);
+    bool looks_like_tag = tok.n && (tok.p[tok.n - 1] == ':' || memchr(tok.p, '[', tok.n));
+    if (!looks_like_tag) {
+        r->host = tok;
+        s = skip_spaces(rest);
+    }
+    parse_tag(s, false, r);
+}
+
+bool parse_rfc3164(struct parser *p, struct strv line, struct record *r)
+{
+    struct strv s = line;
+    size_t n = parse_pri(s, &r->pri);
+    s = skip(s, n);
+    /* "Mmm dd hh:mm:ss": the day is space-padded by RFC 3164 and zero-padded by journalctl. */
+    if (s.n < 15 || s.p[3] != ' ')
+        return false;
+    int month = parse_time_month(s.p);
+    if (!month)
+        return false;
+    size_t i = 4;
+    int day;
+    if (s.p[i] == ' ' && is_digit(s.p[i + 1])) {
+        day = s.p[i + 1] - '0';
+        i += 2;
+    } else if (is_digit(s.p[i]) && is_digit(s.p[i + 1])) {
+        day = (s.p[i] - '0') * 10 + (s.p[i + 1] - '0');
+        i += 2;
+    } else if (is_digit(s.p[i]) && s.p[i + 1] == ' ') {
+        day = s.p[i] - '0';
+        i += 1;
+    } else {
+        return false;
+    }
+    if (day < 1 || day > 31 || i >= s.n || s.p[i] != ' ')
+        return false;
+    int h, mi, sec, usec;
+    size_t c = parse_time_clock(skip(s, i + 1), &h, &mi, &sec, &usec);
+    if (!c)
+        return false;
+    i += 1 + c;
+    if (i < s.n && s.p[i] != ' ')
+        return false;
+    int year = year_guess_next(&p->year, month);
+    r->format = c > 8 ? FMT_SHORT_PRECISE : FMT_RFC3164;
+    r->has_ts = true;
+    r->ts_us = parse_time_civil(year, month, day, h, mi, sec, usec) - (int64_t)p->offset_s * 1000000;
+    parse_host_and_tag(skip_spaces(skip(s, i)), r);
+    return true;
+}
+
+/* RFC 5424 §6.3: STRUCTURED-DATA is "-" or one or more [SD-ID param="value" ...] elements,
+ * where values escape '"', '\' and ']' with a backslash. Returns bytes used, 0 if malformed. */
+static size_t skip_structured_data(struct strv s)
+{
+    if (s.n && s.p[0] == '-')
+        return 1;
+    size_t i = 0;
+    while (i < s.n && s.p[i] == '[') {
+        bool in_quotes = false;
+        for (i++; i < s.n; i++) {
+            char c = s.p[i];
+            if (in_quotes && c == '\\') {
+                i++;
+            } else if (c == '"') {
+                in_quotes = !in_quotes;
+            } else if (c == ']' && !in_quotes) {
+                break;
+            }
+        }
+        if (i >= s.n)
+            return 0;
+        i++;
+    }
+    return i;
+}
+
+static struct strv nil_to_empty(struct strv v)
+{
+    return v.n == 1 && v.p[0] == '-' ? STRV_NULL : v;
+}
+
+bool parse_rfc5424(struct parser *p, struct strv line, struct record *r)
+{
+    size_t n = parse_pri(line, &r->pri);
+    if (!n || line.n < n + 2 || line.p[n] != '1' || line.p[n + 1] != ' ')
+        return false;
+    struct strv s = skip(line, n + 2), rest;
+    struct strv ts = next_token(s, &rest);
+    if (!strv_eq(ts, "-")) {
+        bool zoned;
+        if (parse_time_iso(ts, p->offset_s, &r->ts_us, &zoned) != ts.n)
+            return false;
+        r->has_ts = true;
+    }
+    r->host = nil_to_empty(next_token(skip_spaces(rest), &rest));
+    r->program = nil_to_empty(next_token(skip_spaces(rest), &rest));
+    r->pid = nil_to_empty(next_token(skip_spaces(rest), &rest));
+    next_token(skip_spaces(rest), &rest); /* MSGID: not used by any rule yet */
+    s = skip_spaces(rest);
+    size_t sd = skip_structured_data(s);
+    if (!sd && s.n)
+        return false;
+    s = skip(s, sd);
+    if (s.n && s.p[0] == ' ')
+        s = skip(s, 1);
+    /* §6.4: a UTF-8 MSG may start with a byte order mark. */
+    if (s.n >= 3 && memcmp(s.p, "\xEF\xBB\xBF", 3) == 0)
+        s = skip(s, 3);
+    r->message = s;
+    r->format = FMT_RFC5424;
+    return true;
+}
+
+/* Syslog facility and severity keywords as the appliance prints them (RFC 5424 §6.2.1). */
+static int facility_code(struct strv f)
+{
+    static const char *const names[] = { "kern",   "user",   "mail",     "daemon", "auth",
+                                         "syslog", "lpr",    "news",     "uucp",   "cron",
+                                         "authpriv", "ftp",  "ntp",      "audit",  "alert",
+                                         "clock",  "local0", "local1",   "local2", "local3",
+                                         "local4", "local5", "local6",   "local7" };
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if (strv_eq(f, names[i]))
+            return (int)i;
+    return -1;
+}
+
+static int severity_code(struct strv s)
+{
+    static const char *const names[] = { "emerg", "alert",  "crit", "err",
+                                         "warning", "notice", "info", "debug" };
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if (strv_eq(s, names[i]))
+            return (int)i;
+    if (strv_eq(s, "error"))
+        return 3;
+    if (strv_eq(s, "warn"))
+        return 4;
+    return -1;
+}
+
+bool parse_luna_tail(struct parser *p, struct strv line, struct record *r)
+{
+    struct strv s = line;
+    s = skip(s, parse_pri(s, &r->pri));
+    if (s.n < 20 || !is_digit(s.p[0]) || s.p[4] != ' ')
+        return false;
+    int year = 0;
+    for (int i = 0; i < 4; i++) {
+        if (!is_digit(s.p[i]))
+            return false;
+        year = year * 10 + (s.p[i] - '0');
+    }
+    s = skip_spaces(skip(s, 5));
+    if (s.n < 4 || s.p[3] != ' ')
+        return false;
+    int month = parse_time_month(s.p);
+    if (!month)
+        return false;
+    s = skip_spaces(skip(s, 4));
+    int day = 0;
+    size_t i = 0;
+    while (i < s.n && i < 2 && is_digit(s.p[i]))
+        day = day * 10 + (s.p[i++] - '0');
+    if (i == 0 || day < 1 || day > 31)
+        return false;
+    s = skip_spaces(skip(s, i));
+    int h, mi, sec, usec;
+    size_t c = parse_time_clock(s, &h, &mi, &sec, &usec);
+    if (!c || (c < s.n && s.p[c] != ' '))
+        return false;
+    struct strv rest;
+    r->host = next_token(skip_spaces(skip(s, c)), &rest);
+    struct strv fac = next_token(skip_spaces(rest), &rest);
+    struct strv sev = next_token(skip_spaces(rest), &rest);
+    int fc = facility_code(fac), sc = severity_code(sev);
+    if (fc < 0 || sc < 0)
+        return false;
+    r->pri = fc * 8 + sc;
+    r->has_ts = true;
+    r->ts_us = parse_time_civil(year, month, day, h, mi, sec, usec) - (int64_t)p->offset_s * 1000000;
+    r->format = FMT_LUNA_TAIL;
+    parse_tag(skip_spaces(rest), true, r);
+    return true;
+}

@@ -1,0 +1,256 @@
+/* Civil-time arithmetic (Howard Hinnant's days_from_civil) and ISO 8601 parsing with cursors.
+ * Hand-written instead of strptime(): strptime is locale- and TZ-dependent and slow on the
+ * per-line path, and syslog needs none of its generality. */
+#include "parse_time.h"
+
+#include <stdio.h>
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *ret_y, unsigned *ret_m, unsigned *ret_d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t y = (int64_t)yoe + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *ret_d = doy - (153 * mp + 2) / 5 + 1;
+    *ret_m = mp < 10 ? mp + 3 : mp - 9;
+    *ret_y = (int)(y + (*ret_m <= 2));
+}
+
+int64_t parse_time_civil(int year, int month, int day, int hour, int min, int sec, int usec)
+{
+    int64_t days = days_from_civil(year, (unsigned)month, (unsigned)day);
+    return ((days * 86400 + hour * 3600 + min * 60 + sec) * 1000000) + usec;
+}
+
+int parse_time_month(const char *p)
+{
+    /* Switch on the first letter: cheaper than 12 memcmp calls on every line. */
+    switch (p[0]) {
+    case 'J':
+        if (p[1] == 'a' && p[2] == 'n')
+            return 1;
+        if (p[1] == 'u' && p[2] == 'n')
+            return 6;
+        if (p[1] == 'u' && p[2] == 'l')
+            return 7;
+        return 0;
+    case 'F':
+        return p[1] == 'e' && p[2] == 'b' ? 2 : 0;
+    case 'M':
+        if (p[1] == 'a' && p[2] == 'r')
+            return 3;
+        if (p[1] == 'a' && p[2] == 'y')
+            return 5;
+        return 0;
+    case 'A':
+        if (p[1] == 'p' && p[2] == 'r')
+            return 4;
+        if (p[1] == 'u' && p[2] == 'g')
+            return 8;
+        return 0;
+    case 'S':
+        return p[1] == 'e' && p[2] == 'p' ? 9 : 0;
+    case 'O':
+        return p[1] == 'c' && p[2] == 't' ? 10 : 0;
+    case 'N':
+        return p[1] == 'o' && p[2] == 'v' ? 11 : 0;
+    case 'D':
+        return p[1] == 'e' && p[2] == 'c' ? 12 : 0;
+    }
+    return 0;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Reads exactly n digits at p; returns -1 when any is not a digit. */
+static int digits(const char *p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!is_digit(p[i]))
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+size_t parse_time_clock(struct strv s, int *ret_hour, int *ret_min, int *ret_sec, int *ret_usec)
+{
+    if (s.n < 8 || s.p[2] != ':' || s.p[5] != ':')
+        return 0;
+    int h = digits(s.p, 2), m = digits(s.p + 3, 2), sec = digits(s.p + 6, 2);
+    if (h < 0 || m < 0 || sec < 0 || h > 23 || m > 59 || sec > 60)
+        return 0;
+    size_t i = 8;
+    int usec = 0;
+    if (i < s.n && (s.p[i] == '.' || s.p[i] == ',') && i + 1 < s.n && is_digit(s.p[i + 1])) {
+        int scale = 100000;
+        for (i++; i < s.n && is_digit(s.p[i]); i++) {
+            usec += (s.p[i] - '0') * scale; /* digits past microseconds are dropped */
+            scale /= 10;
+        }
+    }
+    *ret_hour = h;
+    *ret_min = m;
+    *ret_sec = sec == 60 ? 59 : sec; /* a leap second folds into :59 */
+    *ret_usec = usec;
+    return i;
+}
+
+static int days_in_month(int year, int month)
+{
+    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* Parses a zone suffix at s: "Z", "+HH:MM", "+HHMM" or "+HH". Returns bytes consumed (0 when
+ * there is none) and the offset in seconds east of UTC. */
+static size_t parse_zone(struct strv s, int *ret_offset)
+{
+    if (s.n >= 1 && s.p[0] == 'Z') {
+        *ret_offset = 0;
+        return 1;
+    }
+    if (s.n < 3 || (s.p[0] != '+' && s.p[0] != '-'))
+        return 0;
+    int hh = digits(s.p + 1, 2), mm = 0;
+    size_t used = 3;
+    if (hh < 0 || hh > 23)
+        return 0;
+    if (s.n >= 6 && s.p[3] == ':' && (mm = digits(s.p + 4, 2)) >= 0)
+        used = 6;
+    else if (s.n >= 5 && (mm = digits(s.p + 3, 2)) >= 0)
+        used = 5;
+    else
+        mm = 0;
+    if (mm > 59)
+        return 0;
+    int off = hh * 3600 + mm * 60;
+    *ret_offset = s.p[0] == '-' ? -off : off;
+    return used;
+}
+
+size_t parse_time_iso(struct strv s, int default_offset_s, int64_t *ret_us, bool *ret_zoned)
+{
+    if (s.n < 19 || s.p[4] != '-' || s.p[7] != '-' || (s.p[10] != 'T' && s.p[10] != ' '))
+        return 0;
+    int y = digits(s.p, 4), mo = digits(s.p + 5, 2), d = digits(s.p + 8, 2);
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+        return 0;
+    int h, mi, sec, usec;
+    size_t n = parse_time_clock(strv_make(s.p + 11, s.n - 11), &h, &mi, &sec, &usec);
+    if (!n)
+        return 0;
+    size_t i = 11 + n;
+    int off = default_offset_s;
+    size_t z = parse_zone(strv_make(s.p + i, s.n - i), &off);
+    *ret_zoned = z > 0;
+    *ret_us = parse_time_civil(y, mo, d, h, mi, sec, usec) - (int64_t)off * 1000000;
+    return i + z;
+}
+
+void parse_time_format(int64_t us, char out[PARSE_TIME_ISO_LEN])
+{
+    int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    int64_t frac = us - secs * 1000000;
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int64_t rem = secs - days * 86400;
+    int y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    /* Fixed-width fields, written by hand: the values are range-bound by construction, and
+     * this avoids snprintf on the path that formats every finding's time. */
+    unsigned yy = (unsigned)(y < 0 ? 0 : y % 10000), hh = (unsigned)(rem / 3600),
+             mi = (unsigned)(rem / 60 % 60), ss = (unsigned)(rem % 60), micro = (unsigned)frac;
+    char *p = out;
+    p[0] = (char)('0' + yy / 1000);
+    p[1] = (char)('0' + yy / 100 % 10);
+    p[2] = (char)('0' + yy / 10 % 10);
+    p[3] = (char)('0' + yy % 10);
+    p[4] = '-';
+    p[5] = (char)('0' + m / 10);
+    p[6] = (char)('0' + m % 10);
+    p[7] = '-';
+    p[8] = (char)('0' + d / 10);
+    p[9] = (char)('0' + d % 10);
+    p[10] = 'T';
+    p[11] = (char)('0' + hh / 10);
+    p[12] = (char)('0' + hh % 10);
+    p[13] = ':';
+    p[14] = (char)('0' + mi / 10);
+    p[15] = (char)('0' + mi % 10);
+    p[16] = ':';
+    p[17] = (char)('0' + ss / 10);
+    p[18] = (char)('0' + ss % 10);
+    p[19] = '.';
+    for (int i = 25; i >= 20; i--) {
+        p[i] = (char)('0' + micro % 10);
+        micro /= 10;
+    }
+    p[26] = 'Z';
+    p[27] = '\0';
+}
+
+int parse_time_offset(const char *s, int *ret_offset_s)
+{
+    struct strv v = strv_from_cstr(s);
+    if (strv_eq(v, "UTC") || strv_eq(v, "utc")) {
+        *ret_offset_s = 0;
+        return 0;
+    }
+    int off;
+    size_t n = parse_zone(v, &off);
+    if (n == 0 || n != v.n)
+        return -1;
+    *ret_offset_s = off;
+    return 0;
+}
+
+void year_guess_init(struct year_guess *g, int base_year, int ref_month)
+{
+    g->base_year = base_year;
+    g->ref_month = ref_month;
+    g->year = 0;
+    g->last_month = 0;
+}
+
+int year_guess_next(struct year_guess *g, int month)
+{
+    if (g->year == 0) {
+        g->year = g->base_year;
+        if (g->ref_month && month > g->ref_month)
+            g->year--;
+    } else if (month + 6 < g->last_month) {
+        g->year++; /* December to January, or a longer jump back that only a new year explains */
+    }
+    g->last_month = month;
+    return g->year;
+}
+
+void parse_time_year_month(int64_t us, int *ret_year, int *ret_month)
+{
+    int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    *ret_year = y;
+    *ret_month = (int)m;
+}

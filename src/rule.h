@@ -1,0 +1,142 @@
+/* Rules: failure signatures loaded from the rules/ folder's .rules files (format in rules/README.md), compiled
+ * with PCRE2 + JIT, and matched against parsed records.
+ *
+ * Loading never stops at the first problem: every error is collected in a struct
+ * rule_errors (file, line, column, the offending text) so `rules check` can show them all and
+ * `scan` can refuse to run with a complete list. */
+#ifndef HSMLOG_RULE_H
+#define HSMLOG_RULE_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common.h"
+#include "err.h"
+#include "rec.h"
+#include "strv.h"
+
+enum severity {
+    SEV_INFO,
+    SEV_NOTICE,
+    SEV_WARNING,
+    SEV_ERROR,
+    SEV_CRITICAL,
+    SEV__COUNT
+};
+
+/* Returns "info" .. "critical". */
+const char *severity_name(enum severity s);
+
+/* Parses a severity name (also "warn", "err", "crit"); returns 0 or -1 when unknown. */
+int severity_parse(const char *s, size_t n, enum severity *ret);
+
+/* One embedded example line. */
+struct rule_test {
+    char *line;        /* owned: the log line */
+    unsigned src_line; /* line in the rule file, for messages */
+    bool must_match;   /* true for `test`, false for `test-no` */
+};
+
+/* One compiled rule. Invariants after a successful load: id, summary, remedy, regex_src and
+ * re are set; literal is NULL or a byte string every match must contain. */
+struct rule {
+    char *id;              /* owned: "ntls.unknown-ca" */
+    enum severity severity;
+    char *summary;         /* owned */
+    char *remedy;          /* owned */
+    char *refs;            /* owned: references joined with "\n", or NULL */
+    char **programs;       /* owned: lowercase program names, or NULL for "any program" */
+    size_t n_programs;
+    char *regex_src;       /* owned: the pattern as written */
+    pcre2_code *re;        /* owned: compiled pattern, JIT-compiled when JIT is available */
+    char *exclude_src;     /* owned: the exclude pattern as written, or NULL */
+    pcre2_code *exclude;   /* owned: compiled exclude pattern, or NULL */
+    char *literal;         /* owned: prefilter, a literal every match contains, or NULL */
+    size_t literal_len;
+    bool literal_icase;    /* compare the literal ASCII-case-insensitively */
+    struct rule_test *tests; /* owned: embedded examples in file order */
+    size_t n_tests;
+    char *file;            /* owned: rule file path */
+    unsigned line;         /* line of the [id] header */
+};
+
+/* One problem found while loading rules. */
+struct rule_error {
+    char *where;   /* owned: "rules/ntls.rules:14:23" */
+    char *msg;     /* owned: "bad regex: missing closing parenthesis" */
+    char *text;    /* owned: the offending line, or NULL */
+    int col;       /* 1-based column of the caret under text, 0 for none */
+};
+
+struct rule_errors {
+    struct rule_error *v; /* owned */
+    size_t n;
+};
+
+/* Frees every error. */
+void rule_errors_release(struct rule_errors *e);
+
+/* All loaded rules plus the matching scratch shared by them. Invariants: ids are unique;
+ * md has room for the largest capture count of any rule. Not thread-safe: one per thread. */
+struct ruleset {
+    struct rule *rules;          /* owned: n rules in load order */
+    size_t n;
+    size_t cap;
+    pcre2_match_data *md;        /* owned: reused for every match */
+    pcre2_match_context *mctx;   /* owned: match and depth limits */
+    bool jit;                    /* PCRE2 JIT is in use */
+    unsigned long long limit_hits; /* matches abandoned at the PCRE2 match limit */
+};
+
+/* Sets up an empty ruleset. */
+void ruleset_init(struct ruleset *rs);
+
+/* Frees every rule and the match scratch. */
+void ruleset_release(struct ruleset *rs);
+
+/* Loads path: a rule file, or a directory whose *.rules files are read in name order.
+ * Problems are appended to errs and loading goes on; returns the number of errors added (0
+ * means everything loaded) or HL_ENOMEM. Rules with errors are not added. */
+HL_NODISCARD int ruleset_load(struct ruleset *rs, const char *path, struct rule_errors *errs);
+
+/* Loads rule text held in memory, named name in messages. Same contract as ruleset_load(). */
+HL_NODISCARD int ruleset_load_text(struct ruleset *rs, const char *name, const char *text,
+                                   size_t len, struct rule_errors *errs);
+
+/* Prepares the shared match scratch; call once after the last load. Fails with HL_ENOMEM. */
+HL_NODISCARD int ruleset_prepare(struct ruleset *rs, struct hl_err *err);
+
+/* Returns the rule with this id, or NULL. */
+const struct rule *ruleset_find(const struct ruleset *rs, const char *id);
+
+/* Called for each rule that matched; the match's captures are in rs->md until it returns.
+ * Return 0 to go on, or a negative hl_code to stop matching and return it. */
+typedef int rule_hit_fn(void *ctx, const struct rule *rule, const struct record *rec);
+
+/* Runs every rule against rec and calls hit for each match, in load order. Returns 0, or the
+ * first negative value hit returned. */
+HL_NODISCARD int ruleset_match(struct ruleset *rs, const struct record *rec, rule_hit_fn *hit,
+                               void *ctx);
+
+/* Returns true when rule matches rec (for `rules test`); captures are then in rs->md. */
+bool rule_matches(struct ruleset *rs, const struct rule *rule, const struct record *rec);
+
+/* A named capture of the latest match. */
+struct rule_capture {
+    const char *name;  /* borrowed: from the compiled pattern, valid while the rule lives */
+    struct strv value; /* borrowed: slice of the record's message */
+};
+
+/* Fills out[0..max) with the named groups of rule that took part in the latest match of
+ * rule against message (the ovector in rs->md); returns how many. */
+size_t rule_captures(const struct ruleset *rs, const struct rule *rule, struct strv message,
+                     struct rule_capture *out, size_t max);
+
+/* Returns the literal every match of pattern must contain, or NULL when none can be proven
+ * (alternation at the top, too short, unusual syntax). *ret_icase tells whether the pattern
+ * is case-insensitive. Caller frees. Exposed for tests. */
+char *rule_required_literal(const char *pattern, size_t *ret_len, bool *ret_icase);
+
+#endif

@@ -1,0 +1,381 @@
+/* The pipeline owner. For each input: open, stack layers, split lines, parse, match, store.
+ * Per-line work is parse_line() plus the rule prefilters; everything a finding needs beyond
+ * that (Luna fields, JSON, the event hash, UTF-8 cleaning) is done only for matched lines. */
+#include "scan.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "lines.h"
+#include "parse.h"
+#include "parse_time.h"
+#include "source.h"
+#include "utf8.h"
+
+void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *rs,
+               struct db *db, const struct scan_sink *sink, volatile sig_atomic_t *stop)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->opt = opt;
+    sc->rs = rs;
+    sc->db = db;
+    if (sink)
+        sc->sink = *sink;
+    sc->stop = stop;
+    buf_init(&sc->fields, 1u << 20);
+    buf_init(&sc->message, 64u << 20);
+}
+
+void scan_release(struct scan *sc)
+{
+    buf_release(&sc->fields);
+    buf_release(&sc->message);
+}
+
+static bool stopping(const struct scan *sc)
+{
+    return sc->stop && *sc->stop;
+}
+
+static void report_problem(struct scan *sc, const struct hl_err *err, bool skipped)
+{
+    if (skipped)
+        sc->skipped++;
+    else
+        sc->incomplete++;
+    if (sc->sink.problem)
+        sc->sink.problem(sc->sink.ctx, err, skipped);
+}
+
+/* ---- fields and identity ---------------------------------------------------------------- */
+
+static int put_field(struct buf *out, const char *name, struct strv value)
+{
+    int r = buf_addc(out, out->len ? ',' : '{');
+    if (r == 0)
+        r = json_put_string(out, name, strlen(name));
+    if (r == 0)
+        r = buf_addc(out, ':');
+    if (r == 0)
+        r = json_put_string(out, value.p ? value.p : "", value.n);
+    return r;
+}
+
+static bool has_field(const struct rule_capture *caps, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(caps[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+int scan_fields_json(const struct ruleset *rs, const struct rule *rule, const struct record *rec,
+                     struct buf *out)
+{
+    struct rule_capture caps[32];
+    size_t n = rule_captures(rs, rule, rec->message, caps, ARRAY_SIZE(caps));
+    struct luna_fields lf;
+    parse_luna(rec->message, &lf);
+    char ret_hex[16], ckr_hex[16];
+    snprintf(ret_hex, sizeof(ret_hex), "0x%08X", (unsigned)lf.luna_ret_value);
+    snprintf(ckr_hex, sizeof(ckr_hex), "0x%08X", (unsigned)lf.ckr_value);
+    const struct {
+        const char *name;
+        struct strv value;
+    } luna[] = {
+        { "luna_level", lf.level },
+        { "luna_code", lf.code },
+        { "client_ip", lf.client_ip },
+        { "client_port", lf.client_port },
+        { "rc", lf.rc },
+        { "luna_ret", lf.luna_ret },
+        { "luna_ret_hex", lf.has_luna_ret_value ? strv_from_cstr(ret_hex) : STRV_NULL },
+        { "ckr", lf.ckr },
+        { "ckr_hex", lf.has_ckr_value ? strv_from_cstr(ckr_hex) : STRV_NULL },
+    };
+    buf_reset(out);
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < n; i++)
+        r = put_field(out, caps[i].name, caps[i].value);
+    for (size_t i = 0; r == 0 && i < ARRAY_SIZE(luna); i++)
+        if (luna[i].value.n && !has_field(caps, n, luna[i].name))
+            r = put_field(out, luna[i].name, luna[i].value);
+    if (r == 0)
+        r = out->len ? buf_addc(out, '}') : buf_adds(out, "{}");
+    return r;
+}
+
+/* FNV-1a, 64 bit: stable across runs and machines, which is all the identity needs. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *u = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= u[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static uint64_t fnv_field(uint64_t h, struct strv s)
+{
+    h = fnv1a(h, s.p ? s.p : "", s.n);
+    return fnv1a(h, "\x1f", 1); /* separator: "ab"+"c" differs from "a"+"bc" */
+}
+
+int64_t scan_event_hash(const struct record *rec, const char *source)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    if (rec->has_ts) {
+        /* A timestamped event is the same event whichever file or stream it was read from
+         * (overlapping journalctl windows, a bundle holding a copy of messages). */
+        char ts[24];
+        int n = snprintf(ts, sizeof(ts), "%lld", (long long)rec->ts_us);
+        h = fnv_field(h, strv_make(ts, (size_t)n));
+        h = fnv_field(h, rec->host);
+        h = fnv_field(h, rec->program);
+        h = fnv_field(h, rec->pid);
+        h = fnv_field(h, rec->message);
+    } else {
+        /* Without a time, only the source tells two identical pasted lines apart. */
+        h = fnv_field(h, strv_from_cstr(source));
+        h = fnv_field(h, rec->raw);
+    }
+    return (int64_t)h;
+}
+
+/* ---- per-line matching ------------------------------------------------------------------ */
+
+/* State shared by the hits of one line and the lines of one source. */
+struct line_ctx {
+    struct scan *sc;
+    const char *label;     /* borrowed: source label */
+    int64_t source_id;     /* sources.id, 0 without a database */
+    uint64_t line_no;
+    bool have_ts_text;     /* ts_text is computed for this line */
+    char ts_text[PARSE_TIME_ISO_LEN];
+    int64_t occurrence;    /* 0 until computed for this line */
+    uint64_t new_findings; /* per source */
+    struct hl_err *err;    /* run-level failure detail */
+};
+
+static int64_t parse_pid(struct strv pid)
+{
+    if (pid.n == 0 || pid.n > 10)
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < pid.n; i++) {
+        if (pid.p[i] < '0' || pid.p[i] > '9')
+            return -1;
+        v = v * 10 + (pid.p[i] - '0');
+    }
+    return v;
+}
+
+static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
+{
+    struct line_ctx *lc = ctx;
+    struct scan *sc = lc->sc;
+    int r = scan_fields_json(sc->rs, rule, rec, &sc->fields);
+    if (r < 0)
+        return hl_err_set(lc->err, r, lc->label, "cannot build fields of line %llu",
+                          (unsigned long long)lc->line_no);
+    if (rec->has_ts && !lc->have_ts_text) {
+        parse_time_format(rec->ts_us, lc->ts_text);
+        lc->have_ts_text = true;
+    }
+    struct strv message = rec->message;
+    if (!utf8_is_clean(message.p, message.n)) {
+        buf_reset(&sc->message);
+        if (utf8_sanitize(&sc->message, message.p, message.n) == 0)
+            message = strv_make(buf_cstr(&sc->message), sc->message.len);
+    }
+    bool is_new = true;
+    if (sc->db) {
+        int64_t hash = scan_event_hash(rec, lc->label);
+        if (lc->occurrence == 0 && (r = db_occurrence(sc->db, hash, &lc->occurrence, lc->err)) < 0)
+            return r;
+        struct db_finding f = {
+            .source_id = lc->source_id,
+            .line = lc->line_no,
+            .ts = rec->has_ts ? lc->ts_text : NULL,
+            .host = rec->host,
+            .program = rec->program,
+            .pid = parse_pid(rec->pid),
+            .rule_id = rule->id,
+            .severity = severity_name(rule->severity),
+            .message = message,
+            .fields = strv_make(buf_cstr(&sc->fields), sc->fields.len),
+            .raw = rec->raw,
+            .event_hash = hash,
+            .occurrence = lc->occurrence,
+        };
+        if ((r = db_finding_add(sc->db, &f, &is_new, lc->err)) < 0)
+            return r;
+    }
+    sc->findings++;
+    if (is_new) {
+        sc->new_findings++;
+        lc->new_findings++;
+    }
+    if (sc->sink.finding) {
+        struct record shown = *rec;
+        shown.message = message;
+        struct finding f = {
+            .rule = rule,
+            .rec = &shown,
+            .source = lc->label,
+            .line = lc->line_no,
+            .ts = rec->has_ts ? lc->ts_text : NULL,
+            .fields = strv_make(buf_cstr(&sc->fields), sc->fields.len),
+            .is_new = is_new,
+        };
+        sc->sink.finding(sc->sink.ctx, &f);
+    }
+    return 0;
+}
+
+/* ---- sources ---------------------------------------------------------------------------- */
+
+/* What the walker knows about a stream before reading it. */
+struct stream_info {
+    const char *label;  /* borrowed */
+    const char *kind;   /* "text", "gzip" ... */
+    int64_t mtime;      /* seconds, -1 unknown */
+    int64_t size;       /* bytes, -1 unknown */
+    int64_t parent_id;  /* sources.id of the container, 0 for none */
+};
+
+static void year_reference(const struct scan *sc, int64_t mtime, int *ret_year, int *ret_month)
+{
+    if (sc->opt->year) {
+        *ret_year = sc->opt->year;
+        *ret_month = 0;
+        return;
+    }
+    int64_t ref = mtime >= 0 ? mtime : (int64_t)time(NULL);
+    parse_time_year_month(ref * 1000000, ret_year, ret_month);
+}
+
+/* Reads src as text lines through the parser and the rules. Returns 0, 1 for a source that
+ * ended in a read error (reported), or a negative run-level code. */
+static int scan_lines(struct scan *sc, struct source *src, const struct stream_info *info,
+                      struct hl_err *err)
+{
+    struct db_source row = {
+        .path = info->label,
+        .kind = info->kind,
+        .parent_id = info->parent_id,
+        .size = info->size,
+        .mtime = info->mtime,
+        .status = "reading",
+    };
+    struct line_ctx lc = { .sc = sc, .label = info->label, .err = err };
+    int r;
+    if (sc->db && (r = db_source_add(sc->db, &row, &lc.source_id, err)) < 0)
+        return r;
+    struct lines lines;
+    if ((r = lines_init(&lines, src, sc->opt->max_line, 0, err)) < 0)
+        return r;
+    int year, month;
+    year_reference(sc, info->mtime, &year, &month);
+    struct parser parser;
+    parser_init(&parser, year, month, sc->opt->offset_s);
+    sc->sources++;
+
+    struct strv line;
+    struct record rec;
+    struct hl_err read_err;
+    hl_err_clear(&read_err);
+    int status = 0;
+    while (!stopping(sc)) {
+        int n = lines_next(&lines, &line, &read_err);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            if (!(read_err.sys_errno == EINTR && stopping(sc))) {
+                char where[sizeof(read_err.where)];
+                snprintf(where, sizeof(where), "%s:%llu", info->label,
+                         (unsigned long long)lines.line_no + 1);
+                memcpy(read_err.where, where, sizeof(where));
+                report_problem(sc, &read_err, false);
+                status = 1;
+            }
+            break;
+        }
+        parse_line(&parser, line, &rec);
+        lc.line_no = lines.line_no;
+        lc.have_ts_text = false;
+        lc.occurrence = 0;
+        if ((r = ruleset_match(sc->rs, &rec, on_hit, &lc)) < 0) {
+            status = r;
+            break;
+        }
+    }
+    sc->lines += lines.line_no;
+    sc->cut_lines += lines.cut;
+    for (int f = 0; f < FMT__COUNT; f++)
+        sc->formats[f] += parser.seen[f];
+    row.bytes = src->offset;
+    row.lines = lines.line_no;
+    row.truncated_lines = lines.cut;
+    row.findings = lc.new_findings;
+    row.status = status == 1 ? "partial" : status < 0 ? "error" : "ok";
+    row.error = status == 1 ? read_err.msg : NULL;
+    if (sc->db && status >= 0 && (r = db_source_end(sc->db, lc.source_id, &row, err)) < 0)
+        status = r;
+    parser_release(&parser);
+    lines_release(&lines);
+    return status;
+}
+
+static void scan_idle(void *ctx)
+{
+    struct scan *sc = ctx;
+    /* Waiting on a pipe: make what we have visible to `hsmlog query` and to the user. */
+    if (sc->db)
+        HL_IGNORE(db_commit(sc->db, NULL)); /* retried at the next batch */
+    if (sc->sink.idle)
+        sc->sink.idle(sc->sink.ctx);
+}
+
+int scan_path(struct scan *sc, const char *path, struct hl_err *err)
+{
+    struct source *src;
+    int64_t mtime, size;
+    struct hl_err open_err;
+    hl_err_clear(&open_err);
+    if (source_open_file(path, scan_idle, sc, &src, &mtime, &size, &open_err) < 0) {
+        if (open_err.code == HL_ENOMEM) {
+            *err = open_err;
+            return HL_ENOMEM;
+        }
+        report_problem(sc, &open_err, false);
+        return 1;
+    }
+    struct stream_info info = {
+        .label = src->label,
+        .kind = "text",
+        .mtime = mtime,
+        .size = size,
+    };
+    int r = scan_lines(sc, src, &info, err);
+    source_free(src);
+    return r;
+}
+
+int scan_text(struct scan *sc, const char *label, const char *text, size_t len,
+              struct hl_err *err)
+{
+    struct source *src;
+    int r = source_open_mem(text, len, label, &src, err);
+    if (r < 0)
+        return r;
+    struct stream_info info = { .label = label, .kind = "text", .mtime = -1, .size = (int64_t)len };
+    r = scan_lines(sc, src, &info, err);
+    source_free(src);
+    return r;
+}

@@ -1,0 +1,90 @@
+/* The scan pipeline: input path -> source stack -> lines -> records -> rules -> findings.
+ * It owns no output: findings and per-source problems go to a sink the command layer
+ * provides (print a summary, NDJSON, nothing), and to the database when one is open. */
+#ifndef HSMLOG_SCAN_H
+#define HSMLOG_SCAN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "common.h"
+#include "db.h"
+#include "err.h"
+#include "parse_luna.h"
+#include "rec.h"
+#include "rule.h"
+
+struct scan_options {
+    int year;          /* year for year-less timestamps; 0 = infer from mtime or today */
+    int offset_s;      /* zone for timestamps without one, seconds east of UTC */
+    size_t max_line;   /* longest line matched; 0 = LINES_DEFAULT_MAX_LINE */
+};
+
+/* One finding as the sink sees it. Everything is borrowed and valid only during the call. */
+struct finding {
+    const struct rule *rule;
+    const struct record *rec;
+    const char *source;  /* label: "messages", "bundle.tgz!var/log/messages.1.gz" */
+    uint64_t line;       /* 1-based line in source */
+    const char *ts;      /* ISO 8601 UTC, or NULL */
+    struct strv fields;  /* JSON object text */
+    bool is_new;         /* it was not in the database yet (always true without one) */
+};
+
+/* Where findings and problems go. Every member may be NULL. */
+struct scan_sink {
+    void (*finding)(void *ctx, const struct finding *f);
+    /* A source could not be read in full, or was skipped; err says where and why. */
+    void (*problem)(void *ctx, const struct hl_err *err, bool skipped);
+    /* The input is waiting for more data (a pipe): flush output now. */
+    void (*idle)(void *ctx);
+    void *ctx;
+};
+
+/* A scan over any number of inputs. Invariants: rs is prepared; db is NULL or open for
+ * writing with a scans row begun. Totals only grow. */
+struct scan {
+    const struct scan_options *opt; /* borrowed */
+    struct ruleset *rs;             /* borrowed */
+    struct db *db;                  /* borrowed, or NULL for --no-db */
+    struct scan_sink sink;
+    volatile sig_atomic_t *stop;    /* borrowed: set by a signal handler to end early */
+    uint64_t lines;                 /* lines read over all sources */
+    uint64_t cut_lines;             /* lines longer than max_line */
+    uint64_t findings;              /* findings in the input */
+    uint64_t new_findings;          /* findings added to the database */
+    uint64_t sources;               /* text streams read */
+    uint64_t incomplete;            /* sources that could not be read in full */
+    uint64_t skipped;               /* sources skipped (binary, unreadable type) */
+    uint64_t formats[FMT__COUNT];   /* lines per header format */
+    struct buf fields;              /* owned: scratch for a finding's fields JSON */
+    struct buf message;             /* owned: scratch for a UTF-8-clean message */
+};
+
+/* Sets up a scan. db may be NULL. stop may be NULL. */
+void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *rs,
+               struct db *db, const struct scan_sink *sink, volatile sig_atomic_t *stop);
+
+/* Frees the scratch buffers. */
+void scan_release(struct scan *sc);
+
+/* Scans path ("-" for stdin). Returns 0 when everything was read, 1 when some of it could not
+ * be (each problem went to sink.problem; what was readable is scanned and stored), or a
+ * negative hl_code for a failure that stops the whole run (database) with err set. */
+HL_NODISCARD int scan_path(struct scan *sc, const char *path, struct hl_err *err);
+
+/* Scans lines held in memory as one source named label (for `rules test`). Same returns. */
+HL_NODISCARD int scan_text(struct scan *sc, const char *label, const char *text, size_t len,
+                           struct hl_err *err);
+
+/* Appends the fields JSON of a finding of rule on rec (named captures of the latest match,
+ * then Luna parser fields not already named) to out. Exposed for `rules test` and tests. */
+HL_NODISCARD int scan_fields_json(const struct ruleset *rs, const struct rule *rule,
+                                  const struct record *rec, struct buf *out);
+
+/* Returns the event identity hash of a record (see docs/SCHEMA.md, findings.event_hash). */
+int64_t scan_event_hash(const struct record *rec, const char *source);
+
+#endif

@@ -1,0 +1,125 @@
+/* Byte sources, stacked like libarchive's read filters: a file or stdin at the bottom, then
+ * decompressors and archive members on top. Every layer reads from its upstream and hands
+ * bytes up; the line reader sits on the top layer. Each source carries a label used in every
+ * message about it ("bundle.tgz!var/log/messages.1.gz").
+ *
+ * A layer borrows the layer below it: whoever stacked a layer frees it before freeing what it
+ * stands on (the scan walker unwinds its stack in reverse order).
+ *
+ * Peeking: source_peek() lets format sniffing look at the first bytes without consuming them;
+ * the bytes are replayed by the following source_read() calls. */
+#ifndef HSMLOG_SOURCE_H
+#define HSMLOG_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common.h"
+#include "err.h"
+
+struct source;
+
+/* One layer's implementation (a small vtable, as in curl's reader chain). */
+struct source_ops {
+    const char *name; /* "file", "gzip", "member" */
+    /* Reads up to cap bytes. Returns >0 bytes, 0 at EOF, or a negative hl_code with err set.
+     * May return fewer bytes than asked for. */
+    ssize_t (*read)(struct source *s, void *buf, size_t cap, struct hl_err *err);
+    /* Frees impl. May be NULL. */
+    void (*close)(struct source *s);
+};
+
+/* Called before a read that would block (a pipe with no data ready), so a streaming consumer
+ * can commit what it has before waiting: `journalctl -f | hsmlog scan -` must not sit on an
+ * open transaction. */
+typedef void source_idle_fn(void *ctx);
+
+/* A layer. Invariants: peek_pos <= peek_len <= SOURCE_PEEK_MAX; offset counts bytes handed to
+ * the caller, including replayed peeked bytes. */
+#define SOURCE_PEEK_MAX 8192
+struct source {
+    const struct source_ops *ops; /* borrowed: static table */
+    struct source *upstream;      /* borrowed: the layer below, NULL for the bottom layer */
+    char *label;                  /* owned: name for messages, e.g. "logs.tgz!messages" */
+    uint64_t offset;              /* bytes delivered so far */
+    void *impl;                   /* owned by ops */
+    unsigned char *peek;          /* owned: bytes read ahead by source_peek(), or NULL */
+    size_t peek_len;              /* valid bytes in peek */
+    size_t peek_pos;              /* bytes of peek already replayed */
+};
+
+/* Allocates a layer over upstream (borrowed: it must outlive the new layer). label is
+ * copied. Returns NULL when memory ran out (impl is then not freed). */
+struct source *source_new(const struct source_ops *ops, void *impl, struct source *upstream,
+                          const char *label);
+
+/* Frees s and its impl, not the layer below. NULL-safe. */
+void source_free(struct source *s);
+
+/* Reads up to cap bytes, replaying peeked bytes first. Same contract as source_ops.read. */
+HL_NODISCARD ssize_t source_read(struct source *s, void *buf, size_t cap, struct hl_err *err);
+
+/* Makes at least want bytes (fewer at EOF; at most SOURCE_PEEK_MAX) available at *ret_data
+ * without consuming them. Returns the number available (0 for an empty source) or a negative
+ * hl_code. *ret_data is valid until the next source call. */
+HL_NODISCARD ssize_t source_peek(struct source *s, size_t want, const unsigned char **ret_data,
+                                 struct hl_err *err);
+
+/* Opens path ("-" for stdin) as a bottom layer. *ret_mtime gets the file's modification time
+ * in seconds since the epoch, or -1 for stdin and pipes; *ret_size the size for regular files,
+ * else -1. Fails with HL_EIO (errno in err). idle may be NULL. */
+HL_NODISCARD int source_open_file(const char *path, source_idle_fn *idle, void *idle_ctx,
+                                  struct source **ret, int64_t *ret_mtime, int64_t *ret_size,
+                                  struct hl_err *err);
+
+/* Wraps an already open descriptor (not closed by source_free when borrow_fd is true). */
+HL_NODISCARD int source_open_fd(int fd, bool borrow_fd, const char *label, source_idle_fn *idle,
+                                void *idle_ctx, struct source **ret, struct hl_err *err);
+
+/* What the first bytes of a stream say it is. Decided by content only, never by name. */
+enum content {
+    CONTENT_EMPTY,      /* no bytes at all */
+    CONTENT_TEXT,       /* lines to parse */
+    CONTENT_BINARY,     /* firmware, core dump, executable, image: skipped */
+    CONTENT_GZIP,       /* 1f 8b: inflated by zlib (source_gzip) */
+    CONTENT_COMPRESSED, /* bzip2, xz, zstd, lz4, lzma, compress: libarchive's filters */
+    CONTENT_ARCHIVE,    /* tar, zip, cpio, 7z, ar, iso: libarchive's formats */
+};
+
+struct sniff {
+    enum content content;
+    const char *name; /* static: "gzip", "tar", "zip", "xz", "ELF binary", "text" ... */
+};
+
+/* Looks at the first bytes of s (without consuming them) and says what they are. Fails only
+ * when the peek itself fails (a read error), with that error. */
+HL_NODISCARD int source_sniff(struct source *s, struct sniff *ret, struct hl_err *err);
+
+/* Caps on what a decompressing layer may produce: a decompression bomb is stopped with
+ * HL_ELIMIT instead of filling memory, disk or the database. Documented in README.md. */
+struct decomp_limits {
+    uint64_t max_size;    /* most bytes one decompressed stream may yield */
+    uint64_t max_ratio;   /* most output bytes per input byte ... */
+    uint64_t ratio_floor; /* ... checked once the output passed this many bytes */
+};
+
+#define DECOMP_DEFAULT_MAX_SIZE    (64ull << 30) /* 64 GiB */
+#define DECOMP_DEFAULT_MAX_RATIO   250u
+#define DECOMP_DEFAULT_RATIO_FLOOR (16ull << 20) /* 16 MiB */
+
+/* Returns HL_ELIMIT with err set when in/out bytes break lim, else 0. */
+HL_NODISCARD int decomp_check(const struct decomp_limits *lim, uint64_t in, uint64_t out,
+                              const char *label, struct hl_err *err);
+
+/* Stacks a gzip decoder (zlib) on upstream. Concatenated members (logrotate, cat a.gz b.gz)
+ * are read as one stream. Reads fail with HL_EFORMAT on damaged or truncated data, after the
+ * bytes decoded before the damage were delivered, and with HL_ELIMIT past lim. */
+HL_NODISCARD int source_gzip_new(struct source *upstream, const struct decomp_limits *lim,
+                                 struct source **ret, struct hl_err *err);
+
+/* Wraps bytes in memory (borrowed: they must outlive the source). */
+HL_NODISCARD int source_open_mem(const char *data, size_t len, const char *label,
+                                 struct source **ret, struct hl_err *err);
+
+#endif
