@@ -30,6 +30,10 @@ static const char scan_usage[] =
         "                        file's modification time, else today)\n"
         "      --tz OFFSET       zone of timestamps that have none, e.g. +01:00 (default UTC)\n"
         "      --max-line BYTES  longest line matched; longer lines are cut (default 65536)\n"
+        "      --max-depth N     containers (gzip, archive) nested deeper are skipped (default 8)\n"
+        "      --max-size BYTES  most bytes one decompressed stream may yield (default 64 GiB)\n"
+        "      --max-ratio N     stop a stream whose output passes N bytes per input byte\n"
+        "                        after its first 16 MiB: a decompression bomb (default 250)\n"
         "      --db PATH, --no-db, --rules PATH, -q, -v   see 'hsmlog --help'\n"
         "\n"
         "Exit status: 0 ok, 1 --fail-on matched, 2 usage/rule/database error,\n"
@@ -285,6 +289,9 @@ int cmd_scan(int argc, char **argv, struct app *app)
         { "year", required_argument, NULL, 'Y' },
         { "tz", required_argument, NULL, 'T' },
         { "max-line", required_argument, NULL, 'M' },
+        { "max-depth", required_argument, NULL, 'D' },
+        { "max-size", required_argument, NULL, 'S' },
+        { "max-ratio", required_argument, NULL, 'R' },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -325,6 +332,21 @@ int cmd_scan(int argc, char **argv, struct app *app)
             if (parse_uint(optarg, 64u << 20, &v) < 0 || v < 256)
                 return app_usage_error("scan", "--max-line takes 256 to 67108864 bytes, not '%s'", optarg);
             opt.max_line = (size_t)v;
+            break;
+        case 'D':
+            if (parse_uint(optarg, 64, &v) < 0 || v < 1)
+                return app_usage_error("scan", "--max-depth takes 1 to 64, not '%s'", optarg);
+            opt.max_depth = (int)v;
+            break;
+        case 'S':
+            if (parse_uint(optarg, UINT64_MAX, &v) < 0 || v < 1)
+                return app_usage_error("scan", "--max-size takes a byte count, not '%s'", optarg);
+            opt.limits.max_size = v;
+            break;
+        case 'R':
+            if (parse_uint(optarg, 1000000, &v) < 0 || v < 2)
+                return app_usage_error("scan", "--max-ratio takes 2 to 1000000, not '%s'", optarg);
+            opt.limits.max_ratio = v;
             break;
         default:
             fprintf(stderr, "Try 'hsmlog scan --help'.\n");

@@ -14,13 +14,22 @@
 #include "parse.h"
 #include "parse_time.h"
 #include "source.h"
+#include "source_archive.h"
 #include "utf8.h"
 
 void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *rs,
                struct db *db, const struct scan_sink *sink, volatile sig_atomic_t *stop)
 {
     memset(sc, 0, sizeof(*sc));
-    sc->opt = opt;
+    sc->opt = *opt;
+    if (!sc->opt.max_depth)
+        sc->opt.max_depth = SCAN_DEFAULT_MAX_DEPTH;
+    if (!sc->opt.limits.max_size)
+        sc->opt.limits.max_size = DECOMP_DEFAULT_MAX_SIZE;
+    if (!sc->opt.limits.max_ratio)
+        sc->opt.limits.max_ratio = DECOMP_DEFAULT_MAX_RATIO;
+    if (!sc->opt.limits.ratio_floor)
+        sc->opt.limits.ratio_floor = DECOMP_DEFAULT_RATIO_FLOOR;
     sc->rs = rs;
     sc->db = db;
     if (sink)
@@ -243,16 +252,23 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
 /* What the walker knows about a stream before reading it. */
 struct stream_info {
     const char *label;  /* borrowed */
-    const char *kind;   /* "text", "gzip" ... */
+    char kind[96];      /* content chain so far, outermost first: "gzip/tar" */
     int64_t mtime;      /* seconds, -1 unknown */
     int64_t size;       /* bytes, -1 unknown */
     int64_t parent_id;  /* sources.id of the container, 0 for none */
+    int depth;          /* container layers above this stream */
 };
+
+static void kind_append(struct stream_info *info, const char *name)
+{
+    size_t n = strlen(info->kind);
+    snprintf(info->kind + n, sizeof(info->kind) - n, "%s%s", n ? "/" : "", name);
+}
 
 static void year_reference(const struct scan *sc, int64_t mtime, int *ret_year, int *ret_month)
 {
-    if (sc->opt->year) {
-        *ret_year = sc->opt->year;
+    if (sc->opt.year) {
+        *ret_year = sc->opt.year;
         *ret_month = 0;
         return;
     }
@@ -278,12 +294,12 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     if (sc->db && (r = db_source_add(sc->db, &row, &lc.source_id, err)) < 0)
         return r;
     struct lines lines;
-    if ((r = lines_init(&lines, src, sc->opt->max_line, 0, err)) < 0)
+    if ((r = lines_init(&lines, src, sc->opt.max_line, 0, err)) < 0)
         return r;
     int year, month;
     year_reference(sc, info->mtime, &year, &month);
     struct parser parser;
-    parser_init(&parser, year, month, sc->opt->offset_s);
+    parser_init(&parser, year, month, sc->opt.offset_s);
     sc->sources++;
 
     struct strv line;
@@ -342,6 +358,178 @@ static void scan_idle(void *ctx)
         sc->sink.idle(sc->sink.ctx);
 }
 
+/* Records a stream that is not read (binary, too deep, unreadable) as a sources row. */
+static int record_unread(struct scan *sc, const struct stream_info *info, const char *status,
+                         const char *why, struct hl_err *err)
+{
+    if (!sc->db)
+        return 0;
+    struct db_source row = {
+        .path = info->label,
+        .kind = info->kind,
+        .parent_id = info->parent_id,
+        .size = info->size,
+        .mtime = info->mtime,
+        .status = status,
+        .error = why,
+    };
+    int64_t id;
+    int r = db_source_add(sc->db, &row, &id, err);
+    return r < 0 ? r : db_source_end(sc->db, id, &row, err);
+}
+
+static int scan_stream(struct scan *sc, struct source *src, struct stream_info *info,
+                       struct hl_err *err);
+
+/* Reads every member of an archive (or the one stream of a compressed file) as a stream of
+ * its own. Returns 0, 1 when something could not be read in full, or a run-level code. */
+static int scan_archive(struct scan *sc, struct source *src, struct stream_info *info,
+                        struct hl_err *err)
+{
+    struct archive_walk *w = NULL;
+    struct hl_err werr;
+    hl_err_clear(&werr);
+    int status = 0, r;
+    if (archive_walk_open(src, &sc->opt.limits, &w, &werr) < 0) {
+        report_problem(sc, &werr, false);
+        r = record_unread(sc, info, "error", werr.msg, err);
+        return r < 0 ? r : 1;
+    }
+    int64_t container_id = 0;
+    struct db_source row = {
+        .path = info->label,
+        .parent_id = info->parent_id,
+        .size = info->size,
+        .mtime = info->mtime,
+        .status = "reading",
+    };
+    struct stream_info container = *info; /* for the container's kind */
+    const char *failure = NULL;
+    struct archive_member m;
+    while (!stopping(sc)) {
+        int n = archive_walk_next(w, &m, &werr);
+        struct hl_err damage;
+        if (archive_walk_damage(w, &damage)) {
+            report_problem(sc, &damage, false);
+            status = 1;
+            failure = "damaged headers were skipped";
+        }
+        if (n <= 0) {
+            if (n < 0) {
+                if (!archive_walk_reported(w))
+                    report_problem(sc, &werr, false);
+                status = 1;
+                failure = werr.msg;
+            }
+            break;
+        }
+        struct stream_info member = {
+            .label = m.label,
+            .mtime = m.mtime >= 0 ? m.mtime : info->mtime,
+            .size = m.size,
+            .depth = info->depth + 1,
+        };
+        if (archive_walk_is_raw(w)) {
+            /* A compressed file, not an archive: the stream continues the same chain. */
+            member.parent_id = info->parent_id;
+            member.mtime = info->mtime;
+            member.size = info->size;
+            snprintf(member.kind, sizeof(member.kind), "%s", info->kind);
+            kind_append(&member, archive_walk_kind(w));
+        } else {
+            if (!container_id && sc->db) {
+                kind_append(&container, archive_walk_kind(w));
+                row.kind = container.kind;
+                if ((r = db_source_add(sc->db, &row, &container_id, err)) < 0) {
+                    status = r;
+                    break;
+                }
+            }
+            member.parent_id = container_id;
+        }
+        r = scan_stream(sc, m.src, &member, err);
+        if (r < 0) {
+            status = r;
+            break;
+        }
+        if (r == 1) {
+            status = 1;
+            if (!failure)
+                failure = "a member could not be read in full";
+        }
+    }
+    if (container_id && status >= 0) {
+        row.status = status == 1 ? "partial" : "ok";
+        row.error = failure;
+        row.bytes = src->offset;
+        if ((r = db_source_end(sc->db, container_id, &row, err)) < 0)
+            status = r;
+    } else if (!container_id && status == 1 && !archive_walk_is_raw(w)) {
+        /* Damaged before the first member: still leave a row that says so. */
+        kind_append(&container, archive_walk_kind(w));
+        if ((r = record_unread(sc, &container, "error", failure, err)) < 0)
+            status = r;
+    }
+    archive_walk_free(w);
+    return status;
+}
+
+/* Sniffs src and reads it the way its content asks for: text lines, a gzip layer, an archive,
+ * or a skip. Returns 0, 1 when something could not be read in full, or a run-level code. */
+static int scan_stream(struct scan *sc, struct source *src, struct stream_info *info,
+                       struct hl_err *err)
+{
+    struct sniff what;
+    struct hl_err serr;
+    hl_err_clear(&serr);
+    int max_depth = sc->opt.max_depth;
+    if (source_sniff(src, &what, &serr) < 0) {
+        if (serr.sys_errno == EINTR && stopping(sc))
+            return 0;
+        report_problem(sc, &serr, false);
+        kind_append(info, "unknown");
+        int r = record_unread(sc, info, "error", serr.msg, err);
+        return r < 0 ? r : 1;
+    }
+    bool container = what.content == CONTENT_GZIP || what.content == CONTENT_COMPRESSED ||
+                     what.content == CONTENT_ARCHIVE;
+    if (container && info->depth >= max_depth) {
+        kind_append(info, what.name);
+        hl_err_set(&serr, HL_ELIMIT, info->label,
+                   "%s nested deeper than %d containers (--max-depth)", what.name, max_depth);
+        report_problem(sc, &serr, true);
+        return record_unread(sc, info, "skipped", serr.msg, err);
+    }
+    switch (what.content) {
+    case CONTENT_EMPTY:
+    case CONTENT_TEXT:
+        kind_append(info, "text");
+        return scan_lines(sc, src, info, err);
+    case CONTENT_BINARY: {
+        kind_append(info, "binary");
+        char why[128];
+        snprintf(why, sizeof(why), "binary content (%s), not a log", what.name);
+        hl_err_set(&serr, HL_EFORMAT, info->label, "%s", why);
+        report_problem(sc, &serr, true);
+        return record_unread(sc, info, "skipped", why, err);
+    }
+    case CONTENT_GZIP: {
+        struct source *gz;
+        if (source_gzip_new(src, &sc->opt.limits, &gz, err) < 0)
+            return HL_ENOMEM;
+        kind_append(info, "gzip");
+        info->depth++;
+        int r = scan_stream(sc, gz, info, err);
+        source_free(gz);
+        return r;
+    }
+    case CONTENT_COMPRESSED:
+    case CONTENT_ARCHIVE:
+        return scan_archive(sc, src, info, err);
+    }
+    return 0;
+}
+
 int scan_path(struct scan *sc, const char *path, struct hl_err *err)
 {
     struct source *src;
@@ -354,15 +542,12 @@ int scan_path(struct scan *sc, const char *path, struct hl_err *err)
             return HL_ENOMEM;
         }
         report_problem(sc, &open_err, false);
-        return 1;
+        struct stream_info info = { .label = path, .mtime = -1, .size = -1 };
+        int r = record_unread(sc, &info, "error", open_err.msg, err);
+        return r < 0 ? r : 1;
     }
-    struct stream_info info = {
-        .label = src->label,
-        .kind = "text",
-        .mtime = mtime,
-        .size = size,
-    };
-    int r = scan_lines(sc, src, &info, err);
+    struct stream_info info = { .label = src->label, .mtime = mtime, .size = size };
+    int r = scan_stream(sc, src, &info, err);
     source_free(src);
     return r;
 }
@@ -374,8 +559,8 @@ int scan_text(struct scan *sc, const char *label, const char *text, size_t len,
     int r = source_open_mem(text, len, label, &src, err);
     if (r < 0)
         return r;
-    struct stream_info info = { .label = label, .kind = "text", .mtime = -1, .size = (int64_t)len };
-    r = scan_lines(sc, src, &info, err);
+    struct stream_info info = { .label = label, .mtime = -1, .size = (int64_t)len };
+    r = scan_stream(sc, src, &info, err);
     source_free(src);
     return r;
 }

@@ -15,11 +15,18 @@
 #include "parse_luna.h"
 #include "rec.h"
 #include "rule.h"
+#include "source.h"
+
+/* Container layers (each gzip, compressed stream or archive counts one) a member may sit
+ * under before it is skipped: bounds memory, which grows by one layer's state per level. */
+#define SCAN_DEFAULT_MAX_DEPTH 8
 
 struct scan_options {
     int year;          /* year for year-less timestamps; 0 = infer from mtime or today */
     int offset_s;      /* zone for timestamps without one, seconds east of UTC */
     size_t max_line;   /* longest line matched; 0 = LINES_DEFAULT_MAX_LINE */
+    int max_depth;     /* container nesting limit; 0 = SCAN_DEFAULT_MAX_DEPTH */
+    struct decomp_limits limits; /* decompression bomb caps; zeros take the defaults */
 };
 
 /* One finding as the sink sees it. Everything is borrowed and valid only during the call. */
@@ -46,7 +53,7 @@ struct scan_sink {
 /* A scan over any number of inputs. Invariants: rs is prepared; db is NULL or open for
  * writing with a scans row begun. Totals only grow. */
 struct scan {
-    const struct scan_options *opt; /* borrowed */
+    struct scan_options opt;        /* copy with defaults filled in */
     struct ruleset *rs;             /* borrowed */
     struct db *db;                  /* borrowed, or NULL for --no-db */
     struct scan_sink sink;
