@@ -1,0 +1,22 @@
+#!/bin/sh
+# Source hygiene: every integration case folder is registered in tests/cases/meson.build, and the C
+# sources match .clang-format when clang-format is installed.
+set -u
+root=$1
+status=0
+for dir in "$root"/tests/cases/*/; do
+    name=$(basename "$dir")
+    if ! grep -q "'$name'" "$root/tests/cases/meson.build"; then
+        echo "tests/cases/$name is not listed in tests/cases/meson.build"
+        status=1
+    fi
+done
+if command -v clang-format >/dev/null 2>&1; then
+    if ! clang-format --dry-run --Werror "$root"/src/*.c "$root"/src/*.h "$root"/tests/unit/*.c; then
+        echo "clang-format: run 'clang-format -i src/*.[ch] tests/unit/*.c'"
+        status=1
+    fi
+else
+    echo "# clang-format not installed: formatting not checked"
+fi
+exit $status

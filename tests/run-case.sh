@@ -1,0 +1,78 @@
+#!/bin/sh
+# Runs one integration case and prints TAP. A case is a folder holding:
+#   cmd            shell commands run with sh in a fresh temp dir; they see $HSMLOG (the
+#                  binary), $FIXTURES, $CASE (this folder) and $HSMLOG_DB / $HSMLOG_RULES
+#   expected.exit  exit status of cmd (default 0)
+#   expected.out   stdout, compared exactly after "0.12 s" timings become "N s" (optional)
+#   expected.err   lines that must each appear in stderr (optional)
+#   query.sql      SQL run with `hsmlog query --format csv` after cmd (optional) ...
+#   expected.rows  ... and the CSV it must print
+# Usage: run-case.sh HSMLOG CASE_DIR FIXTURES_DIR RULES_DIR
+set -u
+HSMLOG=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+CASE=$2
+FIXTURES=$3
+RULES=$4
+export HSMLOG CASE FIXTURES
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/hsmlog-case.XXXXXX") || exit 99
+trap 'rm -rf "$TMP"' EXIT
+export TMP
+export HSMLOG_DB="$TMP/hsmlog.db"
+export HSMLOG_RULES="$RULES"
+export TZ=UTC LC_ALL=C
+
+n=0
+fail=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
+
+cd "$TMP" || exit 99
+sh -e "$CASE/cmd" >"$TMP/out" 2>"$TMP/err"
+status=$?
+want=0
+[ -f "$CASE/expected.exit" ] && want=$(cat "$CASE/expected.exit")
+if [ "$status" -eq "$want" ]; then
+    ok "exit status $want"
+else
+    not_ok "exit status $status, want $want"
+    sed 's/^/# stderr: /' "$TMP/err" | head -n 20
+fi
+
+if [ -f "$CASE/expected.out" ]; then
+    sed -E 's/[0-9]+\.[0-9]+ s(;|$)/N s\1/' "$TMP/out" >"$TMP/out.norm"
+    if cmp -s "$TMP/out.norm" "$CASE/expected.out"; then
+        ok "stdout"
+    else
+        not_ok "stdout differs"
+        diff -u "$CASE/expected.out" "$TMP/out.norm" | head -n 40 | sed 's/^/# /'
+    fi
+fi
+
+if [ -f "$CASE/expected.err" ]; then
+    missing=0
+    while IFS= read -r line; do
+        [ -z "$line" ] && continue
+        if ! grep -qF -- "$line" "$TMP/err"; then
+            echo "# stderr lacks: $line"
+            missing=1
+        fi
+    done <"$CASE/expected.err"
+    if [ $missing -eq 0 ]; then ok "stderr"; else
+        not_ok "stderr"
+        sed 's/^/# stderr: /' "$TMP/err" | head -n 20
+    fi
+fi
+
+if [ -f "$CASE/query.sql" ]; then
+    if "$HSMLOG" query --format csv "$(cat "$CASE/query.sql")" >"$TMP/rows" 2>"$TMP/qerr" &&
+        tr -d '\r' <"$TMP/rows" | cmp -s - "$CASE/expected.rows"; then
+        ok "database rows"
+    else
+        not_ok "database rows"
+        tr -d '\r' <"$TMP/rows" | diff -u "$CASE/expected.rows" - | head -n 40 | sed 's/^/# /'
+        sed 's/^/# query: /' "$TMP/qerr"
+    fi
+fi
+
+echo "1..$n"
+exit $fail
