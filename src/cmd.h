@@ -19,22 +19,24 @@ enum hl_exit {
 
 /* State shared by every command: options that apply to all of them. */
 struct app {
-    const char *db_path;      /* borrowed: --db, or NULL for the default */
-    bool no_db;               /* --no-db */
-    const char **rule_paths;  /* owned array of borrowed strings: every --rules */
+    const char *db_path;     /* borrowed: --db, or NULL for the default */
+    bool no_db;              /* --no-db */
+    const char **rule_paths; /* owned array of borrowed strings: every --rules */
     size_t n_rule_paths;
-    char *command_line;       /* owned: argv joined, recorded in scans.command */
+    char *command_line; /* owned: argv joined, recorded in scans.command */
 };
 
 /* Long options every command accepts; commands add these to their getopt tables. */
 #define APP_OPT_DB    1000
 #define APP_OPT_NO_DB 1001
 #define APP_OPT_RULES 1002
-#define APP_LONG_OPTIONS                                                                         \
-    { "db", required_argument, NULL, APP_OPT_DB },                                               \
-            { "no-db", no_argument, NULL, APP_OPT_NO_DB },                                       \
-            { "rules", required_argument, NULL, APP_OPT_RULES },                                 \
-            { "quiet", no_argument, NULL, 'q' }, { "verbose", no_argument, NULL, 'v' }
+#define APP_LONG_OPTIONS                                                                          \
+    { "db", required_argument, NULL, APP_OPT_DB }, { "no-db", no_argument, NULL, APP_OPT_NO_DB }, \
+            { "rules", required_argument, NULL, APP_OPT_RULES },                                  \
+            { "quiet", no_argument, NULL, 'q' },                                                  \
+    {                                                                                             \
+        "verbose", no_argument, NULL, 'v'                                                         \
+    }
 
 /* Applies a common option returned by getopt_long; returns true when it was one. */
 bool app_common_option(struct app *app, int opt, const char *arg);

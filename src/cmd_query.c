@@ -60,11 +60,12 @@ static int print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt)
         for (int i = 0; i < ncols; i++) {
             int type = sqlite3_column_type(st, i);
             /* Read the text before the length: sqlite3_column_bytes() after a conversion. */
-            const char *text = type == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(st, i);
+            const char *text =
+                    type == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(st, i);
             size_t len = text ? (size_t)sqlite3_column_bytes(st, i) : 0;
             enum out_type t = type == SQLITE_INTEGER ? OUT_INT
-                            : type == SQLITE_FLOAT   ? OUT_REAL
-                            : type == SQLITE_NULL    ? OUT_NULL
+                              : type == SQLITE_FLOAT ? OUT_REAL
+                              : type == SQLITE_NULL  ? OUT_NULL
                                                      : OUT_TEXT;
             cells[i] = (struct out_cell){ t, text, len };
         }
@@ -105,7 +106,8 @@ int cmd_query(int argc, char **argv, struct app *app)
             return EXIT_OK;
         case 'f':
             if (out_format_parse(optarg, &fmt) < 0)
-                return app_usage_error("query", "--format takes table, csv or json, not '%s'", optarg);
+                return app_usage_error("query", "--format takes table, csv or json, not '%s'",
+                                       optarg);
             break;
         default:
             fprintf(stderr, "Try 'hsmlog query --help'.\n");

@@ -40,8 +40,8 @@ static int rules_list(struct ruleset *rs, enum out_format fmt)
         char programs[256] = "";
         size_t used = 0;
         for (size_t p = 0; p < rule->n_programs && used < sizeof(programs); p++)
-            used += (size_t)snprintf(programs + used, sizeof(programs) - used, "%s%s",
-                                     p ? "," : "", rule->programs[p]);
+            used += (size_t)snprintf(programs + used, sizeof(programs) - used, "%s%s", p ? "," : "",
+                                     rule->programs[p]);
         const char *sev = severity_name(rule->severity);
         struct out_cell cells[] = {
             { OUT_TEXT, rule->id, strlen(rule->id) },
@@ -138,7 +138,8 @@ int cmd_rules(int argc, char **argv, struct app *app)
             return EXIT_OK;
         case 'f':
             if (out_format_parse(optarg, &fmt) < 0)
-                return app_usage_error("rules", "--format takes table, csv or json, not '%s'", optarg);
+                return app_usage_error("rules", "--format takes table, csv or json, not '%s'",
+                                       optarg);
             break;
         default:
             fprintf(stderr, "Try 'hsmlog rules --help'.\n");

@@ -44,22 +44,22 @@ static const char scan_usage[] =
 #define SUMMARY_HOSTS 6
 struct rule_stats {
     uint64_t count;
-    uint64_t fresh;               /* new to the database */
+    uint64_t fresh; /* new to the database */
     bool has_ts;
     int64_t first_us, last_us;
-    char *hosts[SUMMARY_HOSTS];   /* owned */
+    char *hosts[SUMMARY_HOSTS]; /* owned */
     size_t n_hosts;
     bool more_hosts;
 };
 
 struct scan_cmd {
     struct ruleset *rs;
-    struct rule_stats *stats;     /* owned: one per rule */
-    bool json;                    /* --output json */
-    struct buf line;              /* owned: scratch for one NDJSON line */
-    int fail_on;                  /* severity threshold, -1 for none */
-    bool failed;                  /* a finding reached fail_on */
-    bool output_broken;           /* stdout write failed (closed pipe) */
+    struct rule_stats *stats; /* owned: one per rule */
+    bool json;                /* --output json */
+    struct buf line;          /* owned: scratch for one NDJSON line */
+    int fail_on;              /* severity threshold, -1 for none */
+    bool failed;              /* a finding reached fail_on */
+    bool output_broken;       /* stdout write failed (closed pipe) */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -321,16 +321,19 @@ int cmd_scan(int argc, char **argv, struct app *app)
         }
         case 'Y':
             if (parse_uint(optarg, 9999, &v) < 0 || v < 1970)
-                return app_usage_error("scan", "--year takes a year such as 2026, not '%s'", optarg);
+                return app_usage_error("scan", "--year takes a year such as 2026, not '%s'",
+                                       optarg);
             opt.year = (int)v;
             break;
         case 'T':
             if (parse_time_offset(optarg, &opt.offset_s) < 0)
-                return app_usage_error("scan", "--tz takes an offset such as +01:00, not '%s'", optarg);
+                return app_usage_error("scan", "--tz takes an offset such as +01:00, not '%s'",
+                                       optarg);
             break;
         case 'M':
             if (parse_uint(optarg, 64u << 20, &v) < 0 || v < 256)
-                return app_usage_error("scan", "--max-line takes 256 to 67108864 bytes, not '%s'", optarg);
+                return app_usage_error("scan", "--max-line takes 256 to 67108864 bytes, not '%s'",
+                                       optarg);
             opt.max_line = (size_t)v;
             break;
         case 'D':
@@ -415,8 +418,10 @@ int cmd_scan(int argc, char **argv, struct app *app)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (dbp) {
-        const char *state = fatal ? "error" : stop_requested && !sc.output_broken ? "interrupted"
-                                  : incomplete ? "partial" : "ok";
+        const char *state = fatal                                 ? "error"
+                            : stop_requested && !sc.output_broken ? "interrupted"
+                            : incomplete                          ? "partial"
+                                                                  : "ok";
         /* Store what was read even after a failure: commit before reporting. */
         if (db_scan_end(dbp, scan.lines, scan.new_findings, state, &err) < 0 ||
             db_commit(dbp, &err) < 0) {
@@ -428,7 +433,10 @@ int cmd_scan(int argc, char **argv, struct app *app)
         print_summary(&sc, &scan, secs, opt.max_line);
     if (stop_requested && !sc.output_broken)
         diag_warn(NULL, "interrupted; what was read is stored");
-    status = fatal ? EXIT_USAGE : incomplete ? EXIT_INCOMPLETE : sc.failed ? EXIT_FINDINGS : EXIT_OK;
+    status = fatal        ? EXIT_USAGE
+             : incomplete ? EXIT_INCOMPLETE
+             : sc.failed  ? EXIT_FINDINGS
+                          : EXIT_OK;
     scan_release(&scan);
 out_db:
     db_close(&db);

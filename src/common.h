@@ -26,17 +26,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ARRAY_SIZE(a)              (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a)               (sizeof(a) / sizeof((a)[0]))
 #define HL_PRINTF(fmt_idx, arg_idx) __attribute__((format(printf, fmt_idx, arg_idx)))
-#define HL_NODISCARD               __attribute__((warn_unused_result))
+#define HL_NODISCARD                __attribute__((warn_unused_result))
 /* Drops a HL_NODISCARD result on purpose; gcc ignores a (void) cast for that attribute. */
-#define HL_IGNORE(expr)                                                                            \
-    do {                                                                                           \
-        if (expr) {                                                                                \
-        }                                                                                          \
+#define HL_IGNORE(expr) \
+    do {                \
+        if (expr) {     \
+        }               \
     } while (0)
-#define HL_MIN(a, b)               ((a) < (b) ? (a) : (b))
-#define HL_MAX(a, b)               ((a) > (b) ? (a) : (b))
+#define HL_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define HL_MAX(a, b) ((a) > (b) ? (a) : (b))
 
 #include "banned.h"
 

@@ -23,7 +23,8 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
 
 static int db_fail(struct db *db, struct hl_err *err, const char *what)
 {
-    return hl_err_set(err, HL_EDB, db->path, "%s: %s", what, db->h ? sqlite3_errmsg(db->h) : "no handle");
+    return hl_err_set(err, HL_EDB, db->path, "%s: %s", what,
+                      db->h ? sqlite3_errmsg(db->h) : "no handle");
 }
 
 char *db_default_path(void)
@@ -159,6 +160,8 @@ static int prepare_all(struct db *db, struct hl_err *err)
                     " ON CONFLICT(event_hash) DO UPDATE SET n = n + 1 RETURNING n",
                     err);
     if (r == 0)
+        r = prepare(db, &db->st_seen_reset, "DELETE FROM seen", err);
+    if (r == 0)
         r = prepare(db, &db->st_finding_add,
                     "INSERT OR IGNORE INTO findings(source_id, line, ts, host, program, pid,"
                     " rule_id, severity, message, fields, raw, event_hash, occurrence)"
@@ -228,6 +231,7 @@ void db_close(struct db *db)
     finalize(&db->st_source_end);
     finalize(&db->st_rule_put);
     finalize(&db->st_seen);
+    finalize(&db->st_seen_reset);
     finalize(&db->st_finding_add);
     if (db->h)
         sqlite3_close(db->h);
@@ -385,6 +389,10 @@ int db_source_add(struct db *db, const struct db_source *s, int64_t *ret_id, str
     r = step_done(db, st, err, "cannot record source");
     if (r == 0)
         *ret_id = sqlite3_last_insert_rowid(db->h);
+    /* Occurrences count identical events within one source: the same line read from
+     * `messages` and from a bundle's copy of it is one event, not two. */
+    if (r == 0)
+        r = step_done(db, db->st_seen_reset, err, "cannot reset event counter");
     return r ? r : wrote_row(db, err);
 }
 

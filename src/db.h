@@ -22,16 +22,17 @@
 /* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
  * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
 struct db {
-    sqlite3 *h;           /* owned */
-    char *path;           /* owned: for messages */
-    bool readonly;        /* opened for `query` */
-    bool in_tx;           /* a write transaction is open */
-    unsigned pending;     /* rows written in the open transaction */
-    int64_t scan_id;      /* scans.id of the running scan, 0 before db_scan_begin() */
+    sqlite3 *h;       /* owned */
+    char *path;       /* owned: for messages */
+    bool readonly;    /* opened for `query` */
+    bool in_tx;       /* a write transaction is open */
+    unsigned pending; /* rows written in the open transaction */
+    int64_t scan_id;  /* scans.id of the running scan, 0 before db_scan_begin() */
     sqlite3_stmt *st_scan_begin, *st_scan_end;
     sqlite3_stmt *st_source_add, *st_source_end;
     sqlite3_stmt *st_rule_put;
-    sqlite3_stmt *st_seen;    /* temp table: occurrence counter per event in this scan */
+    sqlite3_stmt *st_seen;       /* temp table: occurrence counter per event in this source */
+    sqlite3_stmt *st_seen_reset; /* empties it when a new source starts */
     sqlite3_stmt *st_finding_add;
 };
 
@@ -56,17 +57,17 @@ HL_NODISCARD int db_put_rules(struct db *db, const struct ruleset *rs, struct hl
 HL_NODISCARD int db_scan_begin(struct db *db, const char *command, struct hl_err *err);
 
 /* Finishes the scans row with totals and a status ("ok", "partial", "interrupted"). */
-HL_NODISCARD int db_scan_end(struct db *db, uint64_t lines, uint64_t findings,
-                             const char *status, struct hl_err *err);
+HL_NODISCARD int db_scan_end(struct db *db, uint64_t lines, uint64_t findings, const char *status,
+                             struct hl_err *err);
 
 /* What a sources row says. Strings are borrowed for the call. */
 struct db_source {
-    const char *path;   /* label: "bundle.tgz!var/log/messages" */
-    const char *kind;   /* "text", "gzip", "tar" ... */
-    int64_t parent_id;  /* sources.id of the containing archive, 0 for none */
-    int64_t size;       /* bytes on disk or in the archive, -1 unknown */
-    int64_t mtime;      /* seconds since the epoch, -1 unknown */
-    uint64_t bytes;     /* bytes read after decompression */
+    const char *path;  /* label: "bundle.tgz!var/log/messages" */
+    const char *kind;  /* "text", "gzip", "tar" ... */
+    int64_t parent_id; /* sources.id of the containing archive, 0 for none */
+    int64_t size;      /* bytes on disk or in the archive, -1 unknown */
+    int64_t mtime;     /* seconds since the epoch, -1 unknown */
+    uint64_t bytes;    /* bytes read after decompression */
     uint64_t lines;
     uint64_t truncated_lines;
     uint64_t findings;  /* new findings from this source */
@@ -93,13 +94,13 @@ HL_NODISCARD int db_occurrence(struct db *db, int64_t event_hash, int64_t *ret_n
 struct db_finding {
     int64_t source_id;
     uint64_t line;
-    const char *ts;        /* ISO text, or NULL */
+    const char *ts; /* ISO text, or NULL */
     struct strv host, program;
-    int64_t pid;           /* -1 when absent or not numeric */
+    int64_t pid; /* -1 when absent or not numeric */
     const char *rule_id;
     const char *severity;
     struct strv message;
-    struct strv fields;    /* JSON object text */
+    struct strv fields; /* JSON object text */
     struct strv raw;
     int64_t event_hash;
     int64_t occurrence;

@@ -22,10 +22,10 @@ enum hl_code {
 /* Detail of the last failure. Fixed-size on purpose: reporting must work when malloc failed.
  * Invariant: msg is always NUL-terminated; where is "" when no location applies. */
 struct hl_err {
-    int code;       /* enum hl_code, HL_OK when nothing failed */
-    int sys_errno;  /* errno at failure, 0 if not a system error */
+    int code;        /* enum hl_code, HL_OK when nothing failed */
+    int sys_errno;   /* errno at failure, 0 if not a system error */
     char where[512]; /* "logs.tgz!var/log/messages.2.gz:1841" or "rules/ntls.rules:14:9" */
-    char msg[512];  /* lowercase, no final period: "unexpected end of gzip data" */
+    char msg[512];   /* lowercase, no final period: "unexpected end of gzip data" */
 };
 
 /* Resets err to "no error". NULL-safe. */

@@ -134,8 +134,6 @@ int json_iter_begin(struct json_iter *it, struct strv text)
 int json_iter_next(struct json_iter *it, struct strv *ret_key, struct strv *ret_value)
 {
     const char *p = skip_ws(it->p, it->end);
-    if (p < it->end && *p == ',')
-        p = skip_ws(p + 1, it->end);
     if (p < it->end && *p == '}') {
         it->p = p + 1;
         return 0;
@@ -153,9 +151,19 @@ int json_iter_next(struct json_iter *it, struct strv *ret_key, struct strv *ret_
     const char *vend = skip_value(p, it->end);
     if (!vend)
         return HL_EFORMAT;
+    /* A member is followed by '}' or by ',' and another member: this catches a missing comma
+     * and a stray or trailing one, and leaves it->p on the next key or the '}'. */
+    const char *next = skip_ws(vend, it->end);
+    if (next < it->end && *next == ',') {
+        next = skip_ws(next + 1, it->end);
+        if (next >= it->end || *next != '"')
+            return HL_EFORMAT;
+    } else if (next >= it->end || *next != '}') {
+        return HL_EFORMAT;
+    }
     *ret_key = key;
     *ret_value = strv_make(p, (size_t)(vend - p));
-    it->p = vend;
+    it->p = next;
     return 1;
 }
 

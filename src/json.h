@@ -26,8 +26,7 @@ HL_NODISCARD int json_iter_begin(struct json_iter *it, struct strv text);
 /* Reads the next member. Returns 1 with ret_key (the key's raw bytes between the quotes) and
  * ret_value (the raw JSON value token: "string" with quotes, [array], number, null...), 0 after
  * the last member, HL_EFORMAT on malformed or too deeply nested input. */
-HL_NODISCARD int json_iter_next(struct json_iter *it, struct strv *ret_key,
-                                struct strv *ret_value);
+HL_NODISCARD int json_iter_next(struct json_iter *it, struct strv *ret_key, struct strv *ret_value);
 
 /* Appends the bytes a raw value stands for: a string with its escapes decoded (\uXXXX as
  * UTF-8, surrogate pairs joined), an array of numbers 0..255 as those bytes (journald's form

@@ -81,8 +81,10 @@ int lines_next(struct lines *l, struct strv *ret_line, struct hl_err *err)
             l->last_cut = false;
             *ret_line = finish_line(l, p, (size_t)(nl - p));
             return 1;
-        } else if (avail >= l->max_line) {
-            /* Over-long line: hand out its first max_line bytes, then drop to the '\n'. */
+        } else if (avail > l->max_line) {
+            /* Over-long line: hand out its first max_line bytes, then drop to the '\n'. Only
+             * max_line + 1 bytes without a '\n' prove it: a line of exactly max_line bytes
+             * whose '\n' the next read brings is not cut. */
             l->start += l->max_line;
             l->skipping = true;
             l->last_cut = true;

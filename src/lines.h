@@ -21,20 +21,20 @@
 /* Invariants: start <= end <= cap; buf[start..end) holds bytes not yet handed out; line_no
  * counts lines handed out; when skipping, the bytes up to the next '\n' are being dropped. */
 struct lines {
-    struct source *src; /* borrowed: valid until lines_release() */
-    char *buf;          /* owned: cap bytes */
-    size_t cap;         /* max_line + block */
-    size_t start;       /* first unread byte */
-    size_t end;         /* one past the last valid byte */
-    size_t max_line;    /* longest line handed out; longer lines are cut to this */
-    size_t block;       /* read size */
-    bool eof;           /* the source returned 0 */
-    bool skipping;      /* dropping the tail of a cut line */
-    int read_error;     /* hl_code of a failed read, delivered after the buffered lines */
+    struct source *src;     /* borrowed: valid until lines_release() */
+    char *buf;              /* owned: cap bytes */
+    size_t cap;             /* max_line + block */
+    size_t start;           /* first unread byte */
+    size_t end;             /* one past the last valid byte */
+    size_t max_line;        /* longest line handed out; longer lines are cut to this */
+    size_t block;           /* read size */
+    bool eof;               /* the source returned 0 */
+    bool skipping;          /* dropping the tail of a cut line */
+    int read_error;         /* hl_code of a failed read, delivered after the buffered lines */
     struct hl_err read_err; /* detail of read_error */
-    uint64_t line_no;   /* number of the line last handed out, 1-based */
-    uint64_t cut;       /* lines that were longer than max_line */
-    bool last_cut;      /* the line last handed out was cut */
+    uint64_t line_no;       /* number of the line last handed out, 1-based */
+    uint64_t cut;           /* lines that were longer than max_line */
+    bool last_cut;          /* the line last handed out was cut */
 };
 
 /* Sets up a reader over src. Fails with HL_ENOMEM. max_line/block 0 take the defaults. */

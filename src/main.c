@@ -18,7 +18,8 @@ struct command {
 static int cmd_help(int argc, char **argv, struct app *app);
 
 static const struct command commands[] = {
-    { "scan", cmd_scan, "read logs (files, stdin, gzip, archives), match the rules, store findings" },
+    { "scan", cmd_scan,
+      "read logs (files, stdin, gzip, archives), match the rules, store findings" },
     { "query", cmd_query, "run SQL against the findings database" },
     { "rules", cmd_rules, "list, check and test the rule files" },
     { "help", cmd_help, "show help for hsmlog or a command" },

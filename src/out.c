@@ -139,8 +139,9 @@ static int csv_put(struct buf *b, const struct out_cell *c)
 {
     if (c->type == OUT_NULL)
         return 0;
-    bool quote = c->type == OUT_TEXT && (memchr(c->text, ',', c->len) || memchr(c->text, '"', c->len) ||
-                                         memchr(c->text, '\n', c->len) || memchr(c->text, '\r', c->len));
+    bool quote =
+            c->type == OUT_TEXT && (memchr(c->text, ',', c->len) || memchr(c->text, '"', c->len) ||
+                                    memchr(c->text, '\n', c->len) || memchr(c->text, '\r', c->len));
     if (!quote)
         return buf_add(b, c->text, c->len);
     int r = buf_addc(b, '"');

@@ -43,14 +43,14 @@ struct out_cell {
  * OUT_TABLE_SAMPLE buffered rows, each ncols cells, only for OUT_TABLE before it streams. */
 struct out_ctx {
     enum out_format fmt;
-    FILE *fp;             /* borrowed */
+    FILE *fp; /* borrowed */
     size_t ncols;
-    char **names;         /* owned: column names */
-    size_t *width;        /* owned: table column widths */
+    char **names;            /* owned: column names */
+    size_t *width;           /* owned: table column widths */
     struct out_cell *sample; /* owned: buffered table rows (texts owned) */
     size_t sampled;
-    uint64_t rows;        /* rows written so far */
-    struct buf line;      /* owned: scratch for one formatted row */
+    uint64_t rows;   /* rows written so far */
+    struct buf line; /* owned: scratch for one formatted row */
 };
 
 /* Starts an output with these column names. Fails with HL_ENOMEM. */

@@ -14,9 +14,9 @@
 /* Per-stream parsing state. One parser per source: the year guess follows one file's lines.
  * Invariant: scratch holds at most one decoded message, the current record's. */
 struct parser {
-    int offset_s;           /* seconds east of UTC for timestamps without a zone */
-    struct year_guess year; /* year for year-less formats (RFC 3164, short, short-precise) */
-    struct buf scratch;     /* owned: decoded JSON MESSAGE of the current line */
+    int offset_s;              /* seconds east of UTC for timestamps without a zone */
+    struct year_guess year;    /* year for year-less formats (RFC 3164, short, short-precise) */
+    struct buf scratch;        /* owned: decoded JSON MESSAGE of the current line */
     uint64_t seen[FMT__COUNT]; /* lines parsed per format, for the scan summary */
 };
 

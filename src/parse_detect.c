@@ -4,9 +4,14 @@
 #include "parse.h"
 
 static const char *const format_names[FMT__COUNT] = {
-    [FMT_PLAIN] = "plain",       [FMT_BARE] = "bare",           [FMT_RFC3164] = "rfc3164",
-    [FMT_SHORT_PRECISE] = "short-precise", [FMT_ISO] = "iso",   [FMT_RFC5424] = "rfc5424",
-    [FMT_LUNA_TAIL] = "luna-tail", [FMT_JSON] = "json",
+    [FMT_PLAIN] = "plain",
+    [FMT_BARE] = "bare",
+    [FMT_RFC3164] = "rfc3164",
+    [FMT_SHORT_PRECISE] = "short-precise",
+    [FMT_ISO] = "iso",
+    [FMT_RFC5424] = "rfc5424",
+    [FMT_LUNA_TAIL] = "luna-tail",
+    [FMT_JSON] = "json",
 };
 
 const char *rec_format_name(enum rec_format f)
@@ -49,13 +54,17 @@ static bool parse_with_pri(struct parser *p, struct strv line, struct record *r)
         return parse_iso(p, line, r) || parse_luna_tail(p, line, r);
     if (parse_rfc3164(p, line, r))
         return true;
-    /* "<13>NTLS[99]: msg": a PRI in front of a bare tag, as some forwarders send. */
+    /* "<13>NTLS[99]: msg": a PRI in front of a bare tag, as some forwarders send. Only a
+     * valid PRI (RFC 5424 §6.2.1: 1-3 digits, at most 191) counts as one. */
+    int pri = 0;
+    for (size_t k = 1; k < i; k++)
+        pri = pri * 10 + (line.p[k] - '0');
+    if (i == 1 || i > 4 || pri > 191)
+        return false;
     struct record tmp = *r;
     if (parse_bare(strv_make(line.p + i + 1, line.n - i - 1), &tmp)) {
         *r = tmp;
-        r->pri = 0;
-        for (size_t k = 1; k < i; k++)
-            r->pri = r->pri * 10 + (line.p[k] - '0');
+        r->pri = pri;
         return true;
     }
     return false;

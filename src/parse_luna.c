@@ -24,7 +24,7 @@ static bool is_hex(char c)
 
 static bool is_level(struct strv s)
 {
-    static const char *const levels[] = { "info",   "warning", "warn",  "error", "err",
+    static const char *const levels[] = { "info",   "warning", "warn",  "error",    "err",
                                           "notice", "debug",   "fatal", "critical", "crit" };
     for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
         if (s.n == strlen(levels[i]) && strncasecmp(s.p, levels[i], s.n) == 0)
@@ -90,10 +90,25 @@ static void take_trailing_peer(struct strv *s, struct luna_fields *ret)
     while (start > 0 && (is_hex(t.p[start - 1]) || t.p[start - 1] == '.' || t.p[start - 1] == ':'))
         start--;
     struct strv ip = strv_make(t.p + start, end - start);
-    /* Without spaces the " : " separator runs into the address: "client:10.1.2.3/99". */
+    /* Without spaces the " : " separator runs into the address ("client:10.1.2.3/99"), and
+     * so do the text's last characters when they are dots or hex letters ("request...:",
+     * "accepted:"). */
+    while (ip.n && ip.p[0] == '.') {
+        ip.p++;
+        ip.n--;
+    }
     while (ip.n && ip.p[0] == ':' && !(ip.n > 1 && ip.p[1] == ':')) {
         ip.p++;
         ip.n--;
+    }
+    /* An IPv4 address keeps what is before its dotted quad only when that is an IPv6 prefix
+     * such as "::ffff:" (a mapped address), never a lone "ed:". */
+    size_t quad = ip.n, quad_dots = 0;
+    while (quad > 0 && ((ip.p[quad - 1] >= '0' && ip.p[quad - 1] <= '9') || ip.p[quad - 1] == '.'))
+        quad_dots += ip.p[--quad] == '.';
+    if (quad_dots == 3 && quad > 0 && !memmem(ip.p, quad, "::", 2)) {
+        ip.p += quad;
+        ip.n -= quad;
     }
     size_t dots = 0, colons = 0;
     for (size_t k = 0; k < ip.n; k++) {
@@ -183,8 +198,8 @@ static bool hex_beside(struct strv msg, struct strv name, uint32_t *ret)
     return false;
 }
 
-static void find_code(struct strv msg, const char *prefix, struct strv *ret_name,
-                      bool *ret_has, uint32_t *ret_value)
+static void find_code(struct strv msg, const char *prefix, struct strv *ret_name, bool *ret_has,
+                      uint32_t *ret_value)
 {
     struct strv name = find_name(msg, prefix);
     if (!name.n)
@@ -209,7 +224,6 @@ void parse_luna(struct strv message, struct luna_fields *ret)
     parse_structure(message, ret);
     if (!ret->rc.n)
         ret->rc = find_name(message, "RC_");
-    find_code(message, "LUNA_RET_", &ret->luna_ret, &ret->has_luna_ret_value,
-              &ret->luna_ret_value);
+    find_code(message, "LUNA_RET_", &ret->luna_ret, &ret->has_luna_ret_value, &ret->luna_ret_value);
     find_code(message, "CKR_", &ret->ckr, &ret->has_ckr_value, &ret->ckr_value);
 }

@@ -1,7 +1,8 @@
 /* The structure inside Luna daemon messages (NTLS, lunash, certmonitord, HTLD, oamp ...):
  *
  *     level : code : text [: ip/port] [: RC_NAME]
- *     info : 0xc0000711 : Fail to establish a secure channel with client : 10.1.2.3/5544 : RC_SSL_FAILED_HANDSHAKE
+ *     info : 0xc0000711 : Fail to establish a secure channel with client : 10.1.2.3/5544 :
+ * RC_SSL_FAILED_HANDSHAKE
  *
  * plus return-code names found anywhere in any message (RC_*, LUNA_RET_*, CKR_*) and their
  * hex values. Runs only on lines a rule matched, so it favours clarity over speed. */

@@ -146,7 +146,8 @@ bool parse_rfc3164(struct parser *p, struct strv line, struct record *r)
     int year = year_guess_next(&p->year, month);
     r->format = c > 8 ? FMT_SHORT_PRECISE : FMT_RFC3164;
     r->has_ts = true;
-    r->ts_us = parse_time_civil(year, month, day, h, mi, sec, usec) - (int64_t)p->offset_s * 1000000;
+    r->ts_us =
+            parse_time_civil(year, month, day, h, mi, sec, usec) - (int64_t)p->offset_s * 1000000;
     parse_host_and_tag(skip_spaces(skip(s, i)), r);
     return true;
 }
@@ -217,11 +218,11 @@ bool parse_rfc5424(struct parser *p, struct strv line, struct record *r)
 /* Syslog facility and severity keywords as the appliance prints them (RFC 5424 §6.2.1). */
 static int facility_code(struct strv f)
 {
-    static const char *const names[] = { "kern",   "user",   "mail",     "daemon", "auth",
-                                         "syslog", "lpr",    "news",     "uucp",   "cron",
-                                         "authpriv", "ftp",  "ntp",      "audit",  "alert",
-                                         "clock",  "local0", "local1",   "local2", "local3",
-                                         "local4", "local5", "local6",   "local7" };
+    static const char *const names[] = { "kern",     "user",   "mail",   "daemon", "auth",
+                                         "syslog",   "lpr",    "news",   "uucp",   "cron",
+                                         "authpriv", "ftp",    "ntp",    "audit",  "alert",
+                                         "clock",    "local0", "local1", "local2", "local3",
+                                         "local4",   "local5", "local6", "local7" };
     for (size_t i = 0; i < ARRAY_SIZE(names); i++)
         if (strv_eq(f, names[i]))
             return (int)i;
@@ -230,7 +231,7 @@ static int facility_code(struct strv f)
 
 static int severity_code(struct strv s)
 {
-    static const char *const names[] = { "emerg", "alert",  "crit", "err",
+    static const char *const names[] = { "emerg",   "alert",  "crit", "err",
                                          "warning", "notice", "info", "debug" };
     for (size_t i = 0; i < ARRAY_SIZE(names); i++)
         if (strv_eq(s, names[i]))
@@ -281,7 +282,8 @@ bool parse_luna_tail(struct parser *p, struct strv line, struct record *r)
         return false;
     r->pri = fc * 8 + sc;
     r->has_ts = true;
-    r->ts_us = parse_time_civil(year, month, day, h, mi, sec, usec) - (int64_t)p->offset_s * 1000000;
+    r->ts_us =
+            parse_time_civil(year, month, day, h, mi, sec, usec) - (int64_t)p->offset_s * 1000000;
     r->format = FMT_LUNA_TAIL;
     parse_tag(skip_spaces(rest), true, r);
     return true;

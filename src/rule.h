@@ -1,5 +1,5 @@
-/* Rules: failure signatures loaded from the rules/ folder's .rules files (format in rules/README.md), compiled
- * with PCRE2 + JIT, and matched against parsed records.
+/* Rules: failure signatures loaded from the rules/ folder's .rules files (format in
+ * rules/README.md), compiled with PCRE2 + JIT, and matched against parsed records.
  *
  * Loading never stops at the first problem: every error is collected in a struct
  * rule_errors (file, line, column, the offending text) so `rules check` can show them all and
@@ -42,32 +42,36 @@ struct rule_test {
 /* One compiled rule. Invariants after a successful load: id, summary, remedy, regex_src and
  * re are set; literal is NULL or a byte string every match must contain. */
 struct rule {
-    char *id;              /* owned: "ntls.unknown-ca" */
+    char *id; /* owned: "ntls.unknown-ca" */
     enum severity severity;
-    char *summary;         /* owned */
-    char *remedy;          /* owned */
-    char *refs;            /* owned: references joined with "\n", or NULL */
-    char **programs;       /* owned: lowercase program names, or NULL for "any program" */
+    char *summary;   /* owned */
+    char *remedy;    /* owned */
+    char *refs;      /* owned: references joined with "\n", or NULL */
+    char **programs; /* owned: lowercase program names, or NULL for "any program" */
     size_t n_programs;
-    char *regex_src;       /* owned: the pattern as written */
-    pcre2_code *re;        /* owned: compiled pattern, JIT-compiled when JIT is available */
-    char *exclude_src;     /* owned: the exclude pattern as written, or NULL */
-    pcre2_code *exclude;   /* owned: compiled exclude pattern, or NULL */
-    char *literal;         /* owned: prefilter, a literal every match contains, or NULL */
+    char *regex_src;     /* owned: the pattern as written */
+    pcre2_code *re;      /* owned: compiled pattern, JIT-compiled when JIT is available */
+    char *exclude_src;   /* owned: the exclude pattern as written, or NULL */
+    pcre2_code *exclude; /* owned: compiled exclude pattern, or NULL */
+    char *literal;       /* owned: the longest literal every match contains, or NULL */
     size_t literal_len;
-    bool literal_icase;    /* compare the literal ASCII-case-insensitively */
+    bool literal_icase; /* compare the literal ASCII-case-insensitively */
+    uint16_t *lit_ids;  /* owned: prefilter literals (ruleset.lits); a match contains at
+                           least one of them. NULL: no prefilter, the regex always runs */
+    size_t n_lit_ids;
+    uint64_t program_mask;   /* bit i: programs[] holds ruleset.programs[i] */
     struct rule_test *tests; /* owned: embedded examples in file order */
     size_t n_tests;
-    char *file;            /* owned: rule file path */
-    unsigned line;         /* line of the [id] header */
+    char *file;    /* owned: rule file path */
+    unsigned line; /* line of the [id] header */
 };
 
 /* One problem found while loading rules. */
 struct rule_error {
-    char *where;   /* owned: "rules/ntls.rules:14:23" */
-    char *msg;     /* owned: "bad regex: missing closing parenthesis" */
-    char *text;    /* owned: the offending line, or NULL */
-    int col;       /* 1-based column of the caret under text, 0 for none */
+    char *where; /* owned: "rules/ntls.rules:14:23" */
+    char *msg;   /* owned: "bad regex: missing closing parenthesis" */
+    char *text;  /* owned: the offending line, or NULL */
+    int col;     /* 1-based column of the caret under text, 0 for none */
 };
 
 struct rule_errors {
@@ -80,13 +84,32 @@ void rule_errors_release(struct rule_errors *e);
 
 /* All loaded rules plus the matching scratch shared by them. Invariants: ids are unique;
  * md has room for the largest capture count of any rule. Not thread-safe: one per thread. */
+/* A literal of the prefilter. */
+struct rule_literal {
+    char *text; /* owned */
+    size_t len;
+    bool icase;  /* ASCII case-insensitive */
+    bool direct; /* searched with memmem, outside the alternation (see build_prefilter) */
+};
+
+#define RULE_MAX_LITERALS 256 /* prefilter literals tracked per line; more go unfiltered */
+#define RULE_MAX_PROGRAMS 64  /* distinct program names with a bit in program_mask */
+
 struct ruleset {
-    struct rule *rules;          /* owned: n rules in load order */
+    struct rule *rules; /* owned: n rules in load order */
     size_t n;
     size_t cap;
-    pcre2_match_data *md;        /* owned: reused for every match */
-    pcre2_match_context *mctx;   /* owned: match and depth limits */
-    bool jit;                    /* PCRE2 JIT is in use */
+    struct rule_literal *lits; /* owned: distinct prefilter literals of all rules */
+    size_t n_lits;
+    uint64_t (*implies)[RULE_MAX_LITERALS / 64]; /* owned: per literal, the literals that are
+                                                    found whenever it is (substrings) */
+    pcre2_code *prefilter;    /* owned: every literal as one alternation with (*MARK:i) */
+    pcre2_match_data *pre_md; /* owned */
+    char **programs;          /* owned: distinct lowercase program names of all rules */
+    size_t n_programs;
+    pcre2_match_data *md;          /* owned: reused for every match */
+    pcre2_match_context *mctx;     /* owned: match and depth limits */
+    bool jit;                      /* PCRE2 JIT is in use */
     unsigned long long limit_hits; /* matches abandoned at the PCRE2 match limit */
 };
 
@@ -107,6 +130,9 @@ HL_NODISCARD int ruleset_load_text(struct ruleset *rs, const char *name, const c
 
 /* Prepares the shared match scratch; call once after the last load. Fails with HL_ENOMEM. */
 HL_NODISCARD int ruleset_prepare(struct ruleset *rs, struct hl_err *err);
+
+/* Frees what ruleset_prepare() built (literal table, prefilter, program list). */
+void ruleset_release_prefilter(struct ruleset *rs);
 
 /* Returns the rule with this id, or NULL. */
 const struct rule *ruleset_find(const struct ruleset *rs, const char *id);
@@ -138,5 +164,11 @@ size_t rule_captures(const struct ruleset *rs, const struct rule *rule, struct s
  * (alternation at the top, too short, unusual syntax). *ret_icase tells whether the pattern
  * is case-insensitive. Caller frees. Exposed for tests. */
 char *rule_required_literal(const char *pattern, size_t *ret_len, bool *ret_icase);
+
+/* Fills out[0..max) with literals such that every match of pattern contains at least one
+ * (one per top-level alternative, looking through groups that span a whole alternative).
+ * Returns how many, 0 when no such set can be proven, or HL_ENOMEM. Caller frees each text.
+ * Exposed for tests. */
+int rule_literal_set(const char *pattern, struct rule_literal *out, size_t max);
 
 #endif

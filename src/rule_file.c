@@ -49,18 +49,18 @@ static const struct key_info {
 
 /* A value as written, with where it stood (for error columns). */
 struct value {
-    struct buf text;  /* the value, continuation lines joined with one space */
-    unsigned line;    /* line of the key */
-    unsigned col;     /* 1-based column where the value starts */
-    const char *src;  /* borrowed: start of the key's line in the file text */
-    size_t src_len;   /* length of that line */
+    struct buf text; /* the value, continuation lines joined with one space */
+    unsigned line;   /* line of the key */
+    unsigned col;    /* 1-based column where the value starts */
+    const char *src; /* borrowed: start of the key's line in the file text */
+    size_t src_len;  /* length of that line */
 };
 
 /* A stanza being read. Invariant: for a non-repeatable key, n_values[k] <= 1. */
 struct draft {
-    char *id;                     /* owned */
-    unsigned line;                /* line of the [id] header */
-    bool broken;                  /* an error was reported for this stanza */
+    char *id;                         /* owned */
+    unsigned line;                    /* line of the [id] header */
+    bool broken;                      /* an error was reported for this stanza */
     struct value *values[KEY__COUNT]; /* owned arrays of n_values[k] values */
     size_t n_values[KEY__COUNT];
 };
@@ -86,11 +86,11 @@ void rule_errors_release(struct rule_errors *e)
     e->n = 0;
 }
 
-static void add_error(struct loader *ld, unsigned line, int col, const char *text,
-                      size_t text_len, const char *fmt, ...) HL_PRINTF(6, 7);
+static void add_error(struct loader *ld, unsigned line, int col, const char *text, size_t text_len,
+                      const char *fmt, ...) HL_PRINTF(6, 7);
 
-static void add_error(struct loader *ld, unsigned line, int col, const char *text,
-                      size_t text_len, const char *fmt, ...)
+static void add_error(struct loader *ld, unsigned line, int col, const char *text, size_t text_len,
+                      const char *fmt, ...)
 {
     struct rule_error e = { .col = col };
     char where[600], msg[600];
@@ -160,6 +160,7 @@ void ruleset_init(struct ruleset *rs)
 
 void ruleset_release(struct ruleset *rs)
 {
+    ruleset_release_prefilter(rs); /* before the rules: it clears their literal ids */
     for (size_t i = 0; i < rs->n; i++)
         rule_release(&rs->rules[i]);
     free(rs->rules);
@@ -181,8 +182,8 @@ static bool valid_id(const char *id)
     if (!isalnum((unsigned char)id[0]) || !strchr(id, '.'))
         return false;
     for (const char *p = id; *p; p++)
-        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '.' ||
-              *p == '-' || *p == '_'))
+        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '.' || *p == '-' ||
+              *p == '_'))
             return false;
     return id[strlen(id) - 1] != '.';
 }
@@ -192,8 +193,8 @@ static pcre2_code *compile_value(struct loader *ld, const struct value *v, const
 {
     int errcode;
     PCRE2_SIZE erroff;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)buf_cstr(&v->text), v->text.len, 0, &errcode,
-                                   &erroff, NULL);
+    pcre2_code *re =
+            pcre2_compile((PCRE2_SPTR)buf_cstr(&v->text), v->text.len, 0, &errcode, &erroff, NULL);
     if (!re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(errcode, msg, sizeof(msg));
@@ -235,22 +236,22 @@ static int split_programs(struct rule *r, const char *list)
     return 0;
 }
 
-/* Turns a complete draft into a rule, or reports why it cannot be one. */
+/* Turns a complete draft into a rule, or reports why it cannot be one. A draft already broken
+ * by a line error is still checked in full, so every problem of the stanza is reported. */
 static void finish_stanza(struct loader *ld, struct draft *d)
 {
-    if (!d->id || d->broken)
+    if (!d->id)
         goto out;
     for (int k = 0; k < KEY__COUNT; k++) {
         if (key_table[k].required && d->n_values[k] == 0) {
-            add_error(ld, d->line, 0, NULL, 0, "rule '%s' has no '%s'", d->id,
-                      key_table[k].name);
+            add_error(ld, d->line, 0, NULL, 0, "rule '%s' has no '%s'", d->id, key_table[k].name);
             d->broken = true;
         }
     }
     if (ruleset_find(ld->rs, d->id)) {
         const struct rule *other = ruleset_find(ld->rs, d->id);
-        add_error(ld, d->line, 0, NULL, 0, "duplicate rule id '%s' (first defined at %s:%u)",
-                  d->id, other->file, other->line);
+        add_error(ld, d->line, 0, NULL, 0, "duplicate rule id '%s' (first defined at %s:%u)", d->id,
+                  other->file, other->line);
         d->broken = true;
     }
     enum severity sev = SEV_INFO;
@@ -300,8 +301,7 @@ static void finish_stanza(struct loader *ld, struct draft *d)
     r->remedy = dup_value(d, KEY_REMEDY);
     r->regex_src = dup_value(d, KEY_REGEX);
     r->exclude_src = dup_value(d, KEY_EXCLUDE);
-    bool ok = r->file && r->summary && r->remedy && r->regex_src &&
-              (!exclude || r->exclude_src);
+    bool ok = r->file && r->summary && r->remedy && r->regex_src && (!exclude || r->exclude_src);
     if (ok && d->n_values[KEY_PROGRAM])
         ok = split_programs(r, buf_cstr(&d->values[KEY_PROGRAM][0].text)) == 0;
     struct buf refs;
@@ -437,8 +437,8 @@ int ruleset_load_text(struct ruleset *rs, const char *name, const char *text, si
         int k = find_key(key);
         last = NULL;
         if (k < 0) {
-            add_error(&ld, line_no, (int)(key.p - raw.p) + 1, raw.p, raw.n,
-                      "unknown key '%.*s'", (int)key.n, key.p);
+            add_error(&ld, line_no, (int)(key.p - raw.p) + 1, raw.p, raw.n, "unknown key '%.*s'",
+                      (int)key.n, key.p);
             d.broken = true;
             continue;
         }
@@ -449,8 +449,8 @@ int ruleset_load_text(struct ruleset *rs, const char *name, const char *text, si
         }
         if (!key_table[k].repeatable && d.n_values[k]) {
             add_error(&ld, line_no, (int)(key.p - raw.p) + 1, raw.p, raw.n,
-                      "duplicate key '%s' in rule '%s' (first at line %u)", key_table[k].name,
-                      d.id, d.values[k][0].line);
+                      "duplicate key '%s' in rule '%s' (first at line %u)", key_table[k].name, d.id,
+                      d.values[k][0].line);
             d.broken = true;
             continue;
         }

@@ -17,8 +17,8 @@
 #include "source_archive.h"
 #include "utf8.h"
 
-void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *rs,
-               struct db *db, const struct scan_sink *sink, volatile sig_atomic_t *stop)
+void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *rs, struct db *db,
+               const struct scan_sink *sink, volatile sig_atomic_t *stop)
 {
     memset(sc, 0, sizeof(*sc));
     sc->opt = *opt;
@@ -161,10 +161,10 @@ int64_t scan_event_hash(const struct record *rec, const char *source)
 /* State shared by the hits of one line and the lines of one source. */
 struct line_ctx {
     struct scan *sc;
-    const char *label;     /* borrowed: source label */
-    int64_t source_id;     /* sources.id, 0 without a database */
+    const char *label; /* borrowed: source label */
+    int64_t source_id; /* sources.id, 0 without a database */
     uint64_t line_no;
-    bool have_ts_text;     /* ts_text is computed for this line */
+    bool have_ts_text; /* ts_text is computed for this line */
     char ts_text[PARSE_TIME_ISO_LEN];
     int64_t occurrence;    /* 0 until computed for this line */
     uint64_t new_findings; /* per source */
@@ -251,12 +251,12 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
 
 /* What the walker knows about a stream before reading it. */
 struct stream_info {
-    const char *label;  /* borrowed */
-    char kind[96];      /* content chain so far, outermost first: "gzip/tar" */
-    int64_t mtime;      /* seconds, -1 unknown */
-    int64_t size;       /* bytes, -1 unknown */
-    int64_t parent_id;  /* sources.id of the container, 0 for none */
-    int depth;          /* container layers above this stream */
+    const char *label; /* borrowed */
+    char kind[96];     /* content chain so far, outermost first: "gzip/tar" */
+    int64_t mtime;     /* seconds, -1 unknown */
+    int64_t size;      /* bytes, -1 unknown */
+    int64_t parent_id; /* sources.id of the container, 0 for none */
+    int depth;         /* container layers above this stream */
 };
 
 static void kind_append(struct stream_info *info, const char *name)
@@ -461,7 +461,7 @@ static int scan_archive(struct scan *sc, struct source *src, struct stream_info 
     if (container_id && status >= 0) {
         row.status = status == 1 ? "partial" : "ok";
         row.error = failure;
-        row.bytes = src->offset;
+        row.bytes = archive_walk_bytes(w);
         if ((r = db_source_end(sc->db, container_id, &row, err)) < 0)
             status = r;
     } else if (!container_id && status == 1 && !archive_walk_is_raw(w)) {
@@ -552,8 +552,7 @@ int scan_path(struct scan *sc, const char *path, struct hl_err *err)
     return r;
 }
 
-int scan_text(struct scan *sc, const char *label, const char *text, size_t len,
-              struct hl_err *err)
+int scan_text(struct scan *sc, const char *label, const char *text, size_t len, struct hl_err *err)
 {
     struct source *src;
     int r = source_open_mem(text, len, label, &src, err);

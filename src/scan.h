@@ -22,10 +22,10 @@
 #define SCAN_DEFAULT_MAX_DEPTH 8
 
 struct scan_options {
-    int year;          /* year for year-less timestamps; 0 = infer from mtime or today */
-    int offset_s;      /* zone for timestamps without one, seconds east of UTC */
-    size_t max_line;   /* longest line matched; 0 = LINES_DEFAULT_MAX_LINE */
-    int max_depth;     /* container nesting limit; 0 = SCAN_DEFAULT_MAX_DEPTH */
+    int year;                    /* year for year-less timestamps; 0 = infer from mtime or today */
+    int offset_s;                /* zone for timestamps without one, seconds east of UTC */
+    size_t max_line;             /* longest line matched; 0 = LINES_DEFAULT_MAX_LINE */
+    int max_depth;               /* container nesting limit; 0 = SCAN_DEFAULT_MAX_DEPTH */
     struct decomp_limits limits; /* decompression bomb caps; zeros take the defaults */
 };
 
@@ -33,11 +33,11 @@ struct scan_options {
 struct finding {
     const struct rule *rule;
     const struct record *rec;
-    const char *source;  /* label: "messages", "bundle.tgz!var/log/messages.1.gz" */
-    uint64_t line;       /* 1-based line in source */
-    const char *ts;      /* ISO 8601 UTC, or NULL */
-    struct strv fields;  /* JSON object text */
-    bool is_new;         /* it was not in the database yet (always true without one) */
+    const char *source; /* label: "messages", "bundle.tgz!var/log/messages.1.gz" */
+    uint64_t line;      /* 1-based line in source */
+    const char *ts;     /* ISO 8601 UTC, or NULL */
+    struct strv fields; /* JSON object text */
+    bool is_new;        /* it was not in the database yet (always true without one) */
 };
 
 /* Where findings and problems go. Every member may be NULL. */
@@ -53,26 +53,26 @@ struct scan_sink {
 /* A scan over any number of inputs. Invariants: rs is prepared; db is NULL or open for
  * writing with a scans row begun. Totals only grow. */
 struct scan {
-    struct scan_options opt;        /* copy with defaults filled in */
-    struct ruleset *rs;             /* borrowed */
-    struct db *db;                  /* borrowed, or NULL for --no-db */
+    struct scan_options opt; /* copy with defaults filled in */
+    struct ruleset *rs;      /* borrowed */
+    struct db *db;           /* borrowed, or NULL for --no-db */
     struct scan_sink sink;
-    volatile sig_atomic_t *stop;    /* borrowed: set by a signal handler to end early */
-    uint64_t lines;                 /* lines read over all sources */
-    uint64_t cut_lines;             /* lines longer than max_line */
-    uint64_t findings;              /* findings in the input */
-    uint64_t new_findings;          /* findings added to the database */
-    uint64_t sources;               /* text streams read */
-    uint64_t incomplete;            /* sources that could not be read in full */
-    uint64_t skipped;               /* sources skipped (binary, unreadable type) */
-    uint64_t formats[FMT__COUNT];   /* lines per header format */
-    struct buf fields;              /* owned: scratch for a finding's fields JSON */
-    struct buf message;             /* owned: scratch for a UTF-8-clean message */
+    volatile sig_atomic_t *stop;  /* borrowed: set by a signal handler to end early */
+    uint64_t lines;               /* lines read over all sources */
+    uint64_t cut_lines;           /* lines longer than max_line */
+    uint64_t findings;            /* findings in the input */
+    uint64_t new_findings;        /* findings added to the database */
+    uint64_t sources;             /* text streams read */
+    uint64_t incomplete;          /* sources that could not be read in full */
+    uint64_t skipped;             /* sources skipped (binary, unreadable type) */
+    uint64_t formats[FMT__COUNT]; /* lines per header format */
+    struct buf fields;            /* owned: scratch for a finding's fields JSON */
+    struct buf message;           /* owned: scratch for a UTF-8-clean message */
 };
 
 /* Sets up a scan. db may be NULL. stop may be NULL. */
-void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *rs,
-               struct db *db, const struct scan_sink *sink, volatile sig_atomic_t *stop);
+void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *rs, struct db *db,
+               const struct scan_sink *sink, volatile sig_atomic_t *stop);
 
 /* Frees the scratch buffers. */
 void scan_release(struct scan *sc);

@@ -17,23 +17,26 @@
 #define MAX_CONSECUTIVE_RETRIES 100000
 
 struct archive_walk {
-    struct archive *a;         /* owned */
-    struct source *upstream;   /* borrowed */
+    struct archive *a;       /* owned */
+    struct source *upstream; /* borrowed */
     unsigned char block[ARCHIVE_BLOCK];
-    struct hl_err up_err;      /* why the upstream failed, when it did */
+    struct hl_err up_err; /* why the upstream failed, when it did */
     bool up_failed;
-    bool up_reported;          /* up_err was returned to a member reader */
-    char *last_path;           /* owned: path of the previous member, for damage messages */
+    bool up_reported; /* up_err was returned to a member reader */
+    char *last_path;  /* owned: path of the previous member, for damage messages */
     struct decomp_limits lim;
-    struct source *member;     /* owned: current member's source */
-    char *label;               /* owned: current member's label */
-    char *path;                /* owned: current member's path */
-    uint64_t member_out;       /* bytes read from the current member */
-    int64_t member_raw_start;  /* archive_filter_bytes(a, -1) when the member began */
-    bool damaged;              /* headers were skipped since the last damage report */
+    struct source *member;    /* owned: current member's source */
+    char *label;              /* owned: current member's label */
+    char *path;               /* owned: current member's path */
+    uint64_t member_out;      /* bytes read from the current member */
+    int64_t member_raw_start; /* archive_filter_bytes(a, -1) when the member began */
+    bool damaged;             /* headers were skipped since the last damage report */
     struct hl_err damage_err;
-    bool raw;                  /* a single compressed stream, not an archive */
-    const char *kind;          /* static name */
+    bool raw;         /* a single compressed stream, not an archive */
+    char kind[64];    /* "xz/tar", "zip", "bzip2" */
+    const void *data; /* the current data block of the member, owned by libarchive */
+    size_t block_left;
+    int64_t block_offset; /* member offset of block[0]; ahead of member_out across a hole */
 };
 
 static la_ssize_t read_cb(struct archive *a, void *ctx, const void **ret_buf)
@@ -49,11 +52,17 @@ static la_ssize_t read_cb(struct archive *a, void *ctx, const void **ret_buf)
     return n;
 }
 
-static ssize_t member_read(struct source *s, void *buf, size_t cap, struct hl_err *err)
+/* Member data comes block by block: archive_read_data() would drop the bytes it had already
+ * copied when a later block fails, and those are the lines just before the damage. */
+static ssize_t member_next_block(struct source *s, struct hl_err *err)
 {
     struct archive_walk *w = s->impl;
-    la_ssize_t n = archive_read_data(w->a, buf, cap);
-    if (n < 0) {
+    size_t size;
+    la_int64_t offset;
+    int rc = archive_read_data_block(w->a, &w->data, &size, &offset);
+    if (rc == ARCHIVE_EOF)
+        return 0;
+    if (rc < ARCHIVE_WARN) {
         /* Prefer our own upstream error: it names the layer that failed (truncated gzip). */
         if (w->up_failed) {
             w->up_reported = true;
@@ -67,10 +76,36 @@ static ssize_t member_read(struct source *s, void *buf, size_t cap, struct hl_er
         return hl_err_set(err, HL_EFORMAT, s->label, "damaged member data: %s",
                           msg ? msg : "read failed");
     }
-    w->member_out += (uint64_t)n;
+    w->block_left = size;
+    w->block_offset = offset;
+    return 1;
+}
+
+static ssize_t member_read(struct source *s, void *buf, size_t cap, struct hl_err *err)
+{
+    struct archive_walk *w = s->impl;
+    while (w->block_left == 0) {
+        ssize_t r = member_next_block(s, err);
+        if (r <= 0)
+            return r;
+    }
+    size_t n;
+    if ((uint64_t)w->block_offset > w->member_out) {
+        /* A hole in a sparse member reads as NUL bytes, as it would from the disk. */
+        uint64_t gap = (uint64_t)w->block_offset - w->member_out;
+        n = gap < cap ? (size_t)gap : cap;
+        memset(buf, 0, n);
+    } else {
+        n = w->block_left < cap ? w->block_left : cap;
+        memcpy(buf, w->data, n);
+        w->data = (const unsigned char *)w->data + n;
+        w->block_left -= n;
+        w->block_offset += (int64_t)n;
+    }
+    w->member_out += n;
     int64_t raw = archive_filter_bytes(w->a, -1) - w->member_raw_start;
     int r = decomp_check(&w->lim, raw > 0 ? (uint64_t)raw : 0, w->member_out, s->label, err);
-    return r < 0 ? r : n;
+    return r < 0 ? r : (ssize_t)n;
 }
 
 static const struct source_ops member_ops = {
@@ -87,7 +122,7 @@ int archive_walk_open(struct source *upstream, const struct decomp_limits *lim,
         return hl_err_set(err, HL_ENOMEM, upstream->label, "out of memory");
     w->upstream = upstream;
     w->lim = *lim;
-    w->kind = "archive";
+    snprintf(w->kind, sizeof(w->kind), "archive");
     w->a = archive_read_new();
     if (!w->a) {
         free(w);
@@ -98,9 +133,11 @@ int archive_walk_open(struct source *upstream, const struct decomp_limits *lim,
     /* A bare .xz or .bz2 log is read as the single "raw" member. */
     archive_read_support_format_raw(w->a);
     if (archive_read_open(w->a, w, NULL, read_cb, NULL) != ARCHIVE_OK) {
-        int r = w->up_failed ? (*err = w->up_err, w->up_err.code)
-                             : hl_err_set(err, HL_EFORMAT, upstream->label, "not a readable archive: %s",
-                                          archive_error_string(w->a) ? archive_error_string(w->a) : "unknown format");
+        int r = w->up_failed
+                        ? (*err = w->up_err, w->up_err.code)
+                        : hl_err_set(err, HL_EFORMAT, upstream->label, "not a readable archive: %s",
+                                     archive_error_string(w->a) ? archive_error_string(w->a)
+                                                                : "unknown format");
         archive_walk_free(w);
         return r ? r : HL_EFORMAT;
     }
@@ -130,6 +167,24 @@ static const char *format_kind(struct archive *a)
         return "raw";
     }
     return "archive";
+}
+
+/* The kind names libarchive's decompression filters outermost first, then the format:
+ * "xz/tar". A single compressed file (the raw format) is named by its filters alone. */
+static void set_kind(struct archive_walk *w)
+{
+    size_t len = 0;
+    w->kind[0] = '\0';
+    for (int i = archive_filter_count(w->a) - 1; i >= 0; i--) {
+        const char *name = archive_filter_name(w->a, i);
+        if (!name || strcmp(name, "none") == 0)
+            continue;
+        int n = snprintf(w->kind + len, sizeof(w->kind) - len, "%s%s", len ? "/" : "", name);
+        if (n > 0 && (size_t)n < sizeof(w->kind) - len)
+            len += (size_t)n;
+    }
+    if (!w->raw || len == 0)
+        snprintf(w->kind + len, sizeof(w->kind) - len, "%s%s", len ? "/" : "", format_kind(w->a));
 }
 
 static void drop_member(struct archive_walk *w)
@@ -180,10 +235,8 @@ int archive_walk_next(struct archive_walk *w, struct archive_member *ret, struct
                               msg ? msg : "cannot read the next header");
         }
         /* ARCHIVE_OK or ARCHIVE_WARN (an odd but readable header). */
-        w->kind = format_kind(w->a);
         w->raw = (archive_format(w->a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_RAW;
-        if (w->raw && archive_filter_count(w->a) > 1)
-            w->kind = archive_filter_name(w->a, 0);
+        set_kind(w);
         if (!w->raw && archive_entry_filetype(entry) != AE_IFREG)
             continue; /* directories, links, devices: nothing to read */
         break;
@@ -206,6 +259,8 @@ int archive_walk_next(struct archive_walk *w, struct archive_member *ret, struct
     if (!w->member)
         return hl_err_set(err, HL_ENOMEM, w->label, "out of memory");
     w->member_out = 0;
+    w->block_left = 0;
+    w->block_offset = 0;
     w->member_raw_start = archive_filter_bytes(w->a, -1);
     *ret = (struct archive_member){
         .path = w->path,
@@ -234,6 +289,14 @@ bool archive_walk_reported(const struct archive_walk *w)
 bool archive_walk_is_raw(const struct archive_walk *w)
 {
     return w->raw;
+}
+
+uint64_t archive_walk_bytes(const struct archive_walk *w)
+{
+    /* With a decompression filter, what it produced for the format reader; without one, what
+     * was read, which includes the tar end-of-archive padding libarchive does not ask for. */
+    int64_t n = archive_filter_bytes(w->a, archive_filter_count(w->a) > 1 ? 0 : -1);
+    return n > 0 ? (uint64_t)n : 0;
 }
 
 const char *archive_walk_kind(const struct archive_walk *w)

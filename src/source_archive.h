@@ -17,11 +17,11 @@ struct archive_walk;
 /* One member. Borrowed from the walk: valid until the next archive_walk_next() or
  * archive_walk_free(). */
 struct archive_member {
-    const char *path;    /* path inside the archive, "var/log/messages" */
-    const char *label;   /* "<archive label>!<path>" */
-    int64_t size;        /* bytes, -1 when the archive does not say */
-    int64_t mtime;       /* seconds since the epoch, -1 when unknown */
-    struct source *src;  /* the member's bytes */
+    const char *path;   /* path inside the archive, "var/log/messages" */
+    const char *label;  /* "<archive label>!<path>" */
+    int64_t size;       /* bytes, -1 when the archive does not say */
+    int64_t mtime;      /* seconds since the epoch, -1 when unknown */
+    struct source *src; /* the member's bytes */
 };
 
 /* Starts reading an archive from upstream (borrowed; must outlive the walk). lim caps each
@@ -48,9 +48,12 @@ bool archive_walk_reported(const struct archive_walk *w);
  * one member is the stream itself and keeps the container's label. */
 bool archive_walk_is_raw(const struct archive_walk *w);
 
-/* Returns a short name for what is being read: "tar", "zip", "xz" ... (valid after the first
- * archive_walk_next()). */
+/* Returns a short name for what is being read, decompression filters first: "tar", "xz/tar",
+ * "zip", "bzip2" ... (valid after the first archive_walk_next()). */
 const char *archive_walk_kind(const struct archive_walk *w);
+
+/* Returns the bytes of the archive format read so far, after decompression. */
+uint64_t archive_walk_bytes(const struct archive_walk *w);
 
 /* Frees the walk and its current member source. NULL-safe. */
 void archive_walk_free(struct archive_walk *w);

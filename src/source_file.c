@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 struct file_impl {
-    int fd;                /* the descriptor read from */
-    bool borrowed;         /* true when the fd is not ours to close (stdin) */
-    bool may_block;        /* pipe, socket or tty: poll before reading */
-    source_idle_fn *idle;  /* borrowed: hook run before a blocking read, or NULL */
-    void *idle_ctx;        /* borrowed: argument for idle */
+    int fd;               /* the descriptor read from */
+    bool borrowed;        /* true when the fd is not ours to close (stdin) */
+    bool may_block;       /* pipe, socket or tty: poll before reading */
+    source_idle_fn *idle; /* borrowed: hook run before a blocking read, or NULL */
+    void *idle_ctx;       /* borrowed: argument for idle */
 };
 
 static ssize_t file_read(struct source *s, void *buf, size_t cap, struct hl_err *err)
@@ -54,8 +54,8 @@ static const struct source_ops file_ops = {
     .close = file_close,
 };
 
-int source_open_fd(int fd, bool borrow_fd, const char *label, source_idle_fn *idle,
-                   void *idle_ctx, struct source **ret, struct hl_err *err)
+int source_open_fd(int fd, bool borrow_fd, const char *label, source_idle_fn *idle, void *idle_ctx,
+                   struct source **ret, struct hl_err *err)
 {
     struct file_impl *f = calloc(1, sizeof(*f));
     if (!f)
@@ -77,9 +77,8 @@ int source_open_fd(int fd, bool borrow_fd, const char *label, source_idle_fn *id
     return 0;
 }
 
-int source_open_file(const char *path, source_idle_fn *idle, void *idle_ctx,
-                     struct source **ret, int64_t *ret_mtime, int64_t *ret_size,
-                     struct hl_err *err)
+int source_open_file(const char *path, source_idle_fn *idle, void *idle_ctx, struct source **ret,
+                     int64_t *ret_mtime, int64_t *ret_size, struct hl_err *err)
 {
     if (path[0] == '-' && path[1] == '\0') {
         *ret_mtime = -1;

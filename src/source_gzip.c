@@ -11,15 +11,15 @@
 
 struct gzip_impl {
     z_stream z;
-    bool z_ready;          /* inflateInit2 succeeded */
+    bool z_ready; /* inflateInit2 succeeded */
     unsigned char in[GZIP_IN_BLOCK];
     bool upstream_eof;
-    bool member_done;      /* the last inflate() ended a member */
-    bool finished;         /* clean end of the whole stream */
-    uint64_t in_total;     /* compressed bytes consumed */
-    uint64_t out_total;    /* bytes produced */
+    bool member_done;   /* the last inflate() ended a member */
+    bool finished;      /* clean end of the whole stream */
+    uint64_t in_total;  /* compressed bytes consumed */
+    uint64_t out_total; /* bytes produced */
     struct decomp_limits lim;
-    int failed;            /* sticky hl_code once the stream is broken */
+    int failed; /* sticky hl_code once the stream is broken */
     struct hl_err fail_err;
 };
 
@@ -143,8 +143,8 @@ static const struct source_ops gzip_ops = {
     .close = gzip_close,
 };
 
-int source_gzip_new(struct source *upstream, const struct decomp_limits *lim,
-                    struct source **ret, struct hl_err *err)
+int source_gzip_new(struct source *upstream, const struct decomp_limits *lim, struct source **ret,
+                    struct hl_err *err)
 {
     struct gzip_impl *g = calloc(1, sizeof(*g));
     if (!g)

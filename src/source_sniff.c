@@ -38,7 +38,9 @@ static const struct magic {
 } magics[] = {
     { "\x1f\x8b", 2, CONTENT_GZIP, "gzip" },
     { "BZh", 3, CONTENT_COMPRESSED, "bzip2" },
-    { "\xfd" "7zXZ\0", 6, CONTENT_COMPRESSED, "xz" },
+    { "\xfd"
+      "7zXZ\0",
+      6, CONTENT_COMPRESSED, "xz" },
     { "\x28\xb5\x2f\xfd", 4, CONTENT_COMPRESSED, "zstd" },
     { "\x04\x22\x4d\x18", 4, CONTENT_COMPRESSED, "lz4" },
     { "\x5d\x00\x00", 3, CONTENT_COMPRESSED, "lzma" },
@@ -52,7 +54,9 @@ static const struct magic {
     { "\xc7\x71", 2, CONTENT_ARCHIVE, "cpio" },
     { "Rar!\x1a\x07", 6, CONTENT_ARCHIVE, "rar" },
     /* Binary files a support bundle carries next to its logs. */
-    { "\x7f" "ELF", 4, CONTENT_BINARY, "ELF binary" },
+    { "\x7f"
+      "ELF",
+      4, CONTENT_BINARY, "ELF binary" },
     { "SQLite format 3", 16, CONTENT_BINARY, "SQLite database" },
     { "\x89PNG", 4, CONTENT_BINARY, "PNG image" },
     { "\xff\xd8\xff", 3, CONTENT_BINARY, "JPEG image" },

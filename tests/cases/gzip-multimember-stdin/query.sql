@@ -1,0 +1,2 @@
+SELECT path, kind, size, bytes, lines, findings, status FROM sources;
+SELECT rule_id, count(*) AS n FROM findings GROUP BY rule_id ORDER BY rule_id;

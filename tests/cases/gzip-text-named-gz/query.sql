@@ -1,0 +1,1 @@
+SELECT path, kind, bytes, lines, findings, status FROM sources;

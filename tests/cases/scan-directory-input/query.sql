@@ -1,0 +1,2 @@
+SELECT path, status, error FROM sources ORDER BY id;
+SELECT count(*) AS findings FROM findings;

@@ -1,0 +1,1 @@
+SELECT count(*) AS findings, max(severity = 'critical') AS any_critical FROM findings;

@@ -1,0 +1,2 @@
+SELECT severity, count(*) AS n FROM findings GROUP BY severity ORDER BY severity;
+SELECT status, findings FROM scans;

@@ -1,0 +1,4 @@
+SELECT rule_id, severity, count(*) AS n, min(ts) AS first, max(ts) AS last
+FROM findings GROUP BY rule_id ORDER BY rule_id;
+SELECT count(*) AS findings, sum(ts IS NULL) AS without_ts FROM findings;
+SELECT line, host, program, pid, ts, json_extract(fields, '$.ckr') AS ckr, message FROM findings WHERE rule_id = 'pkcs11.error' ORDER BY line;

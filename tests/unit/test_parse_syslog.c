@@ -1,0 +1,392 @@
+/* Unit tests for parse_syslog (and the parse_detect dispatch in front of it): RFC 3164 with
+ * and without PRI, both day paddings and a missing hostname; RFC 5424 with NILVALUEs,
+ * structured data and a BOM; the Luna appliance "syslog tail" form; bare "tag[pid]:" lines;
+ * and plain text, which must come through whole. */
+#include <stdint.h>
+#include <string.h>
+
+#include "parse_fixture.h"
+#include "tap.h"
+
+static void rfc3164_with_pri_fills_every_field(void)
+{
+    const char *line = "<134>Nov 28 09:14:03 hsm-a1 NTLS[2981]: Incoming connection request";
+    const struct record *r = parse(line);
+
+    CHECK_INT(r->format, FMT_RFC3164);
+    CHECK_INT(r->pri, 134);
+    CHECK(r->has_ts);
+    CHECK_INT(r->ts_us, utc(2026, 11, 28, 9, 14, 3, 0));
+    CHECK_STRN(r->host.p, r->host.n, "hsm-a1");
+    CHECK_STRN(r->program.p, r->program.n, "NTLS");
+    CHECK_STRN(r->pid.p, r->pid.n, "2981");
+    CHECK_STRN(r->message.p, r->message.n, "Incoming connection request");
+    CHECK_STRN(r->raw.p, r->raw.n, line);
+}
+
+static void rfc3164_without_pri_has_pri_minus_one(void)
+{
+    const struct record *r = parse("Nov 28 09:14:03 hsm-a1 lunash: Command: hsm show");
+
+    CHECK_INT(r->format, FMT_RFC3164);
+    CHECK_INT(r->pri, -1);
+    CHECK_STRN(r->host.p, r->host.n, "hsm-a1");
+    CHECK_STRN(r->program.p, r->program.n, "lunash");
+    CHECK(strv_is_empty(r->pid));
+    CHECK_STRN(r->message.p, r->message.n, "Command: hsm show");
+}
+
+static void rfc3164_space_padded_day_parses(void)
+{
+    const struct record *r = parse("Nov  8 09:14:03 hsm-a1 NTLS[1]: x");
+
+    CHECK_INT(r->format, FMT_RFC3164);
+    CHECK_INT(r->ts_us, utc(2026, 11, 8, 9, 14, 3, 0));
+    CHECK_STRN(r->host.p, r->host.n, "hsm-a1");
+}
+
+static void rfc3164_zero_padded_day_parses(void)
+{
+    /* journalctl -o short writes "Nov 08". */
+    const struct record *r = parse("Nov 08 09:14:03 hsm-a1 NTLS[1]: x");
+
+    CHECK_INT(r->format, FMT_RFC3164);
+    CHECK_INT(r->ts_us, utc(2026, 11, 8, 9, 14, 3, 0));
+    CHECK_STRN(r->program.p, r->program.n, "NTLS");
+}
+
+static void rfc3164_without_hostname_takes_tag(void)
+{
+    const struct record *r = parse("<13>Nov 28 09:14:03 NTLS[2981]: msg");
+
+    CHECK_INT(r->format, FMT_RFC3164);
+    CHECK(strv_is_empty(r->host));
+    CHECK_STRN(r->program.p, r->program.n, "NTLS");
+    CHECK_STRN(r->pid.p, r->pid.n, "2981");
+    CHECK_STRN(r->message.p, r->message.n, "msg");
+
+    r = parse("Nov 28 09:14:03 sshd: Accepted publickey");
+    CHECK(strv_is_empty(r->host));
+    CHECK_STRN(r->program.p, r->program.n, "sshd");
+    CHECK_STRN(r->message.p, r->message.n, "Accepted publickey");
+}
+
+static void rfc3164_with_bad_time_is_not_rfc3164(void)
+{
+    const struct record *r = parse("Nov 28 25:14:03 hsm-a1 NTLS[1]: x");
+
+    CHECK(r->format != FMT_RFC3164);
+    CHECK(!r->has_ts);
+    r = parse("Nox 28 09:14:03 hsm-a1 NTLS[1]: x");
+    CHECK_INT(r->format, FMT_PLAIN);
+}
+
+static void rfc3164_pri_above_191_is_not_a_pri(void)
+{
+    const struct record *r = parse("<192>Nov 28 09:14:03 hsm-a1 NTLS[1]: x");
+
+    CHECK(r->format != FMT_RFC3164);
+    CHECK_INT(r->pri, -1);
+}
+
+static void rfc5424_fills_every_field(void)
+{
+    const char *line = "<165>1 2026-11-28T09:14:03.123456Z hsm-a1 NTLS 2981 ID47 - Fail to "
+                       "establish";
+    const struct record *r = parse(line);
+
+    CHECK_INT(r->format, FMT_RFC5424);
+    CHECK_INT(r->pri, 165);
+    CHECK(r->has_ts);
+    CHECK_INT(r->ts_us, utc(2026, 11, 28, 9, 14, 3, 123456));
+    CHECK_STRN(r->host.p, r->host.n, "hsm-a1");
+    CHECK_STRN(r->program.p, r->program.n, "NTLS");
+    CHECK_STRN(r->pid.p, r->pid.n, "2981");
+    CHECK_STRN(r->message.p, r->message.n, "Fail to establish");
+}
+
+static void rfc5424_zoned_timestamp_is_converted_to_utc(void)
+{
+    const struct record *r = parse("<165>1 2026-11-28T10:14:03+01:00 h app 1 - - m");
+
+    CHECK_INT(r->format, FMT_RFC5424);
+    CHECK_INT(r->ts_us, utc(2026, 11, 28, 9, 14, 3, 0));
+}
+
+static void rfc5424_nilvalues_leave_fields_empty(void)
+{
+    const struct record *r = parse("<14>1 - - - - - - just the message");
+
+    CHECK_INT(r->format, FMT_RFC5424);
+    CHECK_INT(r->pri, 14);
+    CHECK(!r->has_ts);
+    CHECK(strv_is_empty(r->host));
+    CHECK(strv_is_empty(r->program));
+    CHECK(strv_is_empty(r->pid));
+    CHECK_STRN(r->message.p, r->message.n, "just the message");
+}
+
+static void rfc5424_without_msg_has_empty_message(void)
+{
+    const struct record *r = parse("<14>1 2026-11-28T09:14:03Z host app - - -");
+
+    CHECK_INT(r->format, FMT_RFC5424);
+    CHECK_INT(r->message.n, 0);
+}
+
+static void rfc5424_structured_data_with_escapes_is_skipped(void)
+{
+    /* RFC 5424 §6.3.3: '"', '\' and ']' are escaped inside PARAM-VALUE. */
+    const struct record *r = parse("<165>1 2026-11-28T09:14:03Z hsm-a1 NTLS 2981 - "
+                                   "[ex@32473 a=\"x\\]y\" b=\"q\\\"]z\"][second@1 c=\"]\"] "
+                                   "after sd");
+
+    CHECK_INT(r->format, FMT_RFC5424);
+    CHECK_STRN(r->message.p, r->message.n, "after sd");
+}
+
+static void rfc5424_unterminated_structured_data_is_rejected(void)
+{
+    struct strv line = strv_from_cstr("<165>1 2026-11-28T09:14:03Z h app 1 - [ex@1 a=\"x\\]\"");
+    struct record r = { .pri = -1 };
+
+    parser_release(&parser);
+    parser_init(&parser, 2026, 0, 0);
+    CHECK(!parse_rfc5424(&parser, line, &r));
+}
+
+static void rfc5424_bom_before_msg_is_dropped(void)
+{
+    const struct record *r = parse("<165>1 2026-11-28T09:14:03Z h app 1 - - \xEF\xBB\xBFmsg");
+
+    CHECK_INT(r->format, FMT_RFC5424);
+    CHECK_STRN(r->message.p, r->message.n, "msg");
+}
+
+static void rfc5424_bad_timestamp_is_not_rfc5424(void)
+{
+    const struct record *r = parse("<165>1 2026-02-30T09:14:03Z h app 1 - - m");
+
+    CHECK(r->format != FMT_RFC5424);
+    CHECK(!r->has_ts);
+}
+
+static void luna_tail_fills_every_field(void)
+{
+    const struct record *r = parse("2026 Nov 28 09:14:03 hsm-a1 local5 info NTLS[2981]: msg");
+
+    CHECK_INT(r->format, FMT_LUNA_TAIL);
+    CHECK(r->has_ts);
+    CHECK_INT(r->ts_us, utc(2026, 11, 28, 9, 14, 3, 0));
+    CHECK_INT(r->pri, 21 * 8 + 6); /* local5.info */
+    CHECK_STRN(r->host.p, r->host.n, "hsm-a1");
+    CHECK_STRN(r->program.p, r->program.n, "NTLS");
+    CHECK_STRN(r->pid.p, r->pid.n, "2981");
+    CHECK_STRN(r->message.p, r->message.n, "msg");
+}
+
+static void luna_tail_takes_year_from_line_not_guess(void)
+{
+    const struct record *r = parse("2019 Jan  2 00:00:01 hsm-a1 kern err kernel: x");
+
+    CHECK_INT(r->format, FMT_LUNA_TAIL);
+    CHECK_INT(r->ts_us, utc(2019, 1, 2, 0, 0, 1, 0));
+    CHECK_INT(r->pri, 0 * 8 + 3);
+}
+
+static void luna_tail_tolerates_runs_of_spaces(void)
+{
+    const struct record *r =
+            parse("2026  Nov  8  09:14:03   hsm-a1   local5   warning   NTLS[2981]: msg");
+
+    CHECK_INT(r->format, FMT_LUNA_TAIL);
+    CHECK_INT(r->ts_us, utc(2026, 11, 8, 9, 14, 3, 0));
+    CHECK_INT(r->pri, 21 * 8 + 4);
+    CHECK_STRN(r->host.p, r->host.n, "hsm-a1");
+    CHECK_STRN(r->program.p, r->program.n, "NTLS");
+    CHECK_STRN(r->message.p, r->message.n, "msg");
+}
+
+static void luna_tail_accepts_space_before_pid(void)
+{
+    const struct record *r = parse("2026 Nov 28 09:14:03 hsm-b1 local5 info NTLS [2981]: msg");
+
+    CHECK_INT(r->format, FMT_LUNA_TAIL);
+    CHECK_STRN(r->program.p, r->program.n, "NTLS");
+    CHECK_STRN(r->pid.p, r->pid.n, "2981");
+    CHECK_STRN(r->message.p, r->message.n, "msg");
+}
+
+static void luna_tail_with_unknown_facility_is_not_luna_tail(void)
+{
+    const struct record *r = parse("2026 Nov 28 09:14:03 hsm-a1 local9 info NTLS[2981]: msg");
+
+    CHECK(r->format != FMT_LUNA_TAIL);
+    CHECK(!r->has_ts);
+}
+
+static void bare_tag_with_pid_is_bare(void)
+{
+    const struct record *r = parse("NTLS[8508]: Error message from SSLAccept is : x");
+
+    CHECK_INT(r->format, FMT_BARE);
+    CHECK_INT(r->pri, -1);
+    CHECK(!r->has_ts);
+    CHECK(strv_is_empty(r->host));
+    CHECK_STRN(r->program.p, r->program.n, "NTLS");
+    CHECK_STRN(r->pid.p, r->pid.n, "8508");
+    CHECK_STRN(r->message.p, r->message.n, "Error message from SSLAccept is : x");
+}
+
+static void bare_needs_numeric_pid(void)
+{
+    /* "Warning: x" in a console paste is text, not a program. */
+    const struct record *r = parse("Warning: disk almost full");
+
+    CHECK_INT(r->format, FMT_PLAIN);
+    CHECK(strv_is_empty(r->program));
+    r = parse("NTLS[abc]: x");
+    CHECK_INT(r->format, FMT_PLAIN);
+}
+
+static void plain_text_keeps_whole_line_as_message(void)
+{
+    const char *line = "lunash:>hsm show  -- Serial Number: 123456";
+    const struct record *r = parse(line);
+
+    CHECK_INT(r->format, FMT_PLAIN);
+    CHECK_INT(r->pri, -1);
+    CHECK(!r->has_ts);
+    CHECK_STRN(r->message.p, r->message.n, line);
+    CHECK_STRN(r->raw.p, r->raw.n, line);
+}
+
+static void empty_line_is_plain_and_empty(void)
+{
+    const struct record *r = parse("");
+
+    CHECK_INT(r->format, FMT_PLAIN);
+    CHECK_INT(r->message.n, 0);
+    CHECK_INT(parser.seen[FMT_PLAIN], 1);
+}
+
+static void pri_before_bare_tag_is_bare_with_pri(void)
+{
+    const struct record *r = parse("<13>NTLS[99]: msg");
+
+    CHECK_INT(r->format, FMT_BARE);
+    CHECK_INT(r->pri, 13);
+    CHECK_STRN(r->program.p, r->program.n, "NTLS");
+    CHECK_STRN(r->pid.p, r->pid.n, "99");
+    CHECK_STRN(r->message.p, r->message.n, "msg");
+    CHECK_STRN(r->raw.p, r->raw.n, "<13>NTLS[99]: msg");
+}
+
+static void out_of_range_pri_before_bare_tag_is_not_a_pri(void)
+{
+    /* struct record: pri is 0..191 or -1, whatever the line claims. */
+    CHECK_INT(parse("<999>NTLS[99]: msg")->pri, -1);
+    CHECK_INT(parse("<9999>NTLS[99]: msg")->pri, -1);
+    CHECK_INT(parse("<>NTLS[99]: msg")->pri, -1);
+}
+
+static void parse_tag_splits_program_pid_and_message(void)
+{
+    struct record r = { 0 };
+
+    CHECK(parse_tag(strv_from_cstr("prog[12]: text"), false, &r));
+    CHECK_STRN(r.program.p, r.program.n, "prog");
+    CHECK_STRN(r.pid.p, r.pid.n, "12");
+    CHECK_STRN(r.message.p, r.message.n, "text");
+
+    r = (struct record){ 0 };
+    CHECK(!parse_tag(strv_from_cstr("prog [12]: text"), false, &r));
+    CHECK_STRN(r.message.p, r.message.n, "prog [12]: text");
+
+    r = (struct record){ 0 };
+    CHECK(parse_tag(strv_from_cstr("prog:text"), false, &r));
+    CHECK_STRN(r.program.p, r.program.n, "prog");
+    CHECK_STRN(r.message.p, r.message.n, "text");
+
+    r = (struct record){ 0 };
+    CHECK(!parse_tag(strv_from_cstr("prog[12 text"), false, &r));
+    CHECK(!parse_tag(strv_from_cstr(": no tag"), false, &r));
+}
+
+static void rfc3164_year_follows_the_file_across_new_year(void)
+{
+    /* A file dated January 2027 that starts on Dec 31: the first lines are 2026. */
+    parser_release(&parser);
+    parser_init(&parser, 2027, 1, 0);
+    parse_line(&parser, strv_from_cstr("Dec 31 23:59:59 h p: a"), &rec);
+    CHECK_INT(rec.ts_us, utc(2026, 12, 31, 23, 59, 59, 0));
+    parse_line(&parser, strv_from_cstr("Jan  1 00:00:01 h p: b"), &rec);
+    CHECK_INT(rec.ts_us, utc(2027, 1, 1, 0, 0, 1, 0));
+}
+
+static void zoneless_timestamps_take_the_parser_offset(void)
+{
+    /* The host wrote local time at UTC+01:00: 10:14:03 local is 09:14:03 UTC. */
+    parser_release(&parser);
+    parser_init(&parser, 2026, 0, 3600);
+    parse_line(&parser, strv_from_cstr("Nov 28 10:14:03 h p: a"), &rec);
+    CHECK_INT(rec.ts_us, utc(2026, 11, 28, 9, 14, 3, 0));
+    parse_line(&parser, strv_from_cstr("2026 Nov 28 10:14:03 h local5 info p: a"), &rec);
+    CHECK_INT(rec.format, FMT_LUNA_TAIL);
+    CHECK_INT(rec.ts_us, utc(2026, 11, 28, 9, 14, 3, 0));
+    /* A zone in the line wins over the parser's offset. */
+    parse_line(&parser, strv_from_cstr("<1>1 2026-11-28T09:14:03Z h p - - - a"), &rec);
+    CHECK_INT(rec.ts_us, utc(2026, 11, 28, 9, 14, 3, 0));
+    parse_line(&parser, strv_from_cstr("<1>1 2026-11-28T10:14:03 h p - - - a"), &rec);
+    CHECK_INT(rec.ts_us, utc(2026, 11, 28, 9, 14, 3, 0));
+}
+
+static void seen_counts_each_format(void)
+{
+    parser_release(&parser);
+    parser_init(&parser, 2026, 0, 0);
+    parse_line(&parser, strv_from_cstr("Nov 28 09:14:03 h p: a"), &rec);
+    parse_line(&parser, strv_from_cstr("Nov 28 09:14:04 h p: b"), &rec);
+    parse_line(&parser, strv_from_cstr("p[1]: c"), &rec);
+    parse_line(&parser, strv_from_cstr("text"), &rec);
+    CHECK_INT(parser.seen[FMT_RFC3164], 2);
+    CHECK_INT(parser.seen[FMT_BARE], 1);
+    CHECK_INT(parser.seen[FMT_PLAIN], 1);
+}
+
+int main(void)
+{
+    parser_init(&parser, 2026, 0, 0);
+    TAP_RUN(rfc3164_with_pri_fills_every_field);
+    TAP_RUN(rfc3164_without_pri_has_pri_minus_one);
+    TAP_RUN(rfc3164_space_padded_day_parses);
+    TAP_RUN(rfc3164_zero_padded_day_parses);
+    TAP_RUN(rfc3164_without_hostname_takes_tag);
+    TAP_RUN(rfc3164_with_bad_time_is_not_rfc3164);
+    TAP_RUN(rfc3164_pri_above_191_is_not_a_pri);
+    TAP_RUN(rfc5424_fills_every_field);
+    TAP_RUN(rfc5424_zoned_timestamp_is_converted_to_utc);
+    TAP_RUN(rfc5424_nilvalues_leave_fields_empty);
+    TAP_RUN(rfc5424_without_msg_has_empty_message);
+    TAP_RUN(rfc5424_structured_data_with_escapes_is_skipped);
+    TAP_RUN(rfc5424_unterminated_structured_data_is_rejected);
+    TAP_RUN(rfc5424_bom_before_msg_is_dropped);
+    TAP_RUN(rfc5424_bad_timestamp_is_not_rfc5424);
+    TAP_RUN(luna_tail_fills_every_field);
+    TAP_RUN(luna_tail_takes_year_from_line_not_guess);
+    TAP_RUN(luna_tail_tolerates_runs_of_spaces);
+    TAP_RUN(luna_tail_accepts_space_before_pid);
+    TAP_RUN(luna_tail_with_unknown_facility_is_not_luna_tail);
+    TAP_RUN(bare_tag_with_pid_is_bare);
+    TAP_RUN(bare_needs_numeric_pid);
+    TAP_RUN(plain_text_keeps_whole_line_as_message);
+    TAP_RUN(empty_line_is_plain_and_empty);
+    TAP_RUN(pri_before_bare_tag_is_bare_with_pri);
+    TAP_RUN(out_of_range_pri_before_bare_tag_is_not_a_pri);
+    TAP_RUN(parse_tag_splits_program_pid_and_message);
+    TAP_RUN(rfc3164_year_follows_the_file_across_new_year);
+    TAP_RUN(zoneless_timestamps_take_the_parser_offset);
+    TAP_RUN(seen_counts_each_format);
+    parser_release(&parser);
+    return tap_done();
+}

@@ -1,0 +1,337 @@
+/* Unit tests for parse_time: civil time to microseconds across leap years and before the
+ * epoch, ISO 8601 with every zone spelling and fractions, impossible dates rejected, the
+ * formatter's round trip, and the year guess for year-less syslog timestamps. Expected epoch
+ * values were computed independently (Python's datetime with timezone.utc). */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "parse_time.h"
+#include "tap.h"
+
+#define US INT64_C(1000000)
+
+static void civil_epoch_is_zero(void)
+{
+    CHECK_INT(parse_time_civil(1970, 1, 1, 0, 0, 0, 0), 0);
+    CHECK_INT(parse_time_civil(1970, 1, 1, 0, 0, 0, 1), 1);
+    CHECK_INT(parse_time_civil(1969, 12, 31, 23, 59, 59, 0), -1 * US);
+}
+
+static void civil_counts_leap_days(void)
+{
+    /* 2000 is a leap year (divisible by 400), 1900 and 2100 are not. */
+    CHECK_INT(parse_time_civil(2000, 3, 1, 0, 0, 0, 0), INT64_C(951868800) * US);
+    CHECK_INT(parse_time_civil(2024, 2, 29, 12, 0, 0, 0), INT64_C(1709208000) * US);
+    CHECK_INT(parse_time_civil(1900, 3, 1, 0, 0, 0, 0), INT64_C(-2203891200) * US);
+    CHECK_INT(parse_time_civil(2100, 3, 1, 0, 0, 0, 0), INT64_C(4107542400) * US);
+    CHECK_INT(parse_time_civil(2026, 11, 28, 9, 14, 3, 123456), INT64_C(1795857243) * US + 123456);
+    /* Feb 29 and Mar 1 are one day apart in a leap year, Feb 28 and Mar 1 in another. */
+    CHECK_INT(parse_time_civil(2024, 3, 1, 0, 0, 0, 0) - parse_time_civil(2024, 2, 29, 0, 0, 0, 0),
+              86400 * US);
+    CHECK_INT(parse_time_civil(2023, 3, 1, 0, 0, 0, 0) - parse_time_civil(2023, 2, 28, 0, 0, 0, 0),
+              86400 * US);
+    CHECK_INT(parse_time_civil(2025, 1, 1, 0, 0, 0, 0) - parse_time_civil(2024, 1, 1, 0, 0, 0, 0),
+              366 * 86400 * US);
+}
+
+static void month_names_are_case_sensitive_abbreviations(void)
+{
+    static const char *const names[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+    for (int i = 0; i < 12; i++)
+        CHECK_INT(parse_time_month(names[i]), i + 1);
+    CHECK_INT(parse_time_month("jan"), 0);
+    CHECK_INT(parse_time_month("JAN"), 0);
+    CHECK_INT(parse_time_month("Jux"), 0);
+    CHECK_INT(parse_time_month("Xyz"), 0);
+}
+
+/* Parses text with parse_time_iso; returns bytes consumed. */
+static size_t iso(const char *text, int default_offset_s, int64_t *us, bool *zoned)
+{
+    *us = -42;
+    *zoned = false;
+    return parse_time_iso(strv_from_cstr(text), default_offset_s, us, zoned);
+}
+
+static void iso_with_z_is_utc(void)
+{
+    int64_t us;
+    bool zoned;
+
+    CHECK_INT(iso("2026-11-28T09:14:03Z rest", 3600, &us, &zoned), 20);
+    CHECK(zoned);
+    CHECK_INT(us, INT64_C(1795857243) * US);
+}
+
+static void iso_with_colon_offset_is_converted(void)
+{
+    int64_t us;
+    bool zoned;
+
+    CHECK_INT(iso("2026-11-28T11:14:03+02:00", 0, &us, &zoned), 25);
+    CHECK(zoned);
+    CHECK_INT(us, INT64_C(1795857243) * US);
+}
+
+static void iso_with_compact_negative_offset_is_converted(void)
+{
+    int64_t us;
+    bool zoned;
+
+    CHECK_INT(iso("2026-11-28T03:44:03-0530 host", 0, &us, &zoned), 24);
+    CHECK(zoned);
+    CHECK_INT(us, INT64_C(1795857243) * US);
+}
+
+static void iso_with_hour_only_offset_is_converted(void)
+{
+    int64_t us;
+    bool zoned;
+
+    CHECK_INT(iso("2026-11-28T10:14:03+01 host", 0, &us, &zoned), 22);
+    CHECK(zoned);
+    CHECK_INT(us, INT64_C(1795857243) * US);
+}
+
+static void iso_without_zone_uses_default_offset(void)
+{
+    int64_t us;
+    bool zoned;
+
+    CHECK_INT(iso("2026-11-28T10:14:03 host", 3600, &us, &zoned), 19);
+    CHECK(!zoned);
+    CHECK_INT(us, INT64_C(1795857243) * US);
+    /* A space instead of 'T' is ISO 8601's "extended" form, as rsyslog and sqlite write it. */
+    CHECK_INT(iso("2026-11-28 09:14:03", 0, &us, &zoned), 19);
+    CHECK_INT(us, INT64_C(1795857243) * US);
+}
+
+static void iso_fraction_is_scaled_to_microseconds(void)
+{
+    int64_t us;
+    bool zoned;
+    const int64_t base = INT64_C(1795857243) * US;
+
+    CHECK_INT(iso("2026-11-28T09:14:03.5Z", 0, &us, &zoned), 22);
+    CHECK_INT(us, base + 500000);
+    CHECK_INT(iso("2026-11-28T09:14:03.000123Z", 0, &us, &zoned), 27);
+    CHECK_INT(us, base + 123);
+    /* Nanoseconds: digits past the sixth are consumed and dropped. */
+    CHECK_INT(iso("2026-11-28T09:14:03.123456789+00:00", 0, &us, &zoned), 35);
+    CHECK_INT(us, base + 123456);
+    CHECK_INT(iso("2026-11-28T09:14:03,25Z", 0, &us, &zoned), 23);
+    CHECK_INT(us, base + 250000);
+}
+
+static void iso_rejects_impossible_dates(void)
+{
+    int64_t us;
+    bool zoned;
+
+    CHECK_INT(iso("2026-02-30T00:00:00Z", 0, &us, &zoned), 0);
+    CHECK_INT(iso("2026-02-29T00:00:00Z", 0, &us, &zoned), 0);
+    CHECK_INT(iso("1900-02-29T00:00:00Z", 0, &us, &zoned), 0);
+    CHECK_INT(iso("2026-04-31T00:00:00Z", 0, &us, &zoned), 0);
+    CHECK_INT(iso("2026-13-01T00:00:00Z", 0, &us, &zoned), 0);
+    CHECK_INT(iso("2026-00-01T00:00:00Z", 0, &us, &zoned), 0);
+    CHECK_INT(iso("2026-11-00T00:00:00Z", 0, &us, &zoned), 0);
+    CHECK_INT(iso("2026-11-28T24:00:00Z", 0, &us, &zoned), 0);
+    CHECK_INT(iso("2026-11-28T09:60:00Z", 0, &us, &zoned), 0);
+    CHECK_INT(us, -42); /* untouched on failure */
+    /* Leap days that exist are accepted. */
+    CHECK(iso("2024-02-29T00:00:00Z", 0, &us, &zoned) == 20);
+    CHECK(iso("2000-02-29T00:00:00Z", 0, &us, &zoned) == 20);
+}
+
+static void iso_rejects_malformed_text(void)
+{
+    int64_t us;
+    bool zoned;
+
+    CHECK_INT(iso("2026-11-28", 0, &us, &zoned), 0);
+    CHECK_INT(iso("2026/11/28T09:14:03Z", 0, &us, &zoned), 0);
+    CHECK_INT(iso("2026-11-28X09:14:03Z", 0, &us, &zoned), 0);
+    CHECK_INT(iso("2026-11-28T9:14:03Z  ", 0, &us, &zoned), 0);
+    CHECK_INT(iso("20a6-11-28T09:14:03Z", 0, &us, &zoned), 0);
+    CHECK_INT(iso("", 0, &us, &zoned), 0);
+}
+
+static void iso_bad_zone_is_not_consumed(void)
+{
+    int64_t us;
+    bool zoned;
+
+    /* "+25:00" is no offset: the timestamp ends before it and takes the default zone. */
+    CHECK_INT(iso("2026-11-28T09:14:03+25:00", 0, &us, &zoned), 19);
+    CHECK(!zoned);
+    CHECK_INT(us, INT64_C(1795857243) * US);
+}
+
+static void iso_leap_second_folds_into_59(void)
+{
+    int64_t us;
+    bool zoned;
+
+    CHECK_INT(iso("2016-12-31T23:59:60Z", 0, &us, &zoned), 20);
+    CHECK_INT(us, parse_time_civil(2016, 12, 31, 23, 59, 59, 0));
+}
+
+static void clock_parses_parts(void)
+{
+    int h = -1, m = -1, s = -1, u = -1;
+
+    CHECK_INT(parse_time_clock(strv_from_cstr("09:14:03.25 x"), &h, &m, &s, &u), 11);
+    CHECK_INT(h, 9);
+    CHECK_INT(m, 14);
+    CHECK_INT(s, 3);
+    CHECK_INT(u, 250000);
+    CHECK_INT(parse_time_clock(strv_from_cstr("09:14:03. x"), &h, &m, &s, &u), 8);
+    CHECK_INT(u, 0);
+    CHECK_INT(parse_time_clock(strv_from_cstr("9:14:03"), &h, &m, &s, &u), 0);
+    CHECK_INT(parse_time_clock(strv_from_cstr("09:14:61"), &h, &m, &s, &u), 0);
+}
+
+static void format_round_trips_through_iso(void)
+{
+    static const char *const texts[] = {
+        "2026-11-28T09:14:03.123456Z", "1970-01-01T00:00:00.000000Z", "2024-02-29T23:59:59.999999Z",
+        "1969-12-31T23:59:59.999999Z", "2000-03-01T00:00:00.000001Z", "9999-12-31T23:59:59.000000Z",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        int64_t us;
+        bool zoned;
+        char out[PARSE_TIME_ISO_LEN];
+
+        CHECK_INT(iso(texts[i], 0, &us, &zoned), strlen(texts[i]));
+        parse_time_format(us, out);
+        CHECK_STR(out, texts[i]);
+    }
+}
+
+static void format_writes_fixed_width_utc(void)
+{
+    char out[PARSE_TIME_ISO_LEN];
+
+    parse_time_format(INT64_C(1795857243) * US + 5, out);
+    CHECK_STR(out, "2026-11-28T09:14:03.000005Z");
+    CHECK_INT(strlen(out), PARSE_TIME_ISO_LEN - 1);
+    parse_time_format(-1, out);
+    CHECK_STR(out, "1969-12-31T23:59:59.999999Z");
+    parse_time_format(-86400 * US, out);
+    CHECK_STR(out, "1969-12-31T00:00:00.000000Z");
+}
+
+static void offset_parses_every_spelling(void)
+{
+    int off = 12345;
+
+    CHECK_INT(parse_time_offset("Z", &off), 0);
+    CHECK_INT(off, 0);
+    CHECK_INT(parse_time_offset("UTC", &off), 0);
+    CHECK_INT(off, 0);
+    CHECK_INT(parse_time_offset("+05:30", &off), 0);
+    CHECK_INT(off, 5 * 3600 + 30 * 60);
+    CHECK_INT(parse_time_offset("-0800", &off), 0);
+    CHECK_INT(off, -8 * 3600);
+    CHECK_INT(parse_time_offset("+01", &off), 0);
+    CHECK_INT(off, 3600);
+    off = 7;
+    CHECK_INT(parse_time_offset("+24:00", &off), -1);
+    CHECK_INT(parse_time_offset("+05:30x", &off), -1);
+    CHECK_INT(parse_time_offset("CET", &off), -1);
+    CHECK_INT(parse_time_offset("", &off), -1);
+    CHECK_INT(off, 7);
+}
+
+static void year_month_of_time(void)
+{
+    int y = 0, m = 0;
+
+    parse_time_year_month(parse_time_civil(2026, 11, 28, 9, 14, 3, 0), &y, &m);
+    CHECK_INT(y, 2026);
+    CHECK_INT(m, 11);
+    parse_time_year_month(-1, &y, &m);
+    CHECK_INT(y, 1969);
+    CHECK_INT(m, 12);
+}
+
+static void year_guess_first_line_after_ref_month_is_last_year(void)
+{
+    /* A file written in January 2027 that starts in December began in 2026. */
+    struct year_guess g;
+
+    year_guess_init(&g, 2027, 1);
+    CHECK_INT(year_guess_next(&g, 12), 2026);
+    CHECK_INT(year_guess_next(&g, 12), 2026);
+    CHECK_INT(year_guess_next(&g, 1), 2027);
+    CHECK_INT(year_guess_next(&g, 1), 2027);
+}
+
+static void year_guess_first_line_up_to_ref_month_is_base_year(void)
+{
+    struct year_guess g;
+
+    year_guess_init(&g, 2026, 11);
+    CHECK_INT(year_guess_next(&g, 11), 2026);
+    year_guess_init(&g, 2026, 11);
+    CHECK_INT(year_guess_next(&g, 3), 2026);
+    year_guess_init(&g, 2026, 11);
+    CHECK_INT(year_guess_next(&g, 12), 2025);
+}
+
+static void year_guess_advances_on_december_to_january(void)
+{
+    struct year_guess g;
+
+    year_guess_init(&g, 2026, 12);
+    CHECK_INT(year_guess_next(&g, 11), 2026);
+    CHECK_INT(year_guess_next(&g, 12), 2026);
+    CHECK_INT(year_guess_next(&g, 1), 2027);
+    CHECK_INT(year_guess_next(&g, 2), 2027);
+    /* A small step back (clock skew, interleaved writers) is not a new year. */
+    CHECK_INT(year_guess_next(&g, 1), 2027);
+    CHECK_INT(year_guess_next(&g, 7), 2027);
+    CHECK_INT(year_guess_next(&g, 2), 2027);
+}
+
+static void year_guess_with_given_year_trusts_it(void)
+{
+    /* --year: ref_month 0, no first-line adjustment, but the rollover still applies. */
+    struct year_guess g;
+
+    year_guess_init(&g, 2026, 0);
+    CHECK_INT(year_guess_next(&g, 12), 2026);
+    CHECK_INT(year_guess_next(&g, 1), 2027);
+    year_guess_init(&g, 2026, 0);
+    CHECK_INT(year_guess_next(&g, 6), 2026);
+}
+
+int main(void)
+{
+    TAP_RUN(civil_epoch_is_zero);
+    TAP_RUN(civil_counts_leap_days);
+    TAP_RUN(month_names_are_case_sensitive_abbreviations);
+    TAP_RUN(iso_with_z_is_utc);
+    TAP_RUN(iso_with_colon_offset_is_converted);
+    TAP_RUN(iso_with_compact_negative_offset_is_converted);
+    TAP_RUN(iso_with_hour_only_offset_is_converted);
+    TAP_RUN(iso_without_zone_uses_default_offset);
+    TAP_RUN(iso_fraction_is_scaled_to_microseconds);
+    TAP_RUN(iso_rejects_impossible_dates);
+    TAP_RUN(iso_rejects_malformed_text);
+    TAP_RUN(iso_bad_zone_is_not_consumed);
+    TAP_RUN(iso_leap_second_folds_into_59);
+    TAP_RUN(clock_parses_parts);
+    TAP_RUN(format_round_trips_through_iso);
+    TAP_RUN(format_writes_fixed_width_utc);
+    TAP_RUN(offset_parses_every_spelling);
+    TAP_RUN(year_month_of_time);
+    TAP_RUN(year_guess_first_line_after_ref_month_is_last_year);
+    TAP_RUN(year_guess_first_line_up_to_ref_month_is_base_year);
+    TAP_RUN(year_guess_advances_on_december_to_january);
+    TAP_RUN(year_guess_with_given_year_trusts_it);
+    return tap_done();
+}
