@@ -135,6 +135,10 @@ int app_load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t
             break;
         }
     }
+    if (status == 0 && ruleset_link(rs, &errs) == HL_ENOMEM) {
+        diag_error(NULL, "out of memory while loading rules");
+        status = EXIT_USAGE;
+    }
     for (size_t i = 0; i < errs.n; i++)
         app_print_rule_error(&errs.v[i]);
     if (ret_errors)

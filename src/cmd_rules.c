@@ -37,6 +37,8 @@ static int rules_list(struct ruleset *rs, enum out_format fmt)
     int r = 0;
     for (size_t i = 0; r == 0 && i < rs->n; i++) {
         const struct rule *rule = &rs->rules[i];
+        if (!rule_is_public(rule))
+            continue;
         char programs[256] = "";
         size_t used = 0;
         for (size_t p = 0; p < rule->n_programs && used < sizeof(programs); p++)
@@ -57,8 +59,14 @@ static int rules_list(struct ruleset *rs, enum out_format fmt)
 static int rules_check(struct ruleset *rs, size_t load_errors)
 {
     size_t problems = load_errors;
+    size_t n_public = 0;
     for (size_t i = 0; i < rs->n; i++) {
         const struct rule *rule = &rs->rules[i];
+        if (!rule_is_public(rule))
+            continue;
+        n_public++;
+        if (rule->role == RULE_ROLE_DERIVED)
+            continue; /* no lines of its own: the multi-line tests of its trigger cover it */
         bool has_yes = false, has_no = false;
         for (size_t t = 0; t < rule->n_tests; t++) {
             has_yes |= rule->tests[t].must_match;
@@ -78,7 +86,7 @@ static int rules_check(struct ruleset *rs, size_t load_errors)
         fprintf(stderr, "%zu problem%s in rule files\n", problems, problems == 1 ? "" : "s");
         return EXIT_USAGE;
     }
-    printf("%zu rules ok\n", rs->n);
+    printf("%zu rules ok\n", n_public);
     return EXIT_OK;
 }
 

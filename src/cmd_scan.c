@@ -423,6 +423,10 @@ int cmd_scan(int argc, char **argv, struct app *app)
                             : incomplete                          ? "partial"
                                                                   : "ok";
         /* Store what was read even after a failure: commit before reporting. */
+        if (!fatal && scan_update_incidents(&scan, &err) < 0) {
+            diag_err(&err);
+            fatal = true;
+        }
         if (db_scan_end(dbp, scan.lines, scan.new_findings, state, &err) < 0 ||
             db_commit(dbp, &err) < 0) {
             diag_err(&err);

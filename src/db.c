@@ -16,7 +16,8 @@
 /* The numbered schema scripts, embedded at build time (tools/embed.c). Script i takes a
  * database from user_version i to i + 1. */
 extern const char schema_001_core[];
-static const char *const migrations[] = { schema_001_core };
+extern const char schema_002_incidents[];
+static const char *const migrations[] = { schema_001_core, schema_002_incidents };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
                "one migration script per schema version");
@@ -164,9 +165,24 @@ static int prepare_all(struct db *db, struct hl_err *err)
     if (r == 0)
         r = prepare(db, &db->st_finding_add,
                     "INSERT OR IGNORE INTO findings(source_id, line, ts, host, program, pid,"
-                    " rule_id, severity, message, fields, raw, event_hash, occurrence)"
+                    " rule_id, severity, message, fields, raw, event_hash, occurrence, group_key)"
                     " VALUES(:source_id, :line, :ts, :host, :program, :pid, :rule_id,"
-                    " :severity, :message, :fields, :raw, :event_hash, :occurrence)",
+                    " :severity, :message, :fields, :raw, :event_hash, :occurrence, :group_key)",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_mark_add,
+                    "INSERT OR IGNORE INTO marks(rule_id, kind, source_id, line, ts, host,"
+                    " group_key, event_hash, occurrence) VALUES(:rule_id, :kind, :source_id,"
+                    " :line, :ts, :host, :group_key, :event_hash, :occurrence)",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_dirty,
+                    "INSERT OR IGNORE INTO incidents_dirty(rule_id, host) VALUES(:rule_id, :host)",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_clock,
+                    "UPDATE scans SET last_ts = :ts"
+                    " WHERE id = :id AND (last_ts IS NULL OR last_ts < :ts)",
                     err);
     return r;
 }
@@ -232,6 +248,9 @@ void db_close(struct db *db)
     finalize(&db->st_rule_put);
     finalize(&db->st_seen);
     finalize(&db->st_seen_reset);
+    finalize(&db->st_mark_add);
+    finalize(&db->st_dirty);
+    finalize(&db->st_clock);
     finalize(&db->st_finding_add);
     if (db->h)
         sqlite3_close(db->h);
@@ -319,6 +338,8 @@ int db_put_rules(struct db *db, const struct ruleset *rs, struct hl_err *err)
     int r = begin(db, err);
     for (size_t i = 0; r == 0 && i < rs->n; i++) {
         const struct rule *rule = &rs->rules[i];
+        if (!rule_is_public(rule))
+            continue;
         sqlite3_stmt *st = db->st_rule_put;
         bind_text(st, ":id", rule->id);
         bind_text(st, ":severity", severity_name(rule->severity));
@@ -459,9 +480,51 @@ int db_finding_add(struct db *db, const struct db_finding *f, bool *ret_new, str
                           SQLITE_STATIC);
     bind_int(st, ":event_hash", f->event_hash);
     bind_int(st, ":occurrence", f->occurrence);
+    bind_strv(st, ":group_key", f->group_key, false);
     r = step_done(db, st, err, "cannot store finding");
     if (r < 0)
         return r;
     *ret_new = sqlite3_changes(db->h) > 0;
     return *ret_new ? wrote_row(db, err) : 0;
+}
+
+int db_mark_add(struct db *db, const struct db_mark *m, struct hl_err *err)
+{
+    int r = begin(db, err);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = db->st_mark_add;
+    bind_text(st, ":rule_id", m->rule_id);
+    bind_text(st, ":kind", m->kind);
+    bind_int(st, ":source_id", m->source_id);
+    bind_int(st, ":line", (int64_t)m->line);
+    bind_text(st, ":ts", m->ts);
+    bind_strv(st, ":host", m->host, true);
+    bind_strv(st, ":group_key", m->group_key, false);
+    bind_int(st, ":event_hash", m->event_hash);
+    bind_int(st, ":occurrence", m->occurrence);
+    r = step_done(db, st, err, "cannot store mark");
+    return r ? r : wrote_row(db, err);
+}
+
+int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host, struct hl_err *err)
+{
+    int r = begin(db, err);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = db->st_dirty;
+    bind_text(st, ":rule_id", rule_id);
+    bind_strv(st, ":host", host.p ? host : strv_from_cstr(""), false);
+    return step_done(db, st, err, "cannot mark incidents for a rebuild");
+}
+
+int db_scan_clock(struct db *db, const char *ts, struct hl_err *err)
+{
+    int r = begin(db, err);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = db->st_clock;
+    bind_text(st, ":ts", ts);
+    bind_int(st, ":id", db->scan_id);
+    return step_done(db, st, err, "cannot record the log clock");
 }

@@ -14,7 +14,7 @@
 #include "rule.h"
 
 /* Schema version this build writes; user_version of a migrated database. */
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 /* Findings and source rows per transaction before an automatic commit. */
 #define DB_BATCH_ROWS 5000
@@ -34,6 +34,7 @@ struct db {
     sqlite3_stmt *st_seen;       /* temp table: occurrence counter per event in this source */
     sqlite3_stmt *st_seen_reset; /* empties it when a new source starts */
     sqlite3_stmt *st_finding_add;
+    sqlite3_stmt *st_mark_add, *st_dirty, *st_clock;
 };
 
 /* Returns the default database path: $HSMLOG_DB, else $XDG_STATE_HOME/hsmlog/hsmlog.db,
@@ -104,11 +105,35 @@ struct db_finding {
     struct strv raw;
     int64_t event_hash;
     int64_t occurrence;
+    struct strv group_key; /* JSON array of the rule's group-by values */
 };
 
 /* Inserts f unless the same (rule_id, event_hash, occurrence) is stored already. Sets
  * *ret_new to whether a row was added. Commits automatically every DB_BATCH_ROWS rows. */
 HL_NODISCARD int db_finding_add(struct db *db, const struct db_finding *f, bool *ret_new,
                                 struct hl_err *err);
+
+/* A reset or expect line (table marks). Strings are borrowed for the call. */
+struct db_mark {
+    const char *rule_id; /* the rule the pattern belongs to */
+    const char *kind;    /* "reset" or "expect" */
+    int64_t source_id;
+    uint64_t line;
+    const char *ts; /* ISO text, or NULL */
+    struct strv host;
+    struct strv group_key;
+    int64_t event_hash;
+    int64_t occurrence;
+};
+
+/* Stores m unless the same (rule_id, kind, event_hash, occurrence) is stored already. */
+HL_NODISCARD int db_mark_add(struct db *db, const struct db_mark *m, struct hl_err *err);
+
+/* Marks the incidents of rule_id on host for a rebuild (incidents_update()). */
+HL_NODISCARD int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host,
+                                    struct hl_err *err);
+
+/* Raises scans.last_ts of the running scan to ts (ISO text) when it is later. */
+HL_NODISCARD int db_scan_clock(struct db *db, const char *ts, struct hl_err *err);
 
 #endif

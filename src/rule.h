@@ -39,9 +39,71 @@ struct rule_test {
     bool must_match;   /* true for `test`, false for `test-no` */
 };
 
-/* One compiled rule. Invariants after a successful load: id, summary, remedy, regex_src and
- * re are set; literal is NULL or a byte string every match must contain. */
+/* What a rule is for. Reset and expect patterns ride along as internal rules so that the one
+ * matcher (and its prefilter) serves them too; their matches are marks, not findings. */
+enum rule_role {
+    RULE_ROLE_FINDING, /* a regex rule: its matches are findings */
+    RULE_ROLE_DERIVED, /* no regex: raised by an escalation or a missed expectation */
+    RULE_ROLE_RESET,   /* internal: the `reset` pattern of rules[owner] */
+    RULE_ROLE_EXPECT,  /* internal: the `expect` pattern of rules[owner] */
+};
+
+/* `escalate = N RULE [where FIELD = A|B]`: raise RULE when N findings share a key. */
+struct rule_escalation {
+    unsigned count;
+    char *target;        /* owned: rule id */
+    size_t target_idx;   /* set by ruleset_link() */
+    char *where_field;   /* owned, or NULL */
+    char **where_values; /* owned: alternatives, compared case-insensitively */
+    size_t n_where_values;
+};
+
+/* `caused-by = RULE within DURATION [same FIELD, ...]`. */
+struct rule_cause {
+    char *rule_id; /* owned */
+    int64_t within_us;
+    char **same; /* owned: fields that must be equal in cause and effect ("host") */
+    size_t n_same;
+};
+
+/* A multi-line test: the lines since the previous `test-incidents`, and what they must give:
+ * "auth.near-zeroize 1, auth.login-failed 1 closed". */
+struct rule_seq_test {
+    char **lines; /* owned */
+    size_t n_lines;
+    char *want; /* owned: the test-incidents value */
+    unsigned src_line;
+};
+
+/* How findings of a rule become incidents (rules/README.md, "Incidents"). */
+struct rule_incident_spec {
+    char **group_by; /* owned: key fields; {"host"} when not given */
+    size_t n_group_by;
+    int64_t gap_us;                      /* findings further apart start a new incident */
+    unsigned threshold;                  /* 0 or 1: every finding counts */
+    int64_t threshold_us;                /* the window of the threshold */
+    size_t reset_idx;                    /* index of the RULE_ROLE_RESET rule, or SIZE_MAX */
+    struct rule_escalation *escalations; /* owned */
+    size_t n_escalations;
+    char *after;               /* owned: derived rule's trigger rule id, with expect */
+    size_t after_idx;          /* set by ruleset_link() */
+    size_t expect_idx;         /* index of the RULE_ROLE_EXPECT rule, or SIZE_MAX */
+    int64_t expect_us;         /* the expectation's window */
+    struct rule_cause *causes; /* owned */
+    size_t n_causes;
+    unsigned limit; /* the count at which the bad thing happens, for {left}; 0 none */
+    char *template; /* owned: `incident` summary template, or NULL */
+    struct rule_seq_test *seq_tests; /* owned */
+    size_t n_seq_tests;
+};
+
+/* One compiled rule. Invariants after a successful load: id, summary and remedy are set;
+ * regex_src and re are set unless role is RULE_ROLE_DERIVED; literal is NULL or a byte string
+ * every match must contain. */
 struct rule {
+    enum rule_role role;
+    size_t owner; /* for RESET and EXPECT: index of the rule the pattern belongs to */
+    struct rule_incident_spec inc;
     char *id; /* owned: "ntls.unknown-ca" */
     enum severity severity;
     char *summary;   /* owned */
@@ -133,6 +195,20 @@ HL_NODISCARD int ruleset_prepare(struct ruleset *rs, struct hl_err *err);
 
 /* Frees what ruleset_prepare() built (literal table, prefilter, program list). */
 void ruleset_release_prefilter(struct ruleset *rs);
+
+/* Resolves the references between rules (escalate, after, caused-by) and checks them;
+ * problems are appended to errs. Returns the number of errors added. Call after the last
+ * load, before ruleset_prepare(). */
+int ruleset_link(struct ruleset *rs, struct rule_errors *errs);
+
+/* Parses a duration "90s", "10m", "2h", "7d" (also "500ms"); returns 0 or -1. */
+int rule_duration_parse(const char *s, int64_t *ret_us);
+
+/* True for the rules users see (findings and derived rules), false for internal patterns. */
+static inline bool rule_is_public(const struct rule *r)
+{
+    return r->role == RULE_ROLE_FINDING || r->role == RULE_ROLE_DERIVED;
+}
 
 /* Returns the rule with this id, or NULL. */
 const struct rule *ruleset_find(const struct ruleset *rs, const char *id);

@@ -27,6 +27,18 @@ enum rule_key {
     KEY_REFS,
     KEY_TEST,
     KEY_TEST_NO,
+    KEY_GROUP_BY,
+    KEY_GAP,
+    KEY_THRESHOLD,
+    KEY_RESET,
+    KEY_ESCALATE,
+    KEY_AFTER,
+    KEY_EXPECT,
+    KEY_CAUSED_BY,
+    KEY_LIMIT,
+    KEY_INCIDENT,
+    KEY_TEST_LOG,
+    KEY_TEST_INCIDENTS,
     KEY__COUNT
 };
 
@@ -38,14 +50,29 @@ static const struct key_info {
 } key_table[KEY__COUNT] = {
     [KEY_SEVERITY] = { "severity", true, false, false },
     [KEY_PROGRAM] = { "program", false, false, true },
-    [KEY_REGEX] = { "regex", true, false, false },
+    [KEY_REGEX] = { "regex", false, false, false }, /* required unless derived (below) */
     [KEY_EXCLUDE] = { "exclude", false, false, false },
     [KEY_SUMMARY] = { "summary", true, false, true },
     [KEY_REMEDY] = { "remedy", true, false, true },
     [KEY_REFS] = { "refs", false, true, true },
     [KEY_TEST] = { "test", false, true, false },
     [KEY_TEST_NO] = { "test-no", false, true, false },
+    [KEY_GROUP_BY] = { "group-by", false, false, false },
+    [KEY_GAP] = { "gap", false, false, false },
+    [KEY_THRESHOLD] = { "threshold", false, false, false },
+    [KEY_RESET] = { "reset", false, false, false },
+    [KEY_ESCALATE] = { "escalate", false, true, false },
+    [KEY_AFTER] = { "after", false, false, false },
+    [KEY_EXPECT] = { "expect", false, false, false },
+    [KEY_CAUSED_BY] = { "caused-by", false, true, false },
+    [KEY_LIMIT] = { "limit", false, false, false },
+    [KEY_INCIDENT] = { "incident", false, false, true },
+    [KEY_TEST_LOG] = { "test-log", false, true, false },
+    [KEY_TEST_INCIDENTS] = { "test-incidents", false, true, false },
 };
+
+/* Default `gap`: findings of one key further apart than this are separate incidents. */
+#define DEFAULT_GAP_US (10 * 60 * INT64_C(1000000))
 
 /* A value as written, with where it stood (for error columns). */
 struct value {
@@ -133,6 +160,8 @@ static void draft_release(struct draft *d)
     memset(d, 0, sizeof(*d));
 }
 
+static void spec_release(struct rule_incident_spec *sp);
+
 static void rule_release(struct rule *r)
 {
     free(r->id);
@@ -151,6 +180,7 @@ static void rule_release(struct rule *r)
         free(r->tests[i].line);
     free(r->tests);
     free(r->file);
+    spec_release(&r->inc);
 }
 
 void ruleset_init(struct ruleset *rs)
@@ -236,6 +266,367 @@ static int split_programs(struct rule *r, const char *list)
     return 0;
 }
 
+/* ---- incident settings ------------------------------------------------------------------ */
+
+static void free_strs(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Splits list at sep into trimmed, non-empty owned strings appended to *v. */
+static int split_list(struct strv list, char sep, char ***v, size_t *n)
+{
+    while (list.n) {
+        const char *cut = memchr(list.p, sep, list.n);
+        size_t len = cut ? (size_t)(cut - list.p) : list.n;
+        struct strv item = strv_trim(strv_make(list.p, len));
+        if (item.n) {
+            char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+            if (!nv)
+                return HL_ENOMEM;
+            *v = nv;
+            if (!(nv[*n] = strndup(item.p, item.n)))
+                return HL_ENOMEM;
+            (*n)++;
+        }
+        list = cut ? strv_make(cut + 1, list.n - len - 1) : strv_make(NULL, 0);
+    }
+    return 0;
+}
+
+int rule_duration_parse(const char *s, int64_t *ret_us)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || v < 0 || errno)
+        return -1;
+    while (*end == ' ')
+        end++;
+    static const struct {
+        const char *unit;
+        int64_t us;
+    } units[] = { { "ms", 1000 },
+                  { "s", 1000000 },
+                  { "m", 60 * INT64_C(1000000) },
+                  { "h", 3600 * INT64_C(1000000) },
+                  { "d", 86400 * INT64_C(1000000) } };
+    for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+        if (strcmp(end, units[i].unit) == 0) {
+            if (v > INT64_MAX / units[i].us)
+                return -1;
+            *ret_us = v * units[i].us;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Finds the last " within " in s: the text before it goes to *head, the duration after it
+ * (up to " same " when tail is wanted) to *us, and what follows " same " to *tail. */
+static bool split_within(struct strv s, struct strv *head, int64_t *us, struct strv *tail)
+{
+    static const char kw[] = " within ";
+    const char *at = NULL;
+    for (const char *p = s.p; p + sizeof(kw) - 1 <= s.p + s.n; p++)
+        if (memcmp(p, kw, sizeof(kw) - 1) == 0)
+            at = p;
+    if (!at)
+        return false;
+    *head = strv_trim(strv_make(s.p, (size_t)(at - s.p)));
+    struct strv rest = strv_make(at + sizeof(kw) - 1, (size_t)(s.p + s.n - at) - (sizeof(kw) - 1));
+    *tail = strv_make(NULL, 0);
+    const char *same = NULL;
+    for (const char *p = rest.p; p + 6 <= rest.p + rest.n && !same; p++)
+        if (memcmp(p, " same ", 6) == 0)
+            same = p;
+    if (same) {
+        *tail = strv_trim(strv_make(same + 6, (size_t)(rest.p + rest.n - same - 6)));
+        rest.n = (size_t)(same - rest.p);
+    }
+    char dur[32];
+    rest = strv_trim(rest);
+    if (rest.n == 0 || rest.n >= sizeof(dur))
+        return false;
+    memcpy(dur, rest.p, rest.n);
+    dur[rest.n] = '\0';
+    return rule_duration_parse(dur, us) == 0;
+}
+
+static void spec_release(struct rule_incident_spec *sp)
+{
+    free_strs(sp->group_by, sp->n_group_by);
+    for (size_t i = 0; i < sp->n_escalations; i++) {
+        free(sp->escalations[i].target);
+        free(sp->escalations[i].where_field);
+        free_strs(sp->escalations[i].where_values, sp->escalations[i].n_where_values);
+    }
+    free(sp->escalations);
+    free(sp->after);
+    for (size_t i = 0; i < sp->n_causes; i++) {
+        free(sp->causes[i].rule_id);
+        free_strs(sp->causes[i].same, sp->causes[i].n_same);
+    }
+    free(sp->causes);
+    free(sp->template);
+    for (size_t i = 0; i < sp->n_seq_tests; i++) {
+        free_strs(sp->seq_tests[i].lines, sp->seq_tests[i].n_lines);
+        free(sp->seq_tests[i].want);
+    }
+    free(sp->seq_tests);
+    memset(sp, 0, sizeof(*sp));
+}
+
+/* Reports a problem with value v, the caret at the start of the value. */
+#define value_error(ld, v, ...) \
+    add_error((ld), (v)->line, (int)(v)->col, (v)->src, (v)->src_len, __VA_ARGS__)
+
+static const char *value_cstr(const struct draft *d, enum rule_key k, size_t i)
+{
+    return buf_cstr(&d->values[k][i].text);
+}
+
+/* `escalate = N RULE [where FIELD = A|B]` */
+static bool parse_escalation(struct loader *ld, const struct value *v, struct rule_escalation *e)
+{
+    const char *s = buf_cstr(&v->text);
+    char *end;
+    unsigned long n = strtoul(s, &end, 10);
+    if (end == s || n == 0 || n > 1000000 || *end != ' ') {
+        value_error(ld, v, "bad escalate '%s' (want: COUNT RULE [where FIELD = A|B])", s);
+        return false;
+    }
+    e->count = (unsigned)n;
+    struct strv rest = strv_trim(strv_from_cstr(end));
+    const char *where = strstr(rest.p, " where ");
+    struct strv target = strv_trim(strv_make(rest.p, where ? (size_t)(where - rest.p) : rest.n));
+    if (!(e->target = strndup(target.p, target.n))) {
+        ld->nomem = true;
+        return false;
+    }
+    if (!where)
+        return true;
+    struct strv cond = strv_trim(strv_from_cstr(where + 7));
+    const char *eq = memchr(cond.p, '=', cond.n);
+    if (!eq) {
+        value_error(ld, v, "bad escalate '%s' (want: where FIELD = A|B)", s);
+        return false;
+    }
+    struct strv field = strv_trim(strv_make(cond.p, (size_t)(eq - cond.p)));
+    e->where_field = strndup(field.p, field.n);
+    if (!e->where_field ||
+        split_list(strv_from_cstr(eq + 1), '|', &e->where_values, &e->n_where_values) < 0) {
+        ld->nomem = true;
+        return false;
+    }
+    return true;
+}
+
+/* `caused-by = RULE within DURATION [same FIELD, ...]` */
+static bool parse_cause(struct loader *ld, const struct value *v, struct rule_cause *c)
+{
+    struct strv head, tail;
+    if (!split_within(strv_make(v->text.data, v->text.len), &head, &c->within_us, &tail) ||
+        head.n == 0) {
+        value_error(ld, v, "bad caused-by '%s' (want: RULE within DURATION [same FIELD, ...])",
+                    buf_cstr(&v->text));
+        return false;
+    }
+    if (!(c->rule_id = strndup(head.p, head.n)) ||
+        split_list(tail, ',', &c->same, &c->n_same) < 0) {
+        ld->nomem = true;
+        return false;
+    }
+    return true;
+}
+
+/* Groups test-log lines into scenarios, each ended by a test-incidents line (file order). */
+static bool parse_seq_tests(struct loader *ld, const struct draft *d, struct rule_incident_spec *sp)
+{
+    size_t il = 0, n_logs = d->n_values[KEY_TEST_LOG], n_wants = d->n_values[KEY_TEST_INCIDENTS];
+    if (n_wants && !(sp->seq_tests = calloc(n_wants, sizeof(*sp->seq_tests)))) {
+        ld->nomem = true;
+        return false;
+    }
+    for (size_t iw = 0; iw < n_wants; iw++) {
+        const struct value *want = &d->values[KEY_TEST_INCIDENTS][iw];
+        struct rule_seq_test *t = &sp->seq_tests[sp->n_seq_tests++];
+        t->src_line = want->line;
+        if (!(t->want = strdup(buf_cstr(&want->text)))) {
+            ld->nomem = true;
+            return false;
+        }
+        for (; il < n_logs && d->values[KEY_TEST_LOG][il].line < want->line; il++) {
+            char **nv = realloc(t->lines, (t->n_lines + 1) * sizeof(*nv));
+            if (!nv || !(nv[t->n_lines] = strdup(value_cstr(d, KEY_TEST_LOG, il)))) {
+                if (nv)
+                    t->lines = nv;
+                ld->nomem = true;
+                return false;
+            }
+            t->lines = nv;
+            t->n_lines++;
+        }
+        if (t->n_lines == 0) {
+            value_error(ld, want, "'test-incidents' %s has no 'test-log' lines before it", "line");
+            return false;
+        }
+    }
+    if (il < n_logs) {
+        value_error(ld, &d->values[KEY_TEST_LOG][il],
+                    "'test-log' %s is not followed by a 'test-incidents' line", "line");
+        return false;
+    }
+    return true;
+}
+
+/* Reads the incident keys of d into sp; reports every problem. Returns false on any. */
+static bool parse_incident_spec(struct loader *ld, const struct draft *d,
+                                struct rule_incident_spec *sp)
+{
+    bool ok = true;
+    sp->gap_us = DEFAULT_GAP_US;
+    sp->reset_idx = sp->expect_idx = SIZE_MAX;
+    if (d->n_values[KEY_GROUP_BY]) {
+        if (split_list(strv_make(d->values[KEY_GROUP_BY][0].text.data,
+                                 d->values[KEY_GROUP_BY][0].text.len),
+                       ',', &sp->group_by, &sp->n_group_by) < 0)
+            ld->nomem = true;
+    } else if (!(sp->group_by = calloc(1, sizeof(char *))) || !(sp->group_by[0] = strdup("host"))) {
+        ld->nomem = true;
+    } else {
+        sp->n_group_by = 1;
+    }
+    if (d->n_values[KEY_GAP] && rule_duration_parse(value_cstr(d, KEY_GAP, 0), &sp->gap_us) < 0) {
+        value_error(ld, &d->values[KEY_GAP][0], "bad gap '%s' (a duration: 90s, 10m, 2h, 7d)",
+                    value_cstr(d, KEY_GAP, 0));
+        ok = false;
+    }
+    if (d->n_values[KEY_THRESHOLD]) {
+        const struct value *v = &d->values[KEY_THRESHOLD][0];
+        struct strv head, tail;
+        char *end = NULL;
+        bool good = split_within(strv_make(v->text.data, v->text.len), &head, &sp->threshold_us,
+                                 &tail) &&
+                    tail.n == 0 && head.n;
+        unsigned long n = good ? strtoul(head.p, &end, 10) : 0;
+        if (!good || end != head.p + head.n || n == 0 || n > 1000000) {
+            value_error(ld, v, "bad threshold '%s' (want: COUNT within DURATION)",
+                        buf_cstr(&v->text));
+            ok = false;
+        }
+        sp->threshold = (unsigned)n;
+    }
+    if (d->n_values[KEY_ESCALATE] &&
+        !(sp->escalations = calloc(d->n_values[KEY_ESCALATE], sizeof(*sp->escalations))))
+        ld->nomem = true;
+    for (size_t i = 0; sp->escalations && i < d->n_values[KEY_ESCALATE]; i++) {
+        ok &= parse_escalation(ld, &d->values[KEY_ESCALATE][i], &sp->escalations[i]);
+        sp->n_escalations++;
+    }
+    if (d->n_values[KEY_CAUSED_BY] &&
+        !(sp->causes = calloc(d->n_values[KEY_CAUSED_BY], sizeof(*sp->causes))))
+        ld->nomem = true;
+    for (size_t i = 0; sp->causes && i < d->n_values[KEY_CAUSED_BY]; i++) {
+        ok &= parse_cause(ld, &d->values[KEY_CAUSED_BY][i], &sp->causes[i]);
+        sp->n_causes++;
+    }
+    if (d->n_values[KEY_AFTER] && !(sp->after = strdup(value_cstr(d, KEY_AFTER, 0))))
+        ld->nomem = true;
+    if (d->n_values[KEY_LIMIT]) {
+        char *end;
+        unsigned long n = strtoul(value_cstr(d, KEY_LIMIT, 0), &end, 10);
+        if (*end || n == 0 || n > 1000000) {
+            value_error(ld, &d->values[KEY_LIMIT][0], "bad limit '%s' (a count)",
+                        value_cstr(d, KEY_LIMIT, 0));
+            ok = false;
+        }
+        sp->limit = (unsigned)n;
+    }
+    if (d->n_values[KEY_INCIDENT] && !(sp->template = strdup(value_cstr(d, KEY_INCIDENT, 0))))
+        ld->nomem = true;
+    bool derived = d->n_values[KEY_REGEX] == 0;
+    if (!derived && (d->n_values[KEY_AFTER] || d->n_values[KEY_EXPECT])) {
+        add_error(ld, d->line, 0, NULL, 0,
+                  "rule '%s' has 'after'/'expect' and a 'regex': a rule raised by a missing "
+                  "event has no regex of its own",
+                  d->id);
+        ok = false;
+    }
+    if (!d->n_values[KEY_AFTER] != !d->n_values[KEY_EXPECT]) {
+        add_error(ld, d->line, 0, NULL, 0, "rule '%s' needs both 'after' and 'expect'", d->id);
+        ok = false;
+    }
+    if (derived &&
+        (d->n_values[KEY_RESET] || d->n_values[KEY_THRESHOLD] || d->n_values[KEY_ESCALATE] ||
+         d->n_values[KEY_EXCLUDE] || d->n_values[KEY_PROGRAM])) {
+        add_error(ld, d->line, 0, NULL, 0,
+                  "rule '%s' has no 'regex', so 'program', 'exclude', 'reset', 'threshold' and "
+                  "'escalate' have nothing to work on",
+                  d->id);
+        ok = false;
+    }
+    return parse_seq_tests(ld, d, sp) && ok;
+}
+
+/* Adds an empty rule at the end of the set; NULL when out of memory. */
+static struct rule *append_rule(struct loader *ld)
+{
+    if (ld->rs->n == ld->rs->cap) {
+        size_t cap = ld->rs->cap ? ld->rs->cap * 2 : 32;
+        struct rule *v = realloc(ld->rs->rules, cap * sizeof(*v));
+        if (!v) {
+            ld->nomem = true;
+            return NULL;
+        }
+        ld->rs->rules = v;
+        ld->rs->cap = cap;
+    }
+    struct rule *r = &ld->rs->rules[ld->rs->n];
+    memset(r, 0, sizeof(*r));
+    r->inc.reset_idx = r->inc.expect_idx = SIZE_MAX;
+    return r;
+}
+
+/* Adds the internal rule for the reset or expect pattern of rules[owner]. */
+static bool add_pattern_rule(struct loader *ld, size_t owner, enum rule_role role,
+                             const char *suffix, pcre2_code *re, const char *src)
+{
+    struct rule *r = append_rule(ld);
+    if (!r) {
+        pcre2_code_free(re);
+        return false;
+    }
+    const struct rule *o = &ld->rs->rules[owner];
+    r->role = role;
+    r->owner = owner;
+    r->re = re;
+    r->severity = SEV_INFO;
+    r->line = o->line;
+    bool ok = asprintf(&r->id, "%s#%s", o->id, suffix) >= 0;
+    if (!ok)
+        r->id = NULL;
+    ok = ok && (r->summary = strdup(suffix)) && (r->remedy = strdup("")) &&
+         (r->regex_src = strdup(src)) && (r->file = strdup(o->file));
+    /* A reset line comes from the same programs as the rule's findings. */
+    for (size_t i = 0; ok && role == RULE_ROLE_RESET && i < o->n_programs; i++) {
+        char **nv = realloc(r->programs, (r->n_programs + 1) * sizeof(*nv));
+        ok = nv && (r->programs = nv, nv[r->n_programs] = strdup(o->programs[i])) &&
+             ++r->n_programs;
+    }
+    if (ok)
+        r->literal = rule_required_literal(r->regex_src, &r->literal_len, &r->literal_icase);
+    if (!ok) {
+        rule_release(r);
+        ld->nomem = true;
+        return false;
+    }
+    ld->rs->n++;
+    return true;
+}
+
 /* Turns a complete draft into a rule, or reports why it cannot be one. A draft already broken
  * by a line error is still checked in full, so every problem of the stanza is reported. */
 static void finish_stanza(struct loader *ld, struct draft *d)
@@ -264,32 +655,62 @@ static void finish_stanza(struct loader *ld, struct draft *d)
             d->broken = true;
         }
     }
-    pcre2_code *re = NULL, *exclude = NULL;
+    pcre2_code *re = NULL, *exclude = NULL, *reset = NULL, *expect = NULL;
     if (d->n_values[KEY_REGEX] && !(re = compile_value(ld, &d->values[KEY_REGEX][0], "regex")))
         d->broken = true;
     if (d->n_values[KEY_EXCLUDE] &&
         !(exclude = compile_value(ld, &d->values[KEY_EXCLUDE][0], "exclude")))
         d->broken = true;
-    if (d->broken) {
+    if (d->n_values[KEY_RESET] && !(reset = compile_value(ld, &d->values[KEY_RESET][0], "reset")))
+        d->broken = true;
+    struct rule_incident_spec spec = { 0 };
+    if (!parse_incident_spec(ld, d, &spec))
+        d->broken = true;
+    /* expect = PATTERN within DURATION: the pattern is what precedes the last " within ". */
+    char *expect_src = NULL;
+    if (d->n_values[KEY_EXPECT]) {
+        struct value *v = &d->values[KEY_EXPECT][0];
+        struct strv head, tail;
+        if (!split_within(strv_make(v->text.data, v->text.len), &head, &spec.expect_us, &tail) ||
+            tail.n || head.n == 0) {
+            value_error(ld, v, "bad expect '%s' (want: PATTERN within DURATION)",
+                        buf_cstr(&v->text));
+            d->broken = true;
+        } else if (!(expect_src = strndup(head.p, head.n))) {
+            ld->nomem = true;
+        } else {
+            /* Compile only the pattern part, keeping columns right for errors. */
+            struct value pat = *v;
+            buf_init(&pat.text, 0);
+            if (buf_add(&pat.text, head.p, head.n) < 0)
+                ld->nomem = true;
+            else if (!(expect = compile_value(ld, &pat, "expect")))
+                d->broken = true;
+            buf_release(&pat.text);
+        }
+    }
+    if (d->broken || ld->nomem) {
         pcre2_code_free(re);
         pcre2_code_free(exclude);
+        pcre2_code_free(reset);
+        pcre2_code_free(expect);
+        free(expect_src);
+        spec_release(&spec);
         goto out;
     }
 
-    if (ld->rs->n == ld->rs->cap) {
-        size_t cap = ld->rs->cap ? ld->rs->cap * 2 : 32;
-        struct rule *v = realloc(ld->rs->rules, cap * sizeof(*v));
-        if (!v) {
-            ld->nomem = true;
-            pcre2_code_free(re);
-            pcre2_code_free(exclude);
-            goto out;
-        }
-        ld->rs->rules = v;
-        ld->rs->cap = cap;
+    struct rule *r = append_rule(ld);
+    if (!r) {
+        pcre2_code_free(re);
+        pcre2_code_free(exclude);
+        pcre2_code_free(reset);
+        pcre2_code_free(expect);
+        free(expect_src);
+        spec_release(&spec);
+        goto out;
     }
-    struct rule *r = &ld->rs->rules[ld->rs->n];
-    memset(r, 0, sizeof(*r));
+    r->role = re ? RULE_ROLE_FINDING : RULE_ROLE_DERIVED;
+    r->inc = spec;
     r->id = d->id;
     d->id = NULL;
     r->severity = sev;
@@ -301,7 +722,8 @@ static void finish_stanza(struct loader *ld, struct draft *d)
     r->remedy = dup_value(d, KEY_REMEDY);
     r->regex_src = dup_value(d, KEY_REGEX);
     r->exclude_src = dup_value(d, KEY_EXCLUDE);
-    bool ok = r->file && r->summary && r->remedy && r->regex_src && (!exclude || r->exclude_src);
+    bool ok = r->file && r->summary && r->remedy && (!re || r->regex_src) &&
+              (!exclude || r->exclude_src);
     if (ok && d->n_values[KEY_PROGRAM])
         ok = split_programs(r, buf_cstr(&d->values[KEY_PROGRAM][0].text)) == 0;
     struct buf refs;
@@ -333,14 +755,23 @@ static void finish_stanza(struct loader *ld, struct draft *d)
         else
             ib++;
     }
-    if (ok)
+    if (ok && r->regex_src)
         r->literal = rule_required_literal(r->regex_src, &r->literal_len, &r->literal_icase);
     if (!ok) {
         rule_release(r);
+        pcre2_code_free(reset);
+        pcre2_code_free(expect);
+        free(expect_src);
         ld->nomem = true;
         goto out;
     }
-    ld->rs->n++;
+    size_t idx = ld->rs->n++;
+    if (reset &&
+        add_pattern_rule(ld, idx, RULE_ROLE_RESET, "reset", reset, value_cstr(d, KEY_RESET, 0)))
+        ld->rs->rules[idx].inc.reset_idx = ld->rs->n - 1;
+    if (expect && add_pattern_rule(ld, idx, RULE_ROLE_EXPECT, "expect", expect, expect_src))
+        ld->rs->rules[idx].inc.expect_idx = ld->rs->n - 1;
+    free(expect_src);
 out:
     draft_release(d);
 }
@@ -561,4 +992,71 @@ int ruleset_load(struct ruleset *rs, const char *path, struct rule_errors *errs)
         return total;
     }
     return load_file(rs, path, errs);
+}
+
+/* ---- references between rules ---------------------------------------------------------- */
+
+static size_t find_public(const struct ruleset *rs, const char *id)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        if (rule_is_public(&rs->rules[i]) && strcmp(rs->rules[i].id, id) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+static bool in_group_by(const struct rule *r, const char *field)
+{
+    for (size_t i = 0; i < r->inc.n_group_by; i++)
+        if (strcmp(r->inc.group_by[i], field) == 0)
+            return true;
+    return false;
+}
+
+int ruleset_link(struct ruleset *rs, struct rule_errors *errs)
+{
+    struct loader ld = { .rs = rs, .errs = errs };
+    bool *raised = calloc(rs->n ? rs->n : 1, sizeof(*raised));
+    if (!raised)
+        return HL_ENOMEM;
+    for (size_t i = 0; i < rs->n; i++) {
+        struct rule *r = &rs->rules[i];
+        if (!rule_is_public(r))
+            continue;
+        ld.file = r->file;
+        for (size_t k = 0; k < r->inc.n_escalations; k++) {
+            struct rule_escalation *e = &r->inc.escalations[k];
+            e->target_idx = find_public(rs, e->target);
+            if (e->target_idx == SIZE_MAX)
+                add_error(&ld, r->line, 0, NULL, 0, "rule '%s': escalate names unknown rule '%s'",
+                          r->id, e->target);
+            else
+                raised[e->target_idx] = true;
+            if (e->where_field && !in_group_by(r, e->where_field))
+                add_error(&ld, r->line, 0, NULL, 0,
+                          "rule '%s': escalate condition field '%s' is not in its group-by", r->id,
+                          e->where_field);
+        }
+        if (r->inc.after) {
+            r->inc.after_idx = find_public(rs, r->inc.after);
+            if (r->inc.after_idx == SIZE_MAX ||
+                rs->rules[r->inc.after_idx].role != RULE_ROLE_FINDING)
+                add_error(&ld, r->line, 0, NULL, 0,
+                          "rule '%s': after names '%s', which is not a rule with a regex", r->id,
+                          r->inc.after);
+            raised[i] = true;
+        }
+        for (size_t k = 0; k < r->inc.n_causes; k++)
+            if (find_public(rs, r->inc.causes[k].rule_id) == SIZE_MAX)
+                add_error(&ld, r->line, 0, NULL, 0, "rule '%s': caused-by names unknown rule '%s'",
+                          r->id, r->inc.causes[k].rule_id);
+    }
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct rule *r = &rs->rules[i];
+        ld.file = r->file;
+        if (r->role == RULE_ROLE_DERIVED && !raised[i])
+            add_error(&ld, r->line, 0, NULL, 0,
+                      "rule '%s' has no 'regex', and no 'escalate' or 'after' raises it", r->id);
+    }
+    free(raised);
+    return ld.nomem ? HL_ENOMEM : ld.added;
 }

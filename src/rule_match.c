@@ -632,6 +632,8 @@ static int index_rules(struct ruleset *rs, struct hl_err *err)
         return hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
     for (size_t i = 0; i < rs->n; i++) {
         struct rule *rule = &rs->rules[i];
+        if (!rule->re)
+            continue; /* a derived rule matches no lines */
         for (size_t p = 0; p < rule->n_programs; p++) {
             size_t k = 0;
             while (k < rs->n_programs && strcmp(rs->programs[k], rule->programs[p]) != 0)
@@ -677,7 +679,8 @@ int ruleset_prepare(struct ruleset *rs, struct hl_err *err)
     uint32_t max_groups = 1;
     for (size_t i = 0; i < rs->n; i++) {
         uint32_t c = 0;
-        pcre2_pattern_info(rs->rules[i].re, PCRE2_INFO_CAPTURECOUNT, &c);
+        if (rs->rules[i].re)
+            pcre2_pattern_info(rs->rules[i].re, PCRE2_INFO_CAPTURECOUNT, &c);
         if (c + 1 > max_groups)
             max_groups = c + 1;
         if (rs->rules[i].exclude) {
@@ -783,7 +786,7 @@ static int run_pattern(struct ruleset *rs, const pcre2_code *re, struct strv s)
 static bool matches_viewed(struct ruleset *rs, const struct rule *rule, const struct record *rec,
                            const struct line_view *v)
 {
-    if (!program_allowed(rule, rec, v))
+    if (!rule->re || !program_allowed(rule, rec, v))
         return false;
     if (rule->lit_ids) {
         bool any = false;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "incident.h"
 #include "json.h"
 #include "lines.h"
 #include "parse.h"
@@ -37,12 +38,31 @@ void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *
     sc->stop = stop;
     buf_init(&sc->fields, 1u << 20);
     buf_init(&sc->message, 64u << 20);
+    buf_init(&sc->key, 1u << 20);
+    sc->max_ts_us = INT64_MIN;
 }
 
 void scan_release(struct scan *sc)
 {
     buf_release(&sc->fields);
     buf_release(&sc->message);
+    buf_release(&sc->key);
+}
+
+int scan_update_incidents(struct scan *sc, struct hl_err *err)
+{
+    if (!sc->db)
+        return 0;
+    int r = 0;
+    if (sc->max_ts_us != INT64_MIN) {
+        char ts[PARSE_TIME_ISO_LEN];
+        parse_time_format(sc->max_ts_us, ts);
+        r = db_scan_clock(sc->db, ts, err);
+    }
+    if (r == 0)
+        r = incidents_update(sc->db, sc->rs, err);
+    sc->dirty_rule = NULL; /* the dirty table is empty again */
+    return r;
 }
 
 static bool stopping(const struct scan *sc)
@@ -74,48 +94,92 @@ static int put_field(struct buf *out, const char *name, struct strv value)
     return r;
 }
 
-static bool has_field(const struct rule_capture *caps, size_t n, const char *name)
+/* The fields of a finding: named captures of the latest match first, then the Luna parser's
+ * fields not already named. Values borrow from the record (and from the hex buffers here). */
+struct field_set {
+    struct rule_capture v[48];
+    size_t n;
+    char ret_hex[16], ckr_hex[16];
+};
+
+static bool has_field(const struct field_set *fs, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(caps[i].name, name) == 0)
+        if (strcmp(fs->v[i].name, name) == 0)
             return true;
     return false;
 }
 
-int scan_fields_json(const struct ruleset *rs, const struct rule *rule, const struct record *rec,
-                     struct buf *out)
+static void collect_fields(const struct ruleset *rs, const struct rule *rule,
+                           const struct record *rec, struct field_set *fs)
 {
-    struct rule_capture caps[32];
-    size_t n = rule_captures(rs, rule, rec->message, caps, ARRAY_SIZE(caps));
+    size_t n = rule_captures(rs, rule, rec->message, fs->v, ARRAY_SIZE(fs->v) - 9);
     struct luna_fields lf;
     parse_luna(rec->message, &lf);
-    char ret_hex[16], ckr_hex[16];
-    snprintf(ret_hex, sizeof(ret_hex), "0x%08X", (unsigned)lf.luna_ret_value);
-    snprintf(ckr_hex, sizeof(ckr_hex), "0x%08X", (unsigned)lf.ckr_value);
-    const struct {
-        const char *name;
-        struct strv value;
-    } luna[] = {
+    snprintf(fs->ret_hex, sizeof(fs->ret_hex), "0x%08X", (unsigned)lf.luna_ret_value);
+    snprintf(fs->ckr_hex, sizeof(fs->ckr_hex), "0x%08X", (unsigned)lf.ckr_value);
+    const struct rule_capture luna[] = {
         { "luna_level", lf.level },
         { "luna_code", lf.code },
         { "client_ip", lf.client_ip },
         { "client_port", lf.client_port },
         { "rc", lf.rc },
         { "luna_ret", lf.luna_ret },
-        { "luna_ret_hex", lf.has_luna_ret_value ? strv_from_cstr(ret_hex) : STRV_NULL },
+        { "luna_ret_hex", lf.has_luna_ret_value ? strv_from_cstr(fs->ret_hex) : STRV_NULL },
         { "ckr", lf.ckr },
-        { "ckr_hex", lf.has_ckr_value ? strv_from_cstr(ckr_hex) : STRV_NULL },
+        { "ckr_hex", lf.has_ckr_value ? strv_from_cstr(fs->ckr_hex) : STRV_NULL },
     };
+    fs->n = n;
+    for (size_t i = 0; i < ARRAY_SIZE(luna); i++)
+        if (luna[i].value.n && !has_field(fs, n, luna[i].name))
+            fs->v[fs->n++] = luna[i];
+}
+
+static int fields_json(const struct field_set *fs, struct buf *out)
+{
     buf_reset(out);
     int r = 0;
-    for (size_t i = 0; r == 0 && i < n; i++)
-        r = put_field(out, caps[i].name, caps[i].value);
-    for (size_t i = 0; r == 0 && i < ARRAY_SIZE(luna); i++)
-        if (luna[i].value.n && !has_field(caps, n, luna[i].name))
-            r = put_field(out, luna[i].name, luna[i].value);
+    for (size_t i = 0; r == 0 && i < fs->n; i++)
+        r = put_field(out, fs->v[i].name, fs->v[i].value);
     if (r == 0)
         r = out->len ? buf_addc(out, '}') : buf_adds(out, "{}");
     return r;
+}
+
+int scan_fields_json(const struct ruleset *rs, const struct rule *rule, const struct record *rec,
+                     struct buf *out)
+{
+    struct field_set fs;
+    collect_fields(rs, rule, rec, &fs);
+    return fields_json(&fs, out);
+}
+
+/* The incident key of a finding or mark: a JSON array of the group-by values, in order.
+ * "host", "program" and "source" name the header and the input; other names are fields. */
+static int group_key_json(const struct rule_incident_spec *spec, const struct record *rec,
+                          const char *source, const struct field_set *fs, struct buf *out)
+{
+    buf_reset(out);
+    int r = buf_addc(out, '[');
+    for (size_t i = 0; r == 0 && i < spec->n_group_by; i++) {
+        const char *name = spec->group_by[i];
+        struct strv v = STRV_NULL;
+        if (strcmp(name, "host") == 0)
+            v = rec->host;
+        else if (strcmp(name, "program") == 0)
+            v = rec->program;
+        else if (strcmp(name, "source") == 0)
+            v = strv_from_cstr(source);
+        else
+            for (size_t k = 0; k < fs->n && !v.p; k++)
+                if (strcmp(fs->v[k].name, name) == 0)
+                    v = fs->v[k].value;
+        if (i)
+            r = buf_addc(out, ',');
+        if (r == 0)
+            r = json_put_string(out, v.p ? v.p : "", v.n);
+    }
+    return r ? r : buf_addc(out, ']');
 }
 
 /* FNV-1a, 64 bit: stable across runs and machines, which is all the identity needs. */
@@ -184,18 +248,72 @@ static int64_t parse_pid(struct strv pid)
     return v;
 }
 
+/* Marks (rule, host) for an incident rebuild, skipping the database when the previous
+ * finding already marked the same pair (the common case: a burst from one host). */
+static int mark_dirty(struct scan *sc, const struct rule *rule, struct strv host,
+                      struct hl_err *err)
+{
+    if (sc->dirty_rule == rule && host.n == sc->dirty_host_len && host.n < sizeof(sc->dirty_host) &&
+        memcmp(sc->dirty_host, host.p ? host.p : "", host.n) == 0)
+        return 0;
+    int r = db_incidents_dirty(sc->db, rule->id, host, err);
+    if (r == 0 && host.n < sizeof(sc->dirty_host)) {
+        sc->dirty_rule = rule;
+        memcpy(sc->dirty_host, host.p ? host.p : "", host.n);
+        sc->dirty_host_len = host.n;
+    }
+    return r;
+}
+
+/* A reset or expect pattern matched: store the mark and flag the rule it affects. */
+static int on_mark(struct line_ctx *lc, const struct rule *rule, const struct record *rec,
+                   const struct field_set *fs)
+{
+    struct scan *sc = lc->sc;
+    const struct rule *owner = &sc->rs->rules[rule->owner];
+    int r = group_key_json(&owner->inc, rec, lc->label, fs, &sc->key);
+    if (r < 0)
+        return hl_err_set(lc->err, r, lc->label, "out of memory");
+    int64_t hash = scan_event_hash(rec, lc->label);
+    if (lc->occurrence == 0 && (r = db_occurrence(sc->db, hash, &lc->occurrence, lc->err)) < 0)
+        return r;
+    struct db_mark m = {
+        .rule_id = owner->id,
+        .kind = rule->role == RULE_ROLE_RESET ? "reset" : "expect",
+        .source_id = lc->source_id,
+        .line = lc->line_no,
+        .ts = rec->has_ts ? lc->ts_text : NULL,
+        .host = rec->host,
+        .group_key = strv_make(buf_cstr(&sc->key), sc->key.len),
+        .event_hash = hash,
+        .occurrence = lc->occurrence,
+    };
+    if ((r = db_mark_add(sc->db, &m, lc->err)) < 0)
+        return r;
+    /* An expectation is rebuilt with the incidents of its trigger rule. */
+    const struct rule *affected =
+            rule->role == RULE_ROLE_EXPECT ? &sc->rs->rules[owner->inc.after_idx] : owner;
+    return mark_dirty(sc, affected, rec->host, lc->err);
+}
+
 static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
 {
     struct line_ctx *lc = ctx;
     struct scan *sc = lc->sc;
-    int r = scan_fields_json(sc->rs, rule, rec, &sc->fields);
-    if (r < 0)
-        return hl_err_set(lc->err, r, lc->label, "cannot build fields of line %llu",
-                          (unsigned long long)lc->line_no);
     if (rec->has_ts && !lc->have_ts_text) {
         parse_time_format(rec->ts_us, lc->ts_text);
         lc->have_ts_text = true;
     }
+    struct field_set fs;
+    collect_fields(sc->rs, rule, rec, &fs);
+    if (rule->role != RULE_ROLE_FINDING)
+        return sc->db ? on_mark(lc, rule, rec, &fs) : 0;
+    int r = fields_json(&fs, &sc->fields);
+    if (r == 0 && sc->db)
+        r = group_key_json(&rule->inc, rec, lc->label, &fs, &sc->key);
+    if (r < 0)
+        return hl_err_set(lc->err, r, lc->label, "cannot build fields of line %llu",
+                          (unsigned long long)lc->line_no);
     struct strv message = rec->message;
     if (!utf8_is_clean(message.p, message.n)) {
         buf_reset(&sc->message);
@@ -221,8 +339,11 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
             .raw = rec->raw,
             .event_hash = hash,
             .occurrence = lc->occurrence,
+            .group_key = strv_make(buf_cstr(&sc->key), sc->key.len),
         };
         if ((r = db_finding_add(sc->db, &f, &is_new, lc->err)) < 0)
+            return r;
+        if (is_new && (r = mark_dirty(sc, rule, rec->host, lc->err)) < 0)
             return r;
     }
     sc->findings++;
@@ -323,6 +444,8 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
             break;
         }
         parse_line(&parser, line, &rec);
+        if (rec.has_ts && rec.ts_us > sc->max_ts_us)
+            sc->max_ts_us = rec.ts_us;
         lc.line_no = lines.line_no;
         lc.have_ts_text = false;
         lc.occurrence = 0;
@@ -351,9 +474,13 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
 static void scan_idle(void *ctx)
 {
     struct scan *sc = ctx;
-    /* Waiting on a pipe: make what we have visible to `hsmlog query` and to the user. */
-    if (sc->db)
-        HL_IGNORE(db_commit(sc->db, NULL)); /* retried at the next batch */
+    /* Waiting on a pipe: make what we have visible to `hsmlog query` and to the user, with
+     * the incidents brought up to date (journalctl -f). */
+    if (sc->db) {
+        struct hl_err err;
+        HL_IGNORE(scan_update_incidents(sc, &err)); /* retried at the next idle or the end */
+        HL_IGNORE(db_commit(sc->db, NULL));
+    }
     if (sc->sink.idle)
         sc->sink.idle(sc->sink.ctx);
 }

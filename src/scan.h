@@ -57,17 +57,22 @@ struct scan {
     struct ruleset *rs;      /* borrowed */
     struct db *db;           /* borrowed, or NULL for --no-db */
     struct scan_sink sink;
-    volatile sig_atomic_t *stop;  /* borrowed: set by a signal handler to end early */
-    uint64_t lines;               /* lines read over all sources */
-    uint64_t cut_lines;           /* lines longer than max_line */
-    uint64_t findings;            /* findings in the input */
-    uint64_t new_findings;        /* findings added to the database */
-    uint64_t sources;             /* text streams read */
-    uint64_t incomplete;          /* sources that could not be read in full */
-    uint64_t skipped;             /* sources skipped (binary, unreadable type) */
-    uint64_t formats[FMT__COUNT]; /* lines per header format */
-    struct buf fields;            /* owned: scratch for a finding's fields JSON */
-    struct buf message;           /* owned: scratch for a UTF-8-clean message */
+    volatile sig_atomic_t *stop;   /* borrowed: set by a signal handler to end early */
+    uint64_t lines;                /* lines read over all sources */
+    uint64_t cut_lines;            /* lines longer than max_line */
+    uint64_t findings;             /* findings in the input */
+    uint64_t new_findings;         /* findings added to the database */
+    uint64_t sources;              /* text streams read */
+    uint64_t incomplete;           /* sources that could not be read in full */
+    uint64_t skipped;              /* sources skipped (binary, unreadable type) */
+    uint64_t formats[FMT__COUNT];  /* lines per header format */
+    struct buf fields;             /* owned: scratch for a finding's fields JSON */
+    struct buf message;            /* owned: scratch for a UTF-8-clean message */
+    struct buf key;                /* owned: scratch for an incident key */
+    int64_t max_ts_us;             /* latest log time seen, INT64_MIN before any */
+    const struct rule *dirty_rule; /* the (rule, host) marked dirty last, to skip repeats */
+    char dirty_host[256];
+    size_t dirty_host_len;
 };
 
 /* Sets up a scan. db may be NULL. stop may be NULL. */
@@ -81,6 +86,10 @@ void scan_release(struct scan *sc);
  * be (each problem went to sink.problem; what was readable is scanned and stored), or a
  * negative hl_code for a failure that stops the whole run (database) with err set. */
 HL_NODISCARD int scan_path(struct scan *sc, const char *path, struct hl_err *err);
+
+/* Records the latest log time seen and rebuilds the incidents the new findings touched.
+ * Called when the input pauses and at its end. Returns 0 or a negative hl_code. */
+HL_NODISCARD int scan_update_incidents(struct scan *sc, struct hl_err *err);
 
 /* Scans lines held in memory as one source named label (for `rules test`). Same returns. */
 HL_NODISCARD int scan_text(struct scan *sc, const char *label, const char *text, size_t len,

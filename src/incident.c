@@ -1,0 +1,860 @@
+/* Incident builder (see incident.h). For each dirty (rule, host): drop that pair's incidents,
+ * read its findings and reset marks in log-time order, and rebuild: groups split by `gap`,
+ * gated by `threshold`, cut by resets; escalations raised at their counts; expectations of
+ * derived rules judged against the log clock (the latest log time any scan saw). Cause links
+ * are redone last, for every rule whose own or whose causes' incidents changed. */
+#include "incident.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "json.h"
+#include "parse_time.h"
+
+#define KEY_MAX_PARTS 8 /* group-by fields compared in a key; more are ignored for resets */
+
+/* One finding or reset, as the builder needs it. */
+struct event {
+    int64_t id; /* findings.id; 0 for a reset */
+    bool has_ts;
+    int64_t ts_us;
+    char *key; /* owned: group key JSON */
+};
+
+struct event_list {
+    struct event *v;
+    size_t n, cap;
+};
+
+/* One incident about to be written. */
+struct draft_incident {
+    const struct rule *rule; /* what it is about */
+    const char *key;         /* borrowed */
+    int64_t first_us, last_us;
+    bool has_ts;
+    unsigned count;
+    const char *state;
+    int64_t *members; /* borrowed: findings ids, n_members of them */
+    size_t n_members;
+};
+
+struct builder {
+    struct db *db;
+    const struct ruleset *rs;
+    struct hl_err *err;
+    int64_t clock_us; /* latest log time of any scan; INT64_MIN when none */
+    sqlite3_stmt *st_findings, *st_resets, *st_expects, *st_delete, *st_unlink, *st_insert,
+            *st_link, *st_close;
+    struct buf text; /* scratch: summaries */
+};
+
+static int fail(struct builder *b, const char *what)
+{
+    return hl_err_set(b->err, HL_EDB, b->db->path, "%s: %s", what, sqlite3_errmsg(b->db->h));
+}
+
+static int prepare(struct builder *b, sqlite3_stmt **st, const char *sql)
+{
+    return sqlite3_prepare_v2(b->db->h, sql, -1, st, NULL) == SQLITE_OK
+                   ? 0
+                   : fail(b, "cannot prepare an incident statement");
+}
+
+static void events_release(struct event_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].key);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+static int events_push(struct event_list *l, int64_t id, const unsigned char *ts,
+                       const unsigned char *key)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct event *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return HL_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    struct event *e = &l->v[l->n];
+    memset(e, 0, sizeof(*e));
+    e->id = id;
+    bool zoned;
+    if (ts)
+        e->has_ts = parse_time_iso(strv_from_cstr((const char *)ts), 0, &e->ts_us, &zoned) > 0;
+    if (!(e->key = strdup(key ? (const char *)key : "[]")))
+        return HL_ENOMEM;
+    l->n++;
+    return 0;
+}
+
+/* Reads (id-or-0, ts, group_key) rows of a bound statement into l. */
+static int read_events(struct builder *b, sqlite3_stmt *st, struct event_list *l)
+{
+    int rc, r = 0;
+    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        r = events_push(l, sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
+                        sqlite3_column_text(st, 2));
+    if (r == 0 && rc != SQLITE_DONE)
+        r = fail(b, "cannot read findings");
+    else if (r == HL_ENOMEM)
+        r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    sqlite3_reset(st);
+    return r;
+}
+
+static void bind_host(sqlite3_stmt *st, int i, const char *host)
+{
+    if (*host)
+        sqlite3_bind_text(st, i, host, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Splits a key (a JSON array of strings) into its decoded values; returns how many. */
+static size_t key_parts(const char *key, struct buf parts[KEY_MAX_PARTS])
+{
+    size_t n = 0;
+    const char *p = key;
+    while (*p && n < KEY_MAX_PARTS) {
+        if (*p != '"') {
+            p++;
+            continue;
+        }
+        const char *q = p + 1;
+        while (*q && *q != '"')
+            q += (*q == '\\' && q[1]) ? 2 : 1;
+        if (!*q)
+            break;
+        buf_reset(&parts[n]);
+        if (json_value_decode(strv_make(p, (size_t)(q - p + 1)), &parts[n]) < 0)
+            break;
+        n++;
+        p = q + 1;
+    }
+    return n;
+}
+
+/* True when a reset with reset_key applies to a group with key: equal, or equal in every
+ * part the reset names (an empty part, a good login without a role, matches any). */
+static bool reset_applies(const char *reset_key, const char *key)
+{
+    if (strcmp(reset_key, key) == 0)
+        return true;
+    struct buf a[KEY_MAX_PARTS], k[KEY_MAX_PARTS];
+    for (size_t i = 0; i < KEY_MAX_PARTS; i++) {
+        buf_init(&a[i], 0);
+        buf_init(&k[i], 0);
+    }
+    size_t na = key_parts(reset_key, a), nk = key_parts(key, k);
+    bool ok = na == nk;
+    for (size_t i = 0; ok && i < na; i++)
+        ok = a[i].len == 0 || (a[i].len == k[i].len && memcmp(a[i].data, k[i].data, a[i].len) == 0);
+    for (size_t i = 0; i < KEY_MAX_PARTS; i++) {
+        buf_release(&a[i]);
+        buf_release(&k[i]);
+    }
+    return ok;
+}
+
+/* The value of group-by field name in key, into out; false when the rule has no such field. */
+static bool key_field(const struct rule *r, const char *key, const char *name, struct buf *out)
+{
+    struct buf parts[KEY_MAX_PARTS];
+    for (size_t i = 0; i < KEY_MAX_PARTS; i++)
+        buf_init(&parts[i], 0);
+    size_t n = key_parts(key, parts);
+    bool found = false;
+    for (size_t i = 0; i < r->inc.n_group_by && i < n && !found; i++) {
+        if (strcmp(r->inc.group_by[i], name) == 0) {
+            buf_reset(out);
+            found = buf_add(out, parts[i].data ? parts[i].data : "", parts[i].len) == 0;
+        }
+    }
+    for (size_t i = 0; i < KEY_MAX_PARTS; i++)
+        buf_release(&parts[i]);
+    return found;
+}
+
+/* ---- summaries -------------------------------------------------------------------------- */
+
+static void put_ts(struct buf *out, bool has_ts, int64_t us)
+{
+    char ts[PARSE_TIME_ISO_LEN];
+    if (!has_ts) {
+        HL_IGNORE(buf_adds(out, "?"));
+        return;
+    }
+    parse_time_format(us, ts);
+    /* "2026-11-28 14:02:51": seconds are enough in a sentence. */
+    ts[10] = ' ';
+    ts[19] = '\0';
+    HL_IGNORE(buf_adds(out, ts));
+}
+
+/* Expands the rule's `incident` template (or its summary) with {count}, {left}, {limit},
+ * {host}, {first}, {last}, {trigger} and the group-by fields of the key. */
+static const char *summarize(struct builder *b, const struct draft_incident *d,
+                             const struct rule *from, const char *host)
+{
+    const struct rule *r = d->rule;
+    const char *tpl = r->inc.template ? r->inc.template : r->summary;
+    struct buf *out = &b->text;
+    struct buf field;
+    buf_init(&field, 0);
+    buf_reset(out);
+    for (const char *p = tpl; *p; p++) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        if (!close || close - p > 40) {
+            HL_IGNORE(buf_addc(out, *p));
+            continue;
+        }
+        char name[48];
+        snprintf(name, sizeof(name), "%.*s", (int)(close - p - 1), p + 1);
+        char num[32];
+        if (strcmp(name, "count") == 0) {
+            snprintf(num, sizeof(num), "%u", d->count);
+            HL_IGNORE(buf_adds(out, num));
+        } else if (strcmp(name, "left") == 0 || strcmp(name, "limit") == 0) {
+            unsigned v = strcmp(name, "limit") == 0 ? r->inc.limit
+                         : r->inc.limit > d->count  ? r->inc.limit - d->count
+                                                    : 0;
+            snprintf(num, sizeof(num), "%u", v);
+            HL_IGNORE(buf_adds(out, num));
+        } else if (strcmp(name, "host") == 0) {
+            HL_IGNORE(buf_adds(out, *host ? host : "(no host)"));
+        } else if (strcmp(name, "first") == 0 || strcmp(name, "last") == 0) {
+            put_ts(out, d->has_ts, name[0] == 'f' ? d->first_us : d->last_us);
+        } else if (strcmp(name, "trigger") == 0) {
+            HL_IGNORE(buf_adds(out, from->id));
+        } else if (key_field(from, d->key, name, &field)) {
+            HL_IGNORE(buf_add(out, field.data ? field.data : "", field.len));
+        } else {
+            HL_IGNORE(buf_add(out, p, (size_t)(close - p + 1)));
+        }
+        p = close;
+    }
+    buf_release(&field);
+    return buf_cstr(out);
+}
+
+/* ---- writing ---------------------------------------------------------------------------- */
+
+static int write_incident(struct builder *b, const struct draft_incident *d,
+                          const struct rule *from, const char *host)
+{
+    sqlite3_stmt *st = b->st_insert;
+    char first[PARSE_TIME_ISO_LEN], last[PARSE_TIME_ISO_LEN];
+    const char *summary = summarize(b, d, from, host);
+    sqlite3_bind_text(st, 1, d->rule->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, from->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, severity_name(d->rule->severity), -1, SQLITE_STATIC);
+    bind_host(st, 4, host);
+    sqlite3_bind_text(st, 5, d->key, -1, SQLITE_STATIC);
+    if (d->has_ts) {
+        parse_time_format(d->first_us, first);
+        parse_time_format(d->last_us, last);
+        sqlite3_bind_text(st, 6, first, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, last, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, 6);
+        sqlite3_bind_null(st, 7);
+    }
+    sqlite3_bind_int64(st, 8, d->count);
+    sqlite3_bind_text(st, 9, d->state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, summary, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 11, b->db->scan_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(b, "cannot store incident");
+    int64_t id = sqlite3_last_insert_rowid(b->db->h);
+    for (size_t i = 0; i < d->n_members; i++) {
+        sqlite3_bind_int64(b->st_link, 1, id);
+        sqlite3_bind_int64(b->st_link, 2, d->members[i]);
+        rc = sqlite3_step(b->st_link);
+        sqlite3_reset(b->st_link);
+        if (rc != SQLITE_DONE)
+            return fail(b, "cannot link a finding to its incident");
+    }
+    return 0;
+}
+
+/* ---- grouping --------------------------------------------------------------------------- */
+
+static bool where_holds(const struct rule *from, const struct rule_escalation *e, const char *key)
+{
+    if (!e->where_field)
+        return true;
+    struct buf v;
+    buf_init(&v, 0);
+    bool ok = false;
+    if (key_field(from, key, e->where_field, &v))
+        for (size_t i = 0; i < e->n_where_values && !ok; i++)
+            ok = strlen(e->where_values[i]) == v.len &&
+                 strncasecmp(e->where_values[i], v.data ? v.data : "", v.len) == 0;
+    buf_release(&v);
+    return ok;
+}
+
+/* Per-key state while walking the events of one group. */
+struct walk {
+    struct builder *b;
+    const struct rule *rule;
+    const char *host;
+    const char *key;
+    int64_t *members; /* owned: findings of the incident in progress, then of pending */
+    size_t n_members, cap;
+    size_t n_pending; /* the last n_pending members are pending (below threshold) */
+    bool in_incident; /* members[0 .. n_members - n_pending) form an incident */
+    int64_t first_us, last_us;
+    int64_t *pending_ts;  /* owned: ts of the pending members, parallel to their tail */
+    unsigned since_reset; /* findings since the last reset, for escalations */
+    int64_t since_reset_first_us;
+    bool *escalated;           /* owned: per escalation, raised since the last reset */
+    int64_t *open_escalations; /* owned: incidents.id of escalations a reset will close */
+    size_t n_open_escalations;
+};
+
+/* A good line after an escalation (the right password at last) closes it. */
+static int close_escalations(struct walk *w)
+{
+    for (size_t i = 0; i < w->n_open_escalations; i++) {
+        sqlite3_bind_int64(w->b->st_close, 1, w->open_escalations[i]);
+        int rc = sqlite3_step(w->b->st_close);
+        sqlite3_reset(w->b->st_close);
+        if (rc != SQLITE_DONE)
+            return fail(w->b, "cannot close an escalation");
+    }
+    w->n_open_escalations = 0;
+    return 0;
+}
+
+static int flush_incident(struct walk *w)
+{
+    if (!w->in_incident)
+        return 0;
+    size_t n = w->n_members - w->n_pending;
+    int64_t gap = w->rule->inc.gap_us;
+    bool open = w->b->clock_us != INT64_MIN && w->b->clock_us - w->last_us <= gap;
+    struct draft_incident d = {
+        .rule = w->rule,
+        .key = w->key,
+        .first_us = w->first_us,
+        .last_us = w->last_us,
+        .has_ts = true,
+        .count = (unsigned)n,
+        .state = open ? "open" : "closed",
+        .members = w->members,
+        .n_members = n,
+    };
+    int r = write_incident(w->b, &d, w->rule, w->host);
+    memmove(w->members, w->members + n, w->n_pending * sizeof(*w->members));
+    memmove(w->pending_ts, w->pending_ts + n, w->n_pending * sizeof(*w->pending_ts));
+    w->n_members = w->n_pending;
+    w->in_incident = false;
+    return r;
+}
+
+static int push_member(struct walk *w, int64_t id, int64_t ts)
+{
+    if (w->n_members == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 64;
+        int64_t *m = realloc(w->members, cap * sizeof(*m));
+        int64_t *t = realloc(w->pending_ts, cap * sizeof(*t));
+        if (m)
+            w->members = m;
+        if (t)
+            w->pending_ts = t;
+        if (!m || !t)
+            return HL_ENOMEM;
+        w->cap = cap;
+    }
+    w->pending_ts[w->n_members] = ts;
+    w->members[w->n_members++] = id;
+    return 0;
+}
+
+static int on_reset(struct walk *w)
+{
+    w->n_members -= w->n_pending; /* pending findings never reached the threshold */
+    w->n_pending = 0;
+    w->since_reset = 0;
+    for (size_t i = 0; i < w->rule->inc.n_escalations; i++)
+        w->escalated[i] = false;
+    return close_escalations(w);
+}
+
+static int escalate(struct walk *w, const struct event *e)
+{
+    const struct rule_incident_spec *sp = &w->rule->inc;
+    if (++w->since_reset == 1)
+        w->since_reset_first_us = e->ts_us;
+    for (size_t i = 0; i < sp->n_escalations; i++) {
+        const struct rule_escalation *x = &sp->escalations[i];
+        if (w->escalated[i] || w->since_reset < x->count || !where_holds(w->rule, x, w->key))
+            continue;
+        w->escalated[i] = true;
+        struct draft_incident d = {
+            .rule = &w->b->rs->rules[x->target_idx],
+            .key = w->key,
+            .first_us = w->since_reset_first_us,
+            .last_us = e->ts_us,
+            .has_ts = e->has_ts,
+            .count = w->since_reset,
+            .state = "open", /* until a reset says otherwise (below) */
+        };
+        int r = write_incident(w->b, &d, w->rule, w->host);
+        if (r < 0)
+            return r;
+        w->open_escalations[w->n_open_escalations++] = sqlite3_last_insert_rowid(w->b->db->h);
+    }
+    return 0;
+}
+
+static int add_finding(struct walk *w, const struct event *e)
+{
+    const struct rule_incident_spec *sp = &w->rule->inc;
+    int r = escalate(w, e);
+    if (r < 0)
+        return r;
+    if (w->in_incident && e->ts_us - w->last_us <= sp->gap_us && w->n_pending == 0) {
+        w->last_us = e->ts_us;
+        return push_member(w, e->id, e->ts_us);
+    }
+    if ((r = flush_incident(w)) < 0)
+        return r;
+    if ((r = push_member(w, e->id, e->ts_us)) < 0)
+        return r;
+    w->n_pending++;
+    /* Slide the threshold window: pending findings older than it no longer count. */
+    if (sp->threshold > 1) {
+        size_t start = w->n_members - w->n_pending, drop = 0;
+        while (drop < w->n_pending && e->ts_us - w->pending_ts[start + drop] > sp->threshold_us)
+            drop++;
+        memmove(w->members + start, w->members + start + drop,
+                (w->n_pending - drop) * sizeof(*w->members));
+        memmove(w->pending_ts + start, w->pending_ts + start + drop,
+                (w->n_pending - drop) * sizeof(*w->pending_ts));
+        w->n_members -= drop;
+        w->n_pending -= drop;
+    }
+    if (w->n_pending >= (sp->threshold ? sp->threshold : 1)) {
+        w->in_incident = true;
+        w->first_us = w->pending_ts[w->n_members - w->n_pending];
+        w->last_us = e->ts_us;
+        w->n_pending = 0;
+    }
+    return 0;
+}
+
+/* Builds the incidents of one key: findings[a..b) share it (ts order, untimed last). */
+static int build_group(struct builder *b, const struct rule *rule, const char *host,
+                       const struct event_list *findings, size_t a, size_t bnd,
+                       const struct event_list *resets)
+{
+    struct walk w = { .b = b, .rule = rule, .host = host, .key = findings->v[a].key };
+    w.escalated = calloc(rule->inc.n_escalations + 1, sizeof(*w.escalated));
+    w.open_escalations = calloc(rule->inc.n_escalations + 1, sizeof(*w.open_escalations));
+    if (!w.escalated || !w.open_escalations) {
+        free(w.escalated);
+        free(w.open_escalations);
+        return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    }
+    int r = 0;
+    size_t ri = 0, untimed = 0;
+    for (size_t i = a; r == 0 && i < bnd; i++) {
+        const struct event *e = &findings->v[i];
+        if (!e->has_ts) {
+            untimed++;
+            continue;
+        }
+        /* Resets up to this finding's time (a reset at the same second comes after it). */
+        for (; ri < resets->n && resets->v[ri].has_ts && resets->v[ri].ts_us < e->ts_us; ri++) {
+            if (!reset_applies(resets->v[ri].key, w.key))
+                continue;
+            if ((r = flush_incident(&w)) < 0 || (r = on_reset(&w)) < 0)
+                break;
+        }
+        if (r == 0)
+            r = add_finding(&w, e);
+    }
+    if (r == 0)
+        r = flush_incident(&w);
+    /* An escalation stays open until a later reset closes it. */
+    bool reset_after = false;
+    for (; ri < resets->n && !reset_after; ri++)
+        reset_after = resets->v[ri].has_ts && reset_applies(resets->v[ri].key, w.key);
+    if (r == 0 && reset_after)
+        r = close_escalations(&w);
+    /* Findings without a time form one incident of their own, when they are enough. */
+    if (r == 0 && untimed >= (rule->inc.threshold ? rule->inc.threshold : 1)) {
+        w.n_members = w.n_pending = 0;
+        for (size_t i = a; r == 0 && i < bnd; i++)
+            if (!findings->v[i].has_ts)
+                r = push_member(&w, findings->v[i].id, 0);
+        struct draft_incident d = {
+            .rule = rule,
+            .key = w.key,
+            .count = (unsigned)untimed,
+            .state = "closed",
+            .members = w.members,
+            .n_members = w.n_members,
+        };
+        if (r == 0)
+            r = write_incident(b, &d, rule, host);
+    }
+    if (r == HL_ENOMEM)
+        r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    free(w.members);
+    free(w.pending_ts);
+    free(w.escalated);
+    free(w.open_escalations);
+    return r;
+}
+
+/* ---- expectations ----------------------------------------------------------------------- */
+
+static int cmp_event_ts(const void *pa, const void *pb)
+{
+    const struct event *a = pa, *b = pb;
+    if (a->has_ts != b->has_ts)
+        return a->has_ts ? -1 : 1;
+    return (a->ts_us > b->ts_us) - (a->ts_us < b->ts_us);
+}
+
+/* Judges the expectations of derived rule x (after = trigger) on host: each episode of
+ * trigger findings either meets an expect line in its window, fires (log time went past the
+ * window), or stays open (the input ended first). */
+static int build_expectations(struct builder *b, const struct rule *trigger, const struct rule *x,
+                              const char *host, struct event_list *triggers)
+{
+    struct event_list marks = { 0 };
+    sqlite3_bind_text(b->st_expects, 1, x->id, -1, SQLITE_STATIC);
+    bind_host(b->st_expects, 2, host);
+    int r = read_events(b, b->st_expects, &marks);
+    if (r < 0)
+        return r;
+    qsort(triggers->v, triggers->n, sizeof(*triggers->v), cmp_event_ts);
+    size_t mi = 0;
+    char key[512];
+    {
+        struct buf k;
+        buf_init(&k, 0);
+        r = buf_addc(&k, '[') == 0 && json_put_string(&k, host, strlen(host)) == 0 &&
+                            buf_addc(&k, ']') == 0
+                    ? 0
+                    : HL_ENOMEM;
+        snprintf(key, sizeof(key), "%s", r == 0 ? buf_cstr(&k) : "[]");
+        buf_release(&k);
+    }
+    for (size_t i = 0; r == 0 && i < triggers->n && triggers->v[i].has_ts;) {
+        int64_t start = triggers->v[i].ts_us, deadline = start + x->inc.expect_us;
+        while (mi < marks.n && marks.v[mi].has_ts && marks.v[mi].ts_us <= start)
+            mi++;
+        bool met = mi < marks.n && marks.v[mi].has_ts && marks.v[mi].ts_us <= deadline;
+        int64_t end = met ? marks.v[mi].ts_us : deadline;
+        size_t j = i;
+        unsigned count = 0;
+        int64_t last = start;
+        while (j < triggers->n && triggers->v[j].has_ts && triggers->v[j].ts_us <= end) {
+            last = triggers->v[j].ts_us;
+            count++;
+            j++;
+        }
+        i = j;
+        if (met)
+            continue;
+        struct draft_incident d = {
+            .rule = x,
+            .key = key,
+            .first_us = start,
+            .last_us = last,
+            .has_ts = true,
+            .count = count,
+            .state = b->clock_us != INT64_MIN && b->clock_us > deadline ? "fired" : "open",
+        };
+        r = write_incident(b, &d, trigger, host);
+    }
+    events_release(&marks);
+    return r;
+}
+
+/* ---- one (rule, host) ------------------------------------------------------------------- */
+
+static int rebuild(struct builder *b, const struct rule *rule, const char *host)
+{
+    /* Old incidents of this pair go; their findings are unlinked until regrouped. */
+    sqlite3_stmt *del[] = { b->st_unlink, b->st_delete };
+    for (size_t i = 0; i < ARRAY_SIZE(del); i++) {
+        sqlite3_bind_text(del[i], 1, rule->id, -1, SQLITE_STATIC);
+        bind_host(del[i], 2, host);
+        int rc = sqlite3_step(del[i]);
+        sqlite3_reset(del[i]);
+        if (rc != SQLITE_DONE)
+            return fail(b, "cannot drop old incidents");
+    }
+    struct event_list findings = { 0 }, resets = { 0 };
+    sqlite3_bind_text(b->st_findings, 1, rule->id, -1, SQLITE_STATIC);
+    bind_host(b->st_findings, 2, host);
+    int r = read_events(b, b->st_findings, &findings);
+    if (r == 0 && rule->inc.reset_idx != SIZE_MAX) {
+        sqlite3_bind_text(b->st_resets, 1, rule->id, -1, SQLITE_STATIC);
+        bind_host(b->st_resets, 2, host);
+        r = read_events(b, b->st_resets, &resets);
+    }
+    for (size_t a = 0; r == 0 && a < findings.n;) {
+        size_t e = a + 1;
+        while (e < findings.n && strcmp(findings.v[e].key, findings.v[a].key) == 0)
+            e++;
+        r = build_group(b, rule, host, &findings, a, e, &resets);
+        a = e;
+    }
+    for (size_t i = 0; r == 0 && i < b->rs->n; i++) {
+        const struct rule *x = &b->rs->rules[i];
+        if (x->role == RULE_ROLE_DERIVED && x->inc.after && x->inc.after_idx < b->rs->n &&
+            &b->rs->rules[x->inc.after_idx] == rule)
+            r = build_expectations(b, rule, x, host, &findings);
+    }
+    events_release(&findings);
+    events_release(&resets);
+    return r;
+}
+
+/* ---- causes ----------------------------------------------------------------------------- */
+
+static bool touches(const struct rule *r, char **changed, size_t n_changed)
+{
+    for (size_t i = 0; i < n_changed; i++) {
+        if (strcmp(r->id, changed[i]) == 0)
+            return true;
+        for (size_t c = 0; c < r->inc.n_causes; c++)
+            if (strcmp(r->inc.causes[c].rule_id, changed[i]) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* Links each incident of rule to the incident of the latest cause finding in its window. */
+static int link_causes(struct builder *b, const struct rule *rule)
+{
+    sqlite3_stmt *list = NULL, *find = NULL, *set = NULL, *field = NULL;
+    int r = prepare(b, &list,
+                    "SELECT id, host, first_ts FROM incidents WHERE rule_id = ?1"
+                    " AND first_ts IS NOT NULL");
+    if (r == 0)
+        r = prepare(b, &set, "UPDATE incidents SET cause_incident_id = ?2 WHERE id = ?1");
+    if (r == 0)
+        r = prepare(b, &field,
+                    "SELECT json_extract(fields, '$.' || ?2) FROM findings WHERE incident_id = ?1"
+                    " ORDER BY ts LIMIT 1");
+    int rc;
+    sqlite3_bind_text(list, 1, rule->id, -1, SQLITE_STATIC);
+    while (r == 0 && (rc = sqlite3_step(list)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(list, 0);
+        const char *host = (const char *)sqlite3_column_text(list, 1);
+        const char *first = (const char *)sqlite3_column_text(list, 2);
+        int64_t first_us, cause = 0;
+        bool zoned;
+        if (!parse_time_iso(strv_from_cstr(first), 0, &first_us, &zoned))
+            continue;
+        for (size_t c = 0; r == 0 && c < rule->inc.n_causes && !cause; c++) {
+            const struct rule_cause *rc_ = &rule->inc.causes[c];
+            struct buf sql;
+            buf_init(&sql, 0);
+            HL_IGNORE(buf_adds(&sql, "SELECT incident_id FROM findings WHERE rule_id = ?1"
+                                     " AND ts <= ?2 AND ts >= ?3 AND incident_id IS NOT NULL"));
+            for (size_t s = 0; s < rc_->n_same; s++) {
+                char part[128];
+                snprintf(part, sizeof(part),
+                         strcmp(rc_->same[s], "host") == 0
+                                 ? " AND host IS ?%zu"
+                                 : " AND json_extract(fields, '$.' || ?%zu) IS ?%zu",
+                         4 + 2 * s, 5 + 2 * s);
+                HL_IGNORE(buf_adds(&sql, part));
+            }
+            HL_IGNORE(buf_adds(&sql, " ORDER BY ts DESC LIMIT 1"));
+            r = prepare(b, &find, buf_cstr(&sql));
+            buf_release(&sql);
+            if (r < 0)
+                break;
+            char lo[PARSE_TIME_ISO_LEN];
+            parse_time_format(first_us - rc_->within_us, lo);
+            sqlite3_bind_text(find, 1, rc_->rule_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(find, 2, first, -1, SQLITE_STATIC);
+            sqlite3_bind_text(find, 3, lo, -1, SQLITE_STATIC);
+            for (size_t s = 0; s < rc_->n_same; s++) {
+                int ip = (int)(4 + 2 * s);
+                if (strcmp(rc_->same[s], "host") == 0) {
+                    sqlite3_bind_text(find, ip, host, -1, SQLITE_TRANSIENT);
+                    continue;
+                }
+                /* The effect's value: from its first finding's fields. */
+                sqlite3_bind_int64(field, 1, id);
+                sqlite3_bind_text(field, 2, rc_->same[s], -1, SQLITE_STATIC);
+                sqlite3_bind_text(find, ip, rc_->same[s], -1, SQLITE_STATIC);
+                if (sqlite3_step(field) == SQLITE_ROW &&
+                    sqlite3_column_type(field, 0) != SQLITE_NULL)
+                    sqlite3_bind_text(find, ip + 1, (const char *)sqlite3_column_text(field, 0), -1,
+                                      SQLITE_TRANSIENT);
+                else
+                    sqlite3_bind_text(find, ip + 1, "\x01no value", -1, SQLITE_STATIC);
+                sqlite3_reset(field);
+            }
+            if (sqlite3_step(find) == SQLITE_ROW)
+                cause = sqlite3_column_int64(find, 0);
+            sqlite3_finalize(find);
+            find = NULL;
+        }
+        if (r == 0 && cause != id) {
+            sqlite3_bind_int64(set, 1, id);
+            if (cause)
+                sqlite3_bind_int64(set, 2, cause);
+            else
+                sqlite3_bind_null(set, 2);
+            if (sqlite3_step(set) != SQLITE_DONE)
+                r = fail(b, "cannot link an incident to its cause");
+            sqlite3_reset(set);
+        }
+    }
+    sqlite3_finalize(list);
+    sqlite3_finalize(set);
+    sqlite3_finalize(field);
+    return r;
+}
+
+/* ---- the update ------------------------------------------------------------------------- */
+
+static int builder_open(struct builder *b)
+{
+    int r = prepare(b, &b->st_findings,
+                    "SELECT id, ts, group_key FROM findings WHERE rule_id = ?1 AND host IS ?2"
+                    " ORDER BY group_key, ts IS NULL, ts, id");
+    if (r == 0)
+        r = prepare(b, &b->st_resets,
+                    "SELECT 0, ts, group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset'"
+                    " AND host IS ?2 AND ts IS NOT NULL ORDER BY ts");
+    if (r == 0)
+        r = prepare(b, &b->st_expects,
+                    "SELECT 0, ts, group_key FROM marks WHERE rule_id = ?1 AND kind = 'expect'"
+                    " AND host IS ?2 AND ts IS NOT NULL ORDER BY ts");
+    if (r == 0)
+        r = prepare(b, &b->st_unlink,
+                    "UPDATE findings SET incident_id = NULL WHERE rule_id = ?1 AND host IS ?2"
+                    " AND incident_id IS NOT NULL");
+    if (r == 0)
+        r = prepare(b, &b->st_delete,
+                    "DELETE FROM incidents WHERE from_rule_id = ?1 AND host IS ?2");
+    if (r == 0)
+        r = prepare(b, &b->st_insert,
+                    "INSERT INTO incidents(rule_id, from_rule_id, severity, host, key, first_ts,"
+                    " last_ts, count, state, summary, scan_id)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, nullif(?11, 0))");
+    if (r == 0)
+        r = prepare(b, &b->st_link, "UPDATE findings SET incident_id = ?1 WHERE id = ?2");
+    if (r == 0)
+        r = prepare(b, &b->st_close, "UPDATE incidents SET state = 'closed' WHERE id = ?1");
+    if (r == 0) {
+        sqlite3_stmt *st;
+        b->clock_us = INT64_MIN;
+        if ((r = prepare(b, &st, "SELECT max(last_ts) FROM scans")) == 0) {
+            bool zoned;
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+                !parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(st, 0)), 0,
+                                &b->clock_us, &zoned))
+                b->clock_us = INT64_MIN;
+            sqlite3_finalize(st);
+        }
+    }
+    return r;
+}
+
+static void builder_close(struct builder *b)
+{
+    sqlite3_finalize(b->st_findings);
+    sqlite3_finalize(b->st_resets);
+    sqlite3_finalize(b->st_expects);
+    sqlite3_finalize(b->st_unlink);
+    sqlite3_finalize(b->st_delete);
+    sqlite3_finalize(b->st_insert);
+    sqlite3_finalize(b->st_link);
+    sqlite3_finalize(b->st_close);
+    buf_release(&b->text);
+}
+
+static const struct rule *find_rule(const struct ruleset *rs, const char *id)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        if (rs->rules[i].role == RULE_ROLE_FINDING && strcmp(rs->rules[i].id, id) == 0)
+            return &rs->rules[i];
+    return NULL;
+}
+
+int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err)
+{
+    if (db->readonly)
+        return 0;
+    struct builder b = { .db = db, .rs = rs, .err = err };
+    buf_init(&b.text, 1u << 20);
+    char **changed = NULL;
+    size_t n_changed = 0;
+    int r = db_commit(db, err);
+    /* One transaction: readers see the old incidents or the new ones, never half. */
+    if (r == 0 && sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        r = fail(&b, "cannot start the incident update");
+    bool in_tx = r == 0;
+    if (r == 0)
+        r = builder_open(&b);
+    sqlite3_stmt *dirty = NULL;
+    if (r == 0)
+        r = prepare(&b, &dirty, "SELECT rule_id, host FROM incidents_dirty ORDER BY 1, 2");
+    int rc;
+    while (r == 0 && (rc = sqlite3_step(dirty)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(dirty, 0);
+        const char *host = (const char *)sqlite3_column_text(dirty, 1);
+        const struct rule *rule = find_rule(rs, id);
+        if (n_changed == 0 || strcmp(changed[n_changed - 1], id) != 0) {
+            char **v = realloc(changed, (n_changed + 1) * sizeof(*v));
+            if (!v || !(v[n_changed] = strdup(id))) {
+                changed = v ? v : changed;
+                r = hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
+                break;
+            }
+            changed = v;
+            n_changed++;
+        }
+        /* A rule no longer loaded keeps its old incidents: we cannot know better. */
+        if (rule)
+            r = rebuild(&b, rule, host ? host : "");
+    }
+    sqlite3_finalize(dirty);
+    for (size_t i = 0; r == 0 && i < rs->n; i++)
+        if (rs->rules[i].inc.n_causes && touches(&rs->rules[i], changed, n_changed))
+            r = link_causes(&b, &rs->rules[i]);
+    if (r == 0 && sqlite3_exec(db->h, "DELETE FROM incidents_dirty", NULL, NULL, NULL) != SQLITE_OK)
+        r = fail(&b, "cannot clear the rebuild list");
+    builder_close(&b);
+    if (in_tx)
+        sqlite3_exec(db->h, r == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+    for (size_t i = 0; i < n_changed; i++)
+        free(changed[i]);
+    free(changed);
+    return r;
+}
+
+int incidents_mark_all(struct db *db, struct hl_err *err)
+{
+    if (sqlite3_exec(db->h,
+                     "INSERT OR IGNORE INTO incidents_dirty"
+                     " SELECT DISTINCT rule_id, coalesce(host, '') FROM findings",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        return hl_err_set(err, HL_EDB, db->path, "cannot mark incidents for a rebuild: %s",
+                          sqlite3_errmsg(db->h));
+    return 0;
+}
