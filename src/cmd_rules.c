@@ -11,6 +11,7 @@
 #include "out.h"
 #include "parse.h"
 #include "rule.h"
+#include "scan.h"
 
 static const char rules_usage[] =
         "usage: hsmlog rules list [--format table|csv|json]\n"
@@ -90,6 +91,112 @@ static int rules_check(struct ruleset *rs, size_t load_errors)
     return EXIT_OK;
 }
 
+/* Counts incidents of rule_id (in state, when given) in db. Returns -1 on a database error. */
+static long long count_incidents(struct db *db, const char *rule_id, const char *state)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->h,
+                           "SELECT count(*) FROM incidents WHERE rule_id = ?1"
+                           " AND (?2 IS NULL OR state = ?2)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, rule_id, -1, SQLITE_STATIC);
+    if (state)
+        sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+    long long n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* Prints every incident of the scenario, so a failure shows what did come out. */
+static void print_incidents(struct db *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->h,
+                           "SELECT rule_id, count, state, coalesce(first_ts, '-'), summary"
+                           " FROM incidents ORDER BY first_ts, id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fprintf(stderr, "    got:     %s %lld %s (%s) %s\n", sqlite3_column_text(st, 0),
+                (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2),
+                sqlite3_column_text(st, 3), sqlite3_column_text(st, 4));
+    sqlite3_finalize(st);
+}
+
+/* Checks the `test-incidents` list "RULE COUNT [STATE], ..." against db; prints mismatches. */
+static bool incidents_as_wanted(struct db *db, const struct rule *rule,
+                                const struct rule_seq_test *t)
+{
+    bool ok = true;
+    char *want = strdup(t->want);
+    if (!want)
+        return false;
+    char *save = NULL;
+    for (char *item = strtok_r(want, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *inner = NULL, *end = NULL;
+        const char *id = strtok_r(item, " \t", &inner);
+        const char *count = strtok_r(NULL, " \t", &inner);
+        const char *state = strtok_r(NULL, " \t", &inner);
+        long long n = count ? strtoll(count, &end, 10) : -1;
+        int got = !id ? 0 : !count || *end || n < 0 ? 1 : state ? 3 : 2;
+        long long have = got >= 2 ? count_incidents(db, id, state) : -1;
+        if (got < 2 || have != n) {
+            if (ok)
+                fprintf(stderr, "%s:%u: FAIL %s: test-incidents\n", rule->file, t->src_line,
+                        rule->id);
+            if (got < 2)
+                fprintf(stderr, "    bad entry '%s' (want: RULE COUNT [STATE])\n", item);
+            else
+                fprintf(stderr, "    want:    %s %lld%s%s incident(s), got %lld\n", id, n,
+                        got == 3 ? " " : "", got == 3 ? state : "", have);
+            ok = false;
+        }
+    }
+    free(want);
+    if (!ok)
+        print_incidents(db);
+    return ok;
+}
+
+/* Runs one multi-line test: its lines through a scan into a fresh in-memory database, the
+ * incidents rebuilt, then the expected counts compared. */
+static bool run_seq_test(struct ruleset *rs, const struct rule *rule, const struct rule_seq_test *t,
+                         int year)
+{
+    struct buf text;
+    buf_init(&text, 0);
+    bool ok = true;
+    for (size_t i = 0; i < t->n_lines && ok; i++)
+        ok = buf_adds(&text, t->lines[i]) == 0 && buf_addc(&text, '\n') == 0;
+    struct db db = { 0 };
+    struct hl_err err;
+    hl_err_clear(&err);
+    int r = ok ? db_open(&db, ":memory:", false, &err) : HL_ENOMEM;
+    if (r == 0)
+        r = db_put_rules(&db, rs, &err);
+    if (r == 0)
+        r = db_scan_begin(&db, "rules test", &err);
+    struct scan scan;
+    struct scan_options opt = { .year = year };
+    scan_init(&scan, &opt, rs, &db, NULL, NULL);
+    if (r == 0 && scan_text(&scan, rule->id, buf_cstr(&text), text.len, &err) < 0)
+        r = -1;
+    if (r == 0)
+        r = scan_update_incidents(&scan, &err);
+    scan_release(&scan);
+    if (r < 0) {
+        fprintf(stderr, "%s:%u: FAIL %s: ", rule->file, t->src_line, rule->id);
+        diag_err(&err);
+        ok = false;
+    } else {
+        ok = incidents_as_wanted(&db, rule, t);
+    }
+    db_close(&db);
+    buf_release(&text);
+    return ok;
+}
+
 static int rules_test(struct ruleset *rs)
 {
     time_t now = time(NULL);
@@ -121,8 +228,20 @@ static int rules_test(struct ruleset *rs)
             }
             parser_release(&parser);
         }
+        for (size_t t = 0; t < rule->inc.n_seq_tests; t++) {
+            if (run_seq_test(rs, rule, &rule->inc.seq_tests[t], tm.tm_year + 1900)) {
+                passed++;
+                diag_note("ok %s:%u %s (incidents)", rule->file, rule->inc.seq_tests[t].src_line,
+                          rule->id);
+            } else {
+                failed++;
+            }
+        }
     }
-    printf("%zu rules, %zu tests: %zu passed, %zu failed\n", rs->n, passed + failed, passed,
+    size_t n_public = 0;
+    for (size_t i = 0; i < rs->n; i++)
+        n_public += rule_is_public(&rs->rules[i]);
+    printf("%zu rules, %zu tests: %zu passed, %zu failed\n", n_public, passed + failed, passed,
            failed);
     return failed ? EXIT_FINDINGS : EXIT_OK;
 }

@@ -91,6 +91,9 @@ struct rule_incident_spec {
     int64_t expect_us;         /* the expectation's window */
     struct rule_cause *causes; /* owned */
     size_t n_causes;
+    char **carry; /* owned: Luna fields taken from the latest earlier line of the same host,
+                     program and pid when the line lacks them ("client_ip") */
+    size_t n_carry;
     unsigned limit; /* the count at which the bad thing happens, for {left}; 0 none */
     char *template; /* owned: `incident` summary template, or NULL */
     struct rule_seq_test *seq_tests; /* owned */

@@ -39,6 +39,7 @@ enum rule_key {
     KEY_INCIDENT,
     KEY_TEST_LOG,
     KEY_TEST_INCIDENTS,
+    KEY_CARRY,
     KEY__COUNT
 };
 
@@ -69,6 +70,7 @@ static const struct key_info {
     [KEY_INCIDENT] = { "incident", false, false, true },
     [KEY_TEST_LOG] = { "test-log", false, true, false },
     [KEY_TEST_INCIDENTS] = { "test-incidents", false, true, false },
+    [KEY_CARRY] = { "carry", false, false, false },
 };
 
 /* Default `gap`: findings of one key further apart than this are separate incidents. */
@@ -358,6 +360,7 @@ static bool split_within(struct strv s, struct strv *head, int64_t *us, struct s
 static void spec_release(struct rule_incident_spec *sp)
 {
     free_strs(sp->group_by, sp->n_group_by);
+    free_strs(sp->carry, sp->n_carry);
     for (size_t i = 0; i < sp->n_escalations; i++) {
         free(sp->escalations[i].target);
         free(sp->escalations[i].where_field);
@@ -498,6 +501,25 @@ static bool parse_incident_spec(struct loader *ld, const struct draft *d,
         ld->nomem = true;
     } else {
         sp->n_group_by = 1;
+    }
+    if (d->n_values[KEY_CARRY]) {
+        if (split_list(
+                    strv_make(d->values[KEY_CARRY][0].text.data, d->values[KEY_CARRY][0].text.len),
+                    ',', &sp->carry, &sp->n_carry) < 0)
+            ld->nomem = true;
+        for (size_t i = 0; i < sp->n_carry; i++) {
+            if (strcmp(sp->carry[i], "client_ip") != 0 &&
+                strcmp(sp->carry[i], "client_port") != 0) {
+                value_error(ld, &d->values[KEY_CARRY][0],
+                            "carry takes client_ip and client_port, not '%s'", sp->carry[i]);
+                ok = false;
+            }
+        }
+        if (!d->n_values[KEY_PROGRAM]) {
+            value_error(ld, &d->values[KEY_CARRY][0], "carry needs a 'program' %s",
+                        "(the lines whose context is followed)");
+            ok = false;
+        }
     }
     if (d->n_values[KEY_GAP] && rule_duration_parse(value_cstr(d, KEY_GAP, 0), &sp->gap_us) < 0) {
         value_error(ld, &d->values[KEY_GAP][0], "bad gap '%s' (a duration: 90s, 10m, 2h, 7d)",

@@ -40,6 +40,16 @@ void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *
     buf_init(&sc->message, 64u << 20);
     buf_init(&sc->key, 1u << 20);
     sc->max_ts_us = INT64_MIN;
+    for (size_t i = 0; i < rs->n; i++) {
+        if (!rs->rules[i].inc.n_carry)
+            continue;
+        const struct rule **v =
+                realloc(sc->carry_rules, (sc->n_carry_rules + 1) * sizeof(*sc->carry_rules));
+        if (!v)
+            break; /* carry is a refinement; without memory the fields stay as the line has them */
+        sc->carry_rules = v;
+        v[sc->n_carry_rules++] = &rs->rules[i];
+    }
 }
 
 void scan_release(struct scan *sc)
@@ -47,22 +57,7 @@ void scan_release(struct scan *sc)
     buf_release(&sc->fields);
     buf_release(&sc->message);
     buf_release(&sc->key);
-}
-
-int scan_update_incidents(struct scan *sc, struct hl_err *err)
-{
-    if (!sc->db)
-        return 0;
-    int r = 0;
-    if (sc->max_ts_us != INT64_MIN) {
-        char ts[PARSE_TIME_ISO_LEN];
-        parse_time_format(sc->max_ts_us, ts);
-        r = db_scan_clock(sc->db, ts, err);
-    }
-    if (r == 0)
-        r = incidents_update(sc->db, sc->rs, err);
-    sc->dirty_rule = NULL; /* the dirty table is empty again */
-    return r;
+    free(sc->carry_rules);
 }
 
 static bool stopping(const struct scan *sc)
@@ -113,7 +108,7 @@ static bool has_field(const struct field_set *fs, size_t n, const char *name)
 static void collect_fields(const struct ruleset *rs, const struct rule *rule,
                            const struct record *rec, struct field_set *fs)
 {
-    size_t n = rule_captures(rs, rule, rec->message, fs->v, ARRAY_SIZE(fs->v) - 9);
+    size_t n = rule_captures(rs, rule, rec->message, fs->v, ARRAY_SIZE(fs->v) - 11);
     struct luna_fields lf;
     parse_luna(rec->message, &lf);
     snprintf(fs->ret_hex, sizeof(fs->ret_hex), "0x%08X", (unsigned)lf.luna_ret_value);
@@ -248,6 +243,109 @@ static int64_t parse_pid(struct strv pid)
     return v;
 }
 
+/* ---- carried context ---------------------------------------------------------------------- */
+
+/* Builds the context key of rec (host, program, pid); false when it does not fit. */
+static bool carry_key(const struct record *rec, char *out, size_t *ret_len)
+{
+    size_t n = rec->host.n + rec->program.n + rec->pid.n + 2;
+    if (n > sizeof(((struct carry_slot *)0)->key))
+        return false;
+    char *p = out;
+    const struct strv parts[] = { rec->host, rec->program, rec->pid };
+    for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+        if (parts[i].n)
+            memcpy(p, parts[i].p, parts[i].n);
+        p += parts[i].n;
+        if (i < 2)
+            *p++ = '\0';
+    }
+    *ret_len = n;
+    return true;
+}
+
+static struct carry_slot *carry_find(struct scan *sc, const char *key, size_t len)
+{
+    for (size_t i = 0; i < SCAN_CARRY_SLOTS; i++)
+        if (sc->carry[i].key_len == len && memcmp(sc->carry[i].key, key, len) == 0)
+            return &sc->carry[i];
+    return NULL;
+}
+
+static bool program_is(const struct rule *rule, struct strv program)
+{
+    for (size_t i = 0; i < rule->n_programs; i++)
+        if (strlen(rule->programs[i]) == program.n &&
+            strncasecmp(rule->programs[i], program.p, program.n) == 0)
+            return true;
+    return false;
+}
+
+/* Remembers the client endpoint a line of a carry rule's program names. */
+static void carry_note(struct scan *sc, const struct record *rec)
+{
+    bool wanted = false;
+    for (size_t i = 0; i < sc->n_carry_rules && !wanted; i++)
+        wanted = program_is(sc->carry_rules[i], rec->program);
+    if (!wanted)
+        return;
+    struct luna_fields lf;
+    parse_luna(rec->message, &lf);
+    char key[sizeof(sc->carry[0].key)];
+    size_t len;
+    if (!lf.client_ip.n || lf.client_ip.n >= sizeof(sc->carry[0].ip) ||
+        lf.client_port.n >= sizeof(sc->carry[0].port) || !carry_key(rec, key, &len))
+        return;
+    struct carry_slot *slot = carry_find(sc, key, len);
+    if (!slot) { /* evict the least recently written */
+        slot = &sc->carry[0];
+        for (size_t i = 1; i < SCAN_CARRY_SLOTS; i++)
+            if (sc->carry[i].used < slot->used)
+                slot = &sc->carry[i];
+    }
+    memcpy(slot->key, key, len);
+    slot->key_len = len;
+    memcpy(slot->ip, lf.client_ip.p, lf.client_ip.n);
+    slot->ip[lf.client_ip.n] = '\0';
+    if (lf.client_port.n)
+        memcpy(slot->port, lf.client_port.p, lf.client_port.n);
+    slot->port[lf.client_port.n] = '\0';
+    slot->used = ++sc->carry_tick;
+}
+
+/* Adds the carried fields rule asks for and the line lacks. */
+static void carry_fill(struct scan *sc, const struct rule *rule, const struct record *rec,
+                       struct field_set *fs)
+{
+    char key[sizeof(sc->carry[0].key)];
+    size_t len;
+    const struct carry_slot *slot = carry_key(rec, key, &len) ? carry_find(sc, key, len) : NULL;
+    for (size_t i = 0; slot && i < rule->inc.n_carry && fs->n < ARRAY_SIZE(fs->v); i++) {
+        const char *name = rule->inc.carry[i];
+        if (has_field(fs, fs->n, name))
+            continue;
+        const char *v = strcmp(name, "client_ip") == 0 ? slot->ip : slot->port;
+        if (*v)
+            fs->v[fs->n++] = (struct rule_capture){ name, strv_from_cstr(v) };
+    }
+}
+
+int scan_update_incidents(struct scan *sc, struct hl_err *err)
+{
+    if (!sc->db)
+        return 0;
+    int r = 0;
+    if (sc->max_ts_us != INT64_MIN) {
+        char ts[PARSE_TIME_ISO_LEN];
+        parse_time_format(sc->max_ts_us, ts);
+        r = db_scan_clock(sc->db, ts, err);
+    }
+    if (r == 0)
+        r = incidents_update(sc->db, sc->rs, err);
+    sc->dirty_rule = NULL; /* the dirty table is empty again */
+    return r;
+}
+
 /* Marks (rule, host) for an incident rebuild, skipping the database when the previous
  * finding already marked the same pair (the common case: a burst from one host). */
 static int mark_dirty(struct scan *sc, const struct rule *rule, struct strv host,
@@ -306,6 +404,8 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
     }
     struct field_set fs;
     collect_fields(sc->rs, rule, rec, &fs);
+    if (rule->inc.n_carry)
+        carry_fill(sc, rule, rec, &fs);
     if (rule->role != RULE_ROLE_FINDING)
         return sc->db ? on_mark(lc, rule, rec, &fs) : 0;
     int r = fields_json(&fs, &sc->fields);
@@ -411,6 +511,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
         .status = "reading",
     };
     struct line_ctx lc = { .sc = sc, .label = info->label, .err = err };
+    memset(sc->carry, 0, sizeof(sc->carry)); /* another input, other processes */
     int r;
     if (sc->db && (r = db_source_add(sc->db, &row, &lc.source_id, err)) < 0)
         return r;
@@ -446,6 +547,8 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
         parse_line(&parser, line, &rec);
         if (rec.has_ts && rec.ts_us > sc->max_ts_us)
             sc->max_ts_us = rec.ts_us;
+        if (sc->n_carry_rules)
+            carry_note(sc, &rec);
         lc.line_no = lines.line_no;
         lc.have_ts_text = false;
         lc.occurrence = 0;

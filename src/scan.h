@@ -21,6 +21,16 @@
  * under before it is skipped: bounds memory, which grows by one layer's state per level. */
 #define SCAN_DEFAULT_MAX_DEPTH 8
 
+/* The client endpoint a process named last, for rules with `carry` (rules/README.md). */
+struct carry_slot {
+    char key[192]; /* host, program and pid joined by NULs */
+    size_t key_len;
+    char ip[64], port[16];
+    uint64_t used; /* scan->carry_tick when last written, for eviction */
+};
+
+#define SCAN_CARRY_SLOTS 32
+
 struct scan_options {
     int year;                    /* year for year-less timestamps; 0 = infer from mtime or today */
     int offset_s;                /* zone for timestamps without one, seconds east of UTC */
@@ -73,6 +83,10 @@ struct scan {
     const struct rule *dirty_rule; /* the (rule, host) marked dirty last, to skip repeats */
     char dirty_host[256];
     size_t dirty_host_len;
+    const struct rule **carry_rules; /* owned array: the rules with `carry` */
+    size_t n_carry_rules;
+    struct carry_slot carry[SCAN_CARRY_SLOTS];
+    uint64_t carry_tick;
 };
 
 /* Sets up a scan. db may be NULL. stop may be NULL. */
