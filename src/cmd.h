@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "out.h"
 #include "rule.h"
 
 /* Exit statuses, documented in README.md and `hsmlog --help`. */
@@ -56,7 +57,13 @@ char *app_db_path(const struct app *app);
 /* Prints "unknown option" style usage errors and returns EXIT_USAGE. */
 int app_usage_error(const char *command, const char *fmt, ...) HL_PRINTF(2, 3);
 
+/* Steps a prepared statement and prints its rows in fmt (the output of `hsmlog query`).
+ * Returns 0, or EXIT_USAGE after printing why. */
+int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt);
+
 int cmd_scan(int argc, char **argv, struct app *app);
+int cmd_incidents(int argc, char **argv, struct app *app);
+int cmd_report(int argc, char **argv, struct app *app);
 int cmd_query(int argc, char **argv, struct app *app);
 int cmd_rules(int argc, char **argv, struct app *app);
 

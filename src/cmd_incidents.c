@@ -1,7 +1,341 @@
-/* `hsmlog incidents` and `hsmlog report`. */
+/* `hsmlog incidents` (the incident list, newest first, cause beside effect) and
+ * `hsmlog report` (per host, a timeline of incidents with their remedies, for a ticket). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "cmd.h"
-int cmd_incidents_placeholder(void);
-int cmd_incidents_placeholder(void)
+#include "diag.h"
+#include "incident.h"
+#include "out.h"
+#include "parse_time.h"
+#include "rule.h"
+
+static const char incidents_usage[] =
+        "usage: hsmlog incidents [--since TIME] [--host HOST] [--rule RULE] [--open]\n"
+        "                        [--format table|csv|json] [--rebuild]\n"
+        "\n"
+        "Lists incidents, newest first, each with its probable cause. Incidents are built\n"
+        "from findings by the rules' group-by, threshold, reset, escalate, expect and\n"
+        "caused-by settings (rules/README.md) every time 'hsmlog scan' stores findings.\n"
+        "\n"
+        "Options:\n"
+        "      --since TIME    incidents active at or after TIME: 2026-11-28, 2026-11-28T14:00,\n"
+        "                      or a duration back from now (90m, 12h, 7d)\n"
+        "      --host HOST     only this host\n"
+        "      --rule RULE     only this rule id\n"
+        "      --open          only incidents still open (going on, or an expected event\n"
+        "                      whose window has not passed)\n"
+        "  -f, --format FMT    table (default), csv or json\n"
+        "      --rebuild       rebuild every incident with the current rules first\n"
+        "\n"
+        "Exit status: 0 ok, 2 usage or database error.\n";
+
+static const char report_usage[] =
+        "usage: hsmlog report [--since TIME] [--host HOST] [--rule RULE] [--open]\n"
+        "\n"
+        "Prints, per host, a timeline of incidents with the probable cause and the remedy of\n"
+        "each: the text to paste into a support ticket. TIME as for 'hsmlog incidents'.\n"
+        "\n"
+        "Exit status: 0 ok, 2 usage or database error.\n";
+
+/* Turns --since into the ISO text incidents are compared with. */
+static int since_to_iso(const char *arg, char out[PARSE_TIME_ISO_LEN])
 {
+    int64_t us, back;
+    bool zoned;
+    if (rule_duration_parse(arg, &back) == 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        parse_time_format((int64_t)now.tv_sec * 1000000 - back, out);
+        return 0;
+    }
+    char buf[64];
+    size_t n = strlen(arg);
+    if (n == 10 && n + 9 < sizeof(buf)) { /* a bare date: from its midnight */
+        snprintf(buf, sizeof(buf), "%sT00:00:00", arg);
+        arg = buf;
+    } else if (n == 16 && n + 4 < sizeof(buf)) { /* no seconds */
+        snprintf(buf, sizeof(buf), "%s:00", arg);
+        arg = buf;
+    }
+    if (parse_time_iso(strv_from_cstr(arg), 0, &us, &zoned) != strlen(arg))
+        return -1;
+    parse_time_format(us, out);
     return 0;
+}
+
+struct filter {
+    char since[PARSE_TIME_ISO_LEN];
+    bool has_since;
+    const char *host;
+    const char *rule;
+    bool open_only;
+};
+
+static const char incidents_sql[] =
+        "SELECT i.id, i.severity, i.rule_id AS rule, i.host, i.first_ts, i.last_ts, i.count,"
+        " i.state, i.summary,"
+        " CASE WHEN c.id IS NULL THEN NULL ELSE '#' || c.id || ' ' || c.rule_id"
+        "  || coalesce(' on ' || c.host, '') || coalesce(' at ' || c.first_ts, '') END AS cause"
+        " FROM incidents i LEFT JOIN incidents c ON c.id = i.cause_incident_id"
+        " WHERE (?1 IS NULL OR coalesce(i.last_ts, i.first_ts) >= ?1)"
+        " AND (?2 IS NULL OR i.host = ?2) AND (?3 IS NULL OR i.rule_id = ?3)"
+        " AND (?4 = 0 OR i.state = 'open')"
+        " ORDER BY i.first_ts IS NULL, i.first_ts DESC, i.id DESC";
+
+static void bind_filter(sqlite3_stmt *st, const struct filter *f)
+{
+    if (f->has_since)
+        sqlite3_bind_text(st, 1, f->since, -1, SQLITE_STATIC);
+    if (f->host)
+        sqlite3_bind_text(st, 2, f->host, -1, SQLITE_STATIC);
+    if (f->rule)
+        sqlite3_bind_text(st, 3, f->rule, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, f->open_only);
+}
+
+/* Rebuilds every incident with the loaded rules (after the rules changed). */
+static int rebuild_all(struct app *app, const char *path)
+{
+    struct ruleset rs;
+    ruleset_init(&rs);
+    int status = app_load_rules(app, &rs, false, NULL);
+    struct db db = { 0 };
+    struct hl_err err;
+    hl_err_clear(&err);
+    if (status == 0 && (db_open(&db, path, false, &err) < 0 || db_put_rules(&db, &rs, &err) < 0 ||
+                        incidents_mark_all(&db, &err) < 0 || incidents_update(&db, &rs, &err) < 0 ||
+                        db_commit(&db, &err) < 0)) {
+        diag_err(&err);
+        status = EXIT_USAGE;
+    }
+    db_close(&db);
+    ruleset_release(&rs);
+    return status;
+}
+
+/* Parses the options both commands share; returns -1 to go on, else an exit status. */
+static int parse_options(int argc, char **argv, struct app *app, const char *name,
+                         const char *usage, struct filter *f, enum out_format *fmt, bool *rebuild)
+{
+    enum {
+        OPT_SINCE = 2000,
+        OPT_HOST,
+        OPT_RULE,
+        OPT_OPEN,
+        OPT_REBUILD
+    };
+    static const struct option options[] = {
+        APP_LONG_OPTIONS,
+        { "since", required_argument, NULL, OPT_SINCE },
+        { "host", required_argument, NULL, OPT_HOST },
+        { "rule", required_argument, NULL, OPT_RULE },
+        { "open", no_argument, NULL, OPT_OPEN },
+        { "rebuild", no_argument, NULL, OPT_REBUILD },
+        { "format", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { 0 },
+    };
+    bool report = strcmp(name, "report") == 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "hf:qv", options, NULL)) != -1) {
+        if (app_common_option(app, c, optarg))
+            continue;
+        if (report && (c == OPT_REBUILD || c == 'f'))
+            c = '?';
+        switch (c) {
+        case 'h':
+            fputs(usage, stdout);
+            return EXIT_OK;
+        case 'f':
+            if (out_format_parse(optarg, fmt) < 0)
+                return app_usage_error(name, "--format takes table, csv or json, not '%s'", optarg);
+            break;
+        case OPT_SINCE:
+            if (since_to_iso(optarg, f->since) < 0)
+                return app_usage_error(name,
+                                       "--since takes a date (2026-11-28), a time "
+                                       "(2026-11-28T14:00) or a duration (12h, 7d), not '%s'",
+                                       optarg);
+            f->has_since = true;
+            break;
+        case OPT_HOST:
+            f->host = optarg;
+            break;
+        case OPT_RULE:
+            f->rule = optarg;
+            break;
+        case OPT_OPEN:
+            f->open_only = true;
+            break;
+        case OPT_REBUILD:
+            *rebuild = true;
+            break;
+        default:
+            fprintf(stderr, "Try 'hsmlog %s --help'.\n", name);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc)
+        return app_usage_error(name, "unexpected argument '%s'", argv[optind]);
+    if (app->no_db)
+        return app_usage_error(name, "--no-db leaves no incidents to show");
+    return -1;
+}
+
+int cmd_incidents(int argc, char **argv, struct app *app)
+{
+    struct filter f = { 0 };
+    enum out_format fmt = OUT_TABLE;
+    bool rebuild = false;
+    int status = parse_options(argc, argv, app, "incidents", incidents_usage, &f, &fmt, &rebuild);
+    if (status >= 0)
+        return status;
+    char *path = app_db_path(app);
+    if (!path)
+        return EXIT_USAGE;
+    status = rebuild ? rebuild_all(app, path) : 0;
+    struct db db = { 0 };
+    struct hl_err err;
+    hl_err_clear(&err);
+    if (status == 0 && db_open(&db, path, true, &err) < 0) {
+        diag_err(&err);
+        status = EXIT_USAGE;
+    }
+    sqlite3_stmt *st = NULL;
+    if (status == 0 && sqlite3_prepare_v2(db.h, incidents_sql, -1, &st, NULL) != SQLITE_OK) {
+        diag_error("incidents", "%s (is %s an hsmlog database?)", sqlite3_errmsg(db.h), path);
+        status = EXIT_USAGE;
+    }
+    if (status == 0) {
+        bind_filter(st, &f);
+        status = cmd_print_statement(db.h, st, fmt);
+    }
+    sqlite3_finalize(st);
+    db_close(&db);
+    free(path);
+    return status;
+}
+
+/* ---- report ----------------------------------------------------------------------------- */
+
+/* Prints text wrapped at width columns, each line after indent spaces. */
+static void print_wrapped(const char *text, int indent, int width)
+{
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        size_t n = strlen(p), cut = n;
+        if ((int)n > width - indent) {
+            cut = (size_t)(width - indent);
+            while (cut > 0 && p[cut] != ' ')
+                cut--;
+            if (cut == 0)
+                cut = (size_t)(width - indent);
+        }
+        printf("%*s%.*s\n", indent, "", (int)cut, p);
+        p += cut;
+    }
+}
+
+/* "2026-11-28T14:02:51.000000Z" as "2026-11-28 14:02:51". */
+static const char *short_ts(const unsigned char *ts, char out[24])
+{
+    if (!ts)
+        return "(no time)";
+    snprintf(out, 24, "%.10s %.8s", (const char *)ts, (const char *)ts + 11);
+    return out;
+}
+
+int cmd_report(int argc, char **argv, struct app *app)
+{
+    struct filter f = { 0 };
+    enum out_format fmt = OUT_TABLE;
+    bool rebuild = false;
+    int status = parse_options(argc, argv, app, "report", report_usage, &f, &fmt, &rebuild);
+    if (status >= 0)
+        return status;
+    char *path = app_db_path(app);
+    if (!path)
+        return EXIT_USAGE;
+    struct db db = { 0 };
+    struct hl_err err;
+    hl_err_clear(&err);
+    if (db_open(&db, path, true, &err) < 0) {
+        diag_err(&err);
+        free(path);
+        return EXIT_USAGE;
+    }
+    /* Per host, oldest first: a timeline reads forwards. */
+    static const char sql[] =
+            "SELECT coalesce(i.host, '(no host)'), i.id, i.severity, i.rule_id, i.first_ts,"
+            " i.last_ts, i.count, i.state, i.summary, r.remedy, c.id, c.rule_id, c.host, c.summary"
+            " FROM incidents i LEFT JOIN rules r ON r.id = i.rule_id"
+            " LEFT JOIN incidents c ON c.id = i.cause_incident_id"
+            " WHERE (?1 IS NULL OR coalesce(i.last_ts, i.first_ts) >= ?1)"
+            " AND (?2 IS NULL OR i.host = ?2) AND (?3 IS NULL OR i.rule_id = ?3)"
+            " AND (?4 = 0 OR i.state = 'open')"
+            " ORDER BY i.host IS NULL, i.host, i.first_ts IS NULL, i.first_ts, i.id";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db.h, sql, -1, &st, NULL) != SQLITE_OK) {
+        diag_error("report", "%s (is %s an hsmlog database?)", sqlite3_errmsg(db.h), path);
+        status = EXIT_USAGE;
+    } else {
+        bind_filter(st, &f);
+        char host[256] = "";
+        unsigned long n = 0;
+        int rc;
+        printf("hsmlog report%s%s\n", f.has_since ? " since " : "", f.has_since ? f.since : "");
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *h = (const char *)sqlite3_column_text(st, 0);
+            if (n == 0 || strcmp(h, host) != 0) {
+                snprintf(host, sizeof(host), "%s", h);
+                printf("\n== %s ==\n", host);
+            }
+            n++;
+            char a[24], b[24];
+            const unsigned char *first = sqlite3_column_text(st, 4);
+            const unsigned char *last = sqlite3_column_text(st, 5);
+            char sev[16];
+            snprintf(sev, sizeof(sev), "%s", (const char *)sqlite3_column_text(st, 2));
+            for (char *p = sev; *p; p++)
+                *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+            printf("\n%s", short_ts(first, a));
+            if (last && first && strcmp((const char *)first, (const char *)last) != 0)
+                printf(" .. %s", short_ts(last, b));
+            printf("  %s  %s  #%lld  [%s, %lld finding%s]\n", sev, sqlite3_column_text(st, 3),
+                   (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 7),
+                   (long long)sqlite3_column_int64(st, 6),
+                   sqlite3_column_int64(st, 6) == 1 ? "" : "s");
+            print_wrapped((const char *)sqlite3_column_text(st, 8), 4, 96);
+            if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+                char cause[512];
+                snprintf(cause, sizeof(cause), "Probable cause: #%lld %s on %s: %s",
+                         (long long)sqlite3_column_int64(st, 10), sqlite3_column_text(st, 11),
+                         sqlite3_column_text(st, 12) ? (const char *)sqlite3_column_text(st, 12)
+                                                     : "(no host)",
+                         sqlite3_column_text(st, 13));
+                print_wrapped(cause, 4, 96);
+            }
+            if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+                char remedy[4096];
+                snprintf(remedy, sizeof(remedy), "Remedy: %s", sqlite3_column_text(st, 9));
+                print_wrapped(remedy, 4, 96);
+            }
+        }
+        if (rc != SQLITE_DONE) {
+            diag_error("report", "%s", sqlite3_errmsg(db.h));
+            status = EXIT_USAGE;
+        } else if (n == 0) {
+            printf("\nNo incidents.\n");
+        }
+    }
+    sqlite3_finalize(st);
+    db_close(&db);
+    free(path);
+    return status;
 }

@@ -12,7 +12,7 @@ static const char query_usage[] =
         "usage: hsmlog query [--format table|csv|json] SQL\n"
         "\n"
         "Runs SQL (one or more statements) against the findings database, read-only,\n"
-        "and prints the rows. Tables: sources, findings, rules, scans (docs/SCHEMA.md).\n"
+        "and prints the rows. Tables: sources, findings, incidents, marks, rules, scans (docs/SCHEMA.md).\n"
         "\n"
         "Options:\n"
         "  -f, --format FORMAT   table (default), csv or json (an array of objects)\n"
@@ -23,9 +23,7 @@ static const char query_usage[] =
         "\n"
         "Exit status: 0 ok, 2 bad statement or no database.\n";
 
-/* Runs one prepared statement and prints its rows. Returns 0, or EXIT_USAGE after printing
- * why. */
-static int print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt)
+int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt)
 {
     int ncols = sqlite3_column_count(st);
     if (ncols == 0) {
@@ -141,7 +139,7 @@ int cmd_query(int argc, char **argv, struct app *app)
             break;
         }
         if (st)
-            status = print_statement(db.h, st, fmt);
+            status = cmd_print_statement(db.h, st, fmt);
         sqlite3_finalize(st);
         tail = next;
     }

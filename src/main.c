@@ -20,6 +20,8 @@ static int cmd_help(int argc, char **argv, struct app *app);
 static const struct command commands[] = {
     { "scan", cmd_scan,
       "read logs (files, stdin, gzip, archives), match the rules, store findings" },
+    { "incidents", cmd_incidents, "list incidents (grouped findings, causes, missed events)" },
+    { "report", cmd_report, "per host, a timeline of incidents with remedies" },
     { "query", cmd_query, "run SQL against the findings database" },
     { "rules", cmd_rules, "list, check and test the rule files" },
     { "help", cmd_help, "show help for hsmlog or a command" },
@@ -50,6 +52,8 @@ static const char main_usage_tail[] =
         "Examples:\n"
         "  journalctl -u ntls --since today | hsmlog scan -\n"
         "  hsmlog scan /var/log/messages support-bundle.tgz\n"
+        "  hsmlog incidents --open\n"
+        "  hsmlog report --since 7d\n"
         "  hsmlog query \"SELECT host, rule_id, count(*) FROM findings GROUP BY 1, 2\"\n"
         "  hsmlog rules test\n";
 
@@ -57,7 +61,7 @@ static void print_main_usage(FILE *fp)
 {
     fputs(main_usage, fp);
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-        fprintf(fp, "  %-7s %s\n", commands[i].name, commands[i].summary);
+        fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fputs(main_usage_tail, fp);
 }
 
