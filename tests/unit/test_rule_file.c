@@ -428,6 +428,121 @@ static void shipped_rules_load_cleanly(void)
     CHECK(rs.n > 10);
 }
 
+static void durations_parse_with_units(void)
+{
+    int64_t us = 0;
+    CHECK_INT(rule_duration_parse("90s", &us), 0);
+    CHECK_INT(us, INT64_C(90000000));
+    CHECK_INT(rule_duration_parse("10m", &us), 0);
+    CHECK_INT(us, INT64_C(600000000));
+    CHECK_INT(rule_duration_parse("2h", &us), 0);
+    CHECK_INT(us, INT64_C(7200000000));
+    CHECK_INT(rule_duration_parse("7d", &us), 0);
+    CHECK_INT(us, INT64_C(604800000000));
+    CHECK_INT(rule_duration_parse("500ms", &us), 0);
+    CHECK_INT(us, 500000);
+    CHECK_INT(rule_duration_parse("10", &us), -1);
+    CHECK_INT(rule_duration_parse("m", &us), -1);
+    CHECK_INT(rule_duration_parse("-5m", &us), -1);
+    CHECK_INT(rule_duration_parse("5w", &us), -1);
+}
+
+static void incident_keys_are_read(void)
+{
+    CHECK_INT(load("[a.b]\n" GOOD_BODY "group-by = host, client_ip\ngap = 90s\n"
+                   "threshold = 3 within 10m\nreset = good (?<client_ip>\\S+)\n"
+                   "escalate = 5 a.c where client_ip = 10.0.0.1|10.0.0.2\n"
+                   "caused-by = a.d within 1h same host, role\nlimit = 5\n"
+                   "incident = {count} on {host}\n"
+                   "[a.c]\nseverity = critical\nsummary = s\nremedy = r\n"
+                   "[a.d]\n" GOOD_BODY
+                   "[a.e]\nseverity = error\nsummary = s\nremedy = r\nafter = a.d\n"
+                   "expect = back (up|again) within 15m\n"),
+              0);
+    CHECK_INT(ruleset_link(&rs, &errs), 0);
+    const struct rule *r = ruleset_find(&rs, "a.b");
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    CHECK_INT(r->inc.n_group_by, 2);
+    CHECK_STR(r->inc.group_by[1], "client_ip");
+    CHECK_INT(r->inc.gap_us, INT64_C(90000000));
+    CHECK_INT(r->inc.threshold, 3);
+    CHECK_INT(r->inc.threshold_us, INT64_C(600000000));
+    CHECK(r->inc.reset_idx != SIZE_MAX);
+    CHECK_INT(rs.rules[r->inc.reset_idx].role, RULE_ROLE_RESET);
+    CHECK_INT(r->inc.n_escalations, 1);
+    CHECK_INT(r->inc.escalations[0].count, 5);
+    CHECK_STR(r->inc.escalations[0].target, "a.c");
+    CHECK_INT(r->inc.escalations[0].n_where_values, 2);
+    CHECK_STR(r->inc.escalations[0].where_values[1], "10.0.0.2");
+    CHECK_INT(r->inc.n_causes, 1);
+    CHECK_STR(r->inc.causes[0].rule_id, "a.d");
+    CHECK_INT(r->inc.causes[0].within_us, INT64_C(3600000000));
+    CHECK_INT(r->inc.causes[0].n_same, 2);
+    CHECK_STR(r->inc.causes[0].same[1], "role");
+    CHECK_INT(r->inc.limit, 5);
+    const struct rule *x = ruleset_find(&rs, "a.e");
+    CHECK(x != NULL);
+    if (!x)
+        return;
+    CHECK_INT(x->role, RULE_ROLE_DERIVED);
+    CHECK_INT(x->inc.expect_us, INT64_C(900000000));
+    CHECK(x->inc.expect_idx != SIZE_MAX);
+    CHECK_STR(rs.rules[x->inc.expect_idx].regex_src, "back (up|again)");
+    CHECK_INT(ruleset_find(&rs, "a.c")->role, RULE_ROLE_DERIVED);
+}
+
+static void bad_incident_keys_are_reported(void)
+{
+    CHECK_INT(load("[a.b]\n" GOOD_BODY "gap = soon\nthreshold = 3 in 10m\n"
+                   "escalate = many a.c\ncaused-by = a.d\n"),
+              4);
+    check_error("bad gap 'soon'", "t.rules:6:7", 7);
+    check_error("bad threshold '3 in 10m'", "t.rules:7:13", 13);
+    check_error("bad escalate 'many a.c'", "t.rules:8:12", 12);
+    check_error("bad caused-by 'a.d'", "t.rules:9:13", 13);
+    CHECK_INT(load("[a.e]\nseverity = error\nsummary = s\nremedy = r\nexpect = x within 1m\n"), 1);
+    check_error("needs both 'after' and 'expect'", "t.rules:1", 0);
+    CHECK_INT(load("[a.e]\nseverity = error\nsummary = s\nremedy = r\nafter = a.d\n"
+                   "expect = (unclosed within 1m\n"),
+              1);
+    check_error("bad expect", "t.rules:6:19", 19);
+}
+
+static void broken_references_are_reported_at_link(void)
+{
+    CHECK_INT(load("[a.b]\n" GOOD_BODY "escalate = 2 a.zz\nescalate = 3 a.c where role = x\n"
+                   "caused-by = a.yy within 1h\n"
+                   "[a.c]\nseverity = critical\nsummary = s\nremedy = r\n"
+                   "[a.e]\nseverity = error\nsummary = s\nremedy = r\nafter = a.c\n"
+                   "expect = x within 1m\n"),
+              0);
+    CHECK_INT(ruleset_link(&rs, &errs), 4);
+    check_error("escalate names unknown rule 'a.zz'", "t.rules:1", 0);
+    check_error("field 'role' is not in its group-by", "t.rules:1", 0);
+    check_error("caused-by names unknown rule 'a.yy'", "t.rules:1", 0);
+    check_error("after names 'a.c', which is not a rule with a regex", "t.rules:13", 0);
+}
+
+static void multi_line_tests_group_by_test_incidents(void)
+{
+    CHECK_INT(load("[a.b]\n" GOOD_BODY "test-log = one\ntest-log = two\ntest-incidents = a.b 1\n"
+                   "test-log = three\ntest-incidents = a.b 0, a.c 1 open\n"),
+              0);
+    const struct rule *r = ruleset_find(&rs, "a.b");
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    CHECK_INT(r->inc.n_seq_tests, 2);
+    CHECK_INT(r->inc.seq_tests[0].n_lines, 2);
+    CHECK_STR(r->inc.seq_tests[0].lines[1], "two");
+    CHECK_INT(r->inc.seq_tests[1].n_lines, 1);
+    CHECK_STR(r->inc.seq_tests[1].want, "a.b 0, a.c 1 open");
+    CHECK_INT(load("[a.b]\n" GOOD_BODY "test-log = one\n"), 1);
+    check_error("not followed by a 'test-incidents'", "t.rules:6:12", 12);
+}
+
 int main(void)
 {
     ruleset_init(&rs);
@@ -458,6 +573,11 @@ int main(void)
     TAP_RUN(errors_accumulate_across_loads);
     TAP_RUN(missing_file_is_an_error_not_a_crash);
     TAP_RUN(shipped_rules_load_cleanly);
+    TAP_RUN(durations_parse_with_units);
+    TAP_RUN(incident_keys_are_read);
+    TAP_RUN(bad_incident_keys_are_reported);
+    TAP_RUN(broken_references_are_reported_at_link);
+    TAP_RUN(multi_line_tests_group_by_test_incidents);
     rule_errors_release(&errs);
     ruleset_release(&rs);
     return tap_done();
