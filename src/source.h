@@ -22,7 +22,8 @@ struct source;
 
 /* One layer's implementation (a small vtable, as in curl's reader chain). */
 struct source_ops {
-    const char *name; /* "file", "gzip", "member" */
+    const char *name; /* "file", "pipe" (may block: read it from the scan thread only),
+                         "memory", "gzip", "member" */
     /* Reads up to cap bytes. Returns >0 bytes, 0 at EOF, or a negative hl_code with err set.
      * May return fewer bytes than asked for. */
     ssize_t (*read)(struct source *s, void *buf, size_t cap, struct hl_err *err);

@@ -1,6 +1,8 @@
 /* The bottom layer: a file descriptor (a file, stdin, a pipe). Reads go straight into the
  * caller's buffer; before a read that would block, the idle hook runs so that `journalctl -f`
- * input commits its findings while it waits. */
+ * input commits its findings while it waits. A descriptor that may block gets the ops named
+ * "pipe": the layers above must read it from the scan thread, where the idle hook may touch
+ * the database (source_gzip.c reads "file" layers from its own thread). */
 #include "source.h"
 
 #include <errno.h>
@@ -54,6 +56,12 @@ static const struct source_ops file_ops = {
     .close = file_close,
 };
 
+static const struct source_ops pipe_ops = {
+    .name = "pipe",
+    .read = file_read,
+    .close = file_close,
+};
+
 int source_open_fd(int fd, bool borrow_fd, const char *label, source_idle_fn *idle, void *idle_ctx,
                    struct source **ret, struct hl_err *err)
 {
@@ -66,7 +74,7 @@ int source_open_fd(int fd, bool borrow_fd, const char *label, source_idle_fn *id
     f->may_block = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
     f->idle = idle;
     f->idle_ctx = idle_ctx;
-    struct source *s = source_new(&file_ops, f, NULL, label);
+    struct source *s = source_new(f->may_block ? &pipe_ops : &file_ops, f, NULL, label);
     if (!s) {
         if (!borrow_fd)
             close(fd);
