@@ -1,10 +1,12 @@
-/* Matching records against rules. Per rule, cheapest test first: the program list, then a
- * literal every match must contain (memmem), then the JIT-compiled pattern, then the exclude
- * pattern. Most lines of a busy log fail at the first or second step. */
+/* Matching records against rules. Per line, one pass finds every prefilter literal in the
+ * message and so the rules worth trying; per such rule, cheapest test first: the program
+ * list, then its literals, then the exclude pattern, then the JIT-compiled pattern. Most lines
+ * of a busy log end after the one pass. */
 #include "rule.h"
 
 #include "buf.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -487,13 +489,63 @@ int rule_literal_set(const char *pattern, struct rule_literal *out, size_t max)
     return (int)n;
 }
 
-/* ---- prefilter: all literals of all rules in one JIT-compiled alternation --------------- */
+/* ---- prefilter: every literal of every rule, found in one pass over the message -------- */
+
+/* The pass looks at each pair of adjacent bytes of the message once: a 64 Kbit table says
+ * whether the pair is the anchor of some literal, and only then is a short chain of
+ * candidates compared. Each literal is anchored at its rarest pair (by a rough frequency of
+ * bytes in log text), with all four case variants for a case-insensitive one, so most
+ * messages run the table test and nothing else; this replaced a PCRE2 alternation of the
+ * literals with (*MARK)s, which cost about five times as much per line. Every occurrence of
+ * every literal is found, so a literal inside another needs no special care.
+ *
+ * The same pass picks the rules worth trying: the rules of the literals found plus the rules
+ * without literals, in load order, so a line costs the same whatever the number of rules
+ * that cannot match it. */
+
+#define GRAM_HASH 4096u /* chain heads; power of two */
+
+struct gram_node {
+    uint16_t gram; /* the two bytes, first in the high byte */
+    uint16_t lit;  /* index in lits */
+    int32_t next;  /* next node of the same chain, -1 at the end */
+};
+
+/* The tables behind ruleset.lits. struct ruleset (rule.h) has no field for them, so they
+ * share one allocation with the literal array: lits is the first member and ruleset.lits
+ * points at it, which C allows converting back to the whole (C17 6.7.2.1p15). Invariants:
+ * a bit of gram_bits is set iff some node holds that gram; lit_rules[i] has bit r set iff
+ * rules[r].lit_ids holds i; always has bit r set iff rules[r] has a pattern and no lit_ids. */
+struct lit_index {
+    struct rule_literal lits[RULE_MAX_LITERALS]; /* must stay first: see above */
+    uint8_t anchor[RULE_MAX_LITERALS];           /* offset of each literal's anchor pair */
+    uint64_t gram_bits[65536 / 64];              /* anchor pairs */
+    int32_t head[GRAM_HASH];                     /* first node per hash, -1 none */
+    struct gram_node nodes[RULE_MAX_LITERALS * 4];
+    size_t n_nodes;
+    size_t prog_len[RULE_MAX_PROGRAMS]; /* strlen of ruleset.programs[i] */
+    size_t words;                       /* uint64_t words of a rule bitset */
+    uint64_t *lit_rules;                /* owned: RULE_MAX_LITERALS bitsets of words */
+    uint64_t *always;                   /* owned: words: rules tried on every line */
+    uint64_t *cand;                     /* owned: words: scratch, the rules of this line */
+};
+
+static struct lit_index *lit_index_of(const struct ruleset *rs)
+{
+    return (struct lit_index *)rs->lits;
+}
 
 void ruleset_release_prefilter(struct ruleset *rs)
 {
+    struct lit_index *ix = lit_index_of(rs);
     for (size_t i = 0; i < rs->n_lits; i++)
         free(rs->lits[i].text);
-    free(rs->lits);
+    if (ix) {
+        free(ix->lit_rules);
+        free(ix->always);
+        free(ix->cand);
+    }
+    free(ix); /* the same block as rs->lits */
     rs->lits = NULL;
     rs->n_lits = 0;
     free(rs->implies);
@@ -515,24 +567,6 @@ void ruleset_release_prefilter(struct ruleset *rs)
     }
 }
 
-static bool contains_icase(const char *hay, size_t hn, const char *needle, size_t n)
-{
-    if (n > hn)
-        return false;
-    for (size_t i = 0; i + n <= hn; i++)
-        if (strncasecmp(hay + i, needle, n) == 0)
-            return true;
-    return false;
-}
-
-/* True when finding b in a line guarantees a is there too. */
-static bool literal_implies(const struct rule_literal *b, const struct rule_literal *a)
-{
-    if (a->icase)
-        return contains_icase(b->text, b->len, a->text, a->len);
-    return !b->icase && memmem(b->text, b->len, a->text, a->len) != NULL;
-}
-
 /* Returns the index of lit in rs->lits, adding it when new; -1 past the table size. */
 static int intern_literal(struct ruleset *rs, struct rule_literal *lit)
 {
@@ -547,88 +581,149 @@ static int intern_literal(struct ruleset *rs, struct rule_literal *lit)
     return (int)rs->n_lits++;
 }
 
-static int cmp_by_len_desc(const void *a, const void *b, void *ctx)
+static unsigned char ascii_lower(unsigned char c)
 {
-    const struct rule_literal *lits = ctx;
-    size_t la = lits[*(const uint16_t *)a].len, lb = lits[*(const uint16_t *)b].len;
-    return la < lb ? 1 : la > lb ? -1 : 0;
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
-/* Builds "(?:lit(*MARK:i)|...)", longest first: at one position the longest literal wins, and
- * the implies table then accounts for the shorter ones it contains. */
-static int build_prefilter(struct ruleset *rs, struct hl_err *err)
+static unsigned char ascii_upper(unsigned char c)
 {
-    if (!rs->n_lits)
-        return 0;
-    uint16_t order[RULE_MAX_LITERALS];
-    for (size_t i = 0; i < rs->n_lits; i++)
-        order[i] = (uint16_t)i;
-    qsort_r(order, rs->n_lits, sizeof(order[0]), cmp_by_len_desc, rs->lits);
-    /* A case-sensitive literal that a longer or equally long case-insensitive one contains
-     * ("abc" in "(?i)abc") could lose the alternation to it at the same position without
-     * being implied: search it directly. */
-    for (size_t a = 0; a < rs->n_lits; a++)
-        for (size_t b = 0; b < rs->n_lits; b++)
-            if (b != a && rs->lits[b].len >= rs->lits[a].len &&
-                contains_icase(rs->lits[b].text, rs->lits[b].len, rs->lits[a].text,
-                               rs->lits[a].len) &&
-                !literal_implies(&rs->lits[b], &rs->lits[a]))
-                rs->lits[a].direct = true;
-    struct buf pat;
-    buf_init(&pat, 1u << 20);
-    int r = buf_adds(&pat, "(?:");
-    bool first = true;
-    for (size_t k = 0; r == 0 && k < rs->n_lits; k++) {
-        const struct rule_literal *l = &rs->lits[order[k]];
-        if (l->direct)
-            continue;
-        r = buf_adds(&pat, first ? "" : "|");
-        first = false;
-        if (r == 0 && l->icase)
-            r = buf_adds(&pat, "(?i:");
-        for (size_t c = 0; r == 0 && c < l->len; c++) {
-            /* A backslash before a non-alphanumeric is always a literal in PCRE2. */
-            if (!isalnum((unsigned char)l->text[c]) && (unsigned char)l->text[c] < 0x80)
-                r = buf_addc(&pat, '\\');
-            if (r == 0)
-                r = buf_addc(&pat, l->text[c]);
+    return c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c;
+}
+
+/* Rough share (per mille) of a byte in the message part of log lines: English letter
+ * frequencies for lowercase, less for capitals, and the separators logs are full of. Only
+ * the order matters: it picks each literal's rarest pair. */
+static unsigned byte_weight(unsigned char c)
+{
+    static const unsigned char lower[26] = {
+        82, 15, 28, 43, 127, 22, 20, 61, 70, 2,  8, 40, 24,
+        67, 75, 19, 1,  60,  63, 91, 28, 10, 24, 2, 20, 1,
+    };
+    if (c >= 'a' && c <= 'z')
+        return lower[c - 'a'];
+    if (c >= 'A' && c <= 'Z')
+        return lower[c - 'A'] / 6 + 1;
+    if (c >= '0' && c <= '9')
+        return 20;
+    if (c == ' ')
+        return 150;
+    if (c == '.' || c == ':' || c == '/' || c == '-' || c == '=' || c == ',')
+        return 15;
+    return 3;
+}
+
+static unsigned pair_weight(const struct rule_literal *l, size_t i)
+{
+    unsigned char a = (unsigned char)l->text[i], b = (unsigned char)l->text[i + 1];
+    if (!l->icase)
+        return byte_weight(a) * byte_weight(b);
+    unsigned wa = byte_weight(ascii_lower(a)) +
+                  (ascii_lower(a) != a || ascii_upper(a) != a ? byte_weight(ascii_upper(a)) : 0);
+    unsigned wb = byte_weight(ascii_lower(b)) +
+                  (ascii_lower(b) != b || ascii_upper(b) != b ? byte_weight(ascii_upper(b)) : 0);
+    return wa * wb;
+}
+
+static unsigned gram_hash(unsigned gram)
+{
+    return (gram * 40503u >> 4) & (GRAM_HASH - 1);
+}
+
+static void add_gram(struct lit_index *ix, unsigned gram, uint16_t lit)
+{
+    for (int32_t k = ix->head[gram_hash(gram)]; k >= 0; k = ix->nodes[k].next)
+        if (ix->nodes[k].gram == gram && ix->nodes[k].lit == lit)
+            return; /* "(?i)1792": the case variants of digits are one pair */
+    struct gram_node *node = &ix->nodes[ix->n_nodes];
+    node->gram = (uint16_t)gram;
+    node->lit = lit;
+    node->next = ix->head[gram_hash(gram)];
+    ix->head[gram_hash(gram)] = (int32_t)ix->n_nodes++;
+    ix->gram_bits[gram / 64] |= 1ull << (gram % 64);
+}
+
+/* Anchors every literal at its rarest pair. */
+static void build_grams(struct ruleset *rs, struct lit_index *ix)
+{
+    for (size_t g = 0; g < GRAM_HASH; g++)
+        ix->head[g] = -1;
+    for (size_t i = 0; i < rs->n_lits; i++) {
+        const struct rule_literal *l = &rs->lits[i];
+        assert(l->len >= 2); /* LITERAL_MIN_LEN */
+        size_t best = 0;
+        unsigned best_w = UINT32_MAX;
+        for (size_t k = 0; k + 1 < l->len && k <= UINT8_MAX; k++) {
+            unsigned w = pair_weight(l, k);
+            if (w < best_w) {
+                best_w = w;
+                best = k;
+            }
         }
-        if (r == 0)
-            r = buf_printf(&pat, "%s(*MARK:%u)", l->icase ? ")" : "", (unsigned)order[k]);
+        ix->anchor[i] = (uint8_t)best;
+        unsigned char a = (unsigned char)l->text[best], b = (unsigned char)l->text[best + 1];
+        if (!l->icase) {
+            add_gram(ix, (unsigned)a << 8 | b, (uint16_t)i);
+            continue;
+        }
+        unsigned char av[2] = { ascii_lower(a), ascii_upper(a) };
+        unsigned char bv[2] = { ascii_lower(b), ascii_upper(b) };
+        for (int x = 0; x < 2; x++)
+            for (int y = 0; y < 2; y++)
+                add_gram(ix, (unsigned)av[x] << 8 | bv[y], (uint16_t)i);
     }
-    if (r == 0)
-        r = buf_addc(&pat, ')');
-    if (r < 0) {
-        buf_release(&pat);
-        return hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
-    }
-    int errcode;
-    PCRE2_SIZE erroff;
-    rs->prefilter = pcre2_compile((PCRE2_SPTR)pat.data, pat.len, 0, &errcode, &erroff, NULL);
-    buf_release(&pat);
-    if (!rs->prefilter) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(errcode, msg, sizeof(msg));
-        return hl_err_set(err, HL_ERULE, NULL, "cannot build the prefilter: %s", (char *)msg);
-    }
-    (void)pcre2_jit_compile(rs->prefilter, PCRE2_JIT_COMPLETE);
-    rs->pre_md = pcre2_match_data_create(1, NULL);
-    rs->implies = calloc(rs->n_lits, sizeof(*rs->implies));
-    if (!rs->pre_md || !rs->implies)
-        return hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
-    for (size_t b = 0; b < rs->n_lits; b++)
-        for (size_t a = 0; a < rs->n_lits; a++)
-            if (a == b || literal_implies(&rs->lits[b], &rs->lits[a]))
-                rs->implies[b][a / 64] |= 1ull << (a % 64);
-    return 0;
 }
 
-/* Gives every rule its literal ids and program bits. */
+static bool equal_icase(const unsigned char *s, const char *lit, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ascii_lower(s[i]) != ascii_lower((unsigned char)lit[i]))
+            return false;
+    return true;
+}
+
+/* Sets found[i] for every literal i that occurs in s. */
+static void find_literals(const struct ruleset *rs, const struct lit_index *ix, struct strv s,
+                          uint64_t *found)
+{
+    const unsigned char *p = (const unsigned char *)s.p;
+    if (s.n < 2)
+        return;
+    unsigned gram = p[0];
+    for (size_t i = 1; i < s.n; i++) {
+        gram = (gram << 8 | p[i]) & 0xffffu;
+        if (!(ix->gram_bits[gram / 64] >> (gram % 64) & 1))
+            continue;
+        size_t at = i - 1; /* where the pair starts */
+        for (int32_t k = ix->head[gram_hash(gram)]; k >= 0; k = ix->nodes[k].next) {
+            const struct gram_node *node = &ix->nodes[k];
+            if (node->gram != gram)
+                continue;
+            const struct rule_literal *l = &rs->lits[node->lit];
+            size_t off = ix->anchor[node->lit];
+            if (at < off || at - off + l->len > s.n)
+                continue;
+            const unsigned char *start = p + at - off;
+            if (l->icase ? equal_icase(start, l->text, l->len)
+                         : memcmp(start, l->text, l->len) == 0)
+                found[node->lit / 64] |= 1ull << (node->lit % 64);
+        }
+    }
+}
+
+/* Gives every rule its literal ids and program bits, and builds the index. */
 static int index_rules(struct ruleset *rs, struct hl_err *err)
 {
-    rs->lits = calloc(RULE_MAX_LITERALS, sizeof(*rs->lits));
+    struct lit_index *ix = calloc(1, sizeof(*ix));
+    if (!ix)
+        return hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
+    rs->lits = ix->lits;
+    ix->words = (rs->n + 63) / 64;
+    ix->lit_rules = calloc(RULE_MAX_LITERALS * (ix->words ? ix->words : 1), sizeof(uint64_t));
+    ix->always = calloc(ix->words ? ix->words : 1, sizeof(uint64_t));
+    ix->cand = calloc(ix->words ? ix->words : 1, sizeof(uint64_t));
     rs->programs = calloc(RULE_MAX_PROGRAMS, sizeof(*rs->programs));
-    if (!rs->lits || !rs->programs)
+    if (!ix->lit_rules || !ix->always || !ix->cand || !rs->programs)
         return hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
     for (size_t i = 0; i < rs->n; i++) {
         struct rule *rule = &rs->rules[i];
@@ -641,6 +736,7 @@ static int index_rules(struct ruleset *rs, struct hl_err *err)
             if (k == rs->n_programs && k < RULE_MAX_PROGRAMS) {
                 if (!(rs->programs[k] = strdup(rule->programs[p])))
                     return hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
+                ix->prog_len[k] = strlen(rs->programs[k]);
                 rs->n_programs++;
             }
             /* Past 64 names the rule simply gets no bit for that name: see program_allowed(). */
@@ -665,11 +761,15 @@ static int index_rules(struct ruleset *rs, struct hl_err *err)
         if (complete) {
             rule->lit_ids = ids;
             rule->n_lit_ids = (size_t)n;
+            for (int k = 0; k < n; k++)
+                ix->lit_rules[ids[k] * ix->words + i / 64] |= 1ull << (i % 64);
         } else {
             free(ids);
+            ix->always[i / 64] |= 1ull << (i % 64);
         }
     }
-    return build_prefilter(rs, err);
+    build_grams(rs, ix);
+    return 0;
 }
 
 /* ---- matching -------------------------------------------------------------------------- */
@@ -711,41 +811,15 @@ struct line_view {
 static void view_line(struct ruleset *rs, const struct record *rec, struct line_view *v)
 {
     memset(v, 0, sizeof(*v));
-    for (size_t i = 0; i < rs->n_programs; i++) {
-        const char *name = rs->programs[i];
-        if (strlen(name) == rec->program.n &&
-            strncasecmp(name, rec->program.p, rec->program.n) == 0)
+    const struct lit_index *ix = lit_index_of(rs);
+    if (!ix)
+        return; /* not prepared: nothing to find */
+    for (size_t i = 0; i < rs->n_programs; i++)
+        if (ix->prog_len[i] == rec->program.n &&
+            strncasecmp(rs->programs[i], rec->program.p, rec->program.n) == 0)
             v->programs |= 1ull << i;
-    }
-    if (!rs->prefilter || !rec->message.n)
-        return;
-    for (size_t i = 0; i < rs->n_lits; i++) {
-        const struct rule_literal *l = &rs->lits[i];
-        if (l->direct &&
-            (l->icase ? contains_icase(rec->message.p, rec->message.n, l->text, l->len)
-                      : memmem(rec->message.p, rec->message.n, l->text, l->len) != NULL))
-            v->found[i / 64] |= 1ull << (i % 64);
-    }
-    PCRE2_SPTR subject = (PCRE2_SPTR)rec->message.p;
-    PCRE2_SIZE off = 0;
-    while (off < rec->message.n) {
-        int rc = rs->jit ? pcre2_jit_match(rs->prefilter, subject, rec->message.n, off, 0,
-                                           rs->pre_md, rs->mctx)
-                         : pcre2_match(rs->prefilter, subject, rec->message.n, off, 0, rs->pre_md,
-                                       rs->mctx);
-        if (rc == PCRE2_ERROR_JIT_BADOPTION)
-            rc = pcre2_match(rs->prefilter, subject, rec->message.n, off, 0, rs->pre_md, rs->mctx);
-        if (rc < 0)
-            break;
-        PCRE2_SPTR mark = pcre2_get_mark(rs->pre_md);
-        size_t id = 0;
-        for (const PCRE2_UCHAR *m = mark; m && *m; m++)
-            id = id * 10 + (size_t)(*m - '0');
-        if (mark && id < rs->n_lits)
-            for (size_t w = 0; w < RULE_MAX_LITERALS / 64; w++)
-                v->found[w] |= rs->implies[id][w];
-        off = pcre2_get_ovector_pointer(rs->pre_md)[0] + 1;
-    }
+    if (rec->message.n)
+        find_literals(rs, ix, rec->message, v->found);
 }
 
 static bool program_allowed(const struct rule *rule, const struct record *rec,
@@ -812,14 +886,26 @@ int ruleset_match(struct ruleset *rs, const struct record *rec, rule_hit_fn *hit
 {
     struct line_view v;
     view_line(rs, rec, &v);
-    for (size_t i = 0; i < rs->n; i++) {
-        const struct rule *rule = &rs->rules[i];
-        if (!matches_viewed(rs, rule, rec, &v))
-            continue;
-        int r = hit(ctx, rule, rec);
-        if (r < 0)
-            return r;
-    }
+    struct lit_index *ix = lit_index_of(rs);
+    uint64_t *cand = ix->cand;
+    memcpy(cand, ix->always, ix->words * sizeof(*cand));
+    for (size_t w = 0; w < RULE_MAX_LITERALS / 64; w++)
+        for (uint64_t bits = v.found[w]; bits; bits &= bits - 1) {
+            const uint64_t *rules =
+                    ix->lit_rules + (w * 64 + (size_t)__builtin_ctzll(bits)) * ix->words;
+            for (size_t k = 0; k < ix->words; k++)
+                cand[k] |= rules[k];
+        }
+    /* In load order, as if every rule were tried. */
+    for (size_t w = 0; w < ix->words; w++)
+        for (uint64_t bits = cand[w]; bits; bits &= bits - 1) {
+            const struct rule *rule = &rs->rules[w * 64 + (size_t)__builtin_ctzll(bits)];
+            if (!matches_viewed(rs, rule, rec, &v))
+                continue;
+            int r = hit(ctx, rule, rec);
+            if (r < 0)
+                return r;
+        }
     return 0;
 }
 

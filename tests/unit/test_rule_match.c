@@ -228,6 +228,80 @@ static void rules_past_the_literal_table_still_match(void)
     CHECK_INT(fired_wrongly, 0);
 }
 
+/* Collects the index of each rule that fired. */
+struct fired {
+    size_t idx[16];
+    size_t n;
+};
+
+static int on_fired(void *ctx, const struct rule *rule, const struct record *rec)
+{
+    struct fired *f = ctx;
+    (void)rec;
+    if (f->n < ARRAY_SIZE(f->idx))
+        f->idx[f->n++] = (size_t)(rule - rs.rules);
+    return 0;
+}
+
+static void literal_pass_finds_literals_anywhere_and_keeps_load_order(void)
+{
+    /* A rule without a usable literal (m.any) is tried on every line; literals are found at
+     * the start, at the end, twice, overlapping, and in any case for (?i). */
+    CHECK_INT(setup("[m.first]\nseverity = info\nregex = needle7x\nsummary = s\nremedy = r\n"
+                    "[m.any]\nseverity = info\nregex = ^\\d+$\nsummary = s\nremedy = r\n"
+                    "[m.ic]\nseverity = info\nregex = (?i)haystack\nsummary = s\nremedy = r\n"
+                    "[m.last]\nseverity = info\nregex = needle7x\\b\nsummary = s\n"
+                    "remedy = r\n"),
+              0);
+    static const struct {
+        const char *msg;
+        const char *want; /* indexes of the rules that fire, in order */
+    } cases[] = {
+        { "needle7x", "0 3" },
+        { "a needle7x", "0 3" },
+        { "needle7x haystack", "0 2 3" },
+        { "HayStack", "2" },
+        { "12345", "1" },
+        { "needle7", "" },
+        { "eedle7x", "" },
+        { "ne", "" },
+        { "n", "" },
+        { "needle7xneedle7xy", "0" },
+        { "hhaystackk", "2" },
+        { "", "" },
+    };
+    for (size_t k = 0; k < ARRAY_SIZE(cases); k++) {
+        struct record rec = rec_of("", cases[k].msg);
+        struct fired f = { .n = 0 };
+        CHECK_INT(ruleset_match(&rs, &rec, on_fired, &f), 0);
+        char got[64] = "";
+        for (size_t i = 0; i < f.n; i++)
+            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%zu", i ? " " : "", f.idx[i]);
+        if (strcmp(got, cases[k].want) != 0)
+            printf("# message '%s'\n", cases[k].msg);
+        CHECK_STR(got, cases[k].want);
+    }
+}
+
+static void literal_pass_spans_many_rules(void)
+{
+    /* 130 rules: the rules worth trying span three bitset words. */
+    CHECK_INT(setup_many(130, false), 0);
+    for (size_t i = 0; i < 130; i += 9) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "x needle%zux and needle%zux", i, (i * 7) % 130);
+        struct record rec = rec_of("", msg);
+        struct fired f = { .n = 0 };
+        CHECK_INT(ruleset_match(&rs, &rec, on_fired, &f), 0);
+        size_t a = i, b = (i * 7) % 130;
+        size_t lo = a < b ? a : b, hi = a < b ? b : a;
+        CHECK_INT(f.n, lo == hi ? 1 : 2);
+        CHECK_INT(f.idx[0], lo);
+        if (lo != hi)
+            CHECK_INT(f.idx[1], hi);
+    }
+}
+
 /* Calls rule_required_literal() and compares with want (NULL: no literal). */
 static void check_literal(const char *pattern, const char *want, bool want_icase)
 {
@@ -553,6 +627,8 @@ int main(void)
     TAP_RUN(named_captures_are_returned);
     TAP_RUN(ruleset_match_calls_hit_in_load_order);
     TAP_RUN(prefilter_handles_overlapping_literals_of_mixed_case);
+    TAP_RUN(literal_pass_finds_literals_anywhere_and_keeps_load_order);
+    TAP_RUN(literal_pass_spans_many_rules);
     TAP_RUN(program_filter_works_past_64_program_names);
     TAP_RUN(rules_past_the_literal_table_still_match);
     TAP_RUN(literal_of_plain_pattern_is_the_pattern);
