@@ -211,8 +211,46 @@ static void print_wrapped(const char *label, const char *text)
     putchar('\n');
 }
 
-static void print_summary(struct scan_cmd *sc, const struct scan *scan, double seconds,
-                          size_t max_line)
+/* After the findings: the incidents this scan rebuilt that need attention (open, or error and
+ * worse), most severe first, so the summary ends with what to act on. */
+static void print_incidents(struct db *db)
+{
+    static const char sql[] =
+            "SELECT severity, rule_id, coalesce(host, '-'), state, summary,"
+            " coalesce(substr(first_ts, 1, 10) || ' ' || substr(first_ts, 12, 8), '(no time)'),"
+            " (SELECT count(*) FROM incidents WHERE scan_id = ?1),"
+            " (SELECT count(*) FROM incidents WHERE scan_id = ?1 AND state = 'open')"
+            " FROM incidents WHERE scan_id = ?1"
+            " AND (state <> 'closed' OR severity IN ('error', 'critical'))"
+            " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'error' THEN 1"
+            " WHEN 'warning' THEN 2 WHEN 'notice' THEN 3 ELSE 4 END, first_ts DESC LIMIT 10";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, db->scan_id);
+    bool first = true;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (first) {
+            long long all = sqlite3_column_int64(st, 6), open = sqlite3_column_int64(st, 7);
+            printf("%lld incident%s (%lld open); act on these first (all: 'hsmlog incidents'):\n",
+                   all, all == 1 ? "" : "s", open);
+            first = false;
+        }
+        char upper[16];
+        snprintf(upper, sizeof(upper), "%s", (const char *)sqlite3_column_text(st, 0));
+        for (char *p = upper; *p; p++)
+            *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+        printf("  %-8s %-6s %s  %s  %s: %s\n", upper, sqlite3_column_text(st, 3),
+               sqlite3_column_text(st, 5), sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+               sqlite3_column_text(st, 4));
+    }
+    if (!first)
+        putchar('\n');
+    sqlite3_finalize(st);
+}
+
+static void print_summary(struct db *db, struct scan_cmd *sc, const struct scan *scan,
+                          double seconds, size_t max_line)
 {
     size_t n_fired = 0;
     size_t *order = malloc((sc->rs->n ? sc->rs->n : 1) * sizeof(*order));
@@ -252,6 +290,8 @@ static void print_summary(struct scan_cmd *sc, const struct scan *scan, double s
         print_wrapped("remedy: ", rule->remedy);
         putchar('\n');
     }
+    if (db)
+        print_incidents(db);
     printf("%llu finding%s (%llu new) from %zu rule%s in %llu line%s of %llu source%s, %.2f s",
            (unsigned long long)scan->findings, scan->findings == 1 ? "" : "s",
            (unsigned long long)scan->new_findings, n_fired, n_fired == 1 ? "" : "s",
@@ -434,7 +474,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
         }
     }
     if (!sc.json && !sc.output_broken)
-        print_summary(&sc, &scan, secs, opt.max_line);
+        print_summary(fatal ? NULL : dbp, &sc, &scan, secs, opt.max_line);
     if (stop_requested && !sc.output_broken)
         diag_warn(NULL, "interrupted; what was read is stored");
     status = fatal        ? EXIT_USAGE

@@ -3,7 +3,8 @@
 #   cmd            shell commands run with sh in a fresh temp dir; they see $HSMLOG (the
 #                  binary), $FIXTURES, $CASE (this folder) and $HSMLOG_DB / $HSMLOG_RULES
 #   expected.exit  exit status of cmd (default 0)
-#   expected.out   stdout, compared exactly after "0.12 s" timings become "N s" (optional)
+#   expected.out   stdout, compared exactly after "0.12 s" timings become "N s" (optional;
+#                  HSMLOG_UPDATE_EXPECTED=1 in the environment rewrites it from this run)
 #   expected.err   lines that must each appear in stderr (optional)
 #   query.sql      SQL run with `hsmlog query --format csv` after cmd (optional) ...
 #   expected.rows  ... and the CSV it must print
@@ -40,6 +41,8 @@ fi
 
 if [ -f "$CASE/expected.out" ]; then
     sed -E 's/[0-9]+\.[0-9]+ s(;|$)/N s\1/' "$TMP/out" >"$TMP/out.norm"
+    # HSMLOG_UPDATE_EXPECTED=1 meson test ...: rewrite expected.out (review with git diff).
+    [ -n "${HSMLOG_UPDATE_EXPECTED:-}" ] && cp "$TMP/out.norm" "$CASE/expected.out"
     if cmp -s "$TMP/out.norm" "$CASE/expected.out"; then
         ok "stdout"
     else
