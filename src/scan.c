@@ -772,7 +772,8 @@ int scan_path(struct scan *sc, const char *path, struct hl_err *err)
             return HL_ENOMEM;
         }
         report_problem(sc, &open_err, false);
-        struct stream_info info = { .label = path, .mtime = -1, .size = -1 };
+        /* Nothing was read, so nothing says what it is. */
+        struct stream_info info = { .label = path, .kind = "unknown", .mtime = -1, .size = -1 };
         int r = record_unread(sc, &info, "error", open_err.msg, err);
         return r < 0 ? r : 1;
     }
