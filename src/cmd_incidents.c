@@ -107,8 +107,8 @@ static int rebuild_all(struct app *app, const char *path)
     struct hl_err err;
     hl_err_clear(&err);
     if (status == 0 && (db_open(&db, path, false, &err) < 0 || db_put_rules(&db, &rs, &err) < 0 ||
-                        incidents_mark_all(&db, &err) < 0 || incidents_update(&db, &rs, &err) < 0 ||
-                        db_commit(&db, &err) < 0)) {
+                        incidents_rekey(&db, &rs, &err) < 0 || incidents_mark_all(&db, &err) < 0 ||
+                        incidents_update(&db, &rs, &err) < 0 || db_commit(&db, &err) < 0)) {
         diag_err(&err);
         status = EXIT_USAGE;
     }
@@ -207,7 +207,10 @@ int cmd_incidents(int argc, char **argv, struct app *app)
     }
     sqlite3_stmt *st = NULL;
     if (status == 0 && sqlite3_prepare_v2(db.h, incidents_sql, -1, &st, NULL) != SQLITE_OK) {
-        diag_error("incidents", "%s (is %s an hsmlog database?)", sqlite3_errmsg(db.h), path);
+        diag_error("incidents",
+                   "%s: %s (a database from an older hsmlog is upgraded by 'hsmlog incidents "
+                   "--rebuild' or the next scan)",
+                   path, sqlite3_errmsg(db.h));
         status = EXIT_USAGE;
     }
     if (status == 0) {
@@ -282,7 +285,10 @@ int cmd_report(int argc, char **argv, struct app *app)
             " ORDER BY i.host IS NULL, i.host, i.first_ts IS NULL, i.first_ts, i.id";
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db.h, sql, -1, &st, NULL) != SQLITE_OK) {
-        diag_error("report", "%s (is %s an hsmlog database?)", sqlite3_errmsg(db.h), path);
+        diag_error("report",
+                   "%s: %s (a database from an older hsmlog is upgraded by 'hsmlog incidents "
+                   "--rebuild' or the next scan)",
+                   path, sqlite3_errmsg(db.h));
         status = EXIT_USAGE;
     } else {
         bind_filter(st, &f);

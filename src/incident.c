@@ -848,6 +848,49 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
     return r;
 }
 
+int incidents_rekey(struct db *db, const struct ruleset *rs, struct hl_err *err)
+{
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < rs->n; i++) {
+        const struct rule *rule = &rs->rules[i];
+        if (rule->role != RULE_ROLE_FINDING)
+            continue;
+        /* The same values scan.c puts in a key, read back from the stored finding. */
+        struct buf sql;
+        buf_init(&sql, 0);
+        HL_IGNORE(buf_adds(&sql, "UPDATE findings SET group_key = json_array("));
+        for (size_t k = 0; k < rule->inc.n_group_by; k++) {
+            const char *f = rule->inc.group_by[k];
+            char part[96];
+            snprintf(part, sizeof(part), "%scoalesce(%s, '')", k ? ", " : "",
+                     strcmp(f, "host") == 0      ? "host"
+                     : strcmp(f, "program") == 0 ? "program"
+                     : strcmp(f, "source") == 0  ? "(SELECT path FROM sources WHERE id = source_id)"
+                                                 : NULL);
+            if (strcmp(f, "host") && strcmp(f, "program") && strcmp(f, "source"))
+                snprintf(part, sizeof(part), "%scoalesce(json_extract(fields, '$.' || ?%zu), '')",
+                         k ? ", " : "", k + 2);
+            HL_IGNORE(buf_adds(&sql, part));
+        }
+        HL_IGNORE(buf_adds(&sql, ") WHERE rule_id = ?1"));
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db->h, buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
+            r = hl_err_set(err, HL_EDB, db->path, "cannot re-key findings: %s",
+                           sqlite3_errmsg(db->h));
+        } else {
+            sqlite3_bind_text(st, 1, rule->id, -1, SQLITE_STATIC);
+            for (size_t k = 0; k < rule->inc.n_group_by; k++)
+                sqlite3_bind_text(st, (int)k + 2, rule->inc.group_by[k], -1, SQLITE_STATIC);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                r = hl_err_set(err, HL_EDB, db->path, "cannot re-key findings: %s",
+                               sqlite3_errmsg(db->h));
+            sqlite3_finalize(st);
+        }
+        buf_release(&sql);
+    }
+    return r;
+}
+
 int incidents_mark_all(struct db *db, struct hl_err *err)
 {
     if (sqlite3_exec(db->h,

@@ -17,6 +17,10 @@
  * clears the marks. Commits. Returns 0 or a negative hl_code. */
 HL_NODISCARD int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err);
 
+/* Recomputes findings.group_key from the stored host, program, source and fields with the
+ * rules' current group-by (after the rules changed, or for findings of an older schema). */
+HL_NODISCARD int incidents_rekey(struct db *db, const struct ruleset *rs, struct hl_err *err);
+
 /* Marks every (rule, host) of the database dirty, for a full rebuild. */
 HL_NODISCARD int incidents_mark_all(struct db *db, struct hl_err *err);
 
