@@ -7,7 +7,7 @@
 
 int diag_verbosity;
 
-static void vprint(const char *where, const char *kind, const char *fmt, va_list ap)
+static HL_PRINTF(3, 0) void vprint(const char *where, const char *kind, const char *fmt, va_list ap)
 {
     fflush(stdout); /* keep stdout and stderr in order on a terminal */
     fputs("hsmlog: ", stderr);

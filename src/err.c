@@ -16,7 +16,8 @@ void hl_err_clear(struct hl_err *err)
     err->msg[0] = '\0';
 }
 
-static void err_vset(struct hl_err *err, int code, const char *where, const char *fmt, va_list ap)
+static HL_PRINTF(4, 0) void err_vset(struct hl_err *err, int code, const char *where,
+                                     const char *fmt, va_list ap)
 {
     err->code = code;
     err->sys_errno = 0;

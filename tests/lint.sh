@@ -12,8 +12,8 @@ for dir in "$root"/tests/cases/*/; do
     fi
 done
 if command -v clang-format >/dev/null 2>&1; then
-    if ! clang-format --dry-run --Werror "$root"/src/*.c "$root"/src/*.h "$root"/tests/unit/*.[ch] "$root"/tools/*.c; then
-        echo "clang-format: run 'clang-format -i src/*.[ch] tests/unit/*.[ch] tools/*.c'"
+    if ! clang-format --dry-run --Werror "$root"/src/*.c "$root"/src/*.h "$root"/tests/unit/*.[ch] "$root"/tests/fuzz/*.[ch] "$root"/tools/*.c; then
+        echo "clang-format: run 'clang-format -i src/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tools/*.c'"
         status=1
     fi
 else
