@@ -14,6 +14,7 @@
 #include "source.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -226,7 +227,14 @@ static bool reader_start(struct source *s, struct gzip_impl *g)
         return false;
     }
     g->ring = r;
-    if (pthread_create(&r->thread, NULL, reader_main, s) != 0) {
+    /* Signals (SIGINT stopping the scan) go to the scan thread: the reader starts with all
+     * of them blocked. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int created = pthread_create(&r->thread, NULL, reader_main, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (created != 0) {
         pthread_cond_destroy(&r->changed);
         pthread_mutex_destroy(&r->lock);
         free(r);
