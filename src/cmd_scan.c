@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "diag.h"
+#include "incident.h"
 #include "json.h"
 #include "lines.h"
 #include "parse_time.h"
@@ -421,7 +422,10 @@ int cmd_scan(int argc, char **argv, struct app *app)
     if (!app->no_db) {
         db_path = app_db_path(app);
         if (!db_path || db_open(&db, db_path, false, &err) < 0 ||
-            db_put_rules(&db, &rs, &err) < 0 || db_scan_begin(&db, app->command_line, &err) < 0) {
+            db_put_rules(&db, &rs, &err) < 0 || db_scan_begin(&db, app->command_line, &err) < 0 ||
+            /* Findings from before incidents (schema 1) get keys from the current rules. */
+            (db.migrated_from == 1 &&
+             (incidents_rekey(&db, &rs, &err) < 0 || incidents_mark_all(&db, &err) < 0))) {
             if (db_path)
                 diag_err(&err);
             status = EXIT_USAGE;

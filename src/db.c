@@ -108,8 +108,10 @@ static int migrate(struct db *db, struct hl_err *err)
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", DB_SCHEMA_VERSION);
         r = exec_sql(db, sql, err);
     }
+    if (r == 0 && (r = exec_sql(db, "COMMIT", err)) == 0)
+        db->migrated_from = version;
     if (r == 0)
-        return exec_sql(db, "COMMIT", err);
+        return 0;
     char *msg = NULL;
     sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, &msg);
     sqlite3_free(msg);

@@ -22,12 +22,13 @@
 /* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
  * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
 struct db {
-    sqlite3 *h;       /* owned */
-    char *path;       /* owned: for messages */
-    bool readonly;    /* opened for `query` */
-    bool in_tx;       /* a write transaction is open */
-    unsigned pending; /* rows written in the open transaction */
-    int64_t scan_id;  /* scans.id of the running scan, 0 before db_scan_begin() */
+    sqlite3 *h;        /* owned */
+    char *path;        /* owned: for messages */
+    bool readonly;     /* opened for `query` */
+    int migrated_from; /* user_version before this open upgraded it; 0 when it did not */
+    bool in_tx;        /* a write transaction is open */
+    unsigned pending;  /* rows written in the open transaction */
+    int64_t scan_id;   /* scans.id of the running scan, 0 before db_scan_begin() */
     sqlite3_stmt *st_scan_begin, *st_scan_end;
     sqlite3_stmt *st_source_add, *st_source_end;
     sqlite3_stmt *st_rule_put;

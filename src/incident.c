@@ -336,13 +336,14 @@ static int close_escalations(struct walk *w)
     return 0;
 }
 
-static int flush_incident(struct walk *w)
+/* Writes the incident in progress; one ended by a reset is closed whatever the clock says. */
+static int flush_incident(struct walk *w, bool by_reset)
 {
     if (!w->in_incident)
         return 0;
     size_t n = w->n_members - w->n_pending;
     int64_t gap = w->rule->inc.gap_us;
-    bool open = w->b->clock_us != INT64_MIN && w->b->clock_us - w->last_us <= gap;
+    bool open = !by_reset && w->b->clock_us != INT64_MIN && w->b->clock_us - w->last_us <= gap;
     struct draft_incident d = {
         .rule = w->rule,
         .key = w->key,
@@ -428,7 +429,7 @@ static int add_finding(struct walk *w, const struct event *e)
         w->last_us = e->ts_us;
         return push_member(w, e->id, e->ts_us);
     }
-    if ((r = flush_incident(w)) < 0)
+    if ((r = flush_incident(w, false)) < 0)
         return r;
     if ((r = push_member(w, e->id, e->ts_us)) < 0)
         return r;
@@ -472,25 +473,27 @@ static int build_group(struct builder *b, const struct rule *rule, const char *h
     for (size_t i = a; r == 0 && i < bnd; i++) {
         const struct event *e = &findings->v[i];
         if (!e->has_ts) {
+            /* A pasted console session has no times, but its bad logins still count. */
             untimed++;
+            r = escalate(&w, e);
             continue;
         }
         /* Resets up to this finding's time (a reset at the same second comes after it). */
         for (; ri < resets->n && resets->v[ri].has_ts && resets->v[ri].ts_us < e->ts_us; ri++) {
             if (!reset_applies(resets->v[ri].key, w.key))
                 continue;
-            if ((r = flush_incident(&w)) < 0 || (r = on_reset(&w)) < 0)
+            if ((r = flush_incident(&w, true)) < 0 || (r = on_reset(&w)) < 0)
                 break;
         }
         if (r == 0)
             r = add_finding(&w, e);
     }
-    if (r == 0)
-        r = flush_incident(&w);
-    /* An escalation stays open until a later reset closes it. */
+    /* A reset after the last finding ends the incident and closes the escalations. */
     bool reset_after = false;
     for (; ri < resets->n && !reset_after; ri++)
         reset_after = resets->v[ri].has_ts && reset_applies(resets->v[ri].key, w.key);
+    if (r == 0)
+        r = flush_incident(&w, reset_after);
     if (r == 0 && reset_after)
         r = close_escalations(&w);
     /* Findings without a time form one incident of their own, when they are enough. */
@@ -811,6 +814,12 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
     bool in_tx = r == 0;
     if (r == 0)
         r = builder_open(&b);
+    /* Open incidents are judged against the log clock, which this input may have moved. */
+    if (r == 0 && sqlite3_exec(db->h,
+                               "INSERT OR IGNORE INTO incidents_dirty SELECT DISTINCT from_rule_id,"
+                               " coalesce(host, '') FROM incidents WHERE state = 'open'",
+                               NULL, NULL, NULL) != SQLITE_OK)
+        r = fail(&b, "cannot mark open incidents");
     sqlite3_stmt *dirty = NULL;
     if (r == 0)
         r = prepare(&b, &dirty, "SELECT rule_id, host FROM incidents_dirty ORDER BY 1, 2");
