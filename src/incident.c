@@ -46,7 +46,7 @@ struct builder {
     struct hl_err *err;
     int64_t clock_us; /* latest log time of any scan; INT64_MIN when none */
     sqlite3_stmt *st_findings, *st_resets, *st_expects, *st_delete, *st_unlink, *st_insert,
-            *st_link, *st_close;
+            *st_link, *st_close, *st_link_range;
     struct buf text; /* scratch: summaries */
 };
 
@@ -275,6 +275,21 @@ static int write_incident(struct builder *b, const struct draft_incident *d,
     if (rc != SQLITE_DONE)
         return fail(b, "cannot store incident");
     int64_t id = sqlite3_last_insert_rowid(b->db->h);
+    if (d->has_ts && d->n_members > 1) {
+        /* The members of a timed incident are exactly its key's findings from its first to
+         * its last time (resets and the threshold window only cut outside that range): one
+         * indexed range update instead of one per finding. */
+        sqlite3_stmt *st_range = b->st_link_range;
+        sqlite3_bind_int64(st_range, 1, id);
+        sqlite3_bind_text(st_range, 2, from->id, -1, SQLITE_STATIC);
+        bind_host(st_range, 3, host);
+        sqlite3_bind_text(st_range, 4, d->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st_range, 5, first, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st_range, 6, last, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st_range);
+        sqlite3_reset(st_range);
+        return rc == SQLITE_DONE ? 0 : fail(b, "cannot link findings to their incident");
+    }
     for (size_t i = 0; i < d->n_members; i++) {
         sqlite3_bind_int64(b->st_link, 1, id);
         sqlite3_bind_int64(b->st_link, 2, d->members[i]);
@@ -644,91 +659,180 @@ static bool touches(const struct rule *r, char **changed, size_t n_changed)
     return false;
 }
 
+/* The SQL expression of a finding's "same" values, joined by U+001F: `host`, or a field of
+ * `fields` bound as parameter first_param + k. */
+static void same_expr(struct buf *sql, const struct rule_cause *c, int first_param)
+{
+    if (c->n_same == 0)
+        HL_IGNORE(buf_adds(sql, "''"));
+    for (size_t k = 0; k < c->n_same; k++) {
+        char part[128];
+        if (strcmp(c->same[k], "host") == 0)
+            snprintf(part, sizeof(part), "%scoalesce(host, '')", k ? " || char(31) || " : "");
+        else
+            snprintf(part, sizeof(part), "%scoalesce(json_extract(fields, '$.' || ?%d), '')",
+                     k ? " || char(31) || " : "", first_param + (int)k);
+        HL_IGNORE(buf_adds(sql, part));
+    }
+}
+
+static sqlite3_stmt *prepare_same(struct builder *b, const struct rule_cause *c, const char *head,
+                                  const char *tail, int first_param)
+{
+    struct buf sql;
+    buf_init(&sql, 0);
+    HL_IGNORE(buf_adds(&sql, head));
+    same_expr(&sql, c, first_param);
+    HL_IGNORE(buf_adds(&sql, tail));
+    sqlite3_stmt *st = NULL;
+    if (prepare(b, &st, buf_cstr(&sql)) < 0)
+        st = NULL;
+    buf_release(&sql);
+    for (size_t k = 0; st && k < c->n_same; k++)
+        if (strcmp(c->same[k], "host") != 0)
+            sqlite3_bind_text(st, first_param + (int)k, c->same[k], -1, SQLITE_STATIC);
+    return st;
+}
+
+/* A finding of a cause rule, loaded once per (rule, cause) so that each effect is a binary
+ * search and a short walk back instead of a query. */
+struct cause_row {
+    int64_t ts_us;
+    int64_t incident;
+    char *same; /* owned */
+};
+
+static void cause_rows_free(struct cause_row *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].same);
+    free(v);
+}
+
 /* Links each incident of rule to the incident of the latest cause finding in its window. */
 static int link_causes(struct builder *b, const struct rule *rule)
 {
-    sqlite3_stmt *list = NULL, *find = NULL, *set = NULL, *field = NULL;
-    int r = prepare(b, &list,
-                    "SELECT id, host, first_ts FROM incidents WHERE rule_id = ?1"
-                    " AND first_ts IS NOT NULL");
+    sqlite3_stmt *list = NULL, *set = NULL;
+    int r = prepare(
+            b, &list,
+            "SELECT id, first_ts FROM incidents WHERE rule_id = ?1 AND first_ts IS NOT NULL");
     if (r == 0)
         r = prepare(b, &set, "UPDATE incidents SET cause_incident_id = ?2 WHERE id = ?1");
-    if (r == 0)
-        r = prepare(b, &field,
-                    "SELECT json_extract(fields, '$.' || ?2) FROM findings WHERE incident_id = ?1"
-                    " ORDER BY ts LIMIT 1");
-    int rc;
-    sqlite3_bind_text(list, 1, rule->id, -1, SQLITE_STATIC);
-    while (r == 0 && (rc = sqlite3_step(list)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(list, 0);
-        const char *host = (const char *)sqlite3_column_text(list, 1);
-        const char *first = (const char *)sqlite3_column_text(list, 2);
-        int64_t first_us, cause = 0;
-        bool zoned;
-        if (!parse_time_iso(strv_from_cstr(first), 0, &first_us, &zoned))
-            continue;
-        for (size_t c = 0; r == 0 && c < rule->inc.n_causes && !cause; c++) {
-            const struct rule_cause *rc_ = &rule->inc.causes[c];
-            struct buf sql;
-            buf_init(&sql, 0);
-            HL_IGNORE(buf_adds(&sql, "SELECT incident_id FROM findings WHERE rule_id = ?1"
-                                     " AND ts <= ?2 AND ts >= ?3 AND incident_id IS NOT NULL"));
-            for (size_t s = 0; s < rc_->n_same; s++) {
-                char part[128];
-                snprintf(part, sizeof(part),
-                         strcmp(rc_->same[s], "host") == 0
-                                 ? " AND host IS ?%zu"
-                                 : " AND json_extract(fields, '$.' || ?%zu) IS ?%zu",
-                         4 + 2 * s, 5 + 2 * s);
-                HL_IGNORE(buf_adds(&sql, part));
-            }
-            HL_IGNORE(buf_adds(&sql, " ORDER BY ts DESC LIMIT 1"));
-            r = prepare(b, &find, buf_cstr(&sql));
-            buf_release(&sql);
-            if (r < 0)
-                break;
-            char lo[PARSE_TIME_ISO_LEN];
-            parse_time_format(first_us - rc_->within_us, lo);
-            sqlite3_bind_text(find, 1, rc_->rule_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(find, 2, first, -1, SQLITE_STATIC);
-            sqlite3_bind_text(find, 3, lo, -1, SQLITE_STATIC);
-            for (size_t s = 0; s < rc_->n_same; s++) {
-                int ip = (int)(4 + 2 * s);
-                if (strcmp(rc_->same[s], "host") == 0) {
-                    sqlite3_bind_text(find, ip, host, -1, SQLITE_TRANSIENT);
-                    continue;
+    if (r == 0 && sqlite3_exec(b->db->h,
+                               "CREATE TEMP TABLE IF NOT EXISTS cause_link(id INTEGER PRIMARY KEY,"
+                               " cause INTEGER); DELETE FROM cause_link",
+                               NULL, NULL, NULL) != SQLITE_OK)
+        r = fail(b, "cannot link causes");
+    /* Causes in order of preference: the first that finds one wins. */
+    for (size_t c = 0; r == 0 && c < rule->inc.n_causes; c++) {
+        const struct rule_cause *rc_ = &rule->inc.causes[c];
+        sqlite3_stmt *load = prepare_same(b, rc_, "SELECT ts, incident_id, ",
+                                          " FROM findings WHERE rule_id = ?1 AND ts IS NOT NULL"
+                                          " AND incident_id IS NOT NULL ORDER BY ts",
+                                          2);
+        sqlite3_stmt *effect = prepare_same(b, rc_, "SELECT ",
+                                            " FROM findings WHERE incident_id = ?1 ORDER BY ts"
+                                            " LIMIT 1",
+                                            2);
+        struct cause_row *rows = NULL;
+        size_t n = 0, cap = 0;
+        if (!load || !effect)
+            r = fail(b, "cannot prepare cause lookups");
+        if (r == 0)
+            sqlite3_bind_text(load, 1, rc_->rule_id, -1, SQLITE_STATIC);
+        while (r == 0 && sqlite3_step(load) == SQLITE_ROW) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 256;
+                struct cause_row *v = realloc(rows, cap * sizeof(*v));
+                if (!v) {
+                    r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+                    break;
                 }
-                /* The effect's value: from its first finding's fields. */
-                sqlite3_bind_int64(field, 1, id);
-                sqlite3_bind_text(field, 2, rc_->same[s], -1, SQLITE_STATIC);
-                sqlite3_bind_text(find, ip, rc_->same[s], -1, SQLITE_STATIC);
-                if (sqlite3_step(field) == SQLITE_ROW &&
-                    sqlite3_column_type(field, 0) != SQLITE_NULL)
-                    sqlite3_bind_text(find, ip + 1, (const char *)sqlite3_column_text(field, 0), -1,
-                                      SQLITE_TRANSIENT);
-                else
-                    sqlite3_bind_text(find, ip + 1, "\x01no value", -1, SQLITE_STATIC);
-                sqlite3_reset(field);
+                rows = v;
             }
-            if (sqlite3_step(find) == SQLITE_ROW)
-                cause = sqlite3_column_int64(find, 0);
-            sqlite3_finalize(find);
-            find = NULL;
+            bool zoned;
+            struct cause_row *row = &rows[n];
+            if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(load, 0)), 0,
+                                &row->ts_us, &zoned))
+                continue;
+            row->incident = sqlite3_column_int64(load, 1);
+            if (!(row->same = strdup((const char *)sqlite3_column_text(load, 2)))) {
+                r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+                break;
+            }
+            n++;
         }
-        if (r == 0 && cause != id) {
-            sqlite3_bind_int64(set, 1, id);
-            if (cause)
-                sqlite3_bind_int64(set, 2, cause);
-            else
-                sqlite3_bind_null(set, 2);
-            if (sqlite3_step(set) != SQLITE_DONE)
-                r = fail(b, "cannot link an incident to its cause");
-            sqlite3_reset(set);
+        sqlite3_reset(list);
+        sqlite3_bind_text(list, 1, rule->id, -1, SQLITE_STATIC);
+        while (r == 0 && n && sqlite3_step(list) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(list, 0), first_us;
+            bool zoned;
+            if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(list, 1)), 0,
+                                &first_us, &zoned))
+                continue;
+            sqlite3_bind_int64(effect, 1, id);
+            const char *want = NULL;
+            char *want_copy = NULL;
+            if (sqlite3_step(effect) == SQLITE_ROW)
+                want = (const char *)sqlite3_column_text(effect, 0);
+            else if (rc_->n_same == 0)
+                want = "";
+            if (want)
+                want_copy = strdup(want);
+            sqlite3_reset(effect);
+            /* The last cause finding at or before the effect began, then back in the window. */
+            size_t lo = 0, hi = n;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (rows[mid].ts_us <= first_us)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            int64_t cause = 0;
+            for (size_t k = lo; want_copy && k-- > 0 && !cause;) {
+                if (first_us - rows[k].ts_us > rc_->within_us)
+                    break;
+                if (strcmp(rows[k].same, want_copy) == 0 && rows[k].incident != id)
+                    cause = rows[k].incident;
+            }
+            free(want_copy);
+            if (!cause)
+                continue;
+            char sql[128];
+            snprintf(sql, sizeof(sql),
+                     "INSERT OR IGNORE INTO cause_link(id, cause) VALUES(%lld, %lld)",
+                     (long long)id, (long long)cause);
+            if (sqlite3_exec(b->db->h, sql, NULL, NULL, NULL) != SQLITE_OK)
+                r = fail(b, "cannot link causes");
         }
+        cause_rows_free(rows, n);
+        sqlite3_finalize(load);
+        sqlite3_finalize(effect);
     }
+    /* Every incident of the rule gets its cause, or none when none was found. */
+    sqlite3_reset(list);
+    sqlite3_bind_text(list, 1, rule->id, -1, SQLITE_STATIC);
+    sqlite3_stmt *get = NULL;
+    if (r == 0)
+        r = prepare(b, &get, "SELECT cause FROM cause_link WHERE id = ?1");
+    while (r == 0 && sqlite3_step(list) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(list, 0);
+        sqlite3_bind_int64(get, 1, id);
+        int64_t cause = sqlite3_step(get) == SQLITE_ROW ? sqlite3_column_int64(get, 0) : 0;
+        sqlite3_reset(get);
+        sqlite3_bind_int64(set, 1, id);
+        if (cause)
+            sqlite3_bind_int64(set, 2, cause);
+        else
+            sqlite3_bind_null(set, 2);
+        if (sqlite3_step(set) != SQLITE_DONE)
+            r = fail(b, "cannot link an incident to its cause");
+        sqlite3_reset(set);
+    }
+    sqlite3_finalize(get);
     sqlite3_finalize(list);
     sqlite3_finalize(set);
-    sqlite3_finalize(field);
     return r;
 }
 
@@ -762,6 +866,10 @@ static int builder_open(struct builder *b)
     if (r == 0)
         r = prepare(b, &b->st_link, "UPDATE findings SET incident_id = ?1 WHERE id = ?2");
     if (r == 0)
+        r = prepare(b, &b->st_link_range,
+                    "UPDATE findings SET incident_id = ?1 WHERE rule_id = ?2 AND host IS ?3"
+                    " AND group_key = ?4 AND ts >= ?5 AND ts <= ?6");
+    if (r == 0)
         r = prepare(b, &b->st_close, "UPDATE incidents SET state = 'closed' WHERE id = ?1");
     if (r == 0) {
         sqlite3_stmt *st;
@@ -788,6 +896,7 @@ static void builder_close(struct builder *b)
     sqlite3_finalize(b->st_insert);
     sqlite3_finalize(b->st_link);
     sqlite3_finalize(b->st_close);
+    sqlite3_finalize(b->st_link_range);
     buf_release(&b->text);
 }
 
