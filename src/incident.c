@@ -559,7 +559,8 @@ static int build_expectations(struct builder *b, const struct rule *trigger, con
     int r = read_events(b, b->st_expects, &marks);
     if (r < 0)
         return r;
-    qsort(triggers->v, triggers->n, sizeof(*triggers->v), cmp_event_ts);
+    if (triggers->n) /* qsort's base may not be NULL, even for no elements */
+        qsort(triggers->v, triggers->n, sizeof(*triggers->v), cmp_event_ts);
     size_t mi = 0;
     char key[512];
     {
