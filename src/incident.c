@@ -710,118 +710,117 @@ static void cause_rows_free(struct cause_row *v, size_t n)
     free(v);
 }
 
-/* Links each incident of rule to the incident of the latest cause finding in its window. */
-static int link_causes(struct builder *b, const struct rule *rule)
+/* One `caused-by` of a rule, ready for lookups: its findings sorted by time, and the query
+ * that gives an effect's "same" values. */
+struct cause_table {
+    const struct rule_cause *cause;
+    struct cause_row *rows; /* owned */
+    size_t n;
+    sqlite3_stmt *effect; /* owned */
+};
+
+static int cause_table_load(struct builder *b, struct cause_table *t)
 {
-    sqlite3_stmt *list = NULL, *set = NULL;
-    int r = prepare(
-            b, &list,
-            "SELECT id, first_ts FROM incidents WHERE rule_id = ?1 AND first_ts IS NOT NULL");
-    if (r == 0)
-        r = prepare(b, &set, "UPDATE incidents SET cause_incident_id = ?2 WHERE id = ?1");
-    if (r == 0 && sqlite3_exec(b->db->h,
-                               "CREATE TEMP TABLE IF NOT EXISTS cause_link(id INTEGER PRIMARY KEY,"
-                               " cause INTEGER); DELETE FROM cause_link",
-                               NULL, NULL, NULL) != SQLITE_OK)
-        r = fail(b, "cannot link causes");
-    /* Causes in order of preference: the first that finds one wins. */
-    for (size_t c = 0; r == 0 && c < rule->inc.n_causes; c++) {
-        const struct rule_cause *rc_ = &rule->inc.causes[c];
-        sqlite3_stmt *load = prepare_same(b, rc_, "SELECT ts, incident_id, ",
-                                          " FROM findings WHERE rule_id = ?1 AND ts IS NOT NULL"
-                                          " AND incident_id IS NOT NULL ORDER BY ts",
-                                          2);
-        sqlite3_stmt *effect = prepare_same(b, rc_, "SELECT ",
-                                            " FROM findings WHERE incident_id = ?1 ORDER BY ts"
-                                            " LIMIT 1",
-                                            2);
-        struct cause_row *rows = NULL;
-        size_t n = 0, cap = 0;
-        if (!load || !effect)
-            r = fail(b, "cannot prepare cause lookups");
-        if (r == 0)
-            sqlite3_bind_text(load, 1, rc_->rule_id, -1, SQLITE_STATIC);
-        while (r == 0 && sqlite3_step(load) == SQLITE_ROW) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 256;
-                struct cause_row *v = realloc(rows, cap * sizeof(*v));
-                if (!v) {
-                    r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
-                    break;
-                }
-                rows = v;
-            }
-            bool zoned;
-            struct cause_row *row = &rows[n];
-            if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(load, 0)), 0,
-                                &row->ts_us, &zoned))
-                continue;
-            row->incident = sqlite3_column_int64(load, 1);
-            if (!(row->same = strdup((const char *)sqlite3_column_text(load, 2)))) {
+    sqlite3_stmt *load = prepare_same(b, t->cause, "SELECT ts, incident_id, ",
+                                      " FROM findings WHERE rule_id = ?1 AND ts IS NOT NULL"
+                                      " AND incident_id IS NOT NULL ORDER BY ts",
+                                      2);
+    t->effect = prepare_same(b, t->cause, "SELECT ",
+                             " FROM findings WHERE incident_id = ?1 ORDER BY ts LIMIT 1", 2);
+    if (!load || !t->effect) {
+        sqlite3_finalize(load);
+        return fail(b, "cannot prepare cause lookups");
+    }
+    sqlite3_bind_text(load, 1, t->cause->rule_id, -1, SQLITE_STATIC);
+    size_t cap = 0;
+    int r = 0;
+    while (r == 0 && sqlite3_step(load) == SQLITE_ROW) {
+        if (t->n == cap) {
+            cap = cap ? cap * 2 : 256;
+            struct cause_row *v = realloc(t->rows, cap * sizeof(*v));
+            if (!v) {
                 r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
                 break;
             }
-            n++;
+            t->rows = v;
         }
-        sqlite3_reset(list);
-        sqlite3_bind_text(list, 1, rule->id, -1, SQLITE_STATIC);
-        while (r == 0 && n && sqlite3_step(list) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64(list, 0), first_us;
-            bool zoned;
-            if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(list, 1)), 0,
-                                &first_us, &zoned))
-                continue;
-            sqlite3_bind_int64(effect, 1, id);
-            const char *want = NULL;
-            char *want_copy = NULL;
-            if (sqlite3_step(effect) == SQLITE_ROW)
-                want = (const char *)sqlite3_column_text(effect, 0);
-            else if (rc_->n_same == 0)
-                want = "";
-            if (want)
-                want_copy = strdup(want);
-            sqlite3_reset(effect);
-            /* The last cause finding at or before the effect began, then back in the window. */
-            size_t lo = 0, hi = n;
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (rows[mid].ts_us <= first_us)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            int64_t cause = 0;
-            for (size_t k = lo; want_copy && k-- > 0 && !cause;) {
-                if (first_us - rows[k].ts_us > rc_->within_us)
-                    break;
-                if (strcmp(rows[k].same, want_copy) == 0 && rows[k].incident != id)
-                    cause = rows[k].incident;
-            }
-            free(want_copy);
-            if (!cause)
-                continue;
-            char sql[128];
-            snprintf(sql, sizeof(sql),
-                     "INSERT OR IGNORE INTO cause_link(id, cause) VALUES(%lld, %lld)",
-                     (long long)id, (long long)cause);
-            if (sqlite3_exec(b->db->h, sql, NULL, NULL, NULL) != SQLITE_OK)
-                r = fail(b, "cannot link causes");
-        }
-        cause_rows_free(rows, n);
-        sqlite3_finalize(load);
-        sqlite3_finalize(effect);
+        bool zoned;
+        struct cause_row *row = &t->rows[t->n];
+        if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(load, 0)), 0,
+                            &row->ts_us, &zoned))
+            continue;
+        row->incident = sqlite3_column_int64(load, 1);
+        if (!(row->same = strdup((const char *)sqlite3_column_text(load, 2))))
+            r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+        else
+            t->n++;
     }
-    /* Every incident of the rule gets its cause, or none when none was found. */
-    sqlite3_reset(list);
-    sqlite3_bind_text(list, 1, rule->id, -1, SQLITE_STATIC);
-    sqlite3_stmt *get = NULL;
+    sqlite3_finalize(load);
+    return r;
+}
+
+/* The incident of the latest finding in t at most its window before effect id began, with
+ * the same values; 0 when there is none. */
+static int64_t cause_lookup(struct cause_table *t, int64_t id, int64_t first_us)
+{
+    if (t->n == 0)
+        return 0;
+    sqlite3_bind_int64(t->effect, 1, id);
+    char *want = NULL;
+    if (sqlite3_step(t->effect) == SQLITE_ROW)
+        want = strdup((const char *)sqlite3_column_text(t->effect, 0));
+    else if (t->cause->n_same == 0)
+        want = strdup(""); /* a derived incident has no findings; nothing to compare */
+    sqlite3_reset(t->effect);
+    size_t lo = 0, hi = t->n; /* lo: first row later than the effect's start */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->rows[mid].ts_us <= first_us)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int64_t cause = 0;
+    for (size_t k = lo; want && k-- > 0 && !cause;) {
+        if (first_us - t->rows[k].ts_us > t->cause->within_us)
+            break;
+        if (t->rows[k].incident != id && strcmp(t->rows[k].same, want) == 0)
+            cause = t->rows[k].incident;
+    }
+    free(want);
+    return cause;
+}
+
+/* Links each incident of rule to its probable cause: the first `caused-by` (in file order)
+ * that finds one wins. Each cause rule's findings are loaded once, sorted, so an effect costs
+ * a binary search and a short walk back through its window. */
+static int link_causes(struct builder *b, const struct rule *rule)
+{
+    struct cause_table *tables = calloc(rule->inc.n_causes, sizeof(*tables));
+    if (!tables)
+        return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    int r = 0;
+    for (size_t c = 0; r == 0 && c < rule->inc.n_causes; c++) {
+        tables[c].cause = &rule->inc.causes[c];
+        r = cause_table_load(b, &tables[c]);
+    }
+    sqlite3_stmt *list = NULL, *set = NULL;
     if (r == 0)
-        r = prepare(b, &get, "SELECT cause FROM cause_link WHERE id = ?1");
+        r = prepare(b, &list,
+                    "SELECT id, first_ts FROM incidents WHERE rule_id = ?1"
+                    " AND first_ts IS NOT NULL");
+    if (r == 0)
+        r = prepare(b, &set, "UPDATE incidents SET cause_incident_id = ?2 WHERE id = ?1");
+    if (r == 0)
+        sqlite3_bind_text(list, 1, rule->id, -1, SQLITE_STATIC);
     while (r == 0 && sqlite3_step(list) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(list, 0);
-        sqlite3_bind_int64(get, 1, id);
-        int64_t cause = sqlite3_step(get) == SQLITE_ROW ? sqlite3_column_int64(get, 0) : 0;
-        sqlite3_reset(get);
+        int64_t id = sqlite3_column_int64(list, 0), first_us, cause = 0;
+        bool zoned;
+        if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(list, 1)), 0,
+                            &first_us, &zoned))
+            continue;
+        for (size_t c = 0; c < rule->inc.n_causes && !cause; c++)
+            cause = cause_lookup(&tables[c], id, first_us);
         sqlite3_bind_int64(set, 1, id);
         if (cause)
             sqlite3_bind_int64(set, 2, cause);
@@ -831,9 +830,13 @@ static int link_causes(struct builder *b, const struct rule *rule)
             r = fail(b, "cannot link an incident to its cause");
         sqlite3_reset(set);
     }
-    sqlite3_finalize(get);
     sqlite3_finalize(list);
     sqlite3_finalize(set);
+    for (size_t c = 0; c < rule->inc.n_causes; c++) {
+        cause_rows_free(tables[c].rows, tables[c].n);
+        sqlite3_finalize(tables[c].effect);
+    }
+    free(tables);
     return r;
 }
 

@@ -17,6 +17,8 @@
 #include "rec.h"
 #include "strv.h"
 
+struct lit_index;
+
 enum severity {
     SEV_INFO,
     SEV_NOTICE,
@@ -153,8 +155,7 @@ void rule_errors_release(struct rule_errors *e);
 struct rule_literal {
     char *text; /* owned */
     size_t len;
-    bool icase;  /* ASCII case-insensitive */
-    bool direct; /* searched with memmem, outside the alternation (see build_prefilter) */
+    bool icase; /* ASCII case-insensitive */
 };
 
 #define RULE_MAX_LITERALS 256 /* prefilter literals tracked per line; more go unfiltered */
@@ -164,13 +165,10 @@ struct ruleset {
     struct rule *rules; /* owned: n rules in load order */
     size_t n;
     size_t cap;
-    struct rule_literal *lits; /* owned: distinct prefilter literals of all rules */
+    struct lit_index *index;   /* owned: the prefilter's tables (rule_match.c) */
+    struct rule_literal *lits; /* distinct prefilter literals of all rules, inside index */
     size_t n_lits;
-    uint64_t (*implies)[RULE_MAX_LITERALS / 64]; /* owned: per literal, the literals that are
-                                                    found whenever it is (substrings) */
-    pcre2_code *prefilter;    /* owned: every literal as one alternation with (*MARK:i) */
-    pcre2_match_data *pre_md; /* owned */
-    char **programs;          /* owned: distinct lowercase program names of all rules */
+    char **programs; /* owned: distinct lowercase program names of all rules */
     size_t n_programs;
     pcre2_match_data *md;          /* owned: reused for every match */
     pcre2_match_context *mctx;     /* owned: match and depth limits */

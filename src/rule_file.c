@@ -711,17 +711,7 @@ static void finish_stanza(struct loader *ld, struct draft *d)
             buf_release(&pat.text);
         }
     }
-    if (d->broken || ld->nomem) {
-        pcre2_code_free(re);
-        pcre2_code_free(exclude);
-        pcre2_code_free(reset);
-        pcre2_code_free(expect);
-        free(expect_src);
-        spec_release(&spec);
-        goto out;
-    }
-
-    struct rule *r = append_rule(ld);
+    struct rule *r = d->broken || ld->nomem ? NULL : append_rule(ld);
     if (!r) {
         pcre2_code_free(re);
         pcre2_code_free(exclude);

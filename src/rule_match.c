@@ -511,16 +511,14 @@ struct gram_node {
     int32_t next;  /* next node of the same chain, -1 at the end */
 };
 
-/* The tables behind ruleset.lits. struct ruleset (rule.h) has no field for them, so they
- * share one allocation with the literal array: lits is the first member and ruleset.lits
- * points at it, which C allows converting back to the whole (C17 6.7.2.1p15). Invariants:
+/* The tables behind ruleset.lits (which points at lits here). Invariants:
  * a bit of gram_bits is set iff some node holds that gram; lit_rules[i] has bit r set iff
  * rules[r].lit_ids holds i; always has bit r set iff rules[r] has a pattern and no lit_ids. */
 struct lit_index {
-    struct rule_literal lits[RULE_MAX_LITERALS]; /* must stay first: see above */
-    uint8_t anchor[RULE_MAX_LITERALS];           /* offset of each literal's anchor pair */
-    uint64_t gram_bits[65536 / 64];              /* anchor pairs */
-    int32_t head[GRAM_HASH];                     /* first node per hash, -1 none */
+    struct rule_literal lits[RULE_MAX_LITERALS];
+    uint8_t anchor[RULE_MAX_LITERALS]; /* offset of each literal's anchor pair */
+    uint64_t gram_bits[65536 / 64];    /* anchor pairs */
+    int32_t head[GRAM_HASH];           /* first node per hash, -1 none */
     struct gram_node nodes[RULE_MAX_LITERALS * 4];
     size_t n_nodes;
     size_t prog_len[RULE_MAX_PROGRAMS]; /* strlen of ruleset.programs[i] */
@@ -532,7 +530,7 @@ struct lit_index {
 
 static struct lit_index *lit_index_of(const struct ruleset *rs)
 {
-    return (struct lit_index *)rs->lits;
+    return rs->index;
 }
 
 void ruleset_release_prefilter(struct ruleset *rs)
@@ -545,15 +543,10 @@ void ruleset_release_prefilter(struct ruleset *rs)
         free(ix->always);
         free(ix->cand);
     }
-    free(ix); /* the same block as rs->lits */
+    free(ix);
+    rs->index = NULL;
     rs->lits = NULL;
     rs->n_lits = 0;
-    free(rs->implies);
-    rs->implies = NULL;
-    pcre2_code_free(rs->prefilter);
-    rs->prefilter = NULL;
-    pcre2_match_data_free(rs->pre_md);
-    rs->pre_md = NULL;
     for (size_t i = 0; i < rs->n_programs; i++)
         free(rs->programs[i]);
     free(rs->programs);
@@ -717,6 +710,7 @@ static int index_rules(struct ruleset *rs, struct hl_err *err)
     struct lit_index *ix = calloc(1, sizeof(*ix));
     if (!ix)
         return hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
+    rs->index = ix;
     rs->lits = ix->lits;
     ix->words = (rs->n + 63) / 64;
     ix->lit_rules = calloc(RULE_MAX_LITERALS * (ix->words ? ix->words : 1), sizeof(uint64_t));

@@ -225,6 +225,7 @@ struct line_ctx {
     uint64_t line_no;
     bool have_ts_text; /* ts_text is computed for this line */
     char ts_text[PARSE_TIME_ISO_LEN];
+    int64_t hash;          /* event hash of this line, valid once occurrence is set */
     int64_t occurrence;    /* 0 until computed for this line */
     uint64_t new_findings; /* per source */
     struct hl_err *err;    /* run-level failure detail */
@@ -363,6 +364,15 @@ static int mark_dirty(struct scan *sc, const struct rule *rule, struct strv host
     return r;
 }
 
+/* The line's event identity: hash and occurrence, computed at its first hit only. */
+static int line_identity(struct line_ctx *lc, const struct record *rec)
+{
+    if (lc->occurrence)
+        return 0;
+    lc->hash = scan_event_hash(rec, lc->label);
+    return db_occurrence(lc->sc->db, lc->hash, &lc->occurrence, lc->err);
+}
+
 /* A reset or expect pattern matched: store the mark and flag the rule it affects. */
 static int on_mark(struct line_ctx *lc, const struct rule *rule, const struct record *rec,
                    const struct field_set *fs)
@@ -372,8 +382,7 @@ static int on_mark(struct line_ctx *lc, const struct rule *rule, const struct re
     int r = group_key_json(&owner->inc, rec, lc->label, fs, &sc->key);
     if (r < 0)
         return hl_err_set(lc->err, r, lc->label, "out of memory");
-    int64_t hash = scan_event_hash(rec, lc->label);
-    if (lc->occurrence == 0 && (r = db_occurrence(sc->db, hash, &lc->occurrence, lc->err)) < 0)
+    if ((r = line_identity(lc, rec)) < 0)
         return r;
     struct db_mark m = {
         .rule_id = owner->id,
@@ -383,7 +392,7 @@ static int on_mark(struct line_ctx *lc, const struct rule *rule, const struct re
         .ts = rec->has_ts ? lc->ts_text : NULL,
         .host = rec->host,
         .group_key = strv_make(buf_cstr(&sc->key), sc->key.len),
-        .event_hash = hash,
+        .event_hash = lc->hash,
         .occurrence = lc->occurrence,
     };
     if ((r = db_mark_add(sc->db, &m, lc->err)) < 0)
@@ -422,8 +431,7 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
     }
     bool is_new = true;
     if (sc->db) {
-        int64_t hash = scan_event_hash(rec, lc->label);
-        if (lc->occurrence == 0 && (r = db_occurrence(sc->db, hash, &lc->occurrence, lc->err)) < 0)
+        if ((r = line_identity(lc, rec)) < 0)
             return r;
         struct db_finding f = {
             .source_id = lc->source_id,
@@ -437,7 +445,7 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
             .message = message,
             .fields = strv_make(buf_cstr(&sc->fields), sc->fields.len),
             .raw = rec->raw,
-            .event_hash = hash,
+            .event_hash = lc->hash,
             .occurrence = lc->occurrence,
             .group_key = strv_make(buf_cstr(&sc->key), sc->key.len),
         };
