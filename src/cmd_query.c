@@ -133,8 +133,8 @@ int cmd_query(int argc, char **argv, struct app *app)
     while (status == 0 && tail && *tail) {
         sqlite3_stmt *st = NULL;
         const char *next = NULL;
-        if (sqlite3_prepare_v2(db.h, tail, -1, &st, &next) != SQLITE_OK) {
-            diag_error("query", "%s", sqlite3_errmsg(db.h));
+        if (db_prepare_query(&db, tail, &st, &next, &err) < 0) {
+            diag_error("query", "%s", err.msg);
             status = EXIT_USAGE;
             break;
         }

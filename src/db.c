@@ -22,10 +22,68 @@ static const char *const migrations[] = { schema_001_core, schema_002_incidents 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
                "one migration script per schema version");
 
+/* SQLite's message, plus the system's reason when a file operation failed ("disk I/O error"
+ * alone does not tell a full disk from a file-size limit). */
+static const char *db_errmsg(struct db *db, const char *msg, char *tmp, size_t cap)
+{
+    if (!db->h)
+        return "no handle";
+    if (!msg)
+        msg = sqlite3_errmsg(db->h);
+    int code = sqlite3_extended_errcode(db->h) & 0xff;
+    int sys = sqlite3_system_errno(db->h);
+    if (sys && (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN)) {
+        snprintf(tmp, cap, "%s (%s)", msg, strerror(sys));
+        return tmp;
+    }
+    return msg;
+}
+
 static int db_fail(struct db *db, struct hl_err *err, const char *what)
 {
-    return hl_err_set(err, HL_EDB, db->path, "%s: %s", what,
-                      db->h ? sqlite3_errmsg(db->h) : "no handle");
+    char tmp[256];
+    return hl_err_set(err, HL_EDB, db->path, "%s: %s", what, db_errmsg(db, NULL, tmp, sizeof(tmp)));
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps lo to hi milliseconds. The jitter keeps processes that collided once from retrying
+ * in lockstep. */
+static void nap(struct db *db, unsigned lo, unsigned hi)
+{
+    if (!db->rand)
+        db->rand = (uint32_t)getpid() * 2654435761u ^ (uint32_t)now_ms() ^ 1u;
+    db->rand ^= db->rand << 13;
+    db->rand ^= db->rand >> 17;
+    db->rand ^= db->rand << 5;
+    unsigned us = lo * 1000 + (hi > lo ? db->rand % ((hi - lo) * 1000) : 0);
+    struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* Busy handler: short, jittered polls instead of sqlite3_busy_timeout()'s backoff to 100 ms
+ * sleeps, so a waiting scan notices the brief moments another scan's lock is free. */
+static int busy_wait(void *ctx, int count)
+{
+    struct db *db = ctx;
+    int64_t now = now_ms();
+    if (count == 0)
+        db->busy_since_ms = now;
+    if (now - db->busy_since_ms >= DB_BUSY_TIMEOUT_MS)
+        return 0;
+    nap(db, 1, 3);
+    return 1;
+}
+
+static bool is_busy(int rc)
+{
+    return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 }
 
 char *db_default_path(void)
@@ -77,45 +135,253 @@ static int exec_sql(struct db *db, const char *sql, struct hl_err *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int r = hl_err_set(err, HL_EDB, db->path, "%s", msg ? msg : sqlite3_errmsg(db->h));
+        char tmp[256];
+        int r = hl_err_set(err, HL_EDB, db->path, "%s", db_errmsg(db, msg, tmp, sizeof(tmp)));
         sqlite3_free(msg);
         return r;
     }
     return 0;
 }
 
-static int migrate(struct db *db, struct hl_err *err)
+/* Runs sql (BEGIN, COMMIT), retrying with backoff while it fails for a lock. The busy handler
+ * covers most waits, but not all: a WAL recovery in progress (SQLITE_BUSY_RECOVERY), or two
+ * connections that would deadlock, get SQLITE_BUSY at once. */
+static int exec_retry(struct db *db, const char *sql, struct hl_err *err)
+{
+    int64_t start = now_ms();
+    unsigned delay = 1;
+    for (;;) {
+        int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        if (!is_busy(rc) || now_ms() - start >= DB_BUSY_TIMEOUT_MS)
+            return hl_err_set(err, HL_EDB, db->path, "%s: %s",
+                              strncmp(sql, "COMMIT", 6) == 0 ? "cannot commit" : "cannot begin",
+                              db_errmsg(db, NULL, (char[256]){ 0 }, 256));
+        nap(db, delay, 2 * delay);
+        if (delay < 64)
+            delay *= 2;
+    }
+}
+
+/* Switches to WAL. On a new, empty file several processes race to write its first page; the
+ * loser gets SQLITE_BUSY, or "delete" back when the change could not be made, and retries. */
+static int set_wal(struct db *db, struct hl_err *err)
+{
+    int64_t start = now_ms();
+    unsigned delay = 1;
+    for (;;) {
+        sqlite3_stmt *st = NULL;
+        bool wal = false;
+        int rc = sqlite3_prepare_v2(db->h, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *mode = (const char *)sqlite3_column_text(st, 0);
+            /* An in-memory database (rules test) has no WAL and needs none. */
+            wal = mode && (strcmp(mode, "wal") == 0 || strcmp(mode, "memory") == 0);
+            rc = SQLITE_OK;
+        }
+        sqlite3_finalize(st);
+        if (wal)
+            return 0;
+        if (rc != SQLITE_OK && !is_busy(rc))
+            return hl_err_set(err, HL_EDB, db->path, "%s",
+                              db_errmsg(db, NULL, (char[256]){ 0 }, 256));
+        if (now_ms() - start >= DB_BUSY_TIMEOUT_MS)
+            return hl_err_set(err, HL_EDB, db->path,
+                              "cannot switch the database to WAL mode: another process holds it");
+        nap(db, delay, 2 * delay);
+        if (delay < 64)
+            delay *= 2;
+    }
+}
+
+static int read_version(struct db *db, int *ret_version, struct hl_err *err)
 {
     sqlite3_stmt *st;
-    int version = 0;
     if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
         return db_fail(db, err, "cannot read schema version");
-    if (sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *ret_version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (version > DB_SCHEMA_VERSION)
+    if (rc != SQLITE_ROW)
+        return db_fail(db, err, "cannot read schema version");
+    if (*ret_version > DB_SCHEMA_VERSION)
         return hl_err_set(err, HL_EDB, db->path,
                           "database schema version %d is newer than this hsmlog understands (%d)",
-                          version, DB_SCHEMA_VERSION);
-    if (version == DB_SCHEMA_VERSION || db->readonly)
-        return 0;
+                          *ret_version, DB_SCHEMA_VERSION);
+    return 0;
+}
+
+static int migrate(struct db *db, struct hl_err *err)
+{
+    int version = 0;
+    int r = read_version(db, &version, err);
+    if (r < 0 || version == DB_SCHEMA_VERSION || db->readonly)
+        return r;
     /* One transaction for all steps: a crash mid-migration leaves the old schema intact. */
-    int r = exec_sql(db, "BEGIN IMMEDIATE", err);
+    if ((r = exec_retry(db, "BEGIN IMMEDIATE", err)) < 0)
+        return r;
+    /* Another process may have migrated while this one waited for the lock: read it again
+     * under the lock, so each script runs once. */
+    r = read_version(db, &version, err);
     for (int v = version; r == 0 && v < DB_SCHEMA_VERSION; v++)
         r = exec_sql(db, migrations[v], err);
-    if (r == 0) {
+    if (r == 0 && version < DB_SCHEMA_VERSION) {
         char sql[64];
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", DB_SCHEMA_VERSION);
         r = exec_sql(db, sql, err);
     }
-    if (r == 0 && (r = exec_sql(db, "COMMIT", err)) == 0)
-        db->migrated_from = version;
+    if (r == 0 && (r = exec_retry(db, "COMMIT", err)) == 0)
+        db->migrated_from = version < DB_SCHEMA_VERSION ? version : 0;
     if (r == 0)
         return 0;
-    char *msg = NULL;
-    sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, &msg);
-    sqlite3_free(msg);
+    if (!sqlite3_get_autocommit(db->h))
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
     return r;
+}
+
+/* ---- the read-only guard (query, report, incidents) ---- */
+
+/* PRAGMAs that take an argument and only read. Any other PRAGMA given a value is refused:
+ * `PRAGMA user_version = 5` and `PRAGMA journal_mode = DELETE` would change the file. */
+static bool pragma_reads(const char *name, const char *arg)
+{
+    static const char *const with_arg[] = {
+        "table_info", "table_xinfo",      "table_list",        "index_info",      "index_xinfo",
+        "index_list", "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
+    };
+    static const char *const writing[] = { "optimize", "wal_checkpoint", "incremental_vacuum" };
+    if (!name)
+        return false;
+    if (!arg) {
+        for (size_t i = 0; i < ARRAY_SIZE(writing); i++)
+            if (sqlite3_stricmp(name, writing[i]) == 0)
+                return false;
+        return true;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(with_arg); i++)
+        if (sqlite3_stricmp(name, with_arg[i]) == 0)
+            return true;
+    return false;
+}
+
+/* sqlite3_set_authorizer() callback: runs while a statement is prepared, so a refused one
+ * never starts. The read-only open and query_only already stop writes to the file; this
+ * adds a message that says why, and stops what they allow (ATTACH, temp tables). */
+static int guard(void *ctx, int action, const char *a1, const char *a2, const char *dbname,
+                 const char *trigger)
+{
+    static const char *const writes[] = {
+        [SQLITE_CREATE_INDEX] = "CREATE INDEX",
+        [SQLITE_CREATE_TABLE] = "CREATE TABLE",
+        [SQLITE_CREATE_TEMP_INDEX] = "CREATE TEMP INDEX",
+        [SQLITE_CREATE_TEMP_TABLE] = "CREATE TEMP TABLE",
+        [SQLITE_CREATE_TEMP_TRIGGER] = "CREATE TEMP TRIGGER",
+        [SQLITE_CREATE_TEMP_VIEW] = "CREATE TEMP VIEW",
+        [SQLITE_CREATE_TRIGGER] = "CREATE TRIGGER",
+        [SQLITE_CREATE_VIEW] = "CREATE VIEW",
+        [SQLITE_DELETE] = "DELETE",
+        [SQLITE_DROP_INDEX] = "DROP INDEX",
+        [SQLITE_DROP_TABLE] = "DROP TABLE",
+        [SQLITE_DROP_TEMP_INDEX] = "DROP INDEX",
+        [SQLITE_DROP_TEMP_TABLE] = "DROP TABLE",
+        [SQLITE_DROP_TEMP_TRIGGER] = "DROP TRIGGER",
+        [SQLITE_DROP_TEMP_VIEW] = "DROP VIEW",
+        [SQLITE_DROP_TRIGGER] = "DROP TRIGGER",
+        [SQLITE_DROP_VIEW] = "DROP VIEW",
+        [SQLITE_INSERT] = "INSERT",
+        [SQLITE_UPDATE] = "UPDATE",
+        [SQLITE_ALTER_TABLE] = "ALTER TABLE",
+        [SQLITE_REINDEX] = "REINDEX",
+        [SQLITE_ANALYZE] = "ANALYZE",
+        [SQLITE_CREATE_VTABLE] = "CREATE VIRTUAL TABLE",
+        [SQLITE_DROP_VTABLE] = "DROP VIRTUAL TABLE",
+    };
+    struct db *db = ctx;
+    (void)dbname;
+    (void)trigger;
+    /* CREATE and DROP also report their edit of the schema table, and reading a pragma
+     * function reports an UPDATE of it; SQLite never lets SQL write that table itself. The
+     * CREATE or DROP is refused under its own code. */
+    if ((action == SQLITE_INSERT || action == SQLITE_UPDATE || action == SQLITE_DELETE) && a1 &&
+        (sqlite3_stricmp(a1, "sqlite_master") == 0 || sqlite3_stricmp(a1, "sqlite_schema") == 0 ||
+         sqlite3_stricmp(a1, "sqlite_temp_master") == 0 ||
+         sqlite3_stricmp(a1, "sqlite_temp_schema") == 0))
+        return SQLITE_OK;
+    if (db->refused[0])
+        return SQLITE_DENY; /* keep the first reason */
+    switch (action) {
+    case SQLITE_READ:
+    case SQLITE_SELECT:
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+    case SQLITE_RECURSIVE:
+        return SQLITE_OK;
+    case SQLITE_FUNCTION:
+        if (!a2 || sqlite3_stricmp(a2, "load_extension") != 0)
+            return SQLITE_OK;
+        snprintf(db->refused, sizeof(db->refused),
+                 "load_extension() is not allowed: query loads no extensions");
+        return SQLITE_DENY;
+    case SQLITE_PRAGMA:
+        if (pragma_reads(a1, a2))
+            return SQLITE_OK;
+        snprintf(db->refused, sizeof(db->refused),
+                 "PRAGMA %s%s would change the database or the connection: query is read-only",
+                 a1 ? a1 : "", a2 ? " with a value" : "");
+        return SQLITE_DENY;
+    case SQLITE_ATTACH:
+    case SQLITE_DETACH:
+        snprintf(db->refused, sizeof(db->refused),
+                 "ATTACH and DETACH are not allowed: query reads only its own database");
+        return SQLITE_DENY;
+    }
+    const char *what = action > 0 && (size_t)action < ARRAY_SIZE(writes) && writes[action]
+                               ? writes[action]
+                               : "this statement";
+    snprintf(db->refused, sizeof(db->refused), "%s would change the database: query is read-only",
+             what);
+    return SQLITE_DENY;
+}
+
+static int guard_install(struct db *db, struct hl_err *err)
+{
+    int on = 1, off = 0;
+    if (sqlite3_db_config(db->h, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, off, NULL) != SQLITE_OK ||
+        sqlite3_db_config(db->h, SQLITE_DBCONFIG_DEFENSIVE, on, NULL) != SQLITE_OK ||
+        sqlite3_set_authorizer(db->h, guard, db) != SQLITE_OK)
+        return db_fail(db, err, "cannot make the connection read-only");
+    sqlite3_limit(db->h, SQLITE_LIMIT_ATTACHED, 0);
+    return 0;
+}
+
+static bool is_pragma(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r')
+        sql++;
+    return sqlite3_strnicmp(sql, "PRAGMA", 6) == 0;
+}
+
+int db_prepare_query(struct db *db, const char *sql, sqlite3_stmt **ret_st, const char **ret_tail,
+                     struct hl_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    db->refused[0] = '\0';
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, ret_tail) != SQLITE_OK) {
+        if (db->refused[0])
+            return hl_err_set(err, HL_EDB, NULL, "refused: %s", db->refused);
+        return hl_err_set(err, HL_EDB, NULL, "%s", sqlite3_errmsg(db->h));
+    }
+    /* What the authorizer does not see: VACUUM (also VACUUM INTO a new file). A PRAGMA the
+     * guard let through only reads, though SQLite cannot tell for some (journal_mode). */
+    if (st && !sqlite3_stmt_readonly(st) && !is_pragma(sqlite3_sql(st))) {
+        sqlite3_finalize(st);
+        return hl_err_set(err, HL_EDB, NULL,
+                          "refused: this statement would write: query is read-only");
+    }
+    *ret_st = st;
+    return 0;
 }
 
 static int prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct hl_err *err)
@@ -211,12 +477,21 @@ int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err)
         goto fail;
     }
     sqlite3_extended_result_codes(db->h, 1);
-    /* Another scan (journalctl -f in one terminal, a query in another) may hold the lock. */
-    sqlite3_busy_timeout(db->h, 10000);
+    /* Other scans (journalctl -f in one terminal, a cron job) and queries share the file. */
+    sqlite3_busy_handler(db->h, busy_wait, db);
     if (!readonly) {
+        /* SQLite falls back to reading a file it cannot write; say so now, not at the first
+         * insert. */
+        if (sqlite3_db_readonly(db->h, "main") == 1) {
+            r = hl_err_set(err, HL_EDB, path,
+                           "cannot write the database: the file or its file system is read-only");
+            goto fail;
+        }
+        if ((r = set_wal(db, err)) < 0)
+            goto fail;
         r = exec_sql(db,
-                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                     " PRAGMA foreign_keys = ON; PRAGMA temp_store = FILE",
+                     "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                     " PRAGMA temp_store = FILE",
                      err);
         if (r < 0)
             goto fail;
@@ -226,6 +501,8 @@ int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err)
     if ((r = migrate(db, err)) < 0)
         goto fail;
     if (!readonly && (r = prepare_all(db, err)) < 0)
+        goto fail;
+    if (readonly && (r = guard_install(db, err)) < 0)
         goto fail;
     return 0;
 fail:
@@ -262,12 +539,17 @@ void db_close(struct db *db)
 
 static int begin(struct db *db, struct hl_err *err)
 {
-    if (db->in_tx)
-        return 0;
-    int r = exec_sql(db, "BEGIN IMMEDIATE", err);
+    if (db->in_tx) {
+        if (!sqlite3_get_autocommit(db->h))
+            return 0;
+        db->in_tx = false; /* an error (a full disk) rolled it back: start a new one */
+    }
+    int r = exec_retry(db, "BEGIN IMMEDIATE", err);
     if (r == 0) {
         db->in_tx = true;
         db->pending = 0;
+        db->commit_due = false;
+        db->tx_started_ms = now_ms();
     }
     return r;
 }
@@ -276,17 +558,41 @@ int db_commit(struct db *db, struct hl_err *err)
 {
     if (!db->in_tx)
         return 0;
-    int r = exec_sql(db, "COMMIT", err);
+    int r = sqlite3_get_autocommit(db->h) ? 0 : exec_retry(db, "COMMIT", err);
+    /* A failed COMMIT (disk full) may leave the transaction open and the write lock held. */
+    if (r < 0 && !sqlite3_get_autocommit(db->h))
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
     db->in_tx = false;
     db->pending = 0;
+    db->commit_due = false;
     return r;
 }
 
-/* Counts a written row; commits at the batch size. */
+int db_tick(struct db *db, struct hl_err *err)
+{
+    if (!db->in_tx || (!db->commit_due && (++db->ticks & 255) != 0))
+        return 0;
+    int64_t now = now_ms();
+    if (!db->commit_due && now - db->tx_started_ms < DB_TX_MAX_MS)
+        return 0;
+    int r = db_commit(db, err);
+    /* The lock is free now, but this scan would take it again within microseconds, before a
+     * waiting process (polling every 1 to 3 ms) sees it: step aside a moment, at most once
+     * per DB_TX_MAX_MS, so concurrent scans take turns. */
+    if (r == 0 && now - db->yielded_ms >= DB_TX_MAX_MS) {
+        nap(db, 3, 3);
+        db->yielded_ms = now_ms();
+    }
+    return r;
+}
+
+/* Counts a written row. The commit itself waits for db_tick() between lines: committing here
+ * could store a finding without the incident mark written right after it. */
 static int wrote_row(struct db *db, struct hl_err *err)
 {
+    (void)err;
     if (++db->pending >= DB_BATCH_ROWS)
-        return db_commit(db, err);
+        db->commit_due = true;
     return 0;
 }
 

@@ -16,8 +16,15 @@
 /* Schema version this build writes; user_version of a migrated database. */
 #define DB_SCHEMA_VERSION 2
 
-/* Findings and source rows per transaction before an automatic commit. */
+/* Findings and source rows per transaction before db_tick() commits. */
 #define DB_BATCH_ROWS 5000
+
+/* Longest a write transaction stays open before db_tick() commits it, so that other scans
+ * writing the same database get their turn. */
+#define DB_TX_MAX_MS 250
+
+/* How long a connection waits for another process's lock before it gives up with HL_EDB. */
+#define DB_BUSY_TIMEOUT_MS 30000
 
 /* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
  * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
@@ -36,6 +43,14 @@ struct db {
     sqlite3_stmt *st_seen_reset; /* empties it when a new source starts */
     sqlite3_stmt *st_finding_add;
     sqlite3_stmt *st_mark_add, *st_dirty, *st_clock;
+    /* Locking and the read-only guard (db_open, begin, commit; db_tick). */
+    int64_t tx_started_ms; /* monotonic time of the open transaction's BEGIN */
+    int64_t yielded_ms;    /* monotonic time db_tick() last let other writers in */
+    int64_t busy_since_ms; /* when the current wait for a lock began */
+    unsigned ticks;        /* db_tick() calls, to read the clock only now and then */
+    bool commit_due;       /* DB_BATCH_ROWS reached: db_tick() commits */
+    uint32_t rand;         /* xorshift state for the jitter of lock retries */
+    char refused[200];     /* read-only handles: why the guard denied the last statement */
 };
 
 /* Returns the default database path: $HSMLOG_DB, else $XDG_STATE_HOME/hsmlog/hsmlog.db,
@@ -43,7 +58,12 @@ struct db {
 char *db_default_path(void);
 
 /* Opens (creating it and its directory when writing) and migrates the database at path.
- * Read-only mode fails when the file does not exist. Fails with HL_EDB or HL_EIO. */
+ * Read-only mode fails when the file does not exist. Fails with HL_EDB or HL_EIO; a database
+ * that cannot be written (read-only file or file system) fails a writing open at once.
+ * Several processes may open, create and migrate one database at the same time: locks are
+ * waited for (with jitter) up to DB_BUSY_TIMEOUT_MS. A read-only handle is guarded: it
+ * refuses statements that would write, ATTACH/DETACH, setting PRAGMAs and extensions, and
+ * says why in db->refused (see db_prepare_query()). */
 HL_NODISCARD int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err);
 
 /* Commits what is pending and closes. NULL-safe on a zeroed struct. */
@@ -51,6 +71,17 @@ void db_close(struct db *db);
 
 /* Commits the open transaction, if any. */
 HL_NODISCARD int db_commit(struct db *db, struct hl_err *err);
+
+/* Called between input lines: commits when DB_BATCH_ROWS rows are pending or the transaction
+ * is older than DB_TX_MAX_MS, so a line's rows (finding, incident mark) commit together and
+ * no scan holds the write lock for long. */
+HL_NODISCARD int db_tick(struct db *db, struct hl_err *err);
+
+/* Prepares the first statement of sql on a read-only handle, like sqlite3_prepare_v2(), and
+ * refuses one that would change anything. Sets *ret_st (NULL for an empty statement) and
+ * *ret_tail. Fails with HL_EDB and a one-line reason in err->msg. */
+HL_NODISCARD int db_prepare_query(struct db *db, const char *sql, sqlite3_stmt **ret_st,
+                                  const char **ret_tail, struct hl_err *err);
 
 /* Stores (replaces) the definitions of every loaded rule. */
 HL_NODISCARD int db_put_rules(struct db *db, const struct ruleset *rs, struct hl_err *err);

@@ -538,6 +538,11 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     hl_err_clear(&read_err);
     int status = 0;
     while (!stopping(sc)) {
+        /* Between lines: a line's rows commit together, and the write lock is shared. */
+        if (sc->db && (r = db_tick(sc->db, err)) < 0) {
+            status = r;
+            break;
+        }
         int n = lines_next(&lines, &line, &read_err);
         if (n == 0)
             break;
