@@ -35,6 +35,8 @@ static const char scan_usage[] =
         "      --max-size BYTES  most bytes one decompressed stream may yield (default 64 GiB)\n"
         "      --max-ratio N     stop a stream whose output passes N bytes per input byte\n"
         "                        after its first 16 MiB: a decompression bomb (default 250)\n"
+        "      --max-members N   files read from one archive; the rest are skipped (default\n"
+        "                        100000)\n"
         "      --db PATH, --no-db, --rules PATH, -q, -v   see 'hsmlog --help'\n"
         "\n"
         "Exit status: 0 ok, 1 --fail-on matched, 2 usage/rule/database error,\n"
@@ -333,6 +335,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
         { "max-depth", required_argument, NULL, 'D' },
         { "max-size", required_argument, NULL, 'S' },
         { "max-ratio", required_argument, NULL, 'R' },
+        { "max-members", required_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -391,6 +394,11 @@ int cmd_scan(int argc, char **argv, struct app *app)
             if (parse_uint(optarg, 1000000, &v) < 0 || v < 2)
                 return app_usage_error("scan", "--max-ratio takes 2 to 1000000, not '%s'", optarg);
             opt.limits.max_ratio = v;
+            break;
+        case 'N':
+            if (parse_uint(optarg, UINT64_MAX, &v) < 0 || v < 1)
+                return app_usage_error("scan", "--max-members takes a count, not '%s'", optarg);
+            opt.limits.max_members = v;
             break;
         default:
             fprintf(stderr, "Try 'hsmlog scan --help'.\n");

@@ -31,6 +31,8 @@ void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *
         sc->opt.limits.max_ratio = DECOMP_DEFAULT_MAX_RATIO;
     if (!sc->opt.limits.ratio_floor)
         sc->opt.limits.ratio_floor = DECOMP_DEFAULT_RATIO_FLOOR;
+    if (!sc->opt.limits.max_members)
+        sc->opt.limits.max_members = DECOMP_DEFAULT_MAX_MEMBERS;
     sc->rs = rs;
     sc->db = db;
     if (sink)

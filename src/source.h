@@ -103,11 +103,13 @@ struct decomp_limits {
     uint64_t max_size;    /* most bytes one decompressed stream may yield */
     uint64_t max_ratio;   /* most output bytes per input byte ... */
     uint64_t ratio_floor; /* ... checked once the output passed this many bytes */
+    uint64_t max_members; /* most files read from one archive (not a limit on bytes) */
 };
 
 #define DECOMP_DEFAULT_MAX_SIZE    (64ull << 30) /* 64 GiB */
 #define DECOMP_DEFAULT_MAX_RATIO   250u
 #define DECOMP_DEFAULT_RATIO_FLOOR (16ull << 20) /* 16 MiB */
+#define DECOMP_DEFAULT_MAX_MEMBERS 100000u
 
 /* Returns HL_ELIMIT with err set when in/out bytes break lim, else 0. */
 HL_NODISCARD int decomp_check(const struct decomp_limits *lim, uint64_t in, uint64_t out,

@@ -37,6 +37,7 @@ struct archive_walk {
     const void *data; /* the current data block of the member, owned by libarchive */
     size_t block_left;
     int64_t block_offset; /* member offset of block[0]; ahead of member_out across a hole */
+    uint64_t members;     /* regular-file members handed out so far */
 };
 
 static la_ssize_t read_cb(struct archive *a, void *ctx, const void **ret_buf)
@@ -241,6 +242,12 @@ int archive_walk_next(struct archive_walk *w, struct archive_member *ret, struct
             continue; /* directories, links, devices: nothing to read */
         break;
     }
+    /* Millions of tiny members cost a sources row each: stop at the cap, like a bomb. */
+    if (!w->raw && w->lim.max_members && w->members >= w->lim.max_members)
+        return hl_err_set(err, HL_ELIMIT, w->upstream->label,
+                          "archive has more than %llu members (--max-members), the rest skipped",
+                          (unsigned long long)w->lim.max_members);
+    w->members++;
     const char *path = archive_entry_pathname(entry);
     if (!path)
         path = archive_entry_pathname_utf8(entry);

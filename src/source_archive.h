@@ -24,7 +24,8 @@ struct archive_member {
     struct source *src; /* the member's bytes */
 };
 
-/* Starts reading an archive from upstream (borrowed; must outlive the walk). lim caps each
+/* Starts reading an archive from upstream (borrowed; must outlive the walk). lim caps the
+ * member count (archive_walk_next() fails with HL_ELIMIT past max_members) and each
  * member's decompressed size and ratio. Fails with HL_EFORMAT when libarchive cannot
  * recognise the data, HL_ENOMEM. */
 HL_NODISCARD int archive_walk_open(struct source *upstream, const struct decomp_limits *lim,
