@@ -90,6 +90,11 @@ static ssize_t member_read(struct source *s, void *buf, size_t cap, struct hl_er
         if (r <= 0)
             return r;
     }
+    /* --max-size is exact: a member of max_size bytes reads whole, the byte after it fails. */
+    if (w->member_out >= w->lim.max_size)
+        return decomp_check(&w->lim, 0, w->member_out + 1, s->label, err);
+    if (cap > w->lim.max_size - w->member_out)
+        cap = (size_t)(w->lim.max_size - w->member_out);
     size_t n;
     if ((uint64_t)w->block_offset > w->member_out) {
         /* A hole in a sparse member reads as NUL bytes, as it would from the disk. */

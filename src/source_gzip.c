@@ -162,6 +162,12 @@ static ssize_t inflate_some(struct source *s, struct gzip_impl *g, void *buf, si
     g->out_total += produced;
     if (r == 0)
         r = decomp_check(&g->lim, g->in_total, g->out_total, s->label, &g->fail_err);
+    /* --max-size is exact: hand out the bytes up to it, drop the rest of this block. */
+    if (g->out_total > g->lim.max_size) {
+        uint64_t over = g->out_total - g->lim.max_size;
+        produced -= over < produced ? (size_t)over : produced;
+        g->out_total = g->lim.max_size;
+    }
     if (r < 0) {
         g->failed = r;
         /* Deliver what was decoded before the damage; the error comes with the next read. */

@@ -1,0 +1,1 @@
+SELECT path, kind, lines, status FROM sources;

@@ -1,0 +1,1 @@
+SELECT path, status FROM sources ORDER BY id;

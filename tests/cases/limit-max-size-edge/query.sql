@@ -1,0 +1,1 @@
+SELECT path, kind, bytes, lines, status FROM sources ORDER BY id;
