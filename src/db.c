@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "parse_time.h"
 #include "utf8.h"
 
@@ -184,8 +185,7 @@ static int set_wal(struct db *db, struct hl_err *err)
         if (wal)
             return 0;
         if (rc != SQLITE_OK && !is_busy(rc))
-            return hl_err_set(err, HL_EDB, db->path, "%s",
-                              db_errmsg(db, NULL, (char[256]){ 0 }, 256));
+            return db_fail(db, err, "cannot open database");
         if (now_ms() - start >= DB_BUSY_TIMEOUT_MS)
             return hl_err_set(err, HL_EDB, db->path,
                               "cannot switch the database to WAL mode: another process holds it");
@@ -455,6 +455,42 @@ static int prepare_all(struct db *db, struct hl_err *err)
     return r;
 }
 
+/* A WAL reader needs a -shm file, which a read-only file system (a mounted evidence copy)
+ * has no room for. With no -wal file there is no write in flight, so the file can be read as
+ * immutable instead. Returns 0 when the handle was replaced. */
+static int reopen_immutable(struct db *db)
+{
+    if ((sqlite3_extended_errcode(db->h) & 0xff) != SQLITE_CANTOPEN)
+        return -1;
+    struct stat st;
+    char *wal = sqlite3_mprintf("%s-wal", db->path);
+    bool in_flight = !wal || (stat(wal, &st) == 0 && st.st_size > 0);
+    sqlite3_free(wal);
+    if (in_flight)
+        return -1;
+    struct buf uri;
+    buf_init(&uri, 0);
+    int r = buf_adds(&uri, "file:");
+    for (const char *p = db->path; r == 0 && *p; p++)
+        r = *p == '%' || *p == '?' || *p == '#' ? buf_printf(&uri, "%%%02X", (unsigned char)*p)
+                                                : buf_add(&uri, p, 1);
+    if (r == 0)
+        r = buf_adds(&uri, "?immutable=1");
+    sqlite3 *h = NULL;
+    if (r == 0 && sqlite3_open_v2(buf_cstr(&uri), &h,
+                                  SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+                                  NULL) == SQLITE_OK) {
+        sqlite3_close(db->h);
+        db->h = h;
+        sqlite3_extended_result_codes(db->h, 1);
+    } else {
+        sqlite3_close(h);
+        r = -1;
+    }
+    buf_release(&uri);
+    return r;
+}
+
 int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err)
 {
     memset(db, 0, sizeof(*db));
@@ -498,7 +534,14 @@ int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err)
     } else if ((r = exec_sql(db, "PRAGMA query_only = ON", err)) < 0) {
         goto fail;
     }
-    if ((r = migrate(db, err)) < 0)
+    r = migrate(db, err);
+    if (r < 0 && readonly && reopen_immutable(db) == 0) {
+        sqlite3_busy_handler(db->h, busy_wait, db);
+        r = exec_sql(db, "PRAGMA query_only = ON", err);
+        if (r == 0)
+            r = read_version(db, &(int){ 0 }, err);
+    }
+    if (r < 0)
         goto fail;
     if (!readonly && (r = prepare_all(db, err)) < 0)
         goto fail;

@@ -1,0 +1,87 @@
+"""A scan killed with SIGKILL at pseudo-random moments leaves a database that passes
+PRAGMA integrity_check and holds a subset of the findings with no duplicate; running the scan
+again completes it to exactly the findings (and incidents) of one uninterrupted run.
+
+The kill moments are fractions of a clean run's duration, drawn from a fixed seed, so each
+run of the test kills at comparable points on a fast or a slow (sanitizer) build; nothing
+is asserted about time.
+"""
+import os
+import random
+import signal
+import subprocess
+import tarfile
+import time
+
+from common import Ctx
+
+c = Ctx()
+big, n_big = c.gen_log("estate-a.log", "hsm-k1", 160)
+small1, n1 = c.gen_log("messages-b", "hsm-k2", 50, start_day=10)
+small2, n2 = c.gen_log("messages-c", "hsm-k3", 50, start_day=20)
+bundle = c.path("bundle.tgz")
+with tarfile.open(bundle, "w:gz") as t:
+    t.add(small1, arcname="var/log/messages-b")
+    t.add(small2, arcname="var/log/messages-c")
+inputs = [big, bundle]
+expected = n_big + n1 + n2
+
+INCIDENTS = ("SELECT rule_id, host, first_ts, last_ts, state, severity,"
+             " (SELECT count(*) FROM findings f WHERE f.incident_id = i.id)"
+             " FROM incidents i ORDER BY 1, 2, 3")
+
+clean_db = c.path("clean.db")
+t0 = time.monotonic()
+p = c.scan(clean_db, *inputs)
+duration = time.monotonic() - t0
+c.check(p.returncode == 0, "clean run exits 0", p.stderr)
+clean = c.findings(clean_db)
+clean_incidents = c.query(clean_db, INCIDENTS)
+c.check(len(clean) == expected, "clean run stores %d findings" % expected, len(clean))
+c.check(len(set(clean)) == len(clean), "clean run has no duplicate")
+
+
+def kill_after(db, delay):
+    """Starts a scan, SIGKILLs it after delay seconds; returns True if it was still running."""
+    proc = subprocess.Popen(c.cmd(db, "scan", "--year", "2026", *inputs), env=c.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    alive = proc.poll() is None
+    if alive:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return alive
+
+
+rng = random.Random(20261129)
+# Five single kills at spread-out points, then one database killed three times before the
+# re-run: a rerun must cope with the leftovers of several dead scans.
+rounds = [[rng.uniform(0.05, 0.95)] for _ in range(5)] + [[0.2, 0.5, 0.8]]
+for i, fractions in enumerate(rounds):
+    db = c.path("crash%d.db" % i)
+    killed = 0
+    for f in fractions:
+        killed += kill_after(db, f * duration)
+        if not os.path.exists(db):
+            continue
+        ok = c.integrity(db)
+        c.check(ok, "round %d: integrity_check ok after SIGKILL at %.0f%% of a run"
+                % (i, f * 100))
+        part = c.findings(db)
+        c.check(len(set(part)) == len(part) and set(part) <= set(clean),
+                "round %d: %d findings stored before the kill, no duplicate, all genuine"
+                % (i, len(part)))
+    if not killed:
+        print("# round %d: the scan finished before the kill" % i)
+    p = c.scan(db, *inputs)
+    c.check(p.returncode == 0, "round %d: re-run exits 0" % i, p.stderr)
+    again = c.findings(db)
+    c.check(again == clean, "round %d: re-run gives exactly the clean run's %d findings"
+            % (i, len(clean)),
+            "missing %d, extra %d" % (len(set(clean) - set(again)), len(again) - len(set(again))
+                                      + len(set(again) - set(clean))))
+    c.check(c.query(db, INCIDENTS) == clean_incidents,
+            "round %d: incidents are those of the clean run" % i)
+    c.check(c.integrity(db), "round %d: integrity_check ok after the re-run" % i)
+
+c.finish()
