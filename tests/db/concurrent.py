@@ -43,7 +43,7 @@ def run_together(db, inputs, query_loop):
 sizes = []
 inputs = []
 for k in range(4):
-    path, n = c.gen_log("input-%d.log" % k, "hsm-p%d" % k, 150, start_day=1 + 7 * k)
+    path, n = c.gen_log("input-%d.log" % k, "hsm-p%d" % k, 100, start_day=1 + 7 * k)
     inputs.append(path)
     sizes.append(n)
 db = c.path("new-dir", "shared.db")

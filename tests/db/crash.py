@@ -16,9 +16,9 @@ import time
 from common import Ctx
 
 c = Ctx()
-big, n_big = c.gen_log("estate-a.log", "hsm-k1", 160)
-small1, n1 = c.gen_log("messages-b", "hsm-k2", 50, start_day=10)
-small2, n2 = c.gen_log("messages-c", "hsm-k3", 50, start_day=20)
+big, n_big = c.gen_log("estate-a.log", "hsm-k1", 90)
+small1, n1 = c.gen_log("messages-b", "hsm-k2", 40, start_day=10)
+small2, n2 = c.gen_log("messages-c", "hsm-k3", 40, start_day=20)
 bundle = c.path("bundle.tgz")
 with tarfile.open(bundle, "w:gz") as t:
     t.add(small1, arcname="var/log/messages-b")
@@ -54,9 +54,9 @@ def kill_after(db, delay):
 
 
 rng = random.Random(20261129)
-# Five single kills at spread-out points, then one database killed three times before the
+# Four single kills at spread-out points, then one database killed three times before the
 # re-run: a rerun must cope with the leftovers of several dead scans.
-rounds = [[rng.uniform(0.05, 0.95)] for _ in range(5)] + [[0.2, 0.5, 0.8]]
+rounds = [[rng.uniform(0.05, 0.95)] for _ in range(4)] + [[0.2, 0.5, 0.8]]
 for i, fractions in enumerate(rounds):
     db = c.path("crash%d.db" % i)
     killed = 0
