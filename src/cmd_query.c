@@ -13,6 +13,8 @@ static const char query_usage[] =
         "\n"
         "Runs SQL (one or more statements) against the findings database, read-only,\n"
         "and prints the rows. Tables: sources, findings, incidents, marks, rules, scans (docs/SCHEMA.md).\n"
+        "Statements that would change anything (INSERT, UPDATE, DELETE, CREATE, DROP, ATTACH,\n"
+        "a PRAGMA given a value, VACUUM, load_extension) are refused before they run.\n"
         "\n"
         "Options:\n"
         "  -f, --format FORMAT   table (default), csv or json (an array of objects)\n"
@@ -21,7 +23,7 @@ static const char query_usage[] =
         "Example:\n"
         "  hsmlog query \"SELECT host, rule_id, count(*) AS n FROM findings GROUP BY 1, 2\"\n"
         "\n"
-        "Exit status: 0 ok, 2 bad statement or no database.\n";
+        "Exit status: 0 ok, 2 bad or refused statement, or no database.\n";
 
 int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt)
 {
