@@ -54,9 +54,9 @@ def kill_after(db, delay):
 
 
 rng = random.Random(20261129)
-# Four single kills at spread-out points, then one database killed three times before the
+# Three single kills at spread-out points, then one database killed three times before the
 # re-run: a rerun must cope with the leftovers of several dead scans.
-rounds = [[rng.uniform(0.05, 0.95)] for _ in range(4)] + [[0.2, 0.5, 0.8]]
+rounds = [[rng.uniform(0.05, 0.95)] for _ in range(3)] + [[0.35, 0.7, 0.97]]
 for i, fractions in enumerate(rounds):
     db = c.path("crash%d.db" % i)
     killed = 0
