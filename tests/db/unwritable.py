@@ -9,24 +9,21 @@ ok); `hsmlog query` still reads it.
   nothing half-written shows, and once space is freed a re-run stores exactly the findings
   of a clean run.
 
-Mounts are made in a user and mount namespace (unshare -rm); without one the test is
-skipped (exit 77) and says why.
+- file-size limit (ulimit -f, writes fail with EFBIG): the same, without any namespace.
+
+Mounts are made in a user and mount namespace (unshare -rm); without one those parts are
+skipped, and the test says why.
 """
 import hashlib
 import os
+import resource
 import shlex
-import stat
+import signal
 import subprocess
 
 from common import Ctx
 
 c = Ctx()
-probe = subprocess.run(["unshare", "-rm", "sh", "-c",
-                        "mount -t tmpfs -o size=64k tmpfs \"$0\"", c.tmp],
-                       capture_output=True, text=True)
-if probe.returncode != 0:
-    c.skip("cannot make a mount namespace (unshare -rm: %s): no way to make a read-only or"
-           " full file system here" % (probe.stderr.strip() or "unavailable"))
 
 
 def sha(path):
@@ -39,6 +36,37 @@ def in_namespace(script):
     return subprocess.run(["unshare", "-rm", "sh", "-c", script], env=c.env,
                           capture_output=True, text=True)
 
+
+# --- file-size limit (ulimit -f): needs no namespace ---
+# A scan whose process may not grow any file past 16 KiB cannot even make the 32 KiB -shm
+# file WAL needs: it must stop at once, naming the database, and leave it as it was.
+os.makedirs(c.path("fsize"))
+fdb = c.path("fsize", "hsmlog.db")
+p = c.scan(fdb, os.path.join(c.fixtures, "hsm-a1-messages.log"))
+c.check(p.returncode == 0, "file-size limit: reference database made", p.stderr)
+fsha, frows = sha(fdb), c.dump(fdb)
+
+
+def small_files():
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes then fail with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16384, 16384))
+
+
+p = subprocess.run(c.cmd(fdb, "scan", "--year", "2026",
+                         os.path.join(c.fixtures, "hsm-rfc5424.log")),
+                   env=c.env, capture_output=True, text=True, preexec_fn=small_files)
+c.check(p.returncode == 2 and fdb + ": " in p.stderr and "File too large" in p.stderr,
+        "file-size limit: scan exits 2 naming the database and the reason", p.stderr)
+c.check(sha(fdb) == fsha and c.dump(fdb) == frows and c.integrity(fdb),
+        "file-size limit: database bytes and rows unchanged, integrity_check ok")
+
+probe = subprocess.run(["unshare", "-rm", "sh", "-c",
+                        "mount -t tmpfs -o size=64k tmpfs \"$0\"", c.tmp],
+                       capture_output=True, text=True)
+if probe.returncode != 0:
+    print("# SKIP read-only and full-disk parts: cannot make a mount namespace (unshare -rm: %s)"
+          % (probe.stderr.strip() or "unavailable"))
+    c.finish()
 
 H = shlex.quote(c.hsmlog)
 fixture = os.path.join(c.fixtures, "hsm-a1-messages.log")
