@@ -335,7 +335,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
         { "max-depth", required_argument, NULL, 'D' },
         { "max-size", required_argument, NULL, 'S' },
         { "max-ratio", required_argument, NULL, 'R' },
-        { "max-members", required_argument, NULL, 'N' },
+        { "max-members", required_argument, NULL, 'X' },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -395,7 +395,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
                 return app_usage_error("scan", "--max-ratio takes 2 to 1000000, not '%s'", optarg);
             opt.limits.max_ratio = v;
             break;
-        case 'N':
+        case 'X':
             if (parse_uint(optarg, UINT64_MAX, &v) < 0 || v < 1)
                 return app_usage_error("scan", "--max-members takes a count, not '%s'", optarg);
             opt.limits.max_members = v;
