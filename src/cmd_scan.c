@@ -601,6 +601,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
         const char *path = n_inputs ? argv[optind + i] : "-";
         int r = scan_path(&scan, path, &err);
         if (r < 0) {
+            term_progress_clear(&sc.progress);
             diag_err(&err);
             fatal = true;
             break;
