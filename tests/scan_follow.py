@@ -334,6 +334,22 @@ def test_escaping():
           "raw left: %r\n%r" % (raw_controls(r.shown), r.shown))
 
 
+def test_escaped_warning():
+    """Warnings name archive members, whose names the archive's author chose."""
+    import io
+    import tarfile
+    path = os.path.join(TMP, "evil.tar")
+    with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as tar:
+        data = b"\x7fELF" + bytes(200)
+        info = tarfile.TarInfo("core\x1b]2;owned\x07.bin")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    r = PtyRun(["--no-db", "scan", path], tty_err=True)
+    check(r.rc == 0 and b"evil.tar!core\\x1b]2;owned\\x07.bin: warning: binary content" in r.shown
+          and not raw_controls(r.shown), "escaping: a warning naming an archive member shows "
+          "its control characters as \\xNN", repr(r.shown))
+
+
 def main():
     test_follow_prints_before_close("text")
     test_follow_prints_before_close("json")
@@ -343,6 +359,7 @@ def main():
     test_progress()
     test_colour()
     test_escaping()
+    test_escaped_warning()
     print("1..%d" % len(results))
     subprocess.run(["rm", "-rf", TMP])
     return 0 if all(results) else 1
