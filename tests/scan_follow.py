@@ -215,12 +215,20 @@ class PtyRun:
                              stderr=slave if tty_err else subprocess.PIPE,
                              env=env(TERM="xterm", **(extra_env or {})))
         os.close(slave)
+        early = b""
         if slow_lines is not None:
-            for line in slow_lines:  # slow enough for a progress line to be due
+            # The first line fires: once its finding is out (-o json or --follow), hsmlog is
+            # reading, so the pauses after it are sure to come later than the progress
+            # line's first delay, however slowly hsmlog started.
+            send(p, slow_lines[0] + "\n")
+            buf = [b""]
+            self.synced = read_line(p, buf) is not None
+            early = buf[0] + b"\n" if self.synced else b""
+            for line in slow_lines[1:]:
+                time.sleep(0.6)
                 send(p, line + "\n")
-                time.sleep(0.25)
         self.rc = finish(p)
-        self.out = b"" if tty_out else p.stdout.read()
+        self.out = b"" if tty_out else early + p.stdout.read()
         self.err = b"" if tty_err else p.stderr.read()
         reader.join(DEADLINE)
 
@@ -237,7 +245,7 @@ class PtyRun:
 
 
 def slow_input():
-    return [(TRIGGER_ERR if i == 3 else QUIET).format(s=i) for i in range(8)]
+    return [TRIGGER_ERR.format(s=0), QUIET.format(s=1), QUIET.format(s=2)]
 
 
 def has_progress(data):
@@ -246,24 +254,26 @@ def has_progress(data):
 
 def test_progress():
     db = db_path("progress")
-    r = PtyRun(["--db", db, "scan", "-"], tty_err=True, slow_lines=slow_input())
-    check(r.rc == 0 and has_progress(r.shown) and r.shown.endswith(b"\r\x1b[K"),
+    r = PtyRun(["--db", db, "scan", "-o", "json", "-"], tty_err=True, slow_lines=slow_input())
+    check(r.rc == 0 and r.synced and has_progress(r.shown) and r.shown.endswith(b"\r\x1b[K"),
           "progress: drawn on a terminal and cleared at the end", repr(r.shown[-600:]))
-    r = PtyRun(["--db", db, "scan", "--quiet", "-"], tty_err=True, slow_lines=slow_input())
-    check(r.rc == 0 and b"\x1b[K" not in r.shown, "progress: none with --quiet",
-          repr(r.shown[-600:]))
-    r = PtyRun(["--db", db, "scan", "--no-progress", "-"], tty_err=True,
+    r = PtyRun(["--db", db, "scan", "-o", "json", "--quiet", "-"], tty_err=True,
                slow_lines=slow_input())
-    check(r.rc == 0 and b"\x1b[K" not in r.shown, "progress: none with --no-progress",
+    check(r.rc == 0 and r.synced and b"\x1b[K" not in r.shown, "progress: none with --quiet",
           repr(r.shown[-600:]))
-    r = PtyRun(["--db", db, "scan", "-"], slow_lines=slow_input())
-    check(r.rc == 0 and b"\x1b[K" not in r.err and b"\r" not in r.err,
+    r = PtyRun(["--db", db, "scan", "-o", "json", "--no-progress", "-"], tty_err=True,
+               slow_lines=slow_input())
+    check(r.rc == 0 and r.synced and b"\x1b[K" not in r.shown, "progress: none with --no-progress",
+          repr(r.shown[-600:]))
+    r = PtyRun(["--db", db, "scan", "-o", "json", "-"], slow_lines=slow_input())
+    check(r.rc == 0 and r.synced and b"\x1b[K" not in r.err and b"\r" not in r.err,
           "progress: none when stderr is a pipe", repr(r.err[-600:]))
-    r = PtyRun(["--db", db, "scan", "--progress", "-"], slow_lines=slow_input())
-    check(r.rc == 0 and has_progress(r.err), "progress: --progress draws into a pipe too",
+    r = PtyRun(["--db", db, "scan", "-o", "json", "--progress", "-"], slow_lines=slow_input())
+    check(r.rc == 0 and r.synced and has_progress(r.err), "progress: --progress draws into a pipe too",
           repr(r.err[-600:]))
     r = PtyRun(["--db", db, "scan", "--follow", "-"], tty_err=True, slow_lines=slow_input())
-    check(r.rc == 0 and b"\x1b[K" not in r.shown, "progress: none with --follow by default",
+    check(r.rc == 0 and r.synced and b"\x1b[K" not in r.shown,
+          "progress: none with --follow by default",
           repr(r.shown[-600:]))
 
 
