@@ -83,7 +83,8 @@ struct scan {
     struct ruleset *rs;      /* borrowed */
     struct db *db;           /* borrowed, or NULL for --no-db */
     struct scan_sink sink;
-    volatile sig_atomic_t *stop;   /* borrowed: set by a signal handler to end early */
+    volatile sig_atomic_t *stop;   /* borrowed: set by a signal handler to end early; a
+                                      pipe still hands over what it holds (source_wait) */
     uint64_t lines;                /* lines read over all sources */
     uint64_t cut_lines;            /* lines longer than max_line */
     uint64_t findings;             /* findings in the input */
