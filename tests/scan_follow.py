@@ -178,6 +178,34 @@ def test_follow_signal(sig, name):
           "printed %d of 30\n%s" % (printed, out[-2000:]))
 
 
+def test_follow_commits_while_flowing():
+    """The database is committed while the input keeps flowing: the finding of the first
+    line becomes visible to another reader while `yes` goes on writing. (Which commit makes
+    it visible depends on the scheduler: the input waiting for a moment commits at once, a
+    pipe that never empties is committed by the clock every second.)"""
+    db = db_path("follow-flowing")
+    writer = subprocess.Popen(["sh", "-c", 'printf "%s\\n" "$1"; exec yes "$2"', "sh",
+                               TRIGGER_ERR.format(s=1), QUIET.format(s=2)],
+                              stdout=subprocess.PIPE)
+    p = subprocess.Popen([HSMLOG, "--db", db, "scan", "--follow", "-"], stdin=writer.stdout,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env())
+    writer.stdout.close()
+    seen = False
+    end = time.monotonic() + DEADLINE
+    while not seen and time.monotonic() < end and p.poll() is None:
+        try:
+            seen = os.path.exists(db) and query(db, "SELECT count(*) FROM findings")[0][0] > 0
+        except sqlite3.Error:
+            pass
+        time.sleep(0.1)
+    flowing = p.poll() is None
+    writer.kill()
+    writer.wait()
+    rc = finish(p, stdin_close=False)
+    check(seen and flowing and rc == 0, "follow: commits while the input keeps flowing",
+          "seen=%r rc=%r\n%s" % (seen, rc, p.stderr.read().decode()[-2000:]))
+
+
 def test_plain_scan_sigterm():
     """Issue 6: SIGTERM stops a normal scan of a slow pipe and stores what was read."""
     db = db_path("plain-sigterm")
@@ -365,6 +393,7 @@ def main():
     test_follow_prints_before_close("json")
     test_follow_signal(signal.SIGTERM, "SIGTERM")
     test_follow_signal(signal.SIGINT, "SIGINT")
+    test_follow_commits_while_flowing()
     test_plain_scan_sigterm()
     test_progress()
     test_colour()
