@@ -14,6 +14,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -389,18 +390,20 @@ def test_escaped_warning():
 
 
 def main():
-    test_follow_prints_before_close("text")
-    test_follow_prints_before_close("json")
-    test_follow_signal(signal.SIGTERM, "SIGTERM")
-    test_follow_signal(signal.SIGINT, "SIGINT")
-    test_follow_commits_while_flowing()
-    test_plain_scan_sigterm()
-    test_progress()
-    test_colour()
-    test_escaping()
-    test_escaped_warning()
+    try:
+        test_follow_prints_before_close("text")
+        test_follow_prints_before_close("json")
+        test_follow_signal(signal.SIGTERM, "SIGTERM")
+        test_follow_signal(signal.SIGINT, "SIGINT")
+        test_follow_commits_while_flowing()
+        test_plain_scan_sigterm()
+        test_progress()
+        test_colour()
+        test_escaping()
+        test_escaped_warning()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
     print("1..%d" % len(results))
-    subprocess.run(["rm", "-rf", TMP])
     return 0 if all(results) else 1
 
 
