@@ -15,6 +15,7 @@
 #include "lines.h"
 #include "parse_time.h"
 #include "scan.h"
+#include "term.h"
 
 static const char scan_usage[] =
         "usage: hsmlog scan [OPTIONS] [FILE|-]...\n"
@@ -23,8 +24,18 @@ static const char scan_usage[] =
         "(tar, tar.gz, zip ...), detected from content. Prints a summary of what fired,\n"
         "with remedies, and stores findings in the database.\n"
         "\n"
+        "With --follow, reads a live stream (journalctl -f) and prints each finding as\n"
+        "soon as its line arrives, one line each, committing to the database at least\n"
+        "once a second; SIGINT or SIGTERM stores everything read and exits 0.\n"
+        "\n"
         "Options:\n"
         "  -o, --output FORMAT   text (summary, default) or json (one finding per line)\n"
+        "  -f, --follow          print findings as their lines arrive, commit every second;\n"
+        "                        for `journalctl -f -o json | hsmlog scan --follow -`\n"
+        "      --progress        show a progress line on stderr even when it is no terminal\n"
+        "      --no-progress     never show it (default: on a terminal, unless -q or -f)\n"
+        "      --color WHEN      colour severities: auto (a terminal, no NO_COLOR), always,\n"
+        "                        never\n"
         "      --fail-on SEV     exit 1 when a finding is at or above SEV\n"
         "                        (info, notice, warning, error, critical)\n"
         "      --year YEAR       year for timestamps that have none (default: from the\n"
@@ -57,12 +68,16 @@ struct rule_stats {
 
 struct scan_cmd {
     struct ruleset *rs;
-    struct rule_stats *stats; /* owned: one per rule */
-    bool json;                /* --output json */
-    struct buf line;          /* owned: scratch for one NDJSON line */
-    int fail_on;              /* severity threshold, -1 for none */
-    bool failed;              /* a finding reached fail_on */
-    bool output_broken;       /* stdout write failed (closed pipe) */
+    struct rule_stats *stats;      /* owned: one per rule */
+    bool json;                     /* --output json */
+    bool follow;                   /* --follow: a line per finding, flushed at once */
+    bool color;                    /* colour severities on stdout */
+    struct buf line;               /* owned: scratch for one output line */
+    int fail_on;                   /* severity threshold, -1 for none */
+    bool failed;                   /* a finding reached fail_on */
+    bool output_broken;            /* stdout write failed (closed pipe) */
+    struct term_progress progress; /* the progress line on stderr */
+    int64_t total_bytes;           /* sum of the input sizes, -1 when one is unknown (a pipe) */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -71,6 +86,38 @@ static void on_signal(int sig)
 {
     stop_requested = 1;
     signal(sig, SIG_DFL); /* a second Ctrl-C kills at once */
+}
+
+/* "2026-11-28 09:14:03" from microseconds. */
+static void short_time(int64_t us, char out[PARSE_TIME_ISO_LEN])
+{
+    parse_time_format(us, out);
+    out[10] = ' ';
+    out[19] = '\0';
+}
+
+/* "CRITICAL" from a severity. */
+static void upper_severity(enum severity sev, char out[16])
+{
+    const char *name = severity_name(sev);
+    size_t i = 0;
+    for (; name[i] && i < 15; i++)
+        out[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+    out[i] = '\0';
+}
+
+/* Writes log- or rule-supplied text to stdout with control characters made visible. */
+static void put_text(const char *s)
+{
+    HL_IGNORE(term_fput_escaped(stdout, s, strlen(s)));
+}
+
+static void put_severity(const struct scan_cmd *sc, enum severity sev)
+{
+    char upper[16];
+    upper_severity(sev, upper);
+    const char *sgr = sc->color ? term_severity_sgr(sev) : "";
+    printf("%s%-8s%s", sgr, upper, *sgr ? TERM_SGR_RESET : "");
 }
 
 static void note_host(struct rule_stats *st, struct strv host)
@@ -126,6 +173,27 @@ static int put_json_finding(struct buf *b, const struct finding *f)
     return r;
 }
 
+/* "2026-11-28 09:14:03 CRITICAL ntls.cert-expired hsm1: <message>", escaped, the
+ * severity coloured when stdout is a terminal. */
+static int put_follow_line(struct buf *b, const struct finding *f, bool color)
+{
+    char ts[PARSE_TIME_ISO_LEN] = "-";
+    if (f->rec->has_ts)
+        short_time(f->rec->ts_us, ts);
+    char upper[16];
+    upper_severity(f->rule->severity, upper);
+    const char *sgr = color ? term_severity_sgr(f->rule->severity) : "";
+    int r = buf_printf(b, "%s %s%-8s%s ", ts, sgr, upper, *sgr ? TERM_SGR_RESET : "");
+    r = r ? r : term_escape(b, f->rule->id, strlen(f->rule->id));
+    r = r ? r : buf_addc(b, ' ');
+    if (r == 0)
+        r = f->rec->host.n ? term_escape(b, f->rec->host.p, f->rec->host.n) : buf_addc(b, '-');
+    r = r ? r : buf_adds(b, ": ");
+    r = r ? r : term_escape(b, f->rec->message.p, f->rec->message.n);
+    r = r ? r : buf_addc(b, '\n');
+    return r;
+}
+
 static void on_finding(void *ctx, const struct finding *f)
 {
     struct scan_cmd *sc = ctx;
@@ -142,11 +210,16 @@ static void on_finding(void *ctx, const struct finding *f)
     note_host(st, f->rec->host);
     if (sc->fail_on >= 0 && (int)f->rule->severity >= sc->fail_on)
         sc->failed = true;
-    if (!sc->json || sc->output_broken)
+    if (!(sc->json || sc->follow) || sc->output_broken)
         return;
     buf_reset(&sc->line);
-    if (put_json_finding(&sc->line, f) == 0 &&
-        fwrite(sc->line.data, 1, sc->line.len, stdout) != sc->line.len) {
+    int r = sc->json ? put_json_finding(&sc->line, f) : put_follow_line(&sc->line, f, sc->color);
+    if (r)
+        return;
+    term_progress_clear(&sc->progress);
+    /* A live stream shows each finding as its line arrives, not when a block fills. */
+    if (fwrite(sc->line.data, 1, sc->line.len, stdout) != sc->line.len ||
+        (sc->follow && fflush(stdout) != 0)) {
         sc->output_broken = true;
         stop_requested = 1; /* nobody is reading: stop, but still store what was read */
     }
@@ -154,7 +227,8 @@ static void on_finding(void *ctx, const struct finding *f)
 
 static void on_problem(void *ctx, const struct hl_err *err, bool skipped)
 {
-    (void)ctx;
+    struct scan_cmd *sc = ctx;
+    term_progress_clear(&sc->progress);
     if (skipped)
         diag_warn(err->where, "%s, skipping", err->msg);
     else
@@ -167,12 +241,14 @@ static void on_idle(void *ctx)
     fflush(stdout);
 }
 
-/* "2026-11-28 09:14:03" from microseconds. */
-static void short_time(int64_t us, char out[PARSE_TIME_ISO_LEN])
+static void on_tick(void *ctx, const struct scan *scan)
 {
-    parse_time_format(us, out);
-    out[10] = ' ';
-    out[19] = '\0';
+    struct scan_cmd *sc = ctx;
+    if (!term_progress_due(&sc->progress))
+        return;
+    struct scan_progress p;
+    scan_progress(scan, &p);
+    term_progress_draw(&sc->progress, p.bytes, sc->total_bytes, p.label);
 }
 
 static int cmp_stats(const void *a, const void *b, void *ctx)
@@ -187,13 +263,15 @@ static int cmp_stats(const void *a, const void *b, void *ctx)
     return strcmp(ra->id, rb->id);
 }
 
-/* Prints text wrapped at 78 columns with a hanging indent. */
+/* Prints text wrapped at 78 columns with a hanging indent, control characters escaped. */
 static void print_wrapped(const char *label, const char *text)
 {
     const size_t width = 78, indent = 4;
     size_t col = indent + strlen(label);
     printf("%*s%s", (int)indent, "", label);
-    const char *p = text;
+    struct buf esc;
+    buf_init(&esc, 0);
+    const char *p = term_escape(&esc, text, strlen(text)) == 0 ? buf_cstr(&esc) : "";
     while (*p) {
         while (*p == ' ')
             p++;
@@ -212,11 +290,12 @@ static void print_wrapped(const char *label, const char *text)
         p += n;
     }
     putchar('\n');
+    buf_release(&esc);
 }
 
 /* After the findings: the incidents this scan rebuilt that need attention (open, or error and
  * worse), most severe first, so the summary ends with what to act on. */
-static void print_incidents(struct db *db)
+static void print_incidents(const struct scan_cmd *sc, struct db *db)
 {
     static const char sql[] =
             "SELECT severity, rule_id, coalesce(host, '-'), state, summary,"
@@ -239,17 +318,43 @@ static void print_incidents(struct db *db)
                    all, all == 1 ? "" : "s", open);
             first = false;
         }
-        char upper[16];
-        snprintf(upper, sizeof(upper), "%s", (const char *)sqlite3_column_text(st, 0));
-        for (char *p = upper; *p; p++)
-            *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-        printf("  %-8s %-6s %s  %s  %s: %s\n", upper, sqlite3_column_text(st, 3),
-               sqlite3_column_text(st, 5), sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-               sqlite3_column_text(st, 4));
+        const char *sev_name = (const char *)sqlite3_column_text(st, 0);
+        enum severity sev = SEV_INFO;
+        if (sev_name)
+            HL_IGNORE(severity_parse(sev_name, strlen(sev_name), &sev));
+        fputs("  ", stdout);
+        put_severity(sc, sev);
+        printf(" %-6s %s  ", sqlite3_column_text(st, 3), sqlite3_column_text(st, 5));
+        /* Host and summary come from log lines. */
+        put_text((const char *)sqlite3_column_text(st, 1));
+        fputs("  ", stdout);
+        put_text((const char *)sqlite3_column_text(st, 2));
+        fputs(": ", stdout);
+        put_text((const char *)sqlite3_column_text(st, 4));
+        putchar('\n');
     }
     if (!first)
         putchar('\n');
     sqlite3_finalize(st);
+}
+
+/* The last line of the summary, and all that --follow prints at the end. */
+static void print_totals(const struct scan *scan, size_t n_fired, double seconds, size_t max_line)
+{
+    printf("%llu finding%s (%llu new) from %zu rule%s in %llu line%s of %llu source%s, %.2f s",
+           (unsigned long long)scan->findings, scan->findings == 1 ? "" : "s",
+           (unsigned long long)scan->new_findings, n_fired, n_fired == 1 ? "" : "s",
+           (unsigned long long)scan->lines, scan->lines == 1 ? "" : "s",
+           (unsigned long long)scan->sources, scan->sources == 1 ? "" : "s", seconds);
+    if (scan->cut_lines)
+        printf("; %llu line%s cut to %zu bytes", (unsigned long long)scan->cut_lines,
+               scan->cut_lines == 1 ? "" : "s", max_line);
+    if (scan->incomplete)
+        printf("; %llu source%s not read in full", (unsigned long long)scan->incomplete,
+               scan->incomplete == 1 ? "" : "s");
+    if (scan->skipped)
+        printf("; %llu skipped", (unsigned long long)scan->skipped);
+    putchar('\n');
 }
 
 static void print_summary(struct db *db, struct scan_cmd *sc, const struct scan *scan,
@@ -266,13 +371,10 @@ static void print_summary(struct db *db, struct scan_cmd *sc, const struct scan 
     for (size_t k = 0; k < n_fired; k++) {
         const struct rule *rule = &sc->rs->rules[order[k]];
         const struct rule_stats *st = &sc->stats[order[k]];
-        char upper[16];
-        const char *sev = severity_name(rule->severity);
-        size_t i = 0;
-        for (; sev[i] && i < sizeof(upper) - 1; i++)
-            upper[i] = (char)(sev[i] - 32 * (sev[i] >= 'a' && sev[i] <= 'z'));
-        upper[i] = '\0';
-        printf("%-8s %s  x%llu", upper, rule->id, (unsigned long long)st->count);
+        put_severity(sc, rule->severity);
+        putchar(' ');
+        put_text(rule->id);
+        printf("  x%llu", (unsigned long long)st->count);
         if (st->has_ts) {
             char a[PARSE_TIME_ISO_LEN], b[PARSE_TIME_ISO_LEN];
             short_time(st->first_us, a);
@@ -285,8 +387,10 @@ static void print_summary(struct db *db, struct scan_cmd *sc, const struct scan 
         putchar('\n');
         if (st->n_hosts) {
             printf("    hosts: ");
-            for (size_t h = 0; h < st->n_hosts; h++)
-                printf("%s%s", h ? ", " : "", st->hosts[h]);
+            for (size_t h = 0; h < st->n_hosts; h++) {
+                fputs(h ? ", " : "", stdout);
+                put_text(st->hosts[h]);
+            }
             printf("%s\n", st->more_hosts ? ", ..." : "");
         }
         print_wrapped("", rule->summary);
@@ -294,22 +398,33 @@ static void print_summary(struct db *db, struct scan_cmd *sc, const struct scan 
         putchar('\n');
     }
     if (db)
-        print_incidents(db);
-    printf("%llu finding%s (%llu new) from %zu rule%s in %llu line%s of %llu source%s, %.2f s",
-           (unsigned long long)scan->findings, scan->findings == 1 ? "" : "s",
-           (unsigned long long)scan->new_findings, n_fired, n_fired == 1 ? "" : "s",
-           (unsigned long long)scan->lines, scan->lines == 1 ? "" : "s",
-           (unsigned long long)scan->sources, scan->sources == 1 ? "" : "s", seconds);
-    if (scan->cut_lines)
-        printf("; %llu line%s cut to %zu bytes", (unsigned long long)scan->cut_lines,
-               scan->cut_lines == 1 ? "" : "s", max_line);
-    if (scan->incomplete)
-        printf("; %llu source%s not read in full", (unsigned long long)scan->incomplete,
-               scan->incomplete == 1 ? "" : "s");
-    if (scan->skipped)
-        printf("; %llu skipped", (unsigned long long)scan->skipped);
-    putchar('\n');
+        print_incidents(sc, db);
     free(order);
+    print_totals(scan, n_fired, seconds, max_line);
+}
+
+static size_t fired_rules(const struct scan_cmd *sc)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sc->rs->n; i++)
+        n += sc->stats[i].count > 0;
+    return n;
+}
+
+/* The bytes a progress line counts toward: the sizes of the inputs, or -1 when one of them
+ * has no size known up front (a pipe, a terminal). */
+static int64_t input_bytes(char **paths, int n)
+{
+    int64_t total = 0;
+    for (int i = 0; i < (n ? n : 1); i++) {
+        const char *path = n ? paths[i] : "-";
+        struct stat st;
+        int r = strcmp(path, "-") == 0 ? fstat(STDIN_FILENO, &st) : stat(path, &st);
+        if (r < 0 || !S_ISREG(st.st_mode))
+            return -1;
+        total += st.st_size;
+    }
+    return total;
 }
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
@@ -336,14 +451,20 @@ int cmd_scan(int argc, char **argv, struct app *app)
         { "max-size", required_argument, NULL, 'S' },
         { "max-ratio", required_argument, NULL, 'R' },
         { "max-members", required_argument, NULL, 'X' },
+        { "follow", no_argument, NULL, 'f' },
+        { "progress", no_argument, NULL, 'P' },
+        { "no-progress", no_argument, NULL, 'N' },
+        { "color", required_argument, NULL, 'C' },
+        { "colour", required_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
     struct scan_options opt = { 0 };
     struct scan_cmd sc = { .fail_on = -1 };
+    enum term_when color = TERM_AUTO, progress = TERM_AUTO;
     int c;
     unsigned long long v;
-    while ((c = getopt_long(argc, argv, "ho:qv", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "fho:qv", options, NULL)) != -1) {
         if (app_common_option(app, c, optarg))
             continue;
         switch (c) {
@@ -400,6 +521,20 @@ int cmd_scan(int argc, char **argv, struct app *app)
                 return app_usage_error("scan", "--max-members takes a count, not '%s'", optarg);
             opt.limits.max_members = v;
             break;
+        case 'f':
+            opt.follow = sc.follow = true;
+            break;
+        case 'P':
+            progress = TERM_ALWAYS;
+            break;
+        case 'N':
+            progress = TERM_NEVER;
+            break;
+        case 'C':
+            if (term_when_parse(optarg, &color) < 0)
+                return app_usage_error(
+                        "scan", "--color takes 'auto', 'always' or 'never', not '%s'", optarg);
+            break;
         default:
             fprintf(stderr, "Try 'hsmlog scan --help'.\n");
             return EXIT_USAGE;
@@ -407,6 +542,14 @@ int cmd_scan(int argc, char **argv, struct app *app)
     }
     if (!opt.max_line)
         opt.max_line = LINES_DEFAULT_MAX_LINE;
+    int n_inputs = argc - optind;
+    sc.color = !sc.json && term_use_color(color, STDOUT_FILENO);
+    /* A followed stream has no end to measure against: no progress unless asked for. */
+    if (progress == TERM_AUTO && sc.follow)
+        progress = TERM_NEVER;
+    term_progress_init(&sc.progress, STDERR_FILENO,
+                       term_use_progress(progress, STDERR_FILENO, diag_verbosity < 0));
+    sc.total_bytes = input_bytes(argv + optind, n_inputs);
 
     struct ruleset rs;
     ruleset_init(&rs);
@@ -451,16 +594,22 @@ int cmd_scan(int argc, char **argv, struct app *app)
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
-    struct scan_sink sink = { on_finding, on_problem, on_idle, &sc };
+    struct scan_sink sink = {
+        .finding = on_finding,
+        .problem = on_problem,
+        .idle = on_idle,
+        .ctx = &sc,
+        .tick = sc.progress.enabled ? on_tick : NULL,
+    };
     scan_init(&scan, &opt, &rs, dbp, &sink, &stop_requested);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     bool incomplete = false, fatal = false;
-    int n_inputs = argc - optind;
     for (int i = 0; i < (n_inputs ? n_inputs : 1) && !stop_requested; i++) {
         const char *path = n_inputs ? argv[optind + i] : "-";
         int r = scan_path(&scan, path, &err);
         if (r < 0) {
+            term_progress_clear(&sc.progress);
             diag_err(&err);
             fatal = true;
             break;
@@ -469,11 +618,14 @@ int cmd_scan(int argc, char **argv, struct app *app)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    term_progress_clear(&sc.progress);
+    /* A signal is how --follow ends: that is a normal end, not an interrupted scan. */
+    bool interrupted = stop_requested && !sc.output_broken && !sc.follow;
     if (dbp) {
-        const char *state = fatal                                 ? "error"
-                            : stop_requested && !sc.output_broken ? "interrupted"
-                            : incomplete                          ? "partial"
-                                                                  : "ok";
+        const char *state = fatal         ? "error"
+                            : interrupted ? "interrupted"
+                            : incomplete  ? "partial"
+                                          : "ok";
         /* Store what was read even after a failure: commit before reporting. */
         if (!fatal && scan_update_incidents(&scan, &err) < 0) {
             diag_err(&err);
@@ -485,9 +637,11 @@ int cmd_scan(int argc, char **argv, struct app *app)
             fatal = true;
         }
     }
-    if (!sc.json && !sc.output_broken)
+    if (!sc.json && !sc.output_broken && sc.follow)
+        print_totals(&scan, fired_rules(&sc), secs, opt.max_line);
+    else if (!sc.json && !sc.output_broken)
         print_summary(fatal ? NULL : dbp, &sc, &scan, secs, opt.max_line);
-    if (stop_requested && !sc.output_broken)
+    if (interrupted)
         diag_warn(NULL, "interrupted; what was read is stored");
     status = fatal        ? EXIT_USAGE
              : incomplete ? EXIT_INCOMPLETE
@@ -504,6 +658,7 @@ out_rules:
                 free(sc.stats[i].hosts[h]);
     free(sc.stats);
     buf_release(&sc.line);
+    term_progress_release(&sc.progress);
     ruleset_release(&rs);
     return status;
 }

@@ -429,6 +429,8 @@ static int prepare_all(struct db *db, struct hl_err *err)
                     " ON CONFLICT(event_hash) DO UPDATE SET n = n + 1 RETURNING n",
                     err);
     if (r == 0)
+        r = prepare(db, &db->st_seen_put, "INSERT INTO seen(event_hash, n) VALUES(:hash, :n)", err);
+    if (r == 0)
         r = prepare(db, &db->st_seen_reset, "DELETE FROM seen", err);
     if (r == 0)
         r = prepare(db, &db->st_finding_add,
@@ -569,6 +571,8 @@ void db_close(struct db *db)
     finalize(&db->st_source_end);
     finalize(&db->st_rule_put);
     finalize(&db->st_seen);
+    finalize(&db->st_seen_put);
+    occur_release(&db->seen_mem);
     finalize(&db->st_seen_reset);
     finalize(&db->st_mark_add);
     finalize(&db->st_dirty);
@@ -763,8 +767,10 @@ int db_source_add(struct db *db, const struct db_source *s, int64_t *ret_id, str
         *ret_id = sqlite3_last_insert_rowid(db->h);
     /* Occurrences count identical events within one source: the same line read from
      * `messages` and from a bundle's copy of it is one event, not two. */
-    if (r == 0)
+    occur_reset(&db->seen_mem);
+    if (r == 0 && db->seen_spilled)
         r = step_done(db, db->st_seen_reset, err, "cannot reset event counter");
+    db->seen_spilled = false;
     return r ? r : wrote_row(db, err);
 }
 
@@ -786,11 +792,46 @@ int db_source_end(struct db *db, int64_t id, const struct db_source *s, struct h
     return r ? r : wrote_row(db, err);
 }
 
+struct spill {
+    struct db *db;
+    struct hl_err *err;
+};
+
+static int spill_one(void *ctx, uint64_t hash, uint64_t n)
+{
+    struct spill *sp = ctx;
+    bind_int(sp->db->st_seen_put, ":hash", (int64_t)hash);
+    bind_int(sp->db->st_seen_put, ":n", (int64_t)n);
+    return step_done(sp->db, sp->db->st_seen_put, sp->err, "cannot count event");
+}
+
+/* The in-memory counter is full: move it into the temp table, which counts from now on. */
+static int spill_seen(struct db *db, struct hl_err *err)
+{
+    struct spill sp = { db, err };
+    int r = occur_each(&db->seen_mem, spill_one, &sp);
+    occur_reset(&db->seen_mem);
+    db->seen_spilled = r == 0;
+    return r;
+}
+
 int db_occurrence(struct db *db, int64_t event_hash, int64_t *ret_n, struct hl_err *err)
 {
     int r = begin(db, err);
     if (r < 0)
         return r;
+    if (!db->seen_spilled) {
+        uint64_t n;
+        r = occur_add(&db->seen_mem, (uint64_t)event_hash, &n);
+        if (r == 0) {
+            *ret_n = (int64_t)n;
+            return 0;
+        }
+        if (r < 0)
+            return hl_err_set(err, r, db->path, "out of memory");
+        if ((r = spill_seen(db, err)) < 0)
+            return r;
+    }
     sqlite3_stmt *st = db->st_seen;
     bind_int(st, ":hash", event_hash);
     int rc = sqlite3_step(st);

@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "err.h"
+#include "occur.h"
 #include "rule.h"
 
 /* Schema version this build writes; user_version of a migrated database. */
@@ -39,7 +40,10 @@ struct db {
     sqlite3_stmt *st_scan_begin, *st_scan_end;
     sqlite3_stmt *st_source_add, *st_source_end;
     sqlite3_stmt *st_rule_put;
-    sqlite3_stmt *st_seen;       /* temp table: occurrence counter per event in this source */
+    struct occur seen_mem;       /* occurrence counter per event in this source, in memory */
+    bool seen_spilled;           /* seen_mem overflowed: this source counts in the temp table */
+    sqlite3_stmt *st_seen;       /* temp table: occurrence counter once seen_mem is full */
+    sqlite3_stmt *st_seen_put;   /* copies a seen_mem entry into it */
     sqlite3_stmt *st_seen_reset; /* empties it when a new source starts */
     sqlite3_stmt *st_finding_add;
     sqlite3_stmt *st_mark_add, *st_dirty, *st_clock;

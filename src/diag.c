@@ -4,18 +4,27 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "term.h"
 
 int diag_verbosity;
 
 static HL_PRINTF(3, 0) void vprint(const char *where, const char *kind, const char *fmt, va_list ap)
 {
+    /* Locations and messages quote log text and archive member names: escape them before
+     * they reach a terminal (term_escape()). */
+    char msg[4096];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     fflush(stdout); /* keep stdout and stderr in order on a terminal */
     fputs("hsmlog: ", stderr);
-    if (where && *where)
-        fprintf(stderr, "%s: ", where);
+    if (where && *where) {
+        HL_IGNORE(term_fput_escaped(stderr, where, strlen(where)));
+        fputs(": ", stderr);
+    }
     if (kind)
         fputs(kind, stderr);
-    vfprintf(stderr, fmt, ap);
+    HL_IGNORE(term_fput_escaped(stderr, msg, strlen(msg)));
     fputc('\n', stderr);
 }
 

@@ -18,6 +18,13 @@
 #include "source_archive.h"
 #include "utf8.h"
 
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *rs, struct db *db,
                const struct scan_sink *sink, volatile sig_atomic_t *stop)
 {
@@ -42,6 +49,11 @@ void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *
     buf_init(&sc->message, 64u << 20);
     buf_init(&sc->key, 1u << 20);
     sc->max_ts_us = INT64_MIN;
+    /* Follow mode looks at the clock every line (a live stream is slow); a progress line
+     * needs a look now and then. */
+    sc->tick_lines = sc->opt.follow ? 1 : sc->sink.tick ? 256 : 0;
+    sc->lines_to_tick = sc->tick_lines;
+    sc->committed_ns = now_ns();
     for (size_t i = 0; i < rs->n; i++) {
         if (!rs->rules[i].inc.n_carry)
             continue;
@@ -507,6 +519,8 @@ static void year_reference(const struct scan *sc, int64_t mtime, int *ret_year, 
     parse_time_year_month(ref * 1000000, ret_year, ret_month);
 }
 
+static void scan_tick(struct scan *sc);
+
 /* Reads src as text lines through the parser and the rules. Returns 0, 1 for a source that
  * ended in a read error (reported), or a negative run-level code. */
 static int scan_lines(struct scan *sc, struct source *src, const struct stream_info *info,
@@ -539,7 +553,13 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     struct hl_err read_err;
     hl_err_clear(&read_err);
     int status = 0;
-    while (!stopping(sc)) {
+    /* A stop still lets a pipe hand over what it holds (source_wait): lines written before
+     * the signal are stored. Other layers stop at the next line. */
+    bool drain = source_is_pipe(src);
+    sc->stream_label = info->label;
+    if (sc->sink.tick)
+        sc->sink.tick(sc->sink.ctx, sc);
+    while (drain || !stopping(sc)) {
         /* Between lines: a line's rows commit together, and the write lock is shared. */
         if (sc->db && (r = db_tick(sc->db, err)) < 0) {
             status = r;
@@ -571,7 +591,10 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
             status = r;
             break;
         }
+        if (sc->tick_lines && --sc->lines_to_tick == 0)
+            scan_tick(sc);
     }
+    sc->stream_label = NULL;
     sc->lines += lines.line_no;
     sc->cut_lines += lines.cut;
     for (int f = 0; f < FMT__COUNT; f++)
@@ -599,8 +622,27 @@ static void scan_idle(void *ctx)
         HL_IGNORE(scan_update_incidents(sc, &err)); /* retried at the next idle or the end */
         HL_IGNORE(db_commit(sc->db, NULL));
     }
+    sc->committed_ns = now_ns();
     if (sc->sink.idle)
         sc->sink.idle(sc->sink.ctx);
+    if (sc->sink.tick)
+        sc->sink.tick(sc->sink.ctx, sc);
+}
+
+static void scan_tick(struct scan *sc)
+{
+    sc->lines_to_tick = sc->tick_lines;
+    /* A stream that never pauses (a busy journal) never runs the idle hook: commit by time. */
+    if (sc->opt.follow && now_ns() - sc->committed_ns >= SCAN_FOLLOW_COMMIT_NS)
+        scan_idle(sc);
+    else if (sc->sink.tick)
+        sc->sink.tick(sc->sink.ctx, sc);
+}
+
+void scan_progress(const struct scan *sc, struct scan_progress *ret)
+{
+    ret->bytes = sc->bytes_before + (sc->bottom ? source_position(sc->bottom) : 0);
+    ret->label = sc->stream_label;
 }
 
 /* Records a stream that is not read (binary, too deep, unreadable) as a sources row. */
@@ -781,7 +823,8 @@ int scan_path(struct scan *sc, const char *path, struct hl_err *err)
     int64_t mtime, size;
     struct hl_err open_err;
     hl_err_clear(&open_err);
-    if (source_open_file(path, scan_idle, sc, &src, &mtime, &size, &open_err) < 0) {
+    const struct source_wait wait = { .idle = scan_idle, .ctx = sc, .stop = sc->stop };
+    if (source_open_file(path, &wait, &src, &mtime, &size, &open_err) < 0) {
         if (open_err.code == HL_ENOMEM) {
             *err = open_err;
             return HL_ENOMEM;
@@ -793,7 +836,10 @@ int scan_path(struct scan *sc, const char *path, struct hl_err *err)
         return r < 0 ? r : 1;
     }
     struct stream_info info = { .label = src->label, .mtime = mtime, .size = size };
+    sc->bottom = src;
     int r = scan_stream(sc, src, &info, err);
+    sc->bytes_before += source_position(src);
+    sc->bottom = NULL;
     source_free(src);
     return r;
 }

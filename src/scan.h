@@ -37,7 +37,11 @@ struct scan_options {
     size_t max_line;             /* longest line matched; 0 = LINES_DEFAULT_MAX_LINE */
     int max_depth;               /* container nesting limit; 0 = SCAN_DEFAULT_MAX_DEPTH */
     struct decomp_limits limits; /* decompression bomb caps; zeros take the defaults */
+    bool follow; /* a live stream: commit at least every SCAN_FOLLOW_COMMIT_NS while lines
+                    keep coming (the input pausing commits anyway) */
 };
+
+#define SCAN_FOLLOW_COMMIT_NS 1000000000LL /* once a second */
 
 /* One finding as the sink sees it. Everything is borrowed and valid only during the call. */
 struct finding {
@@ -50,6 +54,8 @@ struct finding {
     bool is_new;        /* it was not in the database yet (always true without one) */
 };
 
+struct scan;
+
 /* Where findings and problems go. Every member may be NULL. */
 struct scan_sink {
     void (*finding)(void *ctx, const struct finding *f);
@@ -58,6 +64,16 @@ struct scan_sink {
     /* The input is waiting for more data (a pipe): flush output now. */
     void (*idle)(void *ctx);
     void *ctx;
+    /* Called every few hundred lines, at each new stream and when the input waits, so the
+     * command can draw progress (scan_progress()). Must be cheap. */
+    void (*tick)(void *ctx, const struct scan *sc);
+};
+
+/* Where a scan is, for a progress line. */
+struct scan_progress {
+    uint64_t bytes;    /* input bytes consumed (compressed bytes for compressed inputs) */
+    const char *label; /* borrowed: the stream being read ("a.tgz!var/log/messages"), or NULL;
+                          valid until the scan moves on */
 };
 
 /* A scan over any number of inputs. Invariants: rs is prepared; db is NULL or open for
@@ -67,7 +83,8 @@ struct scan {
     struct ruleset *rs;      /* borrowed */
     struct db *db;           /* borrowed, or NULL for --no-db */
     struct scan_sink sink;
-    volatile sig_atomic_t *stop;   /* borrowed: set by a signal handler to end early */
+    volatile sig_atomic_t *stop;   /* borrowed: set by a signal handler to end early; a
+                                      pipe still hands over what it holds (source_wait) */
     uint64_t lines;                /* lines read over all sources */
     uint64_t cut_lines;            /* lines longer than max_line */
     uint64_t findings;             /* findings in the input */
@@ -87,7 +104,16 @@ struct scan {
     size_t n_carry_rules;
     struct carry_slot carry[SCAN_CARRY_SLOTS];
     uint64_t carry_tick;
+    struct source *bottom;    /* borrowed: the current input's bottom layer, or NULL */
+    uint64_t bytes_before;    /* input bytes of the inputs finished before it */
+    const char *stream_label; /* borrowed: label of the text stream being read, or NULL */
+    unsigned tick_lines;      /* lines between sink ticks; 0 for none */
+    unsigned lines_to_tick;   /* lines left until the next tick */
+    int64_t committed_ns;     /* CLOCK_MONOTONIC of the last idle commit (follow) */
 };
+
+/* Fills *ret with how far the scan is. Cheap (one lseek at most); call from sink.tick. */
+void scan_progress(const struct scan *sc, struct scan_progress *ret);
 
 /* Sets up a scan. db may be NULL. stop may be NULL. */
 void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *rs, struct db *db,

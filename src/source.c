@@ -71,6 +71,8 @@ ssize_t source_peek(struct source *s, size_t want, const unsigned char **ret_dat
         if (n == 0)
             break;
         s->peek_len += (size_t)n;
+        if (s->ops->ready && memchr(s->peek, '\n', s->peek_len) && !s->ops->ready(s))
+            break;
     }
     *ret_data = s->peek;
     return (ssize_t)s->peek_len;

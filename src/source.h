@@ -11,6 +11,7 @@
 #ifndef HSMLOG_SOURCE_H
 #define HSMLOG_SOURCE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -29,12 +30,29 @@ struct source_ops {
     ssize_t (*read)(struct source *s, void *buf, size_t cap, struct hl_err *err);
     /* Frees impl. May be NULL. */
     void (*close)(struct source *s);
+    /* Returns true when a read would return at once (data or EOF is waiting). NULL for layers
+     * that never block; only "pipe" has it. */
+    bool (*ready)(struct source *s);
 };
 
 /* Called before a read that would block (a pipe with no data ready), so a streaming consumer
  * can commit what it has before waiting: `journalctl -f | hsmlog scan -` must not sit on an
  * open transaction. */
 typedef void source_idle_fn(void *ctx);
+
+/* How a layer that may block (a pipe, a tty) waits for data. It waits in poll() with a
+ * timeout, never in read(), so a stop request is seen within SOURCE_WAIT_MS even when the
+ * signal came just before the wait. Once *stop is set the layer hands out only the bytes
+ * the pipe already holds (nothing written before the signal is lost, and a writer that
+ * never pauses cannot keep the scan going), then fails as an interrupted read: HL_EIO with
+ * sys_errno EINTR. All members may be NULL. */
+struct source_wait {
+    source_idle_fn *idle;              /* run once before each wait */
+    void *ctx;                         /* argument for idle */
+    const volatile sig_atomic_t *stop; /* borrowed: set by a signal handler */
+};
+
+#define SOURCE_WAIT_MS 1000
 
 /* A layer. Invariants: peek_pos <= peek_len <= SOURCE_PEEK_MAX; offset counts bytes handed to
  * the caller, including replayed peeked bytes. */
@@ -62,21 +80,33 @@ void source_free(struct source *s);
 HL_NODISCARD ssize_t source_read(struct source *s, void *buf, size_t cap, struct hl_err *err);
 
 /* Makes at least want bytes (fewer at EOF; at most SOURCE_PEEK_MAX) available at *ret_data
- * without consuming them. Returns the number available (0 for an empty source) or a negative
- * hl_code. *ret_data is valid until the next source call. */
+ * without consuming them. Over a pipe it also stops short once a whole line is buffered and
+ * no more data is waiting: a live stream is judged on its first line instead of waiting for
+ * want bytes that may come only minutes later. Returns the number available (0 for an empty source)
+ * or a negative hl_code. *ret_data is valid until the next source call. */
 HL_NODISCARD ssize_t source_peek(struct source *s, size_t want, const unsigned char **ret_data,
                                  struct hl_err *err);
 
 /* Opens path ("-" for stdin) as a bottom layer. *ret_mtime gets the file's modification time
  * in seconds since the epoch, or -1 for stdin and pipes; *ret_size the size for regular files,
- * else -1. Fails with HL_EIO (errno in err). idle may be NULL. */
-HL_NODISCARD int source_open_file(const char *path, source_idle_fn *idle, void *idle_ctx,
+ * else -1. wait (copied; may be NULL) applies when the descriptor may block. Fails with HL_EIO
+ * (errno in err). */
+HL_NODISCARD int source_open_file(const char *path, const struct source_wait *wait,
                                   struct source **ret, int64_t *ret_mtime, int64_t *ret_size,
                                   struct hl_err *err);
 
 /* Wraps an already open descriptor (not closed by source_free when borrow_fd is true). */
-HL_NODISCARD int source_open_fd(int fd, bool borrow_fd, const char *label, source_idle_fn *idle,
-                                void *idle_ctx, struct source **ret, struct hl_err *err);
+HL_NODISCARD int source_open_fd(int fd, bool borrow_fd, const char *label,
+                                const struct source_wait *wait, struct source **ret,
+                                struct hl_err *err);
+
+/* Returns true when s is a bottom layer that may block (ops "pipe"). */
+bool source_is_pipe(const struct source *s);
+
+/* Returns the bytes a bottom layer has consumed of its descriptor so far. Safe to call from
+ * another thread than the one reading (for a progress line while gzip's reader thread reads
+ * a file): regular files answer with their file position. Returns 0 for other layers. */
+uint64_t source_position(const struct source *s);
 
 /* What the first bytes of a stream say it is. Decided by content only, never by name. */
 enum content {

@@ -1,8 +1,9 @@
 /* The bottom layer: a file descriptor (a file, stdin, a pipe). Reads go straight into the
- * caller's buffer; before a read that would block, the idle hook runs so that `journalctl -f`
- * input commits its findings while it waits. A descriptor that may block gets the ops named
- * "pipe": the layers above must read it from the scan thread, where the idle hook may touch
- * the database (source_gzip.c reads "file" layers from its own thread). */
+ * caller's buffer. A descriptor that may block gets the ops named "pipe": it waits in poll()
+ * with a timeout, runs the idle hook before waiting so that `journalctl -f` input commits its
+ * findings while it waits, and notices a stop request even when the signal came just before
+ * the wait. The layers above must read a pipe from the scan thread, where the idle hook may
+ * touch the database (source_gzip.c reads "file" layers from its own thread). */
 #include "source.h"
 
 #include <errno.h>
@@ -10,36 +11,94 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 struct file_impl {
-    int fd;               /* the descriptor read from */
-    bool borrowed;        /* true when the fd is not ours to close (stdin) */
-    bool may_block;       /* pipe, socket or tty: poll before reading */
-    source_idle_fn *idle; /* borrowed: hook run before a blocking read, or NULL */
-    void *idle_ctx;       /* borrowed: argument for idle */
+    int fd;                  /* the descriptor read from */
+    bool borrowed;           /* true when the fd is not ours to close (stdin) */
+    bool may_block;          /* pipe, socket or tty: poll before reading */
+    struct source_wait wait; /* hooks for a descriptor that may block */
+    bool draining;           /* stop was seen: reading what the pipe held then */
+    uint64_t drain_left;     /* bytes still to hand out while draining */
 };
+
+static bool stop_set(const struct file_impl *f)
+{
+    return f->wait.stop && *f->wait.stop;
+}
+
+static int poll_in(int fd, int timeout_ms)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    return poll(&pfd, 1, timeout_ms);
+}
+
+static ssize_t interrupted(struct source *s, struct hl_err *err)
+{
+    errno = EINTR;
+    return hl_err_errno(err, HL_EIO, s->label, "read interrupted");
+}
+
+/* Waits until the pipe has data (or EOF) or a stop is requested. Returns 1 when a read will
+ * not block, 0 when stopping. */
+static int pipe_wait(struct file_impl *f)
+{
+    bool idled = false;
+    for (;;) {
+        if (stop_set(f))
+            return 0;
+        int n = poll_in(f->fd, idled ? SOURCE_WAIT_MS : 0);
+        if (n > 0 || (n < 0 && errno != EINTR))
+            return 1; /* ready, or a poll error that read() will report */
+        if (n == 0 && !idled) {
+            if (f->wait.idle)
+                f->wait.idle(f->wait.ctx);
+            idled = true;
+        }
+    }
+}
 
 static ssize_t file_read(struct source *s, void *buf, size_t cap, struct hl_err *err)
 {
     struct file_impl *f = s->impl;
-    if (f->may_block && f->idle) {
-        struct pollfd pfd = { .fd = f->fd, .events = POLLIN };
-        if (poll(&pfd, 1, 0) == 0)
-            f->idle(f->idle_ctx);
+    if (f->may_block) {
+        if (!f->draining && stop_set(f)) {
+            /* Hand out what was written before the stop, and no more. */
+            int pending = 0;
+            f->draining = true;
+            f->drain_left = ioctl(f->fd, FIONREAD, &pending) == 0 && pending > 0 ? pending : 0;
+        }
+        if (f->draining) {
+            if (!f->drain_left)
+                return interrupted(s, err);
+            cap = (size_t)HL_MIN(cap, f->drain_left);
+        } else if (!pipe_wait(f)) {
+            return file_read(s, buf, cap, err); /* stop came while waiting: drain */
+        }
     }
     for (;;) {
         ssize_t n = read(f->fd, buf, cap);
-        if (n >= 0)
+        if (n >= 0) {
+            if (f->draining)
+                f->drain_left = n ? f->drain_left - (uint64_t)n : 0;
             return n;
-        /* EINTR is not retried: a signal here is the user stopping `scan` (SIGINT/SIGTERM
-         * are installed without SA_RESTART), and the caller tells that apart by sys_errno. */
+        }
+        /* A regular file is not interrupted; a pipe only after poll said it is ready, so a
+         * signal here is the user stopping `scan` (SIGINT/SIGTERM have no SA_RESTART). The
+         * caller tells that apart by sys_errno. */
         if (errno == EINTR)
-            return hl_err_errno(err, HL_EIO, s->label, "read interrupted");
+            return interrupted(s, err);
         return hl_err_errno(err, HL_EIO, s->label, "cannot read at byte %llu",
                             (unsigned long long)s->offset);
     }
+}
+
+static bool pipe_ready(struct source *s)
+{
+    struct file_impl *f = s->impl;
+    return poll_in(f->fd, 0) != 0;
 }
 
 static void file_close(struct source *s)
@@ -60,9 +119,26 @@ static const struct source_ops pipe_ops = {
     .name = "pipe",
     .read = file_read,
     .close = file_close,
+    .ready = pipe_ready,
 };
 
-int source_open_fd(int fd, bool borrow_fd, const char *label, source_idle_fn *idle, void *idle_ctx,
+bool source_is_pipe(const struct source *s)
+{
+    return s->ops == &pipe_ops;
+}
+
+uint64_t source_position(const struct source *s)
+{
+    if (s->ops == &pipe_ops)
+        return s->offset;
+    if (s->ops != &file_ops)
+        return 0;
+    const struct file_impl *f = s->impl;
+    off_t pos = lseek(f->fd, 0, SEEK_CUR);
+    return pos > 0 ? (uint64_t)pos : 0;
+}
+
+int source_open_fd(int fd, bool borrow_fd, const char *label, const struct source_wait *wait,
                    struct source **ret, struct hl_err *err)
 {
     struct file_impl *f = calloc(1, sizeof(*f));
@@ -72,8 +148,8 @@ int source_open_fd(int fd, bool borrow_fd, const char *label, source_idle_fn *id
     f->fd = fd;
     f->borrowed = borrow_fd;
     f->may_block = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
-    f->idle = idle;
-    f->idle_ctx = idle_ctx;
+    if (wait)
+        f->wait = *wait;
     struct source *s = source_new(f->may_block ? &pipe_ops : &file_ops, f, NULL, label);
     if (!s) {
         if (!borrow_fd)
@@ -85,13 +161,13 @@ int source_open_fd(int fd, bool borrow_fd, const char *label, source_idle_fn *id
     return 0;
 }
 
-int source_open_file(const char *path, source_idle_fn *idle, void *idle_ctx, struct source **ret,
+int source_open_file(const char *path, const struct source_wait *wait, struct source **ret,
                      int64_t *ret_mtime, int64_t *ret_size, struct hl_err *err)
 {
     if (path[0] == '-' && path[1] == '\0') {
         *ret_mtime = -1;
         *ret_size = -1;
-        return source_open_fd(STDIN_FILENO, true, "<stdin>", idle, idle_ctx, ret, err);
+        return source_open_fd(STDIN_FILENO, true, "<stdin>", wait, ret, err);
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -108,7 +184,7 @@ int source_open_file(const char *path, source_idle_fn *idle, void *idle_ctx, str
     }
     *ret_mtime = S_ISREG(st.st_mode) ? (int64_t)st.st_mtime : -1;
     *ret_size = S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
-    return source_open_fd(fd, false, path, idle, idle_ctx, ret, err);
+    return source_open_fd(fd, false, path, wait, ret, err);
 }
 
 struct mem_impl {

@@ -1,0 +1,86 @@
+/* Occurrence table: open addressing with linear probing over a power-of-two array. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "occur.h"
+
+void occur_reset(struct occur *o)
+{
+    if (o->slots)
+        memset(o->slots, 0, o->cap * sizeof(*o->slots));
+    o->n = 0;
+}
+
+void occur_release(struct occur *o)
+{
+    free(o->slots);
+    o->slots = NULL;
+    o->cap = o->n = 0;
+}
+
+/* The hashes are FNV-1a already; a multiply spreads their low bits over the table. */
+static size_t slot_of(uint64_t hash, size_t cap)
+{
+    return (size_t)((hash * 0x9e3779b97f4a7c15ULL) >> 32) & (cap - 1);
+}
+
+static struct occur_slot *find(struct occur_slot *slots, size_t cap, uint64_t hash)
+{
+    size_t i = slot_of(hash, cap);
+    while (slots[i].count && slots[i].hash != hash)
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+static int grow(struct occur *o)
+{
+    size_t cap = o->cap ? o->cap * 2 : 1024;
+    if (o->max_slots && cap > o->max_slots)
+        cap = o->max_slots;
+    struct occur_slot *slots = calloc(cap, sizeof(*slots));
+    if (!slots)
+        return HL_ENOMEM;
+    for (size_t i = 0; i < o->cap; i++)
+        if (o->slots[i].count)
+            *find(slots, cap, o->slots[i].hash) = o->slots[i];
+    free(o->slots);
+    o->slots = slots;
+    o->cap = cap;
+    return 0;
+}
+
+int occur_add(struct occur *o, uint64_t hash, uint64_t *ret_n)
+{
+    if (o->cap) {
+        struct occur_slot *s = find(o->slots, o->cap, hash);
+        if (s->count) {
+            *ret_n = ++s->count;
+            return 0;
+        }
+    }
+    if ((o->n + 1) * 2 > o->cap) {
+        if (o->cap >= (o->max_slots ? o->max_slots : OCCUR_MAX_SLOTS))
+            return 1;
+        int r = grow(o);
+        if (r < 0)
+            return r;
+    }
+    struct occur_slot *s = find(o->slots, o->cap, hash);
+    *s = (struct occur_slot){ hash, 1 };
+    o->n++;
+    *ret_n = 1;
+    return 0;
+}
+
+int occur_each(const struct occur *o, int (*fn)(void *ctx, uint64_t hash, uint64_t n), void *ctx)
+{
+    for (size_t i = 0; i < o->cap; i++) {
+        if (!o->slots[i].count)
+            continue;
+        int r = fn(ctx, o->slots[i].hash, o->slots[i].count);
+        if (r)
+            return r;
+    }
+    return 0;
+}

@@ -1,0 +1,43 @@
+/* Occurrence counting of identical events within one source, in memory: "the same NTLS error
+ * twice in one second" is occurrence 1 and 2, while the same line read again from another
+ * source starts over at 1. A table of event hash -> count, open addressing, grown by doubling
+ * up to OCCUR_MAX_SLOTS; past that it reports full and the caller spills to SQLite, so memory
+ * stays bounded whatever the input size. */
+#ifndef HSMLOG_OCCUR_H
+#define HSMLOG_OCCUR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common.h"
+
+#define OCCUR_MAX_SLOTS (1u << 20) /* 16 MiB of slots: 512k distinct matched events */
+
+struct occur_slot {
+    uint64_t hash;  /* event hash; meaningful when count > 0 */
+    uint64_t count; /* 0: empty slot */
+};
+
+/* Invariants: slots has cap entries (a power of two, or 0), n of them used, n <= cap / 2,
+ * cap <= the slot limit. */
+struct occur {
+    struct occur_slot *slots; /* owned */
+    size_t cap, n;
+    size_t max_slots; /* slot limit, a power of two; 0 means OCCUR_MAX_SLOTS (tests lower it) */
+};
+
+/* Empties the table, keeping its memory for the next source. */
+void occur_reset(struct occur *o);
+
+/* Frees the table (the slot limit stays). Safe on a zeroed struct. */
+void occur_release(struct occur *o);
+
+/* Counts one more occurrence of hash and stores the new count in *ret_n. Returns 0, HL_ENOMEM,
+ * or 1 when the table is at its slot limit and hash is not in it (nothing counted). */
+HL_NODISCARD int occur_add(struct occur *o, uint64_t hash, uint64_t *ret_n);
+
+/* Calls fn for every counted hash (to spill the table into storage). Stops at fn's first
+ * non-zero return and returns it. */
+int occur_each(const struct occur *o, int (*fn)(void *ctx, uint64_t hash, uint64_t n), void *ctx);
+
+#endif
