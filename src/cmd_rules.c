@@ -14,7 +14,7 @@
 #include "scan.h"
 
 static const char rules_usage[] =
-        "usage: hsmlog rules list [--format table|csv|json]\n"
+        "usage: hsmlog rules list [--format FORMAT]\n"
         "       hsmlog rules check\n"
         "       hsmlog rules test [-v]\n"
         "\n"
@@ -265,7 +265,7 @@ int cmd_rules(int argc, char **argv, struct app *app)
             return EXIT_OK;
         case 'f':
             if (out_format_parse(optarg, &fmt) < 0)
-                return app_usage_error("rules", "--format takes table, csv or json, not '%s'",
+                return app_usage_error("rules", "--format takes " OUT_FORMAT_NAMES ", not '%s'",
                                        optarg);
             break;
         default:
