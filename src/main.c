@@ -23,6 +23,7 @@ static const struct command commands[] = {
     { "incidents", cmd_incidents, "list incidents (grouped findings, causes, missed events)" },
     { "report", cmd_report, "per host, a timeline of incidents with remedies" },
     { "query", cmd_query, "run SQL against the findings database" },
+    { "parse", cmd_parse, "print every input line as a parsed event (NDJSON, CSV, table)" },
     { "rules", cmd_rules, "list, check and test the rule files" },
     { "help", cmd_help, "show help for hsmlog or a command" },
 };
