@@ -145,10 +145,10 @@ int app_rule_dirs(const struct app *app, struct rule_dirs *d)
         app_rule_dirs_release(d);
         return -1;
     }
-    /* What is given is used, missing or not (loading then says what is wrong); else the
-     * first default that exists. */
+    /* What is given is used, missing or not (loading then says what is wrong): every --rules,
+     * else every $HSMLOG_RULES entry; else the first default that exists. */
     for (size_t i = 0; i < explicit_n; i++)
-        d->v[i].used = true;
+        d->v[i].used = !app->n_rule_paths || strcmp(d->v[i].origin, "--rules") == 0;
     for (size_t i = explicit_n; !explicit_n && i < d->n; i++)
         if (d->v[i].exists) {
             d->v[i].used = true;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "db.h"
 #include "out.h"
@@ -82,6 +83,12 @@ int app_usage_error(const char *command, const char *fmt, ...) HL_PRINTF(2, 3);
 /* Steps a prepared statement and prints its rows in fmt (the output of `hsmlog query`).
  * Returns 0, or EXIT_USAGE after printing why. */
 int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt);
+
+/* The text of a `hsmlog help TOPIC` topic that is not a command, or NULL. */
+const char *help_topic(const char *name);
+
+/* Prints the topic names with one line each, for `hsmlog --help`. */
+void help_list_topics(FILE *fp);
 
 int cmd_scan(int argc, char **argv, struct app *app);
 int cmd_incidents(int argc, char **argv, struct app *app);

@@ -32,6 +32,10 @@ static const char incidents_usage[] =
         "                      json-array; see 'hsmlog help formats'\n"
         "      --rebuild       rebuild every incident with the current rules first\n"
         "\n"
+        "Examples:\n"
+        "  hsmlog incidents --open\n"
+        "  hsmlog incidents --since 12h --host hsm-a1 --format csv\n"
+        "\n"
         "Exit status: 0 ok, 2 usage or database error.\n";
 
 static const char report_usage[] =
@@ -39,6 +43,11 @@ static const char report_usage[] =
         "\n"
         "Prints, per host, a timeline of incidents with the probable cause and the remedy of\n"
         "each: the text to paste into a support ticket. TIME as for 'hsmlog incidents'.\n"
+        "Log text in it is shown escaped (see 'hsmlog help formats').\n"
+        "\n"
+        "Examples:\n"
+        "  hsmlog report --since 7d\n"
+        "  hsmlog report --host hsm-a1 --open\n"
         "\n"
         "Exit status: 0 ok, 2 usage or database error.\n";
 
