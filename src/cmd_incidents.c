@@ -283,6 +283,7 @@ int cmd_report(int argc, char **argv, struct app *app)
     int status = parse_options(argc, argv, app, "report", report_usage, &f, &fmt, &rebuild);
     if (status >= 0)
         return status;
+    status = EXIT_OK; /* was -1, "go on": report used to exit 255 */
     char *path = app_db_path(app);
     if (!path)
         return EXIT_USAGE;
