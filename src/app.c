@@ -60,71 +60,130 @@ void app_print_rule_error(const struct rule_error *e)
     }
 }
 
-static bool is_dir(const char *path)
+static bool exists(const char *path, bool dir)
 {
     struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    return stat(path, &st) == 0 && (!dir || S_ISDIR(st.st_mode));
+}
+
+/* The directory of this executable, or NULL (no /proc). Returns a string to free. */
+static char *exe_dir(void)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    return strdup(exe);
 }
 
 /* True when this binary runs from the build tree it was compiled in. */
 static bool running_from_build_dir(void)
 {
-    char exe[4096], *real_build = realpath(HSMLOG_BUILD_DIR, NULL);
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    bool yes = false;
-    if (n > 0 && real_build) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            yes = strcmp(exe, real_build) == 0;
-        }
-    }
+    char *dir = exe_dir(), *real_build = realpath(HSMLOG_BUILD_DIR, NULL);
+    bool yes = dir && real_build && strcmp(dir, real_build) == 0;
+    free(dir);
     free(real_build);
     return yes;
 }
 
-/* Fills paths with where to look for rules, in the documented order of precedence. The
- * strings are borrowed from app, the environment or static storage; env_copy keeps a copy of
- * $HSMLOG_RULES alive for split entries. */
-static size_t rule_search_paths(const struct app *app, const char **paths, size_t max,
-                                char **env_copy)
+static int add_dir(struct rule_dirs *d, const char *origin, const char *path, bool is_default)
 {
-    size_t n = 0;
-    *env_copy = NULL;
-    if (app->n_rule_paths) {
-        for (size_t i = 0; i < app->n_rule_paths && n < max; i++)
-            paths[n++] = app->rule_paths[i];
-        return n;
-    }
+    if (d->n == ARRAY_SIZE(d->v))
+        return 0; /* more than anyone types: the rest are ignored */
+    char *copy = strdup(path);
+    if (!copy)
+        return -1;
+    d->v[d->n++] = (struct rule_dir){ origin, copy, exists(path, is_default), false };
+    return 0;
+}
+
+int app_rule_dirs(const struct app *app, struct rule_dirs *d)
+{
+    memset(d, 0, sizeof(*d));
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < app->n_rule_paths; i++)
+        r = add_dir(d, "--rules", app->rule_paths[i], false);
     const char *env = getenv("HSMLOG_RULES");
-    if (env && *env) {
+    if (r == 0 && env && *env) {
         /* Colon-separated, like PATH. */
-        *env_copy = strdup(env);
-        char *save = NULL;
-        for (char *tok = *env_copy ? strtok_r(*env_copy, ":", &save) : NULL; tok && n < max;
+        char *copy = strdup(env), *save = NULL;
+        r = copy ? 0 : -1;
+        for (char *tok = copy ? strtok_r(copy, ":", &save) : NULL; r == 0 && tok;
              tok = strtok_r(NULL, ":", &save))
-            paths[n++] = tok;
-        return n;
+            r = add_dir(d, "HSMLOG_RULES", tok, false);
+        free(copy);
     }
-    if (is_dir(HSMLOG_RULES_DIR))
-        paths[n++] = HSMLOG_RULES_DIR;
-    else if (running_from_build_dir() && is_dir(HSMLOG_SOURCE_RULES_DIR))
-        paths[n++] = HSMLOG_SOURCE_RULES_DIR;
-    return n;
+    size_t explicit_n = d->n;
+    if (r == 0)
+        r = add_dir(d, "installed", HSMLOG_RULES_DIR, true);
+    /* Installed under another root than the prefix it was built for (a DESTDIR staging tree,
+     * a moved tree): the rules sit at the same place relative to the binary. */
+    char *dir = exe_dir();
+    if (r == 0 && dir) {
+        size_t len = strlen(dir) + strlen(HSMLOG_RELATIVE_RULES_DIR) + 2;
+        char *rel = malloc(len);
+        r = rel ? 0 : -1;
+        if (rel) {
+            snprintf(rel, len, "%s/%s", dir, HSMLOG_RELATIVE_RULES_DIR);
+            char *real = realpath(rel, NULL), *real_installed = realpath(HSMLOG_RULES_DIR, NULL);
+            if (!real_installed || !real || strcmp(real, real_installed) != 0)
+                r = add_dir(d, "next to the binary", real ? real : rel, true);
+            free(real);
+            free(real_installed);
+            free(rel);
+        }
+    }
+    free(dir);
+    if (r == 0 && running_from_build_dir())
+        r = add_dir(d, "source tree", HSMLOG_SOURCE_RULES_DIR, true);
+    if (r < 0) {
+        app_rule_dirs_release(d);
+        return -1;
+    }
+    /* What is given is used, missing or not (loading then says what is wrong): every --rules,
+     * else every $HSMLOG_RULES entry; else the first default that exists. */
+    for (size_t i = 0; i < explicit_n; i++)
+        d->v[i].used = !app->n_rule_paths || strcmp(d->v[i].origin, "--rules") == 0;
+    for (size_t i = explicit_n; !explicit_n && i < d->n; i++)
+        if (d->v[i].exists) {
+            d->v[i].used = true;
+            break;
+        }
+    return 0;
+}
+
+void app_rule_dirs_release(struct rule_dirs *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        free(d->v[i].path);
+    d->n = 0;
 }
 
 int app_load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t *ret_errors)
 {
-    const char *paths[64];
-    char *env_copy;
-    size_t n = rule_search_paths(app, paths, ARRAY_SIZE(paths), &env_copy);
+    struct rule_dirs dirs;
     struct rule_errors errs = { 0 };
     int status = 0;
+    if (app_rule_dirs(app, &dirs) < 0) {
+        diag_error(NULL, "out of memory while loading rules");
+        return EXIT_USAGE;
+    }
+    const char *paths[ARRAY_SIZE(dirs.v)];
+    size_t n = 0;
+    for (size_t i = 0; i < dirs.n; i++)
+        if (dirs.v[i].used)
+            paths[n++] = dirs.v[i].path;
     if (n == 0) {
-        diag_error(NULL, "no rules found: give --rules PATH or set HSMLOG_RULES (looked in %s)",
+        diag_error(NULL,
+                   "no rules found: give --rules PATH or set HSMLOG_RULES (looked in %s; "
+                   "'hsmlog rules path' lists every place)",
                    HSMLOG_RULES_DIR);
-        free(env_copy);
+        app_rule_dirs_release(&dirs);
         return EXIT_USAGE;
     }
     for (size_t i = 0; i < n; i++) {
@@ -159,7 +218,7 @@ int app_load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t
         status = EXIT_USAGE;
     }
     rule_errors_release(&errs);
-    free(env_copy);
+    app_rule_dirs_release(&dirs);
     return status;
 }
 

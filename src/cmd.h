@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "db.h"
 #include "out.h"
@@ -42,6 +43,28 @@ struct app {
 /* Applies a common option returned by getopt_long; returns true when it was one. */
 bool app_common_option(struct app *app, int opt, const char *arg);
 
+/* One place rules are looked for, in order of precedence (see app_rule_dirs()). */
+struct rule_dir {
+    const char *origin; /* static: "--rules", "HSMLOG_RULES", "installed", ... */
+    char *path;         /* owned */
+    bool exists;        /* a file or directory is there (a directory, for the defaults) */
+    bool used;          /* rules are loaded from it */
+};
+
+struct rule_dirs {
+    struct rule_dir v[67]; /* 64 given paths plus the three defaults */
+    size_t n;
+};
+
+/* Lists where rules are looked for: every --rules, else every $HSMLOG_RULES entry, else the
+ * first existing of the installed directory, the same place relative to the executable
+ * (bindir/../share/hsmlog/rules: a DESTDIR or moved install) and, for a binary in its build
+ * tree, the source tree's rules/. Returns 0, or -1 when memory ran out. */
+int app_rule_dirs(const struct app *app, struct rule_dirs *ret);
+
+/* Frees the paths of app_rule_dirs(). */
+void app_rule_dirs_release(struct rule_dirs *d);
+
 /* Loads the rules (--rules, $HSMLOG_RULES, the data directory, the source tree), prints every
  * rule-file error, and prepares them. Returns 0, or EXIT_USAGE after printing why. With
  * report_only, rule-file errors are printed but rules that did load are kept. */
@@ -61,10 +84,17 @@ int app_usage_error(const char *command, const char *fmt, ...) HL_PRINTF(2, 3);
  * Returns 0, or EXIT_USAGE after printing why. */
 int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt);
 
+/* The text of a `hsmlog help TOPIC` topic that is not a command, or NULL. */
+const char *help_topic(const char *name);
+
+/* Prints the topic names with one line each, for `hsmlog --help`. */
+void help_list_topics(FILE *fp);
+
 int cmd_scan(int argc, char **argv, struct app *app);
 int cmd_incidents(int argc, char **argv, struct app *app);
 int cmd_report(int argc, char **argv, struct app *app);
 int cmd_query(int argc, char **argv, struct app *app);
 int cmd_rules(int argc, char **argv, struct app *app);
+int cmd_parse(int argc, char **argv, struct app *app);
 
 #endif

@@ -15,7 +15,7 @@
 
 static const char incidents_usage[] =
         "usage: hsmlog incidents [--since TIME] [--host HOST] [--rule RULE] [--open]\n"
-        "                        [--format table|csv|json] [--rebuild]\n"
+        "                        [--format FORMAT] [--rebuild]\n"
         "\n"
         "Lists incidents, newest first, each with its probable cause. Incidents are built\n"
         "from findings by the rules' group-by, threshold, reset, escalate, expect and\n"
@@ -28,8 +28,13 @@ static const char incidents_usage[] =
         "      --rule RULE     only this rule id\n"
         "      --open          only incidents still open (going on, or an expected event\n"
         "                      whose window has not passed)\n"
-        "  -f, --format FMT    table (default), csv or json\n"
+        "  -f, --format FMT    table (default), csv, json (one object per line) or\n"
+        "                      json-array; see 'hsmlog help formats'\n"
         "      --rebuild       rebuild every incident with the current rules first\n"
+        "\n"
+        "Examples:\n"
+        "  hsmlog incidents --open\n"
+        "  hsmlog incidents --since 12h --host hsm-a1 --format csv\n"
         "\n"
         "Exit status: 0 ok, 2 usage or database error.\n";
 
@@ -38,6 +43,11 @@ static const char report_usage[] =
         "\n"
         "Prints, per host, a timeline of incidents with the probable cause and the remedy of\n"
         "each: the text to paste into a support ticket. TIME as for 'hsmlog incidents'.\n"
+        "Log text in it is shown escaped (see 'hsmlog help formats').\n"
+        "\n"
+        "Examples:\n"
+        "  hsmlog report --since 7d\n"
+        "  hsmlog report --host hsm-a1 --open\n"
         "\n"
         "Exit status: 0 ok, 2 usage or database error.\n";
 
@@ -152,7 +162,8 @@ static int parse_options(int argc, char **argv, struct app *app, const char *nam
             return EXIT_OK;
         case 'f':
             if (out_format_parse(optarg, fmt) < 0)
-                return app_usage_error(name, "--format takes table, csv or json, not '%s'", optarg);
+                return app_usage_error(name, "--format takes " OUT_FORMAT_NAMES ", not '%s'",
+                                       optarg);
             break;
         case OPT_SINCE:
             if (since_to_iso(optarg, f->since) < 0)
@@ -245,6 +256,16 @@ static void print_wrapped(const char *text, int indent, int width)
     }
 }
 
+/* Log text made safe for a terminal (see out_escape()), as a C string valid until b changes.
+ * On failure (out of memory) it shows nothing rather than the raw text. */
+static const char *safe(struct buf *b, const unsigned char *text)
+{
+    buf_reset(b);
+    if (text && out_escape(b, (const char *)text, strlen((const char *)text)) < 0)
+        buf_reset(b);
+    return buf_cstr(b);
+}
+
 /* "2026-11-28T14:02:51.000000Z" as "2026-11-28 14:02:51". */
 static const char *short_ts(const unsigned char *ts, char out[24])
 {
@@ -262,6 +283,7 @@ int cmd_report(int argc, char **argv, struct app *app)
     int status = parse_options(argc, argv, app, "report", report_usage, &f, &fmt, &rebuild);
     if (status >= 0)
         return status;
+    status = EXIT_OK; /* was -1, "go on": report used to exit 255 */
     char *path = app_db_path(app);
     if (!path)
         return EXIT_USAGE;
@@ -292,15 +314,24 @@ int cmd_report(int argc, char **argv, struct app *app)
         status = EXIT_USAGE;
     } else {
         bind_filter(st, &f);
-        char host[256] = "";
+        /* Host, summaries and remedies may carry log text: every one is escaped. */
+        struct buf host, b1, b2, b3;
+        buf_init(&host, 0);
+        buf_init(&b1, 0);
+        buf_init(&b2, 0);
+        buf_init(&b3, 0);
+        int width = out_terminal_width(stdout);
+        width = width < 40 ? (width ? 40 : 96) : HL_MIN(width, 96);
         unsigned long n = 0;
         int rc;
         printf("hsmlog report%s%s\n", f.has_since ? " since " : "", f.has_since ? f.since : "");
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *h = (const char *)sqlite3_column_text(st, 0);
-            if (n == 0 || strcmp(h, host) != 0) {
-                snprintf(host, sizeof(host), "%s", h);
-                printf("\n== %s ==\n", host);
+            const char *h = safe(&b1, sqlite3_column_text(st, 0));
+            if (n == 0 || strcmp(h, buf_cstr(&host)) != 0) {
+                buf_reset(&host);
+                if (buf_adds(&host, h) < 0)
+                    buf_reset(&host);
+                printf("\n== %s ==\n", h);
             }
             n++;
             char a[24], b[24];
@@ -313,26 +344,31 @@ int cmd_report(int argc, char **argv, struct app *app)
             printf("\n%s", short_ts(first, a));
             if (last && first && strcmp((const char *)first, (const char *)last) != 0)
                 printf(" .. %s", short_ts(last, b));
-            printf("  %s  %s  #%lld  [%s, %lld finding%s]\n", sev, sqlite3_column_text(st, 3),
-                   (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 7),
-                   (long long)sqlite3_column_int64(st, 6),
+            printf("  %s  %s  #%lld  [%s, %lld finding%s]\n", sev,
+                   safe(&b1, sqlite3_column_text(st, 3)), (long long)sqlite3_column_int64(st, 1),
+                   safe(&b2, sqlite3_column_text(st, 7)), (long long)sqlite3_column_int64(st, 6),
                    sqlite3_column_int64(st, 6) == 1 ? "" : "s");
-            print_wrapped((const char *)sqlite3_column_text(st, 8), 4, 96);
+            print_wrapped(safe(&b1, sqlite3_column_text(st, 8)), 4, width);
             if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
                 char cause[512];
+                const unsigned char *ch = sqlite3_column_text(st, 12);
                 snprintf(cause, sizeof(cause), "Probable cause: #%lld %s on %s: %s",
-                         (long long)sqlite3_column_int64(st, 10), sqlite3_column_text(st, 11),
-                         sqlite3_column_text(st, 12) ? (const char *)sqlite3_column_text(st, 12)
-                                                     : "(no host)",
-                         sqlite3_column_text(st, 13));
-                print_wrapped(cause, 4, 96);
+                         (long long)sqlite3_column_int64(st, 10),
+                         safe(&b1, sqlite3_column_text(st, 11)), ch ? safe(&b2, ch) : "(no host)",
+                         safe(&b3, sqlite3_column_text(st, 13)));
+                print_wrapped(cause, 4, width);
             }
             if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
                 char remedy[4096];
-                snprintf(remedy, sizeof(remedy), "Remedy: %s", sqlite3_column_text(st, 9));
-                print_wrapped(remedy, 4, 96);
+                snprintf(remedy, sizeof(remedy), "Remedy: %s",
+                         safe(&b1, sqlite3_column_text(st, 9)));
+                print_wrapped(remedy, 4, width);
             }
         }
+        buf_release(&host);
+        buf_release(&b1);
+        buf_release(&b2);
+        buf_release(&b3);
         if (rc != SQLITE_DONE) {
             diag_error("report", "%s", sqlite3_errmsg(db.h));
             status = EXIT_USAGE;

@@ -9,7 +9,7 @@
 #include "out.h"
 
 static const char query_usage[] =
-        "usage: hsmlog query [--format table|csv|json] SQL\n"
+        "usage: hsmlog query [--format FORMAT] SQL\n"
         "\n"
         "Runs SQL (one or more statements) against the findings database, read-only,\n"
         "and prints the rows. Tables: sources, findings, incidents, marks, rules, scans (docs/SCHEMA.md).\n"
@@ -17,7 +17,8 @@ static const char query_usage[] =
         "a PRAGMA given a value, VACUUM, load_extension) are refused before they run.\n"
         "\n"
         "Options:\n"
-        "  -f, --format FORMAT   table (default), csv or json (an array of objects)\n"
+        "  -f, --format FORMAT   table (default), csv, json (one object per line) or\n"
+        "                        json-array; see 'hsmlog help formats'\n"
         "      --db PATH         database (default: see 'hsmlog --help')\n"
         "\n"
         "Example:\n"
@@ -106,7 +107,7 @@ int cmd_query(int argc, char **argv, struct app *app)
             return EXIT_OK;
         case 'f':
             if (out_format_parse(optarg, &fmt) < 0)
-                return app_usage_error("query", "--format takes table, csv or json, not '%s'",
+                return app_usage_error("query", "--format takes " OUT_FORMAT_NAMES ", not '%s'",
                                        optarg);
             break;
         default:

@@ -14,18 +14,27 @@
 #include "scan.h"
 
 static const char rules_usage[] =
-        "usage: hsmlog rules list [--format table|csv|json]\n"
+        "usage: hsmlog rules list [--format FORMAT]\n"
         "       hsmlog rules check\n"
         "       hsmlog rules test [-v]\n"
+        "       hsmlog rules path [--format FORMAT]\n"
         "\n"
         "list    the loaded rules: id, severity, programs, summary\n"
         "check   read every rule file and report every problem (file:line:column),\n"
         "        including rules without a 'test' and a 'test-no' line\n"
         "test    run each rule's 'test' lines (must match) and 'test-no' lines (must not)\n"
         "        through the full parser and matcher\n"
+        "path    where rules are looked for, in order, and which exist and are used\n"
         "\n"
         "Rules come from --rules PATH (repeatable), else $HSMLOG_RULES (colon-separated),\n"
-        "else the installed rules directory. The format is in rules/README.md.\n"
+        "else the installed rules directory (also found relative to the binary), else,\n"
+        "for a binary in its build tree, the source tree. The file format: 'hsmlog help\n"
+        "rule-format', hsmlog-rules(5) or rules/README.md.\n"
+        "\n"
+        "Examples:\n"
+        "  hsmlog rules list --format csv\n"
+        "  hsmlog rules test\n"
+        "  hsmlog --rules ./my.rules rules check\n"
         "\n"
         "Exit status: 0 ok; 1 a rule test failed; 2 a rule file has errors.\n";
 
@@ -54,6 +63,33 @@ static int rules_list(struct ruleset *rs, enum out_format fmt)
         };
         r = out_row(&out, cells);
     }
+    return out_end(&out) < 0 || r < 0 ? EXIT_USAGE : EXIT_OK;
+}
+
+/* `rules path`: every place rules are looked for, in order. */
+static int rules_path(struct app *app, enum out_format fmt)
+{
+    static const char *const names[] = { "origin", "path", "exists", "used" };
+    struct rule_dirs dirs;
+    struct out_ctx out;
+    if (app_rule_dirs(app, &dirs) < 0)
+        return EXIT_USAGE;
+    if (out_begin(&out, fmt, stdout, ARRAY_SIZE(names), names) < 0) {
+        app_rule_dirs_release(&dirs);
+        return EXIT_USAGE;
+    }
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < dirs.n; i++) {
+        const struct rule_dir *d = &dirs.v[i];
+        struct out_cell cells[] = {
+            { OUT_TEXT, d->origin, strlen(d->origin) },
+            { OUT_TEXT, d->path, strlen(d->path) },
+            { OUT_TEXT, d->exists ? "yes" : "no", d->exists ? 3 : 2 },
+            { OUT_TEXT, d->used ? "yes" : "no", d->used ? 3 : 2 },
+        };
+        r = out_row(&out, cells);
+    }
+    app_rule_dirs_release(&dirs);
     return out_end(&out) < 0 || r < 0 ? EXIT_USAGE : EXIT_OK;
 }
 
@@ -265,7 +301,7 @@ int cmd_rules(int argc, char **argv, struct app *app)
             return EXIT_OK;
         case 'f':
             if (out_format_parse(optarg, &fmt) < 0)
-                return app_usage_error("rules", "--format takes table, csv or json, not '%s'",
+                return app_usage_error("rules", "--format takes " OUT_FORMAT_NAMES ", not '%s'",
                                        optarg);
             break;
         default:
@@ -274,11 +310,13 @@ int cmd_rules(int argc, char **argv, struct app *app)
         }
     }
     if (optind != argc - 1)
-        return app_usage_error("rules", "give one of: list, check, test");
+        return app_usage_error("rules", "give one of: list, check, test, path");
     const char *sub = argv[optind];
+    if (strcmp(sub, "path") == 0)
+        return rules_path(app, fmt);
     bool check = strcmp(sub, "check") == 0;
     if (!check && strcmp(sub, "list") != 0 && strcmp(sub, "test") != 0)
-        return app_usage_error("rules", "unknown subcommand '%s' (list, check, test)", sub);
+        return app_usage_error("rules", "unknown subcommand '%s' (list, check, test, path)", sub);
     struct ruleset rs;
     ruleset_init(&rs);
     size_t load_errors = 0;

@@ -51,7 +51,12 @@ static const char scan_usage[] =
         "      --db PATH, --no-db, --rules PATH, -q, -v   see 'hsmlog --help'\n"
         "\n"
         "Exit status: 0 ok, 1 --fail-on matched, 2 usage/rule/database error,\n"
-        "3 some input could not be read in full (the rest was still scanned and stored).\n";
+        "3 some input could not be read in full (the rest was still scanned and stored).\n"
+        "\n"
+        "Examples:\n"
+        "  journalctl -u ntls --since today | hsmlog scan -\n"
+        "  hsmlog scan /var/log/messages /var/log/lunalogs support-bundle.tgz\n"
+        "  hsmlog scan --output json --no-db messages.gz | jq -r .rule\n";
 
 /* Per-rule totals for the summary. Hosts are capped: the summary names a few and counts
  * the rest, so memory does not grow with the input. */

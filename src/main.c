@@ -23,12 +23,14 @@ static const struct command commands[] = {
     { "incidents", cmd_incidents, "list incidents (grouped findings, causes, missed events)" },
     { "report", cmd_report, "per host, a timeline of incidents with remedies" },
     { "query", cmd_query, "run SQL against the findings database" },
+    { "parse", cmd_parse, "print every input line as a parsed event (NDJSON, CSV, table)" },
     { "rules", cmd_rules, "list, check and test the rule files" },
-    { "help", cmd_help, "show help for hsmlog or a command" },
+    { "help", cmd_help, "show help for hsmlog, a command or a topic" },
 };
 
 static const char main_usage[] =
         "usage: hsmlog [--db PATH] [--rules PATH]... [-q|-v] COMMAND [ARGS]\n"
+        "       hsmlog help [COMMAND|TOPIC]\n"
         "       hsmlog --version\n"
         "\n"
         "Finds known Thales Luna Network HSM failures in logs, says what they mean and\n"
@@ -55,13 +57,16 @@ static const char main_usage_tail[] =
         "  hsmlog incidents --open\n"
         "  hsmlog report --since 7d\n"
         "  hsmlog query \"SELECT host, rule_id, count(*) FROM findings GROUP BY 1, 2\"\n"
+        "  hsmlog parse /var/log/messages | jq -c 'select(.rc)'\n"
         "  hsmlog rules test\n";
 
 static void print_main_usage(FILE *fp)
 {
     fputs(main_usage, fp);
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-        fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        fprintf(fp, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nHelp topics ('hsmlog help TOPIC'; every command also takes --help):\n", fp);
+    help_list_topics(fp);
     fputs(main_usage_tail, fp);
 }
 
@@ -80,9 +85,21 @@ static int cmd_help(int argc, char **argv, struct app *app)
         print_main_usage(stdout);
         return EXIT_OK;
     }
+    const char *topic = help_topic(argv[1]);
+    if (topic) {
+        fputs(topic, stdout);
+        return EXIT_OK;
+    }
     const struct command *c = find_command(argv[1]);
-    if (!c || c->run == cmd_help)
-        return app_usage_error("help", "unknown command '%s'", argv[1]);
+    if (c && c->run == cmd_help) {
+        print_main_usage(stdout);
+        return EXIT_OK;
+    }
+    if (!c)
+        return app_usage_error("help",
+                               "no command or topic '%s' (topics: formats, exit, "
+                               "environment, rule-format)",
+                               argv[1]);
     char *help_argv[] = { argv[1], (char *)"--help", NULL };
     optind = 0;
     return c->run(2, help_argv, app);

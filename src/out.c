@@ -1,9 +1,11 @@
-/* The three output formats. Table cells show control characters as spaces so one row stays
- * one line; CSV and JSON keep values exact (JSON strings are made valid UTF-8). */
+/* The output formats. Table cells are escaped so one row stays one line and log text cannot
+ * drive the terminal; CSV and JSON keep values exact (made valid UTF-8). */
 #include "out.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "json.h"
@@ -11,7 +13,7 @@
 
 int out_format_parse(const char *s, enum out_format *ret)
 {
-    static const char *const names[OUT__COUNT] = { "table", "csv", "json" };
+    static const char *const names[OUT__COUNT] = { "table", "csv", "json", "json-array" };
     for (int i = 0; i < OUT__COUNT; i++) {
         if (strcmp(s, names[i]) == 0) {
             *ret = (enum out_format)i;
@@ -21,42 +23,135 @@ int out_format_parse(const char *s, enum out_format *ret)
     return -1;
 }
 
-/* Display width of a cell in the table: UTF-8 sequences count as one column. */
-static size_t cell_width(const struct out_cell *c)
+int out_terminal_width(FILE *fp)
 {
-    if (c->type == OUT_NULL)
+    int fd = fileno(fp);
+    if (fd < 0 || !isatty(fd))
         return 0;
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *env = getenv("COLUMNS");
+    char *end;
+    long v = env ? strtol(env, &end, 10) : 0;
+    return env && *end == '\0' && v > 0 && v < 100000 ? (int)v : 80;
+}
+
+int out_escape(struct buf *out, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)p;
+    size_t i = 0, run = 0; /* run: start of the pending span copied as is */
+    int r = 0;
+    while (r == 0 && i < n) {
+        unsigned char c = u[i];
+        size_t len = c >= 0x20 && c < 0x7f ? 1 : c >= 0x80 ? utf8_seq_len(u + i, n - i) : 0;
+        /* Code point of a 2- or 3-byte sequence, for the C1 and bidi checks. */
+        unsigned cp = len == 2   ? (c & 0x1Fu) << 6 | (u[i + 1] & 0x3Fu)
+                      : len == 3 ? (c & 0x0Fu) << 12 | (u[i + 1] & 0x3Fu) << 6 | (u[i + 2] & 0x3Fu)
+                                 : 0;
+        bool unsafe = (cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
+                      (cp >= 0x2066 && cp <= 0x2069);
+        if (len && !unsafe) {
+            i += len;
+            continue;
+        }
+        if ((r = buf_add(out, p + run, i - run)) < 0)
+            return r;
+        if (unsafe) {
+            r = buf_printf(out, "\\u%04x", cp);
+            i += len;
+        } else if (c == '\t' || c == '\n' || c == '\r') {
+            char esc[2] = { '\\', c == '\t' ? 't' : c == '\n' ? 'n' : 'r' };
+            r = buf_add(out, esc, 2);
+            i++;
+        } else if (c < 0x80 && c != 0) {
+            char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+            r = buf_add(out, esc, 4);
+            i++;
+        } else {
+            r = buf_add(out, "\xEF\xBF\xBD", 3); /* NUL or invalid UTF-8 */
+            i++;
+        }
+        run = i;
+    }
+    return r ? r : buf_add(out, p + run, n - run);
+}
+
+/* Display width of escaped text: UTF-8 sequences count as one column. */
+static size_t text_width(const char *p, size_t n)
+{
     size_t w = 0;
-    for (size_t i = 0; i < c->len; i++)
-        w += ((unsigned char)c->text[i] & 0xC0) != 0x80;
+    for (size_t i = 0; i < n; i++)
+        w += ((unsigned char)p[i] & 0xC0) != 0x80;
     return w;
 }
 
-static int table_put_cell(struct out_ctx *o, const struct out_cell *c, size_t width, bool last)
+/* Byte length of the first `cols` columns of escaped text. */
+static size_t text_prefix(const char *p, size_t n, size_t cols)
+{
+    size_t i = 0;
+    for (size_t w = 0; i < n; i++) {
+        if (((unsigned char)p[i] & 0xC0) != 0x80 && w++ == cols)
+            break;
+    }
+    return i;
+}
+
+/* Escapes a cell into o->cell; NULL shows as nothing. */
+static int table_escape(struct out_ctx *o, const struct out_cell *c)
+{
+    buf_reset(&o->cell);
+    return c->type == OUT_NULL ? 0 : out_escape(&o->cell, c->text, c->len);
+}
+
+/* Adds an escaped cell to the row, cut to width on a terminal, padded unless last. */
+static int table_put_cell(struct out_ctx *o, const char *text, size_t len, size_t width, bool last)
 {
     struct buf *b = &o->line;
-    size_t start = b->len;
-    int r = 0;
-    if (c->type != OUT_NULL)
-        r = utf8_sanitize(b, c->text, c->len);
-    for (size_t i = start; r == 0 && i < b->len; i++)
-        if ((unsigned char)b->data[i] < 0x20 || b->data[i] == 0x7f)
-            b->data[i] = ' ';
-    if (r == 0 && !last) {
-        size_t w = cell_width(c);
-        for (size_t i = w; r == 0 && i < width + 2; i++)
-            r = buf_addc(b, ' ');
+    size_t w = text_width(text, len);
+    int r;
+    if (o->columns && w > width) {
+        size_t keep = width ? width - 1 : 0;
+        r = buf_add(b, text, text_prefix(text, len, keep));
+        if (r == 0 && width)
+            r = buf_adds(b, "\xE2\x80\xA6"); /* ... */
+        w = width;
+    } else {
+        r = buf_add(b, text, len);
     }
+    for (size_t i = w; r == 0 && !last && i < width + 2; i++)
+        r = buf_addc(b, ' ');
     return r;
 }
 
-static int table_print_row(struct out_ctx *o, const struct out_cell *cells)
+/* Prints one row of escaped texts (NUL-terminated strings). */
+static int table_print_texts(struct out_ctx *o, char *const *texts)
 {
     buf_reset(&o->line);
     int r = 0;
     for (size_t i = 0; r == 0 && i < o->ncols; i++)
-        r = table_put_cell(o, &cells[i], o->width[i], i + 1 == o->ncols);
+        r = table_put_cell(o, texts[i] ? texts[i] : "", texts[i] ? strlen(texts[i]) : 0,
+                           o->width[i], i + 1 == o->ncols);
     /* Trailing spaces of a short last-but-one column are noise. */
+    while (r == 0 && o->line.len && o->line.data[o->line.len - 1] == ' ')
+        o->line.len--;
+    if (r == 0)
+        r = buf_addc(&o->line, '\n');
+    if (r == 0 && fwrite(o->line.data, 1, o->line.len, o->fp) != o->line.len)
+        r = HL_EIO;
+    return r;
+}
+
+/* A streamed row: each cell escaped in turn straight into the line. */
+static int table_print_row(struct out_ctx *o, const struct out_cell *cells)
+{
+    buf_reset(&o->line);
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < o->ncols; i++) {
+        if ((r = table_escape(o, &cells[i])) == 0)
+            r = table_put_cell(o, buf_cstr(&o->cell), o->cell.len, o->width[i], i + 1 == o->ncols);
+    }
     while (r == 0 && o->line.len && o->line.data[o->line.len - 1] == ' ')
         o->line.len--;
     if (r == 0)
@@ -68,26 +163,59 @@ static int table_print_row(struct out_ctx *o, const struct out_cell *cells)
 
 static void free_sample(struct out_ctx *o)
 {
-    for (size_t i = 0; i < o->sampled * o->ncols; i++)
+    for (size_t i = 0; o->sample && i < o->sampled * o->ncols; i++)
         free((char *)o->sample[i].text);
     free(o->sample);
     o->sample = NULL;
     o->sampled = 0;
 }
 
+/* On a terminal, narrows columns until a row fits in o->columns: first the last column
+ * (usually the free text: a message, a summary) down to OUT_TABLE_LAST_MIN, then the widest
+ * ones, none below OUT_TABLE_MIN, so a very narrow terminal still wraps. */
+static void table_fit(struct out_ctx *o)
+{
+    size_t total = 2 * (o->ncols - 1);
+    for (size_t i = 0; i < o->ncols; i++)
+        total += o->width[i];
+    size_t *last = &o->width[o->ncols - 1];
+    if (total > (size_t)o->columns && *last > OUT_TABLE_LAST_MIN) {
+        size_t cut = HL_MIN(total - (size_t)o->columns, *last - OUT_TABLE_LAST_MIN);
+        *last -= cut;
+        total -= cut;
+    }
+    while (total > (size_t)o->columns) {
+        size_t widest = 0;
+        for (size_t i = 1; i < o->ncols; i++)
+            if (o->width[i] > o->width[widest])
+                widest = i;
+        if (o->width[widest] <= OUT_TABLE_MIN)
+            break;
+        o->width[widest]--;
+        total--;
+    }
+}
+
 /* Prints the header, the rule line and the buffered rows; later rows stream. */
 static int table_flush_sample(struct out_ctx *o)
 {
-    struct out_cell *head = calloc(o->ncols, sizeof(*head));
-    if (!head)
-        return HL_ENOMEM;
-    for (size_t i = 0; i < o->ncols; i++) {
-        head[i] = (struct out_cell){ OUT_TEXT, o->names[i], strlen(o->names[i]) };
-        size_t w = cell_width(&head[i]);
-        if (w > o->width[i])
+    char **texts = calloc(o->ncols, sizeof(*texts));
+    int r = texts ? 0 : HL_ENOMEM;
+    for (size_t i = 0; r == 0 && i < o->ncols; i++) {
+        buf_reset(&o->cell);
+        r = out_escape(&o->cell, o->names[i], strlen(o->names[i]));
+        if (r == 0 && !(texts[i] = strdup(buf_cstr(&o->cell))))
+            r = HL_ENOMEM;
+        size_t w = text_width(buf_cstr(&o->cell), o->cell.len);
+        if (r == 0 && w > o->width[i])
             o->width[i] = w;
     }
-    int r = table_print_row(o, head);
+    if (o->columns)
+        table_fit(o);
+    if (r == 0)
+        r = table_print_texts(o, texts);
+    for (size_t i = 0; texts && i < o->ncols; i++)
+        free(texts[i]);
     for (size_t i = 0; r == 0 && i < o->ncols; i++) {
         size_t w = i + 1 == o->ncols ? HL_MAX(o->width[i], 1) : o->width[i];
         for (size_t k = 0; r == 0 && k < w; k++)
@@ -97,30 +225,35 @@ static int table_flush_sample(struct out_ctx *o)
     }
     if (r == 0)
         r = fputc('\n', o->fp) == EOF ? HL_EIO : 0;
-    for (size_t k = 0; r == 0 && k < o->sampled; k++)
-        r = table_print_row(o, &o->sample[k * o->ncols]);
-    free(head);
+    for (size_t k = 0; r == 0 && k < o->sampled; k++) {
+        for (size_t i = 0; i < o->ncols; i++)
+            texts[i] = (char *)o->sample[k * o->ncols + i].text;
+        r = table_print_texts(o, texts);
+    }
+    free(texts);
     free_sample(o);
     return r;
 }
 
 static int table_row(struct out_ctx *o, const struct out_cell *cells)
 {
-    if (o->rows > OUT_TABLE_SAMPLE || !o->sample)
+    if (!o->sample)
         return table_print_row(o, cells);
     size_t base = o->sampled * o->ncols;
     for (size_t i = 0; i < o->ncols; i++) {
-        struct out_cell c = cells[i];
-        if (c.type != OUT_NULL) {
-            char *copy = malloc(c.len + 1);
-            if (!copy)
-                return HL_ENOMEM;
-            memcpy(copy, c.text, c.len);
-            copy[c.len] = '\0';
-            c.text = copy;
+        int r = table_escape(o, &cells[i]);
+        char *copy = r == 0 ? strdup(buf_cstr(&o->cell)) : NULL;
+        if (!copy) {
+            for (size_t k = 0; k < i; k++)
+                free((char *)o->sample[base + k].text);
+            return r ? r : HL_ENOMEM;
         }
-        o->sample[base + i] = c;
-        size_t w = HL_MIN(cell_width(&c), (size_t)OUT_TABLE_WIDTH);
+        o->sample[base + i] = (struct out_cell){ OUT_TEXT, copy, o->cell.len };
+        /* Off a terminal, padding stops at OUT_TABLE_WIDTH and longer cells overflow; on
+         * one, columns are measured in full and then fitted to the screen. */
+        size_t w = text_width(copy, o->cell.len);
+        if (!o->columns)
+            w = HL_MIN(w, (size_t)OUT_TABLE_WIDTH);
         if (w > o->width[i])
             o->width[i] = w;
     }
@@ -135,18 +268,31 @@ static int table_end(struct out_ctx *o)
     return o->sample ? table_flush_sample(o) : 0;
 }
 
-static int csv_put(struct buf *b, const struct out_cell *c)
+/* A CSV field per RFC 4180: made valid UTF-8 (NUL and bad bytes become U+FFFD), quoted when
+ * it holds a comma, a quote, a line break or any other control character. */
+static int csv_put(struct out_ctx *o, const struct out_cell *c)
 {
+    struct buf *b = &o->line;
     if (c->type == OUT_NULL)
         return 0;
-    bool quote =
-            c->type == OUT_TEXT && (memchr(c->text, ',', c->len) || memchr(c->text, '"', c->len) ||
-                                    memchr(c->text, '\n', c->len) || memchr(c->text, '\r', c->len));
+    const char *p = c->text;
+    size_t n = c->len;
+    if (!utf8_is_clean(p, n)) {
+        buf_reset(&o->cell);
+        int r = utf8_sanitize(&o->cell, p, n);
+        if (r < 0)
+            return r;
+        p = buf_cstr(&o->cell);
+        n = o->cell.len;
+    }
+    bool quote = false;
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = p[i] == ',' || p[i] == '"' || (unsigned char)p[i] < 0x20 || p[i] == 0x7f;
     if (!quote)
-        return buf_add(b, c->text, c->len);
+        return buf_add(b, p, n);
     int r = buf_addc(b, '"');
-    for (size_t i = 0; r == 0 && i < c->len; i++)
-        r = c->text[i] == '"' ? buf_add(b, "\"\"", 2) : buf_addc(b, c->text[i]);
+    for (size_t i = 0; r == 0 && i < n; i++)
+        r = p[i] == '"' ? buf_add(b, "\"\"", 2) : buf_addc(b, p[i]);
     return r ? r : buf_addc(b, '"');
 }
 
@@ -158,7 +304,7 @@ static int csv_line(struct out_ctx *o, const struct out_cell *cells)
         if (i)
             r = buf_addc(&o->line, ',');
         if (r == 0)
-            r = csv_put(&o->line, &cells[i]);
+            r = csv_put(o, &cells[i]);
     }
     if (r == 0)
         r = buf_add(&o->line, "\r\n", 2); /* RFC 4180 line ending */
@@ -179,10 +325,43 @@ static int csv_begin(struct out_ctx *o)
     return r;
 }
 
-static int json_row(struct out_ctx *o, const struct out_cell *cells)
+/* True when text is a JSON number (RFC 8259 section 6); SQLite prints Inf for overflowed reals. */
+static bool json_number(const char *p, size_t n)
 {
-    buf_reset(&o->line);
-    int r = buf_adds(&o->line, o->rows ? ",\n{" : "\n{");
+    size_t i = 0;
+    if (i < n && p[i] == '-')
+        i++;
+    if (i == n || p[i] < '0' || p[i] > '9')
+        return false;
+    if (p[i] == '0')
+        i++;
+    else
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++;
+    if (i < n && p[i] == '.') {
+        size_t d = ++i;
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == d)
+            return false;
+    }
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < n && (p[i] == '+' || p[i] == '-'))
+            i++;
+        size_t d = i;
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == d)
+            return false;
+    }
+    return i == n;
+}
+
+/* One object {"name":value,...} into o->line. */
+static int json_object(struct out_ctx *o, const struct out_cell *cells)
+{
+    int r = buf_addc(&o->line, '{');
     for (size_t i = 0; r == 0 && i < o->ncols; i++) {
         if (i)
             r = buf_addc(&o->line, ',');
@@ -192,32 +371,49 @@ static int json_row(struct out_ctx *o, const struct out_cell *cells)
             r = buf_addc(&o->line, ':');
         if (r)
             break;
-        switch (cells[i].type) {
-        case OUT_NULL:
+        const struct out_cell *c = &cells[i];
+        if (c->type == OUT_NULL)
             r = buf_adds(&o->line, "null");
-            break;
-        case OUT_INT:
-        case OUT_REAL:
-            r = buf_add(&o->line, cells[i].text, cells[i].len);
-            break;
-        case OUT_TEXT:
-            r = json_put_string(&o->line, cells[i].text, cells[i].len);
-            break;
-        }
+        else if (c->type == OUT_TEXT)
+            r = json_put_string(&o->line, c->text, c->len);
+        else if (json_number(c->text, c->len))
+            r = buf_add(&o->line, c->text, c->len);
+        else /* Inf, -Inf: no JSON number says that; keep the text */
+            r = json_put_string(&o->line, c->text, c->len);
     }
-    if (r == 0)
-        r = buf_addc(&o->line, '}');
-    if (r == 0 && fwrite(o->line.data, 1, o->line.len, o->fp) != o->line.len)
-        r = HL_EIO;
-    return r;
+    return r ? r : buf_addc(&o->line, '}');
 }
 
-static int json_begin(struct out_ctx *o)
+static int write_line(struct out_ctx *o)
+{
+    return fwrite(o->line.data, 1, o->line.len, o->fp) == o->line.len ? 0 : HL_EIO;
+}
+
+/* NDJSON: one object per line, nothing around them. */
+static int ndjson_row(struct out_ctx *o, const struct out_cell *cells)
+{
+    buf_reset(&o->line);
+    int r = json_object(o, cells);
+    if (r == 0)
+        r = buf_addc(&o->line, '\n');
+    return r ? r : write_line(o);
+}
+
+static int json_array_row(struct out_ctx *o, const struct out_cell *cells)
+{
+    buf_reset(&o->line);
+    int r = buf_adds(&o->line, o->rows ? ",\n" : "\n");
+    if (r == 0)
+        r = json_object(o, cells);
+    return r ? r : write_line(o);
+}
+
+static int json_array_begin(struct out_ctx *o)
 {
     return fputc('[', o->fp) == EOF ? HL_EIO : 0;
 }
 
-static int json_end(struct out_ctx *o)
+static int json_array_end(struct out_ctx *o)
 {
     return fputs("\n]\n", o->fp) == EOF ? HL_EIO : 0;
 }
@@ -241,7 +437,8 @@ static const struct out_ops {
 } out_ops[OUT__COUNT] = {
     [OUT_TABLE] = { table_begin, table_row, table_end },
     [OUT_CSV] = { csv_begin, csv_line, nothing },
-    [OUT_JSON] = { json_begin, json_row, json_end },
+    [OUT_JSON] = { nothing, ndjson_row, nothing },
+    [OUT_JSON_ARRAY] = { json_array_begin, json_array_row, json_array_end },
 };
 
 static void out_free(struct out_ctx *o)
@@ -252,6 +449,7 @@ static void out_free(struct out_ctx *o)
     free(o->names);
     free(o->width);
     buf_release(&o->line);
+    buf_release(&o->cell);
     o->names = NULL;
     o->width = NULL;
 }
@@ -264,6 +462,7 @@ int out_begin(struct out_ctx *o, enum out_format fmt, FILE *fp, size_t ncols,
     o->fp = fp;
     o->ncols = ncols;
     buf_init(&o->line, 0);
+    buf_init(&o->cell, 0);
     o->names = calloc(ncols ? ncols : 1, sizeof(*o->names));
     o->width = calloc(ncols ? ncols : 1, sizeof(*o->width));
     if (!o->names || !o->width) {
@@ -277,6 +476,8 @@ int out_begin(struct out_ctx *o, enum out_format fmt, FILE *fp, size_t ncols,
             return HL_ENOMEM;
         }
     }
+    if (fmt == OUT_TABLE)
+        o->columns = out_terminal_width(fp);
     int r = out_ops[fmt].begin(o);
     if (r < 0)
         out_free(o);

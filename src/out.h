@@ -1,6 +1,11 @@
-/* Tabular output for `query`, `rules list` and `incidents`: aligned text table, CSV (RFC
- * 4180) or JSON (an array, one object per line). Formats are an enum-indexed table of
- * functions over one struct out_ctx, so adding a format never changes a signature.
+/* Tabular output for `query`, `rules list`, `incidents` and `parse`: aligned text table, CSV
+ * (RFC 4180), JSON (NDJSON: one object per line) or JSON as one array ("json-array", the
+ * shape `json` had before 0.2). Formats are an enum-indexed table of functions over one
+ * struct out_ctx, so adding a format never changes a signature.
+ *
+ * Log text is untrusted: the table shows it through out_escape() (no control character or
+ * escape sequence reaches a terminal); CSV and JSON are always valid UTF-8 with every value
+ * kept as exact as the format allows.
  *
  * Memory stays bounded: the table format measures column widths on the first
  * OUT_TABLE_SAMPLE rows only, then streams. */
@@ -16,15 +21,30 @@
 enum out_format {
     OUT_TABLE,
     OUT_CSV,
-    OUT_JSON,
+    OUT_JSON,       /* NDJSON */
+    OUT_JSON_ARRAY, /* one JSON array of objects */
     OUT__COUNT
 };
 
-#define OUT_TABLE_SAMPLE 1000 /* rows measured before the table starts printing */
-#define OUT_TABLE_WIDTH  60   /* widest a column is padded to; longer cells overflow */
+#define OUT_TABLE_SAMPLE   1000 /* rows measured before the table starts printing */
+#define OUT_TABLE_WIDTH    60   /* widest a column is padded to; longer cells overflow */
+#define OUT_TABLE_MIN      8    /* narrowest a column is cut to, to fit a terminal */
+#define OUT_TABLE_LAST_MIN 24   /* ... and the last one before any other is cut */
 
-/* Parses "table", "csv" or "json"; returns 0 or -1. */
+/* The names --format takes, for usage messages. */
+#define OUT_FORMAT_NAMES "table, csv, json or json-array"
+
+/* Parses "table", "csv", "json" or "json-array"; returns 0 or -1. */
 int out_format_parse(const char *s, enum out_format *ret);
+
+/* Returns the width of the terminal fp writes to (TIOCGWINSZ, else $COLUMNS), or 0 when fp
+ * is not a terminal. */
+int out_terminal_width(FILE *fp);
+
+/* Appends p[0..n) made safe to show on a terminal: invalid UTF-8 and NUL become U+FFFD;
+ * tab, CR and LF become \t, \r, \n; other C0 controls, DEL and ESC become \xNN; C1 controls
+ * and the bidirectional overrides become \uNNNN. Fails with buf_add()'s codes. */
+HL_NODISCARD int out_escape(struct buf *out, const char *p, size_t n);
 
 enum out_type {
     OUT_NULL,
@@ -47,6 +67,8 @@ struct out_ctx {
     size_t ncols;
     char **names;            /* owned: column names */
     size_t *width;           /* owned: table column widths */
+    int columns;             /* table: terminal width to fit rows into, 0 = not a terminal */
+    struct buf cell;         /* owned: scratch for one escaped cell */
     struct out_cell *sample; /* owned: buffered table rows (texts owned) */
     size_t sampled;
     uint64_t rows;   /* rows written so far */
@@ -61,7 +83,7 @@ HL_NODISCARD int out_begin(struct out_ctx *o, enum out_format fmt, FILE *fp, siz
  * HL_ENOMEM or HL_EIO (write error, such as a closed pipe). */
 HL_NODISCARD int out_row(struct out_ctx *o, const struct out_cell *cells);
 
-/* Finishes the output (prints a buffered table, closes the JSON array) and frees o. */
+/* Finishes the output (prints a buffered table, closes a JSON array) and frees o. */
 HL_NODISCARD int out_end(struct out_ctx *o);
 
 #endif

@@ -580,6 +580,8 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
             break;
         }
         parse_line(&parser, line, &rec);
+        if (sc->on_line)
+            sc->on_line(sc->on_line_ctx, &rec, info->label, lines.line_no);
         if (rec.has_ts && rec.ts_us > sc->max_ts_us)
             sc->max_ts_us = rec.ts_us;
         if (sc->n_carry_rules)

@@ -76,6 +76,10 @@ struct scan_progress {
                           valid until the scan moves on */
 };
 
+/* Sees every line as parsed, before the rules do (`hsmlog parse`); source and line as in
+ * struct finding, everything borrowed for the call. */
+typedef void scan_line_fn(void *ctx, const struct record *rec, const char *source, uint64_t line);
+
 /* A scan over any number of inputs. Invariants: rs is prepared; db is NULL or open for
  * writing with a scans row begun. Totals only grow. */
 struct scan {
@@ -83,6 +87,8 @@ struct scan {
     struct ruleset *rs;      /* borrowed */
     struct db *db;           /* borrowed, or NULL for --no-db */
     struct scan_sink sink;
+    scan_line_fn *on_line; /* set after scan_init() to see every line; NULL for none */
+    void *on_line_ctx;
     volatile sig_atomic_t *stop;   /* borrowed: set by a signal handler to end early; a
                                       pipe still hands over what it holds (source_wait) */
     uint64_t lines;                /* lines read over all sources */

@@ -1,0 +1,123 @@
+/* `hsmlog help TOPIC`: the topics that are not a command. The same text is in hsmlog(1),
+ * hsmlog-rules(5) and README.md; keep them in step. */
+#include <string.h>
+
+#include "cmd.h"
+
+static const char formats_help[] =
+        "Output formats (--format of query, incidents, rules list, rules path, parse)\n"
+        "\n"
+        "  table       aligned columns for people (the default, except for parse). On a\n"
+        "              terminal, rows are fitted to its width (TIOCGWINSZ, else $COLUMNS):\n"
+        "              the last column is cut first, then the widest ones, each cut cell\n"
+        "              ending in an ellipsis. Into a pipe or file nothing is cut.\n"
+        "  csv         RFC 4180: a header line, CRLF line ends, fields with a comma, a quote\n"
+        "              or any control character quoted, quotes doubled. NULL is empty.\n"
+        "  json        NDJSON: one JSON object per row and line, keys = column names, NULL\n"
+        "              as null, integers and reals as numbers. (json used to print one\n"
+        "              array: that shape is now json-array.)\n"
+        "  json-array  one JSON array holding every row as an object.\n"
+        "\n"
+        "Log text is untrusted. In table output and in 'hsmlog report', control characters\n"
+        "are shown escaped (\\t, \\n, \\r, \\x1b for ESC, \\xNN), as are C1 controls and\n"
+        "bidirectional overrides (\\u009b, \\u202e), so no log line can move the cursor,\n"
+        "recolour or retitle your terminal. CSV and JSON are always valid UTF-8: invalid\n"
+        "bytes and NUL become U+FFFD; JSON escapes every control character.\n"
+        "\n"
+        "Column names are stable: for query they are the SQL result columns; incidents:\n"
+        "id, severity, rule, host, first_ts, last_ts, count, state, summary, cause; rules\n"
+        "list: id, severity, program, summary; rules path: origin, path, exists, used;\n"
+        "parse: see 'hsmlog parse --help'.\n"
+        "\n"
+        "Examples:\n"
+        "  hsmlog query --format csv \"SELECT * FROM findings\" > findings.csv\n"
+        "  hsmlog incidents --format json | jq -r .summary\n"
+        "  hsmlog parse /var/log/messages | jq 'select(.program == \"NTLS\")'\n";
+
+static const char exit_help[] =
+        "Exit status\n"
+        "\n"
+        "  0  success\n"
+        "  1  scan --fail-on: a finding at or above the given severity;\n"
+        "     rules test: a rule test failed\n"
+        "  2  usage error, rule-file error, database error (also a bad query statement),\n"
+        "     output could not be written\n"
+        "  3  the scan (or parse) finished, but some input could not be read in full:\n"
+        "     a missing or unreadable file, a truncated or damaged gzip or archive, a\n"
+        "     decompression bomb stopped. Everything readable was scanned and stored.\n"
+        "\n"
+        "When several apply, the first in the order 2, 3, 1 wins.\n"
+        "\n"
+        "Example:\n"
+        "  hsmlog scan --fail-on error /var/log/messages || echo \"status $?\"\n";
+
+static const char environment_help[] =
+        "Environment and files\n"
+        "\n"
+        "  HSMLOG_DB       the database when --db is not given\n"
+        "  XDG_STATE_HOME  else the database is $XDG_STATE_HOME/hsmlog/hsmlog.db,\n"
+        "                  else ~/.local/state/hsmlog/hsmlog.db\n"
+        "  HSMLOG_RULES    rule files or directories, colon-separated, when no --rules\n"
+        "                  is given; else the installed rules (PREFIX/share/hsmlog/rules,\n"
+        "                  also found relative to the binary). 'hsmlog rules path' lists\n"
+        "                  every place in order.\n"
+        "  COLUMNS         terminal width for tables when the terminal does not say\n"
+        "  TZ              not used: timestamps without a zone are UTC unless --tz\n";
+
+static const char rule_format_help[] =
+        "Rule files (hsmlog-rules(5); rules/README.md in the source)\n"
+        "\n"
+        "INI-like text, one stanza per rule. '#' or ';' starts a comment line; a line\n"
+        "starting with white space continues the previous value.\n"
+        "\n"
+        "  [ntls.unknown-ca]\n"
+        "  severity = error\n"
+        "  program  = NTLS\n"
+        "  regex    = SSLAccept is : (?<ssl_error>.*alert unknown ca)\n"
+        "  summary  = A client refused the HSM's NTLS server certificate\n"
+        "  remedy   = Re-run the certificate exchange between this client and each HSM\n"
+        "  refs     = Azure Dedicated HSM troubleshooting: NTLS Certificates out of sync\n"
+        "  test     = NTLS[8508]: Error message from SSLAccept is : ... tlsv1 alert unknown ca\n"
+        "  test-no  = NTLS[8508]: info : 0 : Incoming connection request... : 192.168.50.2/59415\n"
+        "\n"
+        "Keys: severity (info, notice, warning, error, critical), regex (PCRE2 on the\n"
+        "message; named groups become fields), summary, remedy: required. program\n"
+        "(comma-separated, case-insensitive), exclude (PCRE2), refs (repeatable), test and\n"
+        "test-no (repeatable; 'rules check' wants one of each).\n"
+        "\n"
+        "Incidents: group-by, carry, gap, threshold (N within DURATION), reset, escalate\n"
+        "(N RULE [where FIELD = A|B]), after + expect (PATTERN within DURATION),\n"
+        "caused-by (RULE within DURATION [same FIELD]), limit, incident (a template),\n"
+        "test-log and test-incidents. A rule without a regex is derived: raised only by\n"
+        "another rule's escalate or by its own after/expect.\n"
+        "\n"
+        "Check your files with:\n"
+        "  hsmlog --rules my.rules rules check\n"
+        "  hsmlog --rules my.rules rules test\n";
+
+static const struct {
+    const char *name;
+    const char *text;
+    const char *summary;
+} topics[] = {
+    { "formats", formats_help, "output formats: table, csv, json (NDJSON), json-array" },
+    { "exit", exit_help, "exit statuses" },
+    { "environment", environment_help, "environment variables and where files are" },
+    { "rule-format", rule_format_help, "the rule file format (also: rules-format)" },
+    { "rules-format", rule_format_help, NULL },
+};
+
+const char *help_topic(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(topics); i++)
+        if (strcmp(topics[i].name, name) == 0)
+            return topics[i].text;
+    return NULL;
+}
+
+void help_list_topics(FILE *fp)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(topics); i++)
+        if (topics[i].summary)
+            fprintf(fp, "  %-12s %s\n", topics[i].name, topics[i].summary);
+}

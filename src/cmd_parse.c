@@ -1,0 +1,271 @@
+/* `hsmlog parse`: every input line as the scanner's parser sees it, one event per line. It
+ * reads inputs through the scan pipeline itself (sources, archives, lines, parser) with no
+ * rules and no database, so what it prints is exactly what the rules would be matched on. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "diag.h"
+#include "lines.h"
+#include "out.h"
+#include "parse_luna.h"
+#include "parse_time.h"
+#include "scan.h"
+
+static const char parse_usage[] =
+        "usage: hsmlog parse [OPTIONS] [FILE|-]...\n"
+        "\n"
+        "Prints every line of the inputs as a parsed event, with the same source layer\n"
+        "(files, stdin, gzip, archives) and the same parser as 'hsmlog scan': to\n"
+        "normalise logs, and to see what the rules are matched on. Nothing is stored.\n"
+        "\n"
+        "Columns: source, line, format, ts, host, program, pid, facility, severity,\n"
+        "luna_level, luna_code, client_ip, client_port, rc, luna_ret, luna_ret_hex, ckr,\n"
+        "ckr_hex, message. Absent values are null (empty in CSV).\n"
+        "\n"
+        "Options:\n"
+        "  -f, --format FORMAT   json (one object per line, default), csv, table or\n"
+        "                        json-array; see 'hsmlog help formats'\n"
+        "      --year YEAR       year for timestamps that have none (as for scan)\n"
+        "      --tz OFFSET       zone of timestamps that have none, e.g. +01:00\n"
+        "      --max-line BYTES  longest line; longer lines are cut (default 65536)\n"
+        "      --max-depth N     containers nested deeper are skipped (default 8)\n"
+        "\n"
+        "Examples:\n"
+        "  hsmlog parse /var/log/messages | jq -r 'select(.rc) | [.ts, .host, .rc] | @tsv'\n"
+        "  journalctl -u ntls -o short-precise | hsmlog parse --format csv - > ntls.csv\n"
+        "  hsmlog parse support-bundle.tgz --format table\n"
+        "\n"
+        "Exit status: 0 ok, 2 usage error or output failed, 3 some input could not be read\n"
+        "in full (the rest was still printed).\n";
+
+/* Column order is a stable interface (README, hsmlog(1)): add at the end of the Luna block,
+ * never rename. message stays last so a table keeps its free text at the right. */
+static const char *const columns[] = {
+    "source",   "line",         "format",     "ts",        "host",      "program",     "pid",
+    "facility", "severity",     "luna_level", "luna_code", "client_ip", "client_port", "rc",
+    "luna_ret", "luna_ret_hex", "ckr",        "ckr_hex",   "message",
+};
+enum {
+    N_COLUMNS = sizeof(columns) / sizeof(columns[0])
+};
+
+static const char *const facility_names[24] = {
+    "kern",   "user",   "mail",     "daemon", "auth",   "syslog", "lpr",    "news",
+    "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "audit",  "alert",  "clock",
+    "local0", "local1", "local2",   "local3", "local4", "local5", "local6", "local7",
+};
+static const char *const severity_names[8] = {
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+};
+
+struct parse_cmd {
+    struct out_ctx out;
+    int error;    /* first out_row() failure: stop */
+    bool started; /* out is begun */
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    stop_requested = 1;
+    signal(sig, SIG_DFL);
+}
+
+static struct out_cell text_cell(struct strv s)
+{
+    return s.n ? (struct out_cell){ OUT_TEXT, s.p, s.n } : (struct out_cell){ OUT_NULL, NULL, 0 };
+}
+
+static struct out_cell cstr_cell(const char *s)
+{
+    return s ? (struct out_cell){ OUT_TEXT, s, strlen(s) } : (struct out_cell){ OUT_NULL, NULL, 0 };
+}
+
+static void on_line(void *ctx, const struct record *rec, const char *source, uint64_t line_no)
+{
+    struct parse_cmd *pc = ctx;
+    if (pc->error)
+        return;
+    char line[24], ts[PARSE_TIME_ISO_LEN], ret_hex[16], ckr_hex[16];
+    snprintf(line, sizeof(line), "%llu", (unsigned long long)line_no);
+    if (rec->has_ts)
+        parse_time_format(rec->ts_us, ts);
+    struct luna_fields lf;
+    parse_luna(rec->message, &lf);
+    snprintf(ret_hex, sizeof(ret_hex), "0x%08X", (unsigned)lf.luna_ret_value);
+    snprintf(ckr_hex, sizeof(ckr_hex), "0x%08X", (unsigned)lf.ckr_value);
+    bool numeric_pid = rec->pid.n > 0 && rec->pid.n < 19;
+    for (size_t i = 0; numeric_pid && i < rec->pid.n; i++)
+        numeric_pid = rec->pid.p[i] >= '0' && rec->pid.p[i] <= '9';
+    struct out_cell pid = text_cell(rec->pid);
+    if (numeric_pid)
+        pid.type = OUT_INT;
+    const char *format = rec_format_name(rec->format);
+    struct out_cell cells[N_COLUMNS] = {
+        cstr_cell(source),
+        { OUT_INT, line, strlen(line) },
+        cstr_cell(format),
+        cstr_cell(rec->has_ts ? ts : NULL),
+        text_cell(rec->host),
+        text_cell(rec->program),
+        pid,
+        cstr_cell(rec->pri >= 0 ? facility_names[rec->pri >> 3] : NULL),
+        cstr_cell(rec->pri >= 0 ? severity_names[rec->pri & 7] : NULL),
+        text_cell(lf.level),
+        text_cell(lf.code),
+        text_cell(lf.client_ip),
+        text_cell(lf.client_port),
+        text_cell(lf.rc),
+        text_cell(lf.luna_ret),
+        cstr_cell(lf.has_luna_ret_value ? ret_hex : NULL),
+        text_cell(lf.ckr),
+        cstr_cell(lf.has_ckr_value ? ckr_hex : NULL),
+        { OUT_TEXT, rec->message.p ? rec->message.p : "", rec->message.n },
+    };
+    int r = out_row(&pc->out, cells);
+    if (r < 0) {
+        pc->error = r;
+        stop_requested = 1; /* nobody is reading (or no memory): stop reading too */
+    }
+}
+
+static void on_problem(void *ctx, const struct hl_err *err, bool skipped)
+{
+    (void)ctx;
+    if (skipped)
+        diag_warn(err->where, "%s, skipping", err->msg);
+    else
+        diag_error(err->where, "%s", err->msg);
+}
+
+static void on_idle(void *ctx)
+{
+    (void)ctx;
+    fflush(stdout); /* `journalctl -f | hsmlog parse -` shows lines as they come */
+}
+
+static int parse_number(const char *s, unsigned long long max, unsigned long long *ret)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || v > max)
+        return -1;
+    *ret = v;
+    return 0;
+}
+
+int cmd_parse(int argc, char **argv, struct app *app)
+{
+    static const struct option options[] = {
+        APP_LONG_OPTIONS,
+        { "format", required_argument, NULL, 'f' },
+        { "year", required_argument, NULL, 'Y' },
+        { "tz", required_argument, NULL, 'T' },
+        { "max-line", required_argument, NULL, 'M' },
+        { "max-depth", required_argument, NULL, 'D' },
+        { "help", no_argument, NULL, 'h' },
+        { 0 },
+    };
+    struct scan_options opt = { 0 };
+    enum out_format fmt = OUT_JSON;
+    unsigned long long v;
+    int c;
+    while ((c = getopt_long(argc, argv, "hf:qv", options, NULL)) != -1) {
+        if (app_common_option(app, c, optarg))
+            continue;
+        switch (c) {
+        case 'h':
+            fputs(parse_usage, stdout);
+            return EXIT_OK;
+        case 'f':
+            if (out_format_parse(optarg, &fmt) < 0)
+                return app_usage_error("parse", "--format takes " OUT_FORMAT_NAMES ", not '%s'",
+                                       optarg);
+            break;
+        case 'Y':
+            if (parse_number(optarg, 9999, &v) < 0 || v < 1970)
+                return app_usage_error("parse", "--year takes a year such as 2026, not '%s'",
+                                       optarg);
+            opt.year = (int)v;
+            break;
+        case 'T':
+            if (parse_time_offset(optarg, &opt.offset_s) < 0)
+                return app_usage_error("parse", "--tz takes an offset such as +01:00, not '%s'",
+                                       optarg);
+            break;
+        case 'M':
+            if (parse_number(optarg, 64u << 20, &v) < 0 || v < 256)
+                return app_usage_error("parse", "--max-line takes 256 to 67108864 bytes, not '%s'",
+                                       optarg);
+            opt.max_line = (size_t)v;
+            break;
+        case 'D':
+            if (parse_number(optarg, 64, &v) < 0 || v < 1)
+                return app_usage_error("parse", "--max-depth takes 1 to 64, not '%s'", optarg);
+            opt.max_depth = (int)v;
+            break;
+        default:
+            fprintf(stderr, "Try 'hsmlog parse --help'.\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (!opt.max_line)
+        opt.max_line = LINES_DEFAULT_MAX_LINE;
+
+    /* No rules: the scan only walks sources and parses. */
+    struct ruleset rs;
+    ruleset_init(&rs);
+    struct hl_err err;
+    hl_err_clear(&err);
+    struct parse_cmd pc = { 0 };
+    int status = EXIT_OK;
+    if (ruleset_prepare(&rs, &err) < 0 || out_begin(&pc.out, fmt, stdout, N_COLUMNS, columns) < 0) {
+        diag_error("parse", "out of memory");
+        ruleset_release(&rs);
+        return EXIT_USAGE;
+    }
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    static char outbuf[1 << 16];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+
+    struct scan_sink sink = { .problem = on_problem, .idle = on_idle, .ctx = &pc };
+    struct scan scan;
+    scan_init(&scan, &opt, &rs, NULL, &sink, &stop_requested);
+    scan.on_line = on_line;
+    scan.on_line_ctx = &pc;
+    bool incomplete = false, fatal = false;
+    int n_inputs = argc - optind;
+    for (int i = 0; i < (n_inputs ? n_inputs : 1) && !stop_requested; i++) {
+        int r = scan_path(&scan, n_inputs ? argv[optind + i] : "-", &err);
+        if (r < 0) {
+            diag_err(&err);
+            fatal = true;
+            break;
+        }
+        incomplete |= r == 1;
+    }
+    scan_release(&scan);
+    int end = out_end(&pc.out);
+    bool flushed = fflush(stdout) != EOF;
+    /* A closed pipe (`| head`) is the reader's choice, not an error worth a message. */
+    bool closed = pc.error == HL_EIO || end == HL_EIO || (!flushed && errno == EPIPE);
+    if (!closed && (pc.error || end < 0 || !flushed)) {
+        diag_error("parse", "cannot write output");
+        fatal = true;
+    }
+    ruleset_release(&rs);
+    status = fatal ? EXIT_USAGE : incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+    return status;
+}
