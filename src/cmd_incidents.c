@@ -12,6 +12,7 @@
 #include "out.h"
 #include "parse_time.h"
 #include "rule.h"
+#include "term.h"
 
 static const char incidents_usage[] =
         "usage: hsmlog incidents [--since TIME] [--host HOST] [--rule RULE] [--open]\n"
@@ -256,12 +257,12 @@ static void print_wrapped(const char *text, int indent, int width)
     }
 }
 
-/* Log text made safe for a terminal (see out_escape()), as a C string valid until b changes.
+/* Log text made safe for a terminal (see term_escape_cell()), as a C string valid until b changes.
  * On failure (out of memory) it shows nothing rather than the raw text. */
 static const char *safe(struct buf *b, const unsigned char *text)
 {
     buf_reset(b);
-    if (text && out_escape(b, (const char *)text, strlen((const char *)text)) < 0)
+    if (text && term_escape_cell(b, (const char *)text, strlen((const char *)text)) < 0)
         buf_reset(b);
     return buf_cstr(b);
 }
@@ -320,7 +321,7 @@ int cmd_report(int argc, char **argv, struct app *app)
         buf_init(&b1, 0);
         buf_init(&b2, 0);
         buf_init(&b3, 0);
-        int width = out_terminal_width(stdout);
+        int width = term_width(fileno(stdout));
         width = width < 40 ? (width ? 40 : 96) : HL_MIN(width, 96);
         unsigned long n = 0;
         int rc;

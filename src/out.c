@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "json.h"
+#include "term.h"
 #include "utf8.h"
 
 int out_format_parse(const char *s, enum out_format *ret)
@@ -21,61 +22,6 @@ int out_format_parse(const char *s, enum out_format *ret)
         }
     }
     return -1;
-}
-
-int out_terminal_width(FILE *fp)
-{
-    int fd = fileno(fp);
-    if (fd < 0 || !isatty(fd))
-        return 0;
-    struct winsize ws;
-    if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-        return ws.ws_col;
-    const char *env = getenv("COLUMNS");
-    char *end;
-    long v = env ? strtol(env, &end, 10) : 0;
-    return env && *end == '\0' && v > 0 && v < 100000 ? (int)v : 80;
-}
-
-int out_escape(struct buf *out, const char *p, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *u = (const unsigned char *)p;
-    size_t i = 0, run = 0; /* run: start of the pending span copied as is */
-    int r = 0;
-    while (r == 0 && i < n) {
-        unsigned char c = u[i];
-        size_t len = c >= 0x20 && c < 0x7f ? 1 : c >= 0x80 ? utf8_seq_len(u + i, n - i) : 0;
-        /* Code point of a 2- or 3-byte sequence, for the C1 and bidi checks. */
-        unsigned cp = len == 2   ? (c & 0x1Fu) << 6 | (u[i + 1] & 0x3Fu)
-                      : len == 3 ? (c & 0x0Fu) << 12 | (u[i + 1] & 0x3Fu) << 6 | (u[i + 2] & 0x3Fu)
-                                 : 0;
-        bool unsafe = (cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
-                      (cp >= 0x2066 && cp <= 0x2069);
-        if (len && !unsafe) {
-            i += len;
-            continue;
-        }
-        if ((r = buf_add(out, p + run, i - run)) < 0)
-            return r;
-        if (unsafe) {
-            r = buf_printf(out, "\\u%04x", cp);
-            i += len;
-        } else if (c == '\t' || c == '\n' || c == '\r') {
-            char esc[2] = { '\\', c == '\t' ? 't' : c == '\n' ? 'n' : 'r' };
-            r = buf_add(out, esc, 2);
-            i++;
-        } else if (c < 0x80 && c != 0) {
-            char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-            r = buf_add(out, esc, 4);
-            i++;
-        } else {
-            r = buf_add(out, "\xEF\xBF\xBD", 3); /* NUL or invalid UTF-8 */
-            i++;
-        }
-        run = i;
-    }
-    return r ? r : buf_add(out, p + run, n - run);
 }
 
 /* Display width of escaped text: UTF-8 sequences count as one column. */
@@ -102,7 +48,7 @@ static size_t text_prefix(const char *p, size_t n, size_t cols)
 static int table_escape(struct out_ctx *o, const struct out_cell *c)
 {
     buf_reset(&o->cell);
-    return c->type == OUT_NULL ? 0 : out_escape(&o->cell, c->text, c->len);
+    return c->type == OUT_NULL ? 0 : term_escape_cell(&o->cell, c->text, c->len);
 }
 
 /* Adds an escaped cell to the row, cut to width on a terminal, padded unless last. */
@@ -203,7 +149,7 @@ static int table_flush_sample(struct out_ctx *o)
     int r = texts ? 0 : HL_ENOMEM;
     for (size_t i = 0; r == 0 && i < o->ncols; i++) {
         buf_reset(&o->cell);
-        r = out_escape(&o->cell, o->names[i], strlen(o->names[i]));
+        r = term_escape_cell(&o->cell, o->names[i], strlen(o->names[i]));
         if (r == 0 && !(texts[i] = strdup(buf_cstr(&o->cell))))
             r = HL_ENOMEM;
         size_t w = text_width(buf_cstr(&o->cell), o->cell.len);
@@ -477,7 +423,7 @@ int out_begin(struct out_ctx *o, enum out_format fmt, FILE *fp, size_t ncols,
         }
     }
     if (fmt == OUT_TABLE)
-        o->columns = out_terminal_width(fp);
+        o->columns = term_width(fileno(fp));
     int r = out_ops[fmt].begin(o);
     if (r < 0)
         out_free(o);

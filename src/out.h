@@ -3,7 +3,7 @@
  * shape `json` had before 0.2). Formats are an enum-indexed table of functions over one
  * struct out_ctx, so adding a format never changes a signature.
  *
- * Log text is untrusted: the table shows it through out_escape() (no control character or
+ * Log text is untrusted: the table shows it through term_escape_cell() (no control character or
  * escape sequence reaches a terminal); CSV and JSON are always valid UTF-8 with every value
  * kept as exact as the format allows.
  *
@@ -36,15 +36,6 @@ enum out_format {
 
 /* Parses "table", "csv", "json" or "json-array"; returns 0 or -1. */
 int out_format_parse(const char *s, enum out_format *ret);
-
-/* Returns the width of the terminal fp writes to (TIOCGWINSZ, else $COLUMNS), or 0 when fp
- * is not a terminal. */
-int out_terminal_width(FILE *fp);
-
-/* Appends p[0..n) made safe to show on a terminal: invalid UTF-8 and NUL become U+FFFD;
- * tab, CR and LF become \t, \r, \n; other C0 controls, DEL and ESC become \xNN; C1 controls
- * and the bidirectional overrides become \uNNNN. Fails with buf_add()'s codes. */
-HL_NODISCARD int out_escape(struct buf *out, const char *p, size_t n);
 
 enum out_type {
     OUT_NULL,

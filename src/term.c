@@ -87,7 +87,7 @@ static bool unsafe_seq(const unsigned char *p, size_t len)
     return false;
 }
 
-int term_escape(struct buf *out, const char *p, size_t n)
+static int escape(struct buf *out, const char *p, size_t n, bool keep_tab)
 {
     const unsigned char *u = (const unsigned char *)p;
     size_t i = 0, run = 0; /* run: safe bytes not yet copied, ending at i */
@@ -96,7 +96,7 @@ int term_escape(struct buf *out, const char *p, size_t n)
         size_t len = 1;
         bool bad;
         if (u[i] < 0x80) {
-            bad = (u[i] < 0x20 && u[i] != '\t') || u[i] == 0x7f;
+            bad = (u[i] < 0x20 && !(u[i] == '\t' && keep_tab)) || u[i] == 0x7f;
         } else {
             len = utf8_seq_len(u + i, n - i);
             bad = len == 0 || unsafe_seq(u + i, len);
@@ -115,6 +115,16 @@ int term_escape(struct buf *out, const char *p, size_t n)
         run = 0;
     }
     return r ? r : buf_add(out, u + i - run, run);
+}
+
+int term_escape(struct buf *out, const char *p, size_t n)
+{
+    return escape(out, p, n, true);
+}
+
+int term_escape_cell(struct buf *out, const char *p, size_t n)
+{
+    return escape(out, p, n, false);
 }
 
 int term_fput_escaped(FILE *fp, const char *p, size_t n)
@@ -222,12 +232,24 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
-static size_t term_width(int fd)
+int term_width(int fd)
 {
+    if (fd < 0 || isatty(fd) != 1)
+        return 0;
     struct winsize ws;
-    if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+    if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
         return ws.ws_col;
-    return 80;
+    const char *env = getenv("COLUMNS");
+    char *end;
+    long v = env ? strtol(env, &end, 10) : 0;
+    return env && *end == '\0' && v > 0 && v < 100000 ? (int)v : 80;
+}
+
+/* The progress line needs room for its numbers: below 20 columns, draw for 80. */
+static size_t progress_width(int fd)
+{
+    int w = term_width(fd);
+    return w >= 20 ? (size_t)w : 80;
 }
 
 void term_progress_draw(struct term_progress *p, uint64_t done, int64_t total, const char *label)
@@ -239,7 +261,7 @@ void term_progress_draw(struct term_progress *p, uint64_t done, int64_t total, c
     int r = buf_adds(&p->line, "\r");
     if (r == 0)
         r = term_progress_format(&p->line, done, total, (double)(now - p->start_ns) / 1e9, label,
-                                 term_width(p->fd));
+                                 progress_width(p->fd));
     if (r == 0)
         r = buf_adds(&p->line, "\x1b[K");
     if (r)

@@ -33,6 +33,10 @@ bool term_use_color(enum term_when when, int fd);
  * terminal and not quiet. */
 bool term_use_progress(enum term_when when, int fd, bool quiet);
 
+/* Returns the width of the terminal fd writes to (TIOCGWINSZ, else $COLUMNS, else 80), or 0
+ * when fd is not a terminal. */
+int term_width(int fd);
+
 /* Returns the SGR escape that colours severity s ("" for info, which stays plain). */
 const char *term_severity_sgr(enum severity s);
 
@@ -43,6 +47,9 @@ const char *term_severity_sgr(enum severity s);
  * and bytes that are not UTF-8, each as \xNN per byte. Backslashes are left alone: the result
  * is for eyes, not for parsing back. Fails with HL_ENOMEM or HL_ELIMIT from buf_add(). */
 HL_NODISCARD int term_escape(struct buf *out, const char *p, size_t n);
+
+/* As term_escape(), and a tab too (\x09): for a table cell, where a tab breaks the columns. */
+HL_NODISCARD int term_escape_cell(struct buf *out, const char *p, size_t n);
 
 /* Writes p[0..n) escaped as term_escape() does to fp. Returns 0 or EOF on a write error. */
 int term_fput_escaped(FILE *fp, const char *p, size_t n);

@@ -80,7 +80,10 @@ class Ctx:
             return False
 
     def findings(self, db):
-        """The finding set as sorted (source path, line, rule_id) tuples, duplicates kept."""
+        """The finding set as sorted (source path, line, rule_id) tuples, duplicates kept; empty
+        for a database killed before its schema was committed (created in one transaction)."""
+        if self.query(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'findings'") == [["0"]]:
+            return []
         return sorted(tuple(r) for r in self.query(
             db, "SELECT s.path, f.line, f.rule_id FROM findings f"
                 " JOIN sources s ON s.id = f.source_id"))

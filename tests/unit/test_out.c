@@ -8,12 +8,13 @@
 
 #include "buf.h"
 #include "out.h"
+#include "term.h"
 #include "tap.h"
 
 static const char *escaped(struct buf *b, const char *s, size_t n)
 {
     buf_reset(b);
-    return out_escape(b, s, n) == 0 ? buf_cstr(b) : "(failed)";
+    return term_escape_cell(b, s, n) == 0 ? buf_cstr(b) : "(failed)";
 }
 
 #define ESC(lit) escaped(&b, lit, sizeof(lit) - 1)
@@ -25,16 +26,15 @@ static void escape_makes_text_inert(void)
     CHECK_STR(ESC("plain text, é and € stay"), "plain text, é and € stay");
     CHECK_STR(ESC("\x1b[31mred\x1b[0m"), "\\x1b[31mred\\x1b[0m");
     CHECK_STR(ESC("\x1b]0;title\x07"), "\\x1b]0;title\\x07");
-    CHECK_STR(ESC("a\tb\nc\rd\x7f"), "a\\tb\\nc\\rd\\x7f");
-    CHECK_STR(ESC("nul\0byte"), "nul\xEF\xBF\xBD"
-                                "byte");
-    CHECK_STR(ESC("bad\xff\xfe"), "bad\xEF\xBF\xBD\xEF\xBF\xBD");
+    CHECK_STR(ESC("a\tb\nc\rd\x7f"), "a\\x09b\\x0ac\\x0dd\\x7f");
+    CHECK_STR(ESC("nul\0byte"), "nul\\x00byte");
+    CHECK_STR(ESC("bad\xff\xfe"), "bad\\xff\\xfe");
     CHECK_STR(ESC("csi\xC2\x9B"
                   "2J"),
-              "csi\\u009b2J"); /* C1 CSI */
+              "csi\\xc2\\x9b2J"); /* C1 CSI */
     CHECK_STR(ESC("\xE2\x80\xAE"
                   "evil\xE2\x81\xA6"),
-              "\\u202eevil\\u2066");
+              "\\xe2\\x80\\xaeevil\\xe2\\x81\\xa6");
     CHECK_STR(ESC("\xE2\x80\xA6 ellipsis stays"), "\xE2\x80\xA6 ellipsis stays");
     CHECK_STR(ESC("back\\slash"), "back\\slash");
     buf_release(&b);
@@ -116,10 +116,10 @@ static void table_escapes_cells_and_names(void)
 {
     static const char *const odd[] = { "n", "x\ty", "text" };
     char *t = render(OUT_TABLE, odd, rows, 2); /* a file: not a terminal, nothing cut */
-    CHECK_STR(t, "n  x\\ty  text\n"
-                 "-  ----  --------------------------\n"
-                 "1  1.5   a,\"b\"\n"
-                 "2  Inf   esc\\x1b[1m tab\\t nul\xEF\xBF\xBD bad\xEF\xBF\xBD\n");
+    CHECK_STR(t, "n  x\\x09y  text\n"
+                 "-  ------  ----------------------------------\n"
+                 "1  1.5     a,\"b\"\n"
+                 "2  Inf     esc\\x1b[1m tab\\x09 nul\\x00 bad\\xff\n");
     free(t);
 }
 

@@ -97,7 +97,7 @@ if "nul\ufffdbyte" not in p[1]["message"]:
 if "hsm\\x1b]0;pwned\\x07-a1" not in no_controls("report.table"):
     fail("report does not show the escaped host")
 tq = no_controls("query.table")
-for want in ("\\x1b]0;pwned\\x07", "tab\\there", "\\u202eevil", "\\u009b"):
+for want in ("\\x1b]0;pwned\\x07", "tab\\x09here", "\\xe2\\x80\\xaeevil", "\\xc2\\x9b"):
     if want not in tq:
         fail("query table lacks %r" % want)
 print("FAIL" if failed else "all outputs valid")
