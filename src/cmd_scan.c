@@ -159,6 +159,12 @@ static void on_problem(void *ctx, const struct hl_err *err, bool skipped)
         diag_error(err->where, "%s", err->msg);
 }
 
+static void on_warning(void *ctx, const struct hl_err *err)
+{
+    (void)ctx;
+    diag_warn(err->where, "%s", err->msg);
+}
+
 static void on_idle(void *ctx)
 {
     (void)ctx;
@@ -443,7 +449,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
-    struct scan_sink sink = { on_finding, on_problem, on_idle, &sc };
+    struct scan_sink sink = { on_finding, on_problem, on_idle, &sc, on_warning };
     scan_init(&scan, &opt, &rs, dbp, &sink, &stop_requested);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

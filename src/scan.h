@@ -58,6 +58,9 @@ struct scan_sink {
     /* The input is waiting for more data (a pipe): flush output now. */
     void (*idle)(void *ctx);
     void *ctx;
+    /* Something the user should know that did not stop reading (a rule gave up on a line at
+     * a PCRE2 limit); err says where and what. */
+    void (*warning)(void *ctx, const struct hl_err *err);
 };
 
 /* A scan over any number of inputs. Invariants: rs is prepared; db is NULL or open for
