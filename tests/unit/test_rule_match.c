@@ -684,6 +684,18 @@ static void limit_hit_is_told_once_per_rule_and_matching_goes_on(void)
     CHECK_INT(ruleset_find(&rs, "slow.nested")->limit_hits, 3);
     CHECK_INT(ruleset_find(&rs, "slow.words")->limit_hits, 6); /* \w matches 'a' too */
     CHECK(rs.limit_hits >= 9);
+
+    /* The interpreter (no JIT on this platform) stops at the match/depth/heap limits too. */
+    rs.jit = false;
+    memset(&log, 0, sizeof(log));
+    for (size_t i = 0; i < rs.n; i++)
+        rs.rules[i].limit_hits = 0;
+    struct record rec = rec_of("p", msg);
+    CHECK_INT(ruleset_match(&rs, &rec, note_hit, &log), 0);
+    CHECK_INT(log.n_limits, 2);
+    CHECK_INT(log.n_hits, 1);
+    CHECK(log.rc[0] == PCRE2_ERROR_MATCHLIMIT || log.rc[0] == PCRE2_ERROR_DEPTHLIMIT ||
+          log.rc[0] == PCRE2_ERROR_HEAPLIMIT);
     rs.on_limit = NULL;
 }
 
