@@ -177,7 +177,7 @@ struct ruleset {
     char **programs; /* owned: distinct lowercase program names of all rules */
     size_t n_programs;
     pcre2_match_data *md;          /* owned: reused for every match */
-    pcre2_match_context *mctx;     /* owned: match and depth limits */
+    pcre2_match_context *mctx;     /* owned: match, depth, heap limits */
     bool jit;                      /* PCRE2 JIT is in use */
     unsigned long long limit_hits; /* matches abandoned at a PCRE2 limit */
     rule_limit_fn *on_limit;       /* or NULL */

@@ -538,7 +538,8 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
         .status = "reading",
     };
     struct line_ctx lc = { .sc = sc, .label = info->label, .err = err };
-    sc->rs->on_limit = on_rule_limit;        /* told with &lc by ruleset_match() */
+    /* ruleset_match() tells it with &lc. */
+    sc->rs->on_limit = on_rule_limit;
     memset(sc->carry, 0, sizeof(sc->carry)); /* another input, other processes */
     int r;
     if (sc->db && (r = db_source_add(sc->db, &row, &lc.source_id, err)) < 0)
