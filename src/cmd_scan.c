@@ -240,6 +240,13 @@ static void on_problem(void *ctx, const struct hl_err *err, bool skipped)
         diag_error(err->where, "%s", err->msg);
 }
 
+static void on_warning(void *ctx, const struct hl_err *err)
+{
+    struct scan_cmd *sc = ctx;
+    term_progress_clear(&sc->progress);
+    diag_warn(err->where, "%s", err->msg);
+}
+
 static void on_idle(void *ctx)
 {
     (void)ctx;
@@ -605,6 +612,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
         .idle = on_idle,
         .ctx = &sc,
         .tick = sc.progress.enabled ? on_tick : NULL,
+        .warning = on_warning,
     };
     scan_init(&scan, &opt, &rs, dbp, &sink, &stop_requested);
     struct timespec t0, t1;

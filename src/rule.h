@@ -129,8 +129,9 @@ struct rule {
     uint64_t program_mask;   /* bit i: programs[] holds ruleset.programs[i] */
     struct rule_test *tests; /* owned: embedded examples in file order */
     size_t n_tests;
-    char *file;    /* owned: rule file path */
-    unsigned line; /* line of the [id] header */
+    char *file;                    /* owned: rule file path */
+    unsigned line;                 /* line of the [id] header */
+    unsigned long long limit_hits; /* matches of it abandoned at a PCRE2 limit */
 };
 
 /* One problem found while loading rules. */
@@ -158,6 +159,11 @@ struct rule_literal {
     bool icase; /* ASCII case-insensitive */
 };
 
+/* Told the first time a rule's match (or exclude) is abandoned at a PCRE2 limit (match steps,
+ * depth, heap, JIT stack), with ruleset_match()'s ctx and the PCRE2 error code. The line then
+ * counts as not matched by that rule; later hits of the same rule are only counted. */
+typedef void rule_limit_fn(void *ctx, const struct rule *rule, int pcre2_rc);
+
 #define RULE_MAX_LITERALS 256 /* prefilter literals tracked per line; more go unfiltered */
 #define RULE_MAX_PROGRAMS 64  /* distinct program names with a bit in program_mask */
 
@@ -171,9 +177,10 @@ struct ruleset {
     char **programs; /* owned: distinct lowercase program names of all rules */
     size_t n_programs;
     pcre2_match_data *md;          /* owned: reused for every match */
-    pcre2_match_context *mctx;     /* owned: match and depth limits */
+    pcre2_match_context *mctx;     /* owned: match, depth, heap limits */
     bool jit;                      /* PCRE2 JIT is in use */
-    unsigned long long limit_hits; /* matches abandoned at the PCRE2 match limit */
+    unsigned long long limit_hits; /* matches abandoned at a PCRE2 limit */
+    rule_limit_fn *on_limit;       /* or NULL */
 };
 
 /* Sets up an empty ruleset. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "utf8.h"
 
 #define RULE_FILE_MAX (4u << 20) /* a rule file larger than this is surely not one */
 
@@ -101,6 +102,10 @@ struct loader {
     const char *file;
     int added;  /* errors added by this load */
     bool nomem; /* an allocation failed: give up */
+    /* Hash set of rs->rules indexes + 1 (0 = empty) by id, for the duplicate check, so that a
+     * file of tens of thousands of rules loads in linear time. Owned; holds rules [0, hashed). */
+    size_t *ids;
+    size_t ids_cap, hashed;
 };
 
 void rule_errors_release(struct rule_errors *e)
@@ -651,6 +656,44 @@ static bool add_pattern_rule(struct loader *ld, size_t owner, enum rule_role rol
 
 /* Turns a complete draft into a rule, or reports why it cannot be one. A draft already broken
  * by a line error is still checked in full, so every problem of the stanza is reported. */
+static size_t id_hash(const char *id)
+{
+    size_t h = 1469598103934665603u;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 1099511628211u;
+    return h;
+}
+
+/* Returns the loaded rule with this id, or NULL; sets ld->nomem when the set cannot grow. */
+static const struct rule *loader_find(struct loader *ld, const char *id)
+{
+    struct ruleset *rs = ld->rs;
+    if (rs->n * 2 >= ld->ids_cap) { /* keep the set at most half full: rebuild */
+        size_t cap = ld->ids_cap ? ld->ids_cap : 64;
+        while (rs->n * 2 >= cap)
+            cap *= 2;
+        size_t *v = calloc(cap, sizeof(*v));
+        if (!v) {
+            ld->nomem = true;
+            return ruleset_find(rs, id);
+        }
+        free(ld->ids);
+        ld->ids = v;
+        ld->ids_cap = cap;
+        ld->hashed = 0;
+    }
+    for (; ld->hashed < rs->n; ld->hashed++) {
+        size_t i = id_hash(rs->rules[ld->hashed].id) & (ld->ids_cap - 1);
+        while (ld->ids[i])
+            i = (i + 1) & (ld->ids_cap - 1);
+        ld->ids[i] = ld->hashed + 1;
+    }
+    for (size_t i = id_hash(id) & (ld->ids_cap - 1); ld->ids[i]; i = (i + 1) & (ld->ids_cap - 1))
+        if (strcmp(rs->rules[ld->ids[i] - 1].id, id) == 0)
+            return &rs->rules[ld->ids[i] - 1];
+    return NULL;
+}
+
 static void finish_stanza(struct loader *ld, struct draft *d)
 {
     if (!d->id)
@@ -661,8 +704,8 @@ static void finish_stanza(struct loader *ld, struct draft *d)
             d->broken = true;
         }
     }
-    if (ruleset_find(ld->rs, d->id)) {
-        const struct rule *other = ruleset_find(ld->rs, d->id);
+    const struct rule *other = loader_find(ld, d->id);
+    if (other) {
         add_error(ld, d->line, 0, NULL, 0, "duplicate rule id '%s' (first defined at %s:%u)", d->id,
                   other->file, other->line);
         d->broken = true;
@@ -810,6 +853,20 @@ static int find_key(struct strv name)
     return -1;
 }
 
+/* Returns the offset of the first byte of s that is not part of well-formed UTF-8 or is NUL,
+ * or s.n when there is none. */
+static size_t first_bad_byte(struct strv s)
+{
+    size_t i = 0;
+    while (i < s.n) {
+        size_t k = utf8_seq_len((const unsigned char *)s.p + i, s.n - i);
+        if (k == 0 || s.p[i] == '\0')
+            return i;
+        i += k;
+    }
+    return s.n;
+}
+
 int ruleset_load_text(struct ruleset *rs, const char *name, const char *text, size_t len,
                       struct rule_errors *errs)
 {
@@ -831,6 +888,17 @@ int ruleset_load_text(struct ruleset *rs, const char *name, const char *text, si
         if (t.n == 0 || t.p[0] == '#' || t.p[0] == ';') {
             if (t.n == 0)
                 last = NULL; /* a blank line ends a continuation */
+            continue;
+        }
+        /* Ids, summaries and patterns end up in JSON, the database and the terminal, and a NUL
+         * would cut them short: a rule line must be UTF-8 text (comments may be anything). */
+        size_t bad = first_bad_byte(raw);
+        if (bad < raw.n) {
+            add_error(&ld, line_no, (int)bad + 1, NULL, 0,
+                      "invalid UTF-8 (byte 0x%02x); rule files are UTF-8 text",
+                      (unsigned char)raw.p[bad]);
+            d.broken = true;
+            last = NULL;
             continue;
         }
         if (raw.p[0] == ' ' || raw.p[0] == '\t') {
@@ -917,6 +985,7 @@ int ruleset_load_text(struct ruleset *rs, const char *name, const char *text, si
     /* Values point into text for messages; finish while it is still alive. */
     finish_stanza(&ld, &d);
     draft_release(&d);
+    free(ld.ids);
     return ld.nomem ? HL_ENOMEM : ld.added;
 }
 

@@ -15,6 +15,7 @@
 /* PCRE2 work caps: a pathological pattern/line pair gives up instead of hanging the scan. */
 #define MATCH_LIMIT     1000000u
 #define DEPTH_LIMIT     10000u
+#define HEAP_LIMIT_KIB  (64u << 10) /* backtracking frames; PCRE2's own default is 20 GB */
 #define LITERAL_MIN_LEN 3
 #define LITERAL_MAX_LEN 255
 
@@ -792,6 +793,7 @@ int ruleset_prepare(struct ruleset *rs, struct hl_err *err)
         return hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
     pcre2_set_match_limit(rs->mctx, MATCH_LIMIT);
     pcre2_set_depth_limit(rs->mctx, DEPTH_LIMIT);
+    pcre2_set_heap_limit(rs->mctx, HEAP_LIMIT_KIB);
     return index_rules(rs, err);
 }
 
@@ -836,7 +838,8 @@ static bool program_allowed(const struct rule *rule, const struct record *rec,
     return false;
 }
 
-/* Returns 1 on a match, 0 on none; counts a match abandoned at the work limit. */
+/* Returns 1 on a match, 0 on none, or the negative PCRE2 code of a match abandoned at a limit
+ * (counted). Without PCRE2_UTF no other error can happen. */
 static int run_pattern(struct ruleset *rs, const pcre2_code *re, struct strv s)
 {
     PCRE2_SPTR subject = (PCRE2_SPTR)(s.p ? s.p : "");
@@ -846,14 +849,18 @@ static int run_pattern(struct ruleset *rs, const pcre2_code *re, struct strv s)
         rc = pcre2_match(re, subject, s.n, 0, 0, rs->md, rs->mctx);
     if (rc >= 0)
         return 1;
-    if (rc != PCRE2_ERROR_NOMATCH)
-        rs->limit_hits++;
-    return 0;
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return 0;
+    rs->limit_hits++;
+    return rc;
 }
 
+/* Returns true when rule matches; *limit_rc is the PCRE2 code of a pattern of it that gave up
+ * at a limit, else 0. */
 static bool matches_viewed(struct ruleset *rs, const struct rule *rule, const struct record *rec,
-                           const struct line_view *v)
+                           const struct line_view *v, int *limit_rc)
 {
+    *limit_rc = 0;
     if (!rule->re || !program_allowed(rule, rec, v))
         return false;
     if (rule->lit_ids) {
@@ -863,17 +870,25 @@ static bool matches_viewed(struct ruleset *rs, const struct rule *rule, const st
         if (!any)
             return false;
     }
-    if (rule->exclude && run_pattern(rs, rule->exclude, rec->message))
-        return false;
+    if (rule->exclude) {
+        int r = run_pattern(rs, rule->exclude, rec->message);
+        if (r == 1)
+            return false;
+        *limit_rc = r; /* an exclude that gave up excludes nothing */
+    }
     /* The main pattern runs last so its captures are what rs->md holds afterwards. */
-    return run_pattern(rs, rule->re, rec->message) == 1;
+    int r = run_pattern(rs, rule->re, rec->message);
+    if (r < 0)
+        *limit_rc = r;
+    return r == 1;
 }
 
 bool rule_matches(struct ruleset *rs, const struct rule *rule, const struct record *rec)
 {
     struct line_view v;
     view_line(rs, rec, &v);
-    return matches_viewed(rs, rule, rec, &v);
+    int limit_rc;
+    return matches_viewed(rs, rule, rec, &v, &limit_rc);
 }
 
 int ruleset_match(struct ruleset *rs, const struct record *rec, rule_hit_fn *hit, void *ctx)
@@ -893,8 +908,12 @@ int ruleset_match(struct ruleset *rs, const struct record *rec, rule_hit_fn *hit
     /* In load order, as if every rule were tried. */
     for (size_t w = 0; w < ix->words; w++)
         for (uint64_t bits = cand[w]; bits; bits &= bits - 1) {
-            const struct rule *rule = &rs->rules[w * 64 + (size_t)__builtin_ctzll(bits)];
-            if (!matches_viewed(rs, rule, rec, &v))
+            struct rule *rule = &rs->rules[w * 64 + (size_t)__builtin_ctzll(bits)];
+            int limit_rc;
+            bool hit_it = matches_viewed(rs, rule, rec, &v, &limit_rc);
+            if (limit_rc && rule->limit_hits++ == 0 && rs->on_limit)
+                rs->on_limit(ctx, rule, limit_rc);
+            if (!hit_it)
                 continue;
             int r = hit(ctx, rule, rec);
             if (r < 0)

@@ -519,6 +519,25 @@ static void year_reference(const struct scan *sc, int64_t mtime, int *ret_year, 
     parse_time_year_month(ref * 1000000, ret_year, ret_month);
 }
 
+/* A rule gave up on a line at a PCRE2 limit (a pattern that backtracks without end): warn
+ * once per rule, naming it and the line, and go on; the rule just does not match there. */
+static void on_rule_limit(void *ctx, const struct rule *rule, int pcre2_rc)
+{
+    struct line_ctx *lc = ctx;
+    if (!lc->sc->sink.warning)
+        return;
+    PCRE2_UCHAR why[128];
+    if (pcre2_get_error_message(pcre2_rc, why, sizeof(why)) < 0)
+        snprintf((char *)why, sizeof(why), "PCRE2 error %d", pcre2_rc);
+    char where[sizeof(((struct hl_err *)0)->where)];
+    snprintf(where, sizeof(where), "%s:%llu", lc->label, (unsigned long long)lc->line_no);
+    struct hl_err e;
+    hl_err_set(&e, HL_ELIMIT, where,
+               "rule %s (%s:%u) gave up on this line (%s); it may miss matches on such lines",
+               rule->id, rule->file ? rule->file : "?", rule->line, (const char *)why);
+    lc->sc->sink.warning(lc->sc->sink.ctx, &e);
+}
+
 static void scan_tick(struct scan *sc);
 
 /* Reads src as text lines through the parser and the rules. Returns 0, 1 for a source that
@@ -535,6 +554,8 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
         .status = "reading",
     };
     struct line_ctx lc = { .sc = sc, .label = info->label, .err = err };
+    /* ruleset_match() tells it with &lc. */
+    sc->rs->on_limit = on_rule_limit;
     memset(sc->carry, 0, sizeof(sc->carry)); /* another input, other processes */
     int r;
     if (sc->db && (r = db_source_add(sc->db, &row, &lc.source_id, err)) < 0)

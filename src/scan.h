@@ -67,6 +67,9 @@ struct scan_sink {
     /* Called every few hundred lines, at each new stream and when the input waits, so the
      * command can draw progress (scan_progress()). Must be cheap. */
     void (*tick)(void *ctx, const struct scan *sc);
+    /* Something the user should know that did not stop reading (a rule gave up on a line at
+     * a PCRE2 limit); err says where and what. */
+    void (*warning)(void *ctx, const struct hl_err *err);
 };
 
 /* Where a scan is, for a progress line. */

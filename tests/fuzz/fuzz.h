@@ -5,9 +5,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "buf.h"
+#include "rec.h"
 #include "rule.h"
+#include "strv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,6 +32,37 @@ static inline struct ruleset *fuzz_rules(void)
         loaded = 1;
     }
     return &rs;
+}
+
+/* Aborts (a finding for the fuzzer) unless the non-empty slice s lies inside in or inside the
+ * bytes of scratch (may be NULL): parsers hand out borrowed slices, never copies. */
+static inline void fuzz_check_slice(struct strv s, struct strv in, const struct buf *scratch)
+{
+    if (s.n == 0)
+        return;
+    uintptr_t a = (uintptr_t)s.p, b = a + s.n;
+    if (in.p && a >= (uintptr_t)in.p && b <= (uintptr_t)in.p + in.n)
+        return;
+    if (scratch && scratch->data && a >= (uintptr_t)scratch->data &&
+        b <= (uintptr_t)scratch->data + scratch->len)
+        return;
+    fprintf(stderr, "fuzz: slice of %zu bytes outside its input\n", s.n);
+    abort();
+}
+
+/* Checks every slice of a record parsed from line. */
+static inline void fuzz_check_record(const struct record *r, struct strv line,
+                                     const struct buf *scratch)
+{
+    fuzz_check_slice(r->host, line, scratch);
+    fuzz_check_slice(r->program, line, scratch);
+    fuzz_check_slice(r->pid, line, scratch);
+    fuzz_check_slice(r->message, line, scratch);
+    fuzz_check_slice(r->raw, line, scratch);
+    if (r->pri < -1 || r->pri > 191 || (unsigned)r->format >= FMT__COUNT) {
+        fprintf(stderr, "fuzz: record with pri %d, format %d\n", r->pri, (int)r->format);
+        abort();
+    }
 }
 
 #endif

@@ -5,6 +5,7 @@
 #include <pcre2.h>
 #include <string.h>
 
+#include "buf.h"
 #include "rule.h"
 #include "tap.h"
 
@@ -543,6 +544,50 @@ static void multi_line_tests_group_by_test_incidents(void)
     check_error("not followed by a 'test-incidents'", "t.rules:6:12", 12);
 }
 
+static void invalid_utf8_is_reported_at_its_byte(void)
+{
+    /* Latin-1 summary, a stray 0xff in the regex, a NUL in the remedy; a comment may be bytes. */
+    static const char text[] = "# caf\xe9 comment is fine\n"
+                               "[x.a]\nseverity = error\nregex = ab\xff\nsummary = caf\xe9\n"
+                               "remedy = r\0x\n"
+                               "[x.b]\nseverity = error\nregex = ok\nsummary = s\nremedy = r\n";
+    rule_errors_release(&errs);
+    ruleset_release(&rs);
+    ruleset_init(&rs);
+    CHECK(ruleset_load_text(&rs, "t.rules", text, sizeof(text) - 1, &errs) > 0);
+    CHECK_INT(find_error("invalid UTF-8 (byte 0xff)") >= 0, 1);
+    check_error("invalid UTF-8 (byte 0xff)", "t.rules:4:11", 11);
+    check_error("invalid UTF-8 (byte 0xe9)", "t.rules:5:14", 14);
+    check_error("invalid UTF-8 (byte 0x00)", "t.rules:6:11", 11);
+    CHECK(ruleset_find(&rs, "x.a") == NULL);
+    CHECK(ruleset_find(&rs, "x.b") != NULL); /* the next stanza still loads */
+}
+
+static void many_rules_load_and_duplicates_are_still_found(void)
+{
+    /* 20000 rules (the duplicate check is a hash set, not a scan of every earlier rule), the
+     * last one a duplicate of the first. */
+    struct buf text;
+    buf_init(&text, 0);
+    char one[128];
+    for (int i = 0; i < 20000; i++) {
+        int n = snprintf(one, sizeof(one),
+                         "[gen.r%d]\nseverity = info\nregex = tok%dx\nsummary = s\nremedy = r\n", i,
+                         i);
+        CHECK_INT(buf_add(&text, one, (size_t)n), 0);
+    }
+    static const char dup[] = "[gen.r0]\nseverity = info\nregex = again\nsummary = s\nremedy = r\n";
+    CHECK_INT(buf_add(&text, dup, sizeof(dup) - 1), 0);
+    rule_errors_release(&errs);
+    ruleset_release(&rs);
+    ruleset_init(&rs);
+    CHECK_INT(ruleset_load_text(&rs, "t.rules", text.data, text.len, &errs), 1);
+    check_error("duplicate rule id 'gen.r0' (first defined at t.rules:1)", "t.rules:100001", 0);
+    CHECK_INT(rs.n, 20000);
+    CHECK(ruleset_find(&rs, "gen.r19999") != NULL);
+    buf_release(&text);
+}
+
 int main(void)
 {
     ruleset_init(&rs);
@@ -578,6 +623,8 @@ int main(void)
     TAP_RUN(bad_incident_keys_are_reported);
     TAP_RUN(broken_references_are_reported_at_link);
     TAP_RUN(multi_line_tests_group_by_test_incidents);
+    TAP_RUN(invalid_utf8_is_reported_at_its_byte);
+    TAP_RUN(many_rules_load_and_duplicates_are_still_found);
     rule_errors_release(&errs);
     ruleset_release(&rs);
     return tap_done();

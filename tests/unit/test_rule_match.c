@@ -619,6 +619,86 @@ static void shipped_rule_literals_occur_in_their_examples(void)
     parser_release(&p);
 }
 
+struct limit_log {
+    const struct rule *rules[8];
+    int rc[8];
+    size_t n_limits;
+    size_t n_hits;
+    const char *hit_id;
+};
+
+static void note_limit(void *ctx, const struct rule *rule, int pcre2_rc)
+{
+    struct limit_log *log = ctx;
+    if (log->n_limits < 8) {
+        log->rules[log->n_limits] = rule;
+        log->rc[log->n_limits] = pcre2_rc;
+    }
+    log->n_limits++;
+}
+
+static int note_hit(void *ctx, const struct rule *rule, const struct record *rec)
+{
+    (void)rec;
+    struct limit_log *log = ctx;
+    log->n_hits++;
+    log->hit_id = rule->id;
+    return 0;
+}
+
+static void limit_hit_is_told_once_per_rule_and_matching_goes_on(void)
+{
+    /* Nested quantifiers on a long run of 'a' without the required end: exponential
+     * backtracking, stopped by the match limit (interpreter) or JIT stack/match limit. */
+    CHECK_INT(
+            setup("[slow.nested]\nseverity = info\nregex = ^(a+)+$\nsummary = s\nremedy = r\n"
+                  "[slow.words]\nseverity = info\nregex = ^(\\w+\\s?)*$\nsummary = s\nremedy = r\n"
+                  "[fast.a]\nseverity = info\nregex = aaaa!\nsummary = s\nremedy = r\n"),
+            0);
+    rs.on_limit = note_limit;
+    char msg[8192];
+    memset(msg, 'a', sizeof(msg) - 2);
+    msg[sizeof(msg) - 2] = '!';
+    msg[sizeof(msg) - 1] = '\0';
+    char words[8192];
+    size_t n = 0;
+    for (; n + 5 < sizeof(words) - 2; n += 5)
+        memcpy(words + n, "word ", 5);
+    words[n] = '!';
+    words[n + 1] = '\0';
+    struct limit_log log = { 0 };
+    for (int round = 0; round < 3; round++) {
+        struct record rec = rec_of("p", msg);
+        CHECK_INT(ruleset_match(&rs, &rec, note_hit, &log), 0);
+        rec = rec_of("p", words);
+        CHECK_INT(ruleset_match(&rs, &rec, note_hit, &log), 0);
+    }
+    /* Each slow rule told once, with a PCRE2 error; the fast rule matched every time. */
+    CHECK_INT(log.n_limits, 2);
+    CHECK_STR(log.rules[0]->id, "slow.nested");
+    CHECK_STR(log.rules[1]->id, "slow.words");
+    CHECK(log.rc[0] < 0 && log.rc[0] != PCRE2_ERROR_NOMATCH);
+    CHECK(log.rc[1] < 0 && log.rc[1] != PCRE2_ERROR_NOMATCH);
+    CHECK_INT(log.n_hits, 3);
+    CHECK_STR(log.hit_id, "fast.a");
+    CHECK_INT(ruleset_find(&rs, "slow.nested")->limit_hits, 3);
+    CHECK_INT(ruleset_find(&rs, "slow.words")->limit_hits, 6); /* \w matches 'a' too */
+    CHECK(rs.limit_hits >= 9);
+
+    /* The interpreter (no JIT on this platform) stops at the match/depth/heap limits too. */
+    rs.jit = false;
+    memset(&log, 0, sizeof(log));
+    for (size_t i = 0; i < rs.n; i++)
+        rs.rules[i].limit_hits = 0;
+    struct record rec = rec_of("p", msg);
+    CHECK_INT(ruleset_match(&rs, &rec, note_hit, &log), 0);
+    CHECK_INT(log.n_limits, 2);
+    CHECK_INT(log.n_hits, 1);
+    CHECK(log.rc[0] == PCRE2_ERROR_MATCHLIMIT || log.rc[0] == PCRE2_ERROR_DEPTHLIMIT ||
+          log.rc[0] == PCRE2_ERROR_HEAPLIMIT);
+    rs.on_limit = NULL;
+}
+
 int main(void)
 {
     ruleset_init(&rs);
@@ -646,6 +726,7 @@ int main(void)
     TAP_RUN(literal_set_covers_every_match);
     TAP_RUN(matcher_fires_on_every_matching_subject);
     TAP_RUN(shipped_rule_literals_occur_in_their_examples);
+    TAP_RUN(limit_hit_is_told_once_per_rule_and_matching_goes_on);
     ruleset_release(&rs);
     return tap_done();
 }
