@@ -1,4 +1,4 @@
-/* Occurrence table: open addressing with linear probing over a power-of-two array. */
+/* Occurrence table: open addressing with linear probing over a fixed power-of-two array. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,18 +33,14 @@ static struct occur_slot *find(struct occur_slot *slots, size_t cap, uint64_t ha
     return &slots[i];
 }
 
-static int grow(struct occur *o)
+static int allocate(struct occur *o)
 {
-    size_t cap = o->cap ? o->cap * 2 : 1024;
-    if (o->max_slots && cap > o->max_slots)
-        cap = o->max_slots;
-    struct occur_slot *slots = calloc(cap, sizeof(*slots));
+    size_t cap = o->max_slots ? o->max_slots : OCCUR_MAX_SLOTS;
+    /* calloc'd pages would become resident one by one as hashes land: touch them all now. */
+    struct occur_slot *slots = malloc(cap * sizeof(*slots));
     if (!slots)
         return HL_ENOMEM;
-    for (size_t i = 0; i < o->cap; i++)
-        if (o->slots[i].count)
-            *find(slots, cap, o->slots[i].hash) = o->slots[i];
-    free(o->slots);
+    memset(slots, 0, cap * sizeof(*slots));
     o->slots = slots;
     o->cap = cap;
     return 0;
@@ -52,21 +48,18 @@ static int grow(struct occur *o)
 
 int occur_add(struct occur *o, uint64_t hash, uint64_t *ret_n)
 {
-    if (o->cap) {
-        struct occur_slot *s = find(o->slots, o->cap, hash);
-        if (s->count) {
-            *ret_n = ++s->count;
-            return 0;
-        }
-    }
-    if ((o->n + 1) * 2 > o->cap) {
-        if (o->cap >= (o->max_slots ? o->max_slots : OCCUR_MAX_SLOTS))
-            return 1;
-        int r = grow(o);
+    if (!o->cap) {
+        int r = allocate(o);
         if (r < 0)
             return r;
     }
     struct occur_slot *s = find(o->slots, o->cap, hash);
+    if (s->count) {
+        *ret_n = ++s->count;
+        return 0;
+    }
+    if ((o->n + 1) * 2 > o->cap)
+        return 1;
     *s = (struct occur_slot){ hash, 1 };
     o->n++;
     *ret_n = 1;

@@ -1,8 +1,8 @@
 /* Occurrence counting of identical events within one source, in memory: "the same NTLS error
  * twice in one second" is occurrence 1 and 2, while the same line read again from another
- * source starts over at 1. A table of event hash -> count, open addressing, grown by doubling
- * up to OCCUR_MAX_SLOTS; past that it reports full and the caller spills to SQLite, so memory
- * stays bounded whatever the input size. */
+ * source starts over at 1. A fixed table of event hash -> count (open addressing), allocated
+ * whole at its first use so that resident memory is the same for every input size; when it is
+ * half full it reports full and the caller spills to SQLite. */
 #ifndef HSMLOG_OCCUR_H
 #define HSMLOG_OCCUR_H
 
@@ -11,15 +11,15 @@
 
 #include "common.h"
 
-#define OCCUR_MAX_SLOTS (1u << 20) /* 16 MiB of slots: 512k distinct matched events */
+#define OCCUR_MAX_SLOTS (1u << 16) /* 1 MiB of slots: 32k distinct matched events */
 
 struct occur_slot {
     uint64_t hash;  /* event hash; meaningful when count > 0 */
     uint64_t count; /* 0: empty slot */
 };
 
-/* Invariants: slots has cap entries (a power of two, or 0), n of them used, n <= cap / 2,
- * cap <= the slot limit. */
+/* Invariants: slots has cap entries (0 before first use, else the slot limit, a power of
+ * two), n of them used, n <= cap / 2. */
 struct occur {
     struct occur_slot *slots; /* owned */
     size_t cap, n;
