@@ -1,6 +1,7 @@
 /* Setup shared by the commands: rule discovery, database location, common options. */
 #include "cmd.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "parse_time.h"
+#include "scan.h"
 
 bool app_common_option(struct app *app, int opt, const char *arg)
 {
@@ -37,6 +40,65 @@ bool app_common_option(struct app *app, int opt, const char *arg)
         return true;
     }
     return false;
+}
+
+/* A decimal count up to max, digits only (strtoull alone accepts "-1" and " 5"). */
+static int parse_count(const char *s, unsigned long long max, unsigned long long *ret)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max)
+        return -1;
+    *ret = v;
+    return 0;
+}
+
+int app_input_option(const char *command, int opt, const char *arg, struct scan_options *so)
+{
+    unsigned long long v;
+    switch (opt) {
+    case 'Y':
+        if (parse_count(arg, 9999, &v) < 0 || v < 1970)
+            return app_usage_error(command, "--year takes a year such as 2026, not '%s'", arg), -1;
+        so->year = (int)v;
+        return 1;
+    case 'T':
+        if (parse_time_offset(arg, &so->offset_s) < 0)
+            return app_usage_error(command, "--tz takes an offset such as +01:00, not '%s'", arg),
+                   -1;
+        return 1;
+    case 'M':
+        if (parse_count(arg, 64u << 20, &v) < 0 || v < 256)
+            return app_usage_error(command, "--max-line takes 256 to 67108864 bytes, not '%s'",
+                                   arg),
+                   -1;
+        so->max_line = (size_t)v;
+        return 1;
+    case 'D':
+        if (parse_count(arg, 64, &v) < 0 || v < 1)
+            return app_usage_error(command, "--max-depth takes 1 to 64, not '%s'", arg), -1;
+        so->max_depth = (int)v;
+        return 1;
+    case 'S':
+        if (parse_count(arg, UINT64_MAX, &v) < 0 || v < 1)
+            return app_usage_error(command, "--max-size takes a byte count, not '%s'", arg), -1;
+        so->limits.max_size = v;
+        return 1;
+    case 'R':
+        if (parse_count(arg, 1000000, &v) < 0 || v < 2)
+            return app_usage_error(command, "--max-ratio takes 2 to 1000000, not '%s'", arg), -1;
+        so->limits.max_ratio = v;
+        return 1;
+    case 'X':
+        if (parse_count(arg, UINT64_MAX, &v) < 0 || v < 1)
+            return app_usage_error(command, "--max-members takes a count, not '%s'", arg), -1;
+        so->limits.max_members = v;
+        return 1;
+    }
+    return 0;
 }
 
 int app_usage_error(const char *command, const char *fmt, ...)

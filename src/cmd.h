@@ -43,6 +43,24 @@ struct app {
 /* Applies a common option returned by getopt_long; returns true when it was one. */
 bool app_common_option(struct app *app, int opt, const char *arg);
 
+/* Long options of the commands that read inputs (scan, parse): how undated timestamps are read
+ * and the input limits. */
+#define APP_INPUT_LONG_OPTIONS                                                        \
+    { "year", required_argument, NULL, 'Y' }, { "tz", required_argument, NULL, 'T' }, \
+            { "max-line", required_argument, NULL, 'M' },                             \
+            { "max-depth", required_argument, NULL, 'D' },                            \
+            { "max-size", required_argument, NULL, 'S' },                             \
+            { "max-ratio", required_argument, NULL, 'R' },                            \
+    {                                                                                 \
+        "max-members", required_argument, NULL, 'X'                                   \
+    }
+
+struct scan_options;
+
+/* Applies an input option (APP_INPUT_LONG_OPTIONS) of command to opt. Returns 1 when opt was
+ * one, 0 when it was not, or -1 after a usage error naming command was printed. */
+int app_input_option(const char *command, int opt, const char *arg, struct scan_options *so);
+
 /* One place rules are looked for, in order of precedence (see app_rule_dirs()). */
 struct rule_dir {
     const char *origin; /* static: "--rules", "HSMLOG_RULES", "installed", ... */

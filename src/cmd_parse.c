@@ -34,6 +34,7 @@ static const char parse_usage[] =
         "      --tz OFFSET       zone of timestamps that have none, e.g. +01:00\n"
         "      --max-line BYTES  longest line; longer lines are cut (default 65536)\n"
         "      --max-depth N     containers nested deeper are skipped (default 8)\n"
+        "      --max-size, --max-ratio, --max-members   input limits as for scan\n"
         "\n"
         "Examples:\n"
         "  hsmlog parse /var/log/messages | jq -r 'select(.rc) | [.ts, .host, .rc] | @tsv'\n"
@@ -150,36 +151,25 @@ static void on_idle(void *ctx)
     fflush(stdout); /* `journalctl -f | hsmlog parse -` shows lines as they come */
 }
 
-static int parse_number(const char *s, unsigned long long max, unsigned long long *ret)
-{
-    char *end;
-    if (*s < '0' || *s > '9')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || v > max)
-        return -1;
-    *ret = v;
-    return 0;
-}
-
 int cmd_parse(int argc, char **argv, struct app *app)
 {
     static const struct option options[] = {
         APP_LONG_OPTIONS,
         { "format", required_argument, NULL, 'f' },
-        { "year", required_argument, NULL, 'Y' },
-        { "tz", required_argument, NULL, 'T' },
-        { "max-line", required_argument, NULL, 'M' },
-        { "max-depth", required_argument, NULL, 'D' },
+        APP_INPUT_LONG_OPTIONS,
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
     struct scan_options opt = { 0 };
     enum out_format fmt = OUT_JSON;
-    unsigned long long v;
     int c;
     while ((c = getopt_long(argc, argv, "hf:qv", options, NULL)) != -1) {
         if (app_common_option(app, c, optarg))
+            continue;
+        int in = app_input_option("parse", c, optarg, &opt);
+        if (in < 0)
+            return EXIT_USAGE;
+        if (in)
             continue;
         switch (c) {
         case 'h':
@@ -189,28 +179,6 @@ int cmd_parse(int argc, char **argv, struct app *app)
             if (out_format_parse(optarg, &fmt) < 0)
                 return app_usage_error("parse", "--format takes " OUT_FORMAT_NAMES ", not '%s'",
                                        optarg);
-            break;
-        case 'Y':
-            if (parse_number(optarg, 9999, &v) < 0 || v < 1970)
-                return app_usage_error("parse", "--year takes a year such as 2026, not '%s'",
-                                       optarg);
-            opt.year = (int)v;
-            break;
-        case 'T':
-            if (parse_time_offset(optarg, &opt.offset_s) < 0)
-                return app_usage_error("parse", "--tz takes an offset such as +01:00, not '%s'",
-                                       optarg);
-            break;
-        case 'M':
-            if (parse_number(optarg, 64u << 20, &v) < 0 || v < 256)
-                return app_usage_error("parse", "--max-line takes 256 to 67108864 bytes, not '%s'",
-                                       optarg);
-            opt.max_line = (size_t)v;
-            break;
-        case 'D':
-            if (parse_number(optarg, 64, &v) < 0 || v < 1)
-                return app_usage_error("parse", "--max-depth takes 1 to 64, not '%s'", optarg);
-            opt.max_depth = (int)v;
             break;
         default:
             fprintf(stderr, "Try 'hsmlog parse --help'.\n");

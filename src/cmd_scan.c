@@ -439,30 +439,13 @@ static int64_t input_bytes(char **paths, int n)
     return total;
 }
 
-static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || v > max || s[0] == '-')
-        return -1;
-    *ret = v;
-    return 0;
-}
-
 int cmd_scan(int argc, char **argv, struct app *app)
 {
     static const struct option options[] = {
         APP_LONG_OPTIONS,
         { "output", required_argument, NULL, 'o' },
         { "fail-on", required_argument, NULL, 'F' },
-        { "year", required_argument, NULL, 'Y' },
-        { "tz", required_argument, NULL, 'T' },
-        { "max-line", required_argument, NULL, 'M' },
-        { "max-depth", required_argument, NULL, 'D' },
-        { "max-size", required_argument, NULL, 'S' },
-        { "max-ratio", required_argument, NULL, 'R' },
-        { "max-members", required_argument, NULL, 'X' },
+        APP_INPUT_LONG_OPTIONS,
         { "follow", no_argument, NULL, 'f' },
         { "progress", no_argument, NULL, 'P' },
         { "no-progress", no_argument, NULL, 'N' },
@@ -475,9 +458,13 @@ int cmd_scan(int argc, char **argv, struct app *app)
     struct scan_cmd sc = { .fail_on = -1 };
     enum term_when color = TERM_AUTO, progress = TERM_AUTO;
     int c;
-    unsigned long long v;
     while ((c = getopt_long(argc, argv, "fho:qv", options, NULL)) != -1) {
         if (app_common_option(app, c, optarg))
+            continue;
+        int in = app_input_option("scan", c, optarg, &opt);
+        if (in < 0)
+            return EXIT_USAGE;
+        if (in)
             continue;
         switch (c) {
         case 'h':
@@ -496,43 +483,6 @@ int cmd_scan(int argc, char **argv, struct app *app)
             sc.fail_on = (int)s;
             break;
         }
-        case 'Y':
-            if (parse_uint(optarg, 9999, &v) < 0 || v < 1970)
-                return app_usage_error("scan", "--year takes a year such as 2026, not '%s'",
-                                       optarg);
-            opt.year = (int)v;
-            break;
-        case 'T':
-            if (parse_time_offset(optarg, &opt.offset_s) < 0)
-                return app_usage_error("scan", "--tz takes an offset such as +01:00, not '%s'",
-                                       optarg);
-            break;
-        case 'M':
-            if (parse_uint(optarg, 64u << 20, &v) < 0 || v < 256)
-                return app_usage_error("scan", "--max-line takes 256 to 67108864 bytes, not '%s'",
-                                       optarg);
-            opt.max_line = (size_t)v;
-            break;
-        case 'D':
-            if (parse_uint(optarg, 64, &v) < 0 || v < 1)
-                return app_usage_error("scan", "--max-depth takes 1 to 64, not '%s'", optarg);
-            opt.max_depth = (int)v;
-            break;
-        case 'S':
-            if (parse_uint(optarg, UINT64_MAX, &v) < 0 || v < 1)
-                return app_usage_error("scan", "--max-size takes a byte count, not '%s'", optarg);
-            opt.limits.max_size = v;
-            break;
-        case 'R':
-            if (parse_uint(optarg, 1000000, &v) < 0 || v < 2)
-                return app_usage_error("scan", "--max-ratio takes 2 to 1000000, not '%s'", optarg);
-            opt.limits.max_ratio = v;
-            break;
-        case 'X':
-            if (parse_uint(optarg, UINT64_MAX, &v) < 0 || v < 1)
-                return app_usage_error("scan", "--max-members takes a count, not '%s'", optarg);
-            opt.limits.max_members = v;
-            break;
         case 'f':
             opt.follow = sc.follow = true;
             break;

@@ -72,6 +72,18 @@ static int table_put_cell(struct out_ctx *o, const char *text, size_t len, size_
 }
 
 /* Prints one row of escaped texts (NUL-terminated strings). */
+/* Ends the row in o->line and writes it. Trailing spaces of a short last-but-one column are
+ * noise. */
+static int table_end_line(struct out_ctx *o)
+{
+    while (o->line.len && o->line.data[o->line.len - 1] == ' ')
+        o->line.len--;
+    int r = buf_addc(&o->line, '\n');
+    if (r == 0 && fwrite(o->line.data, 1, o->line.len, o->fp) != o->line.len)
+        r = HL_EIO;
+    return r;
+}
+
 static int table_print_texts(struct out_ctx *o, char *const *texts)
 {
     buf_reset(&o->line);
@@ -79,14 +91,7 @@ static int table_print_texts(struct out_ctx *o, char *const *texts)
     for (size_t i = 0; r == 0 && i < o->ncols; i++)
         r = table_put_cell(o, texts[i] ? texts[i] : "", texts[i] ? strlen(texts[i]) : 0,
                            o->width[i], i + 1 == o->ncols);
-    /* Trailing spaces of a short last-but-one column are noise. */
-    while (r == 0 && o->line.len && o->line.data[o->line.len - 1] == ' ')
-        o->line.len--;
-    if (r == 0)
-        r = buf_addc(&o->line, '\n');
-    if (r == 0 && fwrite(o->line.data, 1, o->line.len, o->fp) != o->line.len)
-        r = HL_EIO;
-    return r;
+    return r ? r : table_end_line(o);
 }
 
 /* A streamed row: each cell escaped in turn straight into the line. */
@@ -98,13 +103,7 @@ static int table_print_row(struct out_ctx *o, const struct out_cell *cells)
         if ((r = table_escape(o, &cells[i])) == 0)
             r = table_put_cell(o, buf_cstr(&o->cell), o->cell.len, o->width[i], i + 1 == o->ncols);
     }
-    while (r == 0 && o->line.len && o->line.data[o->line.len - 1] == ' ')
-        o->line.len--;
-    if (r == 0)
-        r = buf_addc(&o->line, '\n');
-    if (r == 0 && fwrite(o->line.data, 1, o->line.len, o->fp) != o->line.len)
-        r = HL_EIO;
-    return r;
+    return r ? r : table_end_line(o);
 }
 
 static void free_sample(struct out_ctx *o)
