@@ -316,15 +316,44 @@ static size_t scan_seq(struct lit_scan *ls, size_t i, struct lit_run *best, bool
     return i;
 }
 
+/* Skips the option settings at the very start of pattern ("(?i)", "(?J)", "(?s)(?i)"): they
+ * hold no literal text. Sets *start past them and *icase when they end case-insensitive.
+ * Returns false when they make literals unusable ("(?x)": spaces stop being literal). */
+static bool leading_options(const char *pattern, size_t *start, bool *icase)
+{
+    size_t i = 0;
+    *icase = false;
+    while (pattern[i] == '(' && pattern[i + 1] == '?') {
+        size_t k = i + 2;
+        bool on = true, x = false, ic = *icase;
+        while (isalpha((unsigned char)pattern[k]) || pattern[k] == '-' || pattern[k] == '^') {
+            char c = pattern[k++];
+            if (c == '-')
+                on = false;
+            else if (c == '^')
+                ic = false; /* "(?^)" resets the options */
+            else if (c == 'i')
+                ic = on;
+            else if (c == 'x' && on)
+                x = true;
+        }
+        if (pattern[k] != ')' || k == i + 2)
+            break; /* a group "(?:...", "(?<name>...", not a setting */
+        if (x)
+            return false;
+        *icase = ic;
+        i = k + 1;
+    }
+    *start = i;
+    return true;
+}
+
 char *rule_required_literal(const char *pattern, size_t *ret_len, bool *ret_icase)
 {
     struct lit_scan ls = { .pat = pattern, .n = strlen(pattern) };
-    *ret_icase = false;
-    size_t start = 0;
-    if (strncmp(pattern, "(?i)", 4) == 0) {
-        *ret_icase = true;
-        start = 4;
-    }
+    size_t start;
+    if (!leading_options(pattern, &start, ret_icase))
+        return NULL;
     struct lit_run best = { .len = 0 };
     bool alt = false;
     size_t end = scan_seq(&ls, start, &best, &alt);
@@ -475,12 +504,10 @@ static int literal_set_range(const char *pat, size_t start, size_t end, bool ica
 
 int rule_literal_set(const char *pattern, struct rule_literal *out, size_t max)
 {
-    size_t start = 0, n = 0;
-    bool icase = false;
-    if (strncmp(pattern, "(?i)", 4) == 0) {
-        icase = true;
-        start = 4;
-    }
+    size_t start, n = 0;
+    bool icase;
+    if (!leading_options(pattern, &start, &icase))
+        return 0;
     int r = literal_set_range(pattern, start, strlen(pattern), icase, out, max, &n, 0);
     if (r < 0) {
         for (size_t i = 0; i < n; i++)
