@@ -216,12 +216,18 @@ static void find_code(struct strv msg, const char *prefix, struct strv *ret_name
     }
 }
 
-void parse_luna(struct strv message, struct luna_fields *ret)
+void parse_luna_structure(struct strv message, struct luna_fields *ret)
 {
     *ret = (struct luna_fields){ 0 };
+    if (message.n)
+        parse_structure(message, ret);
+}
+
+void parse_luna(struct strv message, struct luna_fields *ret)
+{
+    parse_luna_structure(message, ret);
     if (!message.n)
         return;
-    parse_structure(message, ret);
     if (!ret->rc.n)
         ret->rc = find_name(message, "RC_");
     find_code(message, "LUNA_RET_", &ret->luna_ret, &ret->has_luna_ret_value, &ret->luna_ret_value);

@@ -35,4 +35,8 @@ struct luna_fields {
 /* Fills *ret from message. Never fails; fields it cannot find stay empty. */
 void parse_luna(struct strv message, struct luna_fields *ret);
 
+/* Only the level/code structure and the client endpoint (level, code, text, client_ip,
+ * client_port, rc when it trails): what carried context needs, without the name searches. */
+void parse_luna_structure(struct strv message, struct luna_fields *ret);
+
 #endif

@@ -25,6 +25,25 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* Adds name to the programs whose lines carry_note() looks at, once. */
+static void add_carry_program(struct scan *sc, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < sc->n_carry_programs; i++)
+        if (sc->carry_program_len[i] == len && strcmp(sc->carry_programs[i], name) == 0)
+            return;
+    const char **names = realloc(sc->carry_programs, (sc->n_carry_programs + 1) * sizeof(*names));
+    if (names)
+        sc->carry_programs = names;
+    size_t *lens = realloc(sc->carry_program_len, (sc->n_carry_programs + 1) * sizeof(*lens));
+    if (lens)
+        sc->carry_program_len = lens;
+    if (!names || !lens)
+        return; /* as above: a refinement */
+    names[sc->n_carry_programs] = name;
+    lens[sc->n_carry_programs++] = len;
+}
+
 void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *rs, struct db *db,
                const struct scan_sink *sink, volatile sig_atomic_t *stop)
 {
@@ -63,6 +82,8 @@ void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *
             break; /* carry is a refinement; without memory the fields stay as the line has them */
         sc->carry_rules = v;
         v[sc->n_carry_rules++] = &rs->rules[i];
+        for (size_t k = 0; k < rs->rules[i].n_programs; k++)
+            add_carry_program(sc, rs->rules[i].programs[k]);
     }
 }
 
@@ -72,6 +93,8 @@ void scan_release(struct scan *sc)
     buf_release(&sc->message);
     buf_release(&sc->key);
     free(sc->carry_rules);
+    free(sc->carry_programs);
+    free(sc->carry_program_len);
 }
 
 static bool stopping(const struct scan *sc)
@@ -260,8 +283,11 @@ static int64_t parse_pid(struct strv pid)
 
 /* ---- carried context ---------------------------------------------------------------------- */
 
-/* Builds the context key of rec (host, program, pid); false when it does not fit. */
-static bool carry_key(const struct record *rec, char *out, size_t *ret_len)
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n);
+
+/* Builds the context key of rec (host, program, pid) and its hash; false when it does not
+ * fit. */
+static bool carry_key(const struct record *rec, char *out, size_t *ret_len, uint64_t *ret_hash)
 {
     size_t n = rec->host.n + rec->program.n + rec->pid.n + 2;
     if (n > sizeof(((struct carry_slot *)0)->key))
@@ -276,42 +302,38 @@ static bool carry_key(const struct record *rec, char *out, size_t *ret_len)
             *p++ = '\0';
     }
     *ret_len = n;
+    *ret_hash = fnv1a(0xcbf29ce484222325ULL, out, n);
     return true;
 }
 
-static struct carry_slot *carry_find(struct scan *sc, const char *key, size_t len)
+static struct carry_slot *carry_find(struct scan *sc, const char *key, size_t len, uint64_t hash)
 {
     for (size_t i = 0; i < SCAN_CARRY_SLOTS; i++)
-        if (sc->carry[i].key_len == len && memcmp(sc->carry[i].key, key, len) == 0)
+        if (sc->carry[i].key_hash == hash && sc->carry[i].key_len == len &&
+            memcmp(sc->carry[i].key, key, len) == 0)
             return &sc->carry[i];
     return NULL;
 }
 
-static bool program_is(const struct rule *rule, struct strv program)
-{
-    for (size_t i = 0; i < rule->n_programs; i++)
-        if (strlen(rule->programs[i]) == program.n &&
-            strncasecmp(rule->programs[i], program.p, program.n) == 0)
-            return true;
-    return false;
-}
-
-/* Remembers the client endpoint a line of a carry rule's program names. */
+/* Remembers the client endpoint a line of a carry rule's program names. Runs on every line
+ * of those programs, so it checks the cheap things first and parses only the structure. */
 static void carry_note(struct scan *sc, const struct record *rec)
 {
     bool wanted = false;
-    for (size_t i = 0; i < sc->n_carry_rules && !wanted; i++)
-        wanted = program_is(sc->carry_rules[i], rec->program);
+    for (size_t i = 0; i < sc->n_carry_programs && !wanted; i++)
+        wanted = sc->carry_program_len[i] == rec->program.n &&
+                 strncasecmp(sc->carry_programs[i], rec->program.p, rec->program.n) == 0;
     if (!wanted)
         return;
     struct luna_fields lf;
-    parse_luna(rec->message, &lf);
+    parse_luna_structure(rec->message, &lf);
     char key[sizeof(sc->carry[0].key)];
     size_t len;
+    uint64_t hash;
     if (!lf.client_ip.n || lf.client_ip.n >= sizeof(sc->carry[0].ip) ||
-        lf.client_port.n >= sizeof(sc->carry[0].port) || !carry_key(rec, key, &len))
+        lf.client_port.n >= sizeof(sc->carry[0].port) || !carry_key(rec, key, &len, &hash))
         return;
-    struct carry_slot *slot = carry_find(sc, key, len);
+    struct carry_slot *slot = carry_find(sc, key, len, hash);
     if (!slot) { /* evict the least recently written */
         slot = &sc->carry[0];
         for (size_t i = 1; i < SCAN_CARRY_SLOTS; i++)
@@ -320,6 +342,7 @@ static void carry_note(struct scan *sc, const struct record *rec)
     }
     memcpy(slot->key, key, len);
     slot->key_len = len;
+    slot->key_hash = hash;
     memcpy(slot->ip, lf.client_ip.p, lf.client_ip.n);
     slot->ip[lf.client_ip.n] = '\0';
     if (lf.client_port.n)
@@ -334,7 +357,9 @@ static void carry_fill(struct scan *sc, const struct rule *rule, const struct re
 {
     char key[sizeof(sc->carry[0].key)];
     size_t len;
-    const struct carry_slot *slot = carry_key(rec, key, &len) ? carry_find(sc, key, len) : NULL;
+    uint64_t hash;
+    const struct carry_slot *slot =
+            carry_key(rec, key, &len, &hash) ? carry_find(sc, key, len, hash) : NULL;
     for (size_t i = 0; slot && i < rule->inc.n_carry && fs->n < ARRAY_SIZE(fs->v); i++) {
         const char *name = rule->inc.carry[i];
         if (has_field(fs, fs->n, name))
@@ -605,7 +630,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
             sc->on_line(sc->on_line_ctx, &rec, info->label, lines.line_no);
         if (rec.has_ts && rec.ts_us > sc->max_ts_us)
             sc->max_ts_us = rec.ts_us;
-        if (sc->n_carry_rules)
+        if (sc->n_carry_programs)
             carry_note(sc, &rec);
         lc.line_no = lines.line_no;
         lc.have_ts_text = false;

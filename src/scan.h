@@ -25,6 +25,7 @@
 struct carry_slot {
     char key[192]; /* host, program and pid joined by NULs */
     size_t key_len;
+    uint64_t key_hash; /* of key, compared first */
     char ip[64], port[16];
     uint64_t used; /* scan->carry_tick when last written, for eviction */
 };
@@ -111,6 +112,10 @@ struct scan {
     size_t dirty_host_len;
     const struct rule **carry_rules; /* owned array: the rules with `carry` */
     size_t n_carry_rules;
+    const char **carry_programs; /* owned array (names borrowed from the rules): the programs
+                                    of carry rules, whose lines are noted; NULL entry = any */
+    size_t *carry_program_len;   /* owned: strlen of each */
+    size_t n_carry_programs;
     struct carry_slot carry[SCAN_CARRY_SLOTS];
     uint64_t carry_tick;
     struct source *bottom;    /* borrowed: the current input's bottom layer, or NULL */
