@@ -564,6 +564,10 @@ int cmd_scan(int argc, char **argv, struct app *app)
         .tick = sc.progress.enabled ? on_tick : NULL,
         .warning = on_warning,
     };
+    /* Findings are stored on a second thread, overlapping matching, unless each is printed
+     * as it comes (--output json, --follow): on_finding then only counts, which nothing else
+     * touches until the scan is over. */
+    opt.writer_thread = !sc.json && !sc.follow;
     scan_init(&scan, &opt, &rs, dbp, &sink, &stop_requested);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

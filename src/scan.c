@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "handoff.h"
 #include "incident.h"
 #include "json.h"
 #include "lines.h"
@@ -89,6 +90,8 @@ void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *
 
 void scan_release(struct scan *sc)
 {
+    handoff_stop(sc->writer);
+    sc->writer = NULL;
     buf_release(&sc->fields);
     buf_release(&sc->message);
     buf_release(&sc->key);
@@ -101,6 +104,8 @@ static bool stopping(const struct scan *sc)
 {
     return sc->stop && *sc->stop;
 }
+
+static int writer_sync(struct scan *sc, struct hl_err *err);
 
 static void report_problem(struct scan *sc, const struct hl_err *err, bool skipped)
 {
@@ -262,10 +267,9 @@ struct line_ctx {
     uint64_t line_no;
     bool have_ts_text; /* ts_text is computed for this line */
     char ts_text[PARSE_TIME_ISO_LEN];
-    int64_t hash;          /* event hash of this line, valid once occurrence is set */
-    int64_t occurrence;    /* 0 until computed for this line */
-    uint64_t new_findings; /* per source */
-    struct hl_err *err;    /* run-level failure detail */
+    bool hashed;        /* hash is computed for this line (its first hit) */
+    int64_t hash;       /* event hash of this line */
+    struct hl_err *err; /* run-level failure detail */
 };
 
 static int64_t parse_pid(struct strv pid)
@@ -374,8 +378,8 @@ int scan_update_incidents(struct scan *sc, struct hl_err *err)
 {
     if (!sc->db)
         return 0;
-    int r = 0;
-    if (sc->max_ts_us != INT64_MIN) {
+    int r = writer_sync(sc, err);
+    if (r == 0 && sc->max_ts_us != INT64_MIN) {
         char ts[PARSE_TIME_ISO_LEN];
         parse_time_format(sc->max_ts_us, ts);
         r = db_scan_clock(sc->db, ts, err);
@@ -403,44 +407,235 @@ static int mark_dirty(struct scan *sc, const struct rule *rule, struct strv host
     return r;
 }
 
-/* The line's event identity: hash and occurrence, computed at its first hit only. */
-static int line_identity(struct line_ctx *lc, const struct record *rec)
-{
-    if (lc->occurrence)
-        return 0;
-    lc->hash = scan_event_hash(rec, lc->label);
-    return db_occurrence(lc->sc->db, lc->hash, &lc->occurrence, lc->err);
-}
+/* What storing one hit needs: built on the scan thread, applied there or on the storage
+ * thread (struct handoff). Everything is borrowed. */
+struct hit {
+    const struct rule *rule; /* the finding's rule, or the reset/expect pattern's rule */
+    const char *label;       /* source label: valid until the stream ends */
+    int64_t source_id;
+    uint64_t line;
+    bool first_of_line; /* the line's first hit: count its occurrence now */
+    int64_t hash;       /* event hash of the line (with a database) */
+    struct record rec;  /* message is the UTF-8-clean one (findings) */
+    const char *ts;     /* ISO text, or NULL */
+    struct strv fields; /* findings: JSON object */
+    struct strv key;    /* incident key (with a database) */
+};
 
-/* A reset or expect pattern matched: store the mark and flag the rule it affects. */
-static int on_mark(struct line_ctx *lc, const struct rule *rule, const struct record *rec,
-                   const struct field_set *fs)
+/* Stores a reset or expect mark and flags the rule it affects. */
+static int apply_mark(struct scan *sc, const struct hit *h, struct hl_err *err)
 {
-    struct scan *sc = lc->sc;
+    const struct rule *rule = h->rule;
     const struct rule *owner = &sc->rs->rules[rule->owner];
-    int r = group_key_json(&owner->inc, rec, lc->label, fs, &sc->key);
-    if (r < 0)
-        return hl_err_set(lc->err, r, lc->label, "out of memory");
-    if ((r = line_identity(lc, rec)) < 0)
-        return r;
     struct db_mark m = {
         .rule_id = owner->id,
         .kind = rule->role == RULE_ROLE_RESET ? "reset" : "expect",
-        .source_id = lc->source_id,
-        .line = lc->line_no,
-        .ts = rec->has_ts ? lc->ts_text : NULL,
-        .host = rec->host,
-        .group_key = strv_make(buf_cstr(&sc->key), sc->key.len),
-        .event_hash = lc->hash,
-        .occurrence = lc->occurrence,
+        .source_id = h->source_id,
+        .line = h->line,
+        .ts = h->ts,
+        .host = h->rec.host,
+        .group_key = h->key,
+        .event_hash = h->hash,
+        .occurrence = sc->occurrence,
     };
-    if ((r = db_mark_add(sc->db, &m, lc->err)) < 0)
+    int r = db_mark_add(sc->db, &m, err);
+    if (r < 0)
         return r;
     /* An expectation is rebuilt with the incidents of its trigger rule. */
     const struct rule *affected =
             rule->role == RULE_ROLE_EXPECT ? &sc->rs->rules[owner->inc.after_idx] : owner;
-    return mark_dirty(sc, affected, rec->host, lc->err);
+    return mark_dirty(sc, affected, h->rec.host, err);
 }
+
+/* Stores a hit (a finding or a mark), counts it and tells the sink. */
+static int apply_hit(struct scan *sc, const struct hit *h, struct hl_err *err)
+{
+    int r;
+    if (sc->db && h->first_of_line) {
+        /* Between lines: a line's rows commit together, and the write lock is shared. */
+        if (sc->writer && (r = db_tick(sc->db, err)) < 0)
+            return r;
+        if ((r = db_occurrence(sc->db, h->hash, &sc->occurrence, err)) < 0)
+            return r;
+    }
+    if (h->rule->role != RULE_ROLE_FINDING)
+        return sc->db ? apply_mark(sc, h, err) : 0;
+    bool is_new = true;
+    if (sc->db) {
+        struct db_finding f = {
+            .source_id = h->source_id,
+            .line = h->line,
+            .ts = h->ts,
+            .host = h->rec.host,
+            .program = h->rec.program,
+            .pid = parse_pid(h->rec.pid),
+            .rule_id = h->rule->id,
+            .severity = severity_name(h->rule->severity),
+            .message = h->rec.message,
+            .fields = h->fields,
+            .raw = h->rec.raw,
+            .event_hash = h->hash,
+            .occurrence = sc->occurrence,
+            .group_key = h->key,
+        };
+        if ((r = db_finding_add(sc->db, &f, &is_new, err)) < 0)
+            return r;
+        if (is_new && (r = mark_dirty(sc, h->rule, h->rec.host, err)) < 0)
+            return r;
+    }
+    sc->findings++;
+    if (is_new) {
+        sc->new_findings++;
+        sc->stream_new_findings++;
+    }
+    if (sc->sink.finding) {
+        struct finding f = {
+            .rule = h->rule,
+            .rec = &h->rec,
+            .source = h->label,
+            .line = h->line,
+            .ts = h->ts,
+            .fields = h->fields,
+            .is_new = is_new,
+        };
+        sc->sink.finding(sc->sink.ctx, &f);
+    }
+    return 0;
+}
+
+/* ---- the storage thread ----------------------------------------------------------------- */
+
+/* A hit as it travels through the ring: this header, then the bytes of each slice in the
+ * order of enum hit_part. */
+enum hit_part {
+    PART_HOST,
+    PART_PROGRAM,
+    PART_PID,
+    PART_MESSAGE,
+    PART_RAW,
+    PART_FIELDS,
+    PART_KEY,
+    PART__COUNT
+};
+
+struct hit_msg {
+    const struct rule *rule;
+    const char *label;
+    int64_t source_id;
+    uint64_t line;
+    int64_t hash;
+    int64_t ts_us;
+    enum rec_format format;
+    int pri;
+    bool first_of_line, has_ts, has_ts_text;
+    char ts[PARSE_TIME_ISO_LEN];
+    uint32_t len[PART__COUNT];
+};
+
+static int writer_apply(void *ctx, void *msg, size_t len, struct hl_err *err)
+{
+    (void)len;
+    struct scan *sc = ctx;
+    const struct hit_msg *m = msg;
+    struct strv part[PART__COUNT];
+    const char *p = (const char *)(m + 1);
+    for (size_t i = 0; i < PART__COUNT; i++) {
+        part[i] = strv_make(p, m->len[i]);
+        p += m->len[i];
+    }
+    struct hit h = {
+        .rule = m->rule,
+        .label = m->label,
+        .source_id = m->source_id,
+        .line = m->line,
+        .first_of_line = m->first_of_line,
+        .hash = m->hash,
+        .rec = { .format = m->format,
+                 .has_ts = m->has_ts,
+                 .ts_us = m->ts_us,
+                 .pri = m->pri,
+                 .host = part[PART_HOST],
+                 .program = part[PART_PROGRAM],
+                 .pid = part[PART_PID],
+                 .message = part[PART_MESSAGE],
+                 .raw = part[PART_RAW] },
+        .ts = m->has_ts_text ? m->ts : NULL,
+        .fields = part[PART_FIELDS],
+        .key = part[PART_KEY],
+    };
+    return apply_hit(sc, &h, err);
+}
+
+/* The storage thread waited a while for hits: commit, so other writers get the lock. */
+static int writer_idle(void *ctx, struct hl_err *err)
+{
+    struct scan *sc = ctx;
+    return db_commit(sc->db, err);
+}
+
+/* Waits until the storage thread has stored every hit handed over: after that the scan
+ * thread may use the database itself. Returns 0 or its failure. */
+static int writer_sync(struct scan *sc, struct hl_err *err)
+{
+    return sc->writer ? handoff_sync(sc->writer, err) : 0;
+}
+
+/* Stores h: handed to the storage thread when there is one (started at the first hit of a
+ * scan that asked for it), else at once. */
+static int store_hit(struct scan *sc, const struct hit *h, struct hl_err *err)
+{
+    if (!sc->writer && sc->opt.writer_thread && sc->db && !sc->writer_failed) {
+        struct hl_err ignored;
+        /* Without the thread (no memory, no thread) everything is stored in line. */
+        sc->writer_failed = handoff_start(&sc->writer, SCAN_WRITER_RING, writer_apply, writer_idle,
+                                          DB_TX_MAX_MS, sc, &ignored) < 0;
+    }
+    if (!sc->writer)
+        return apply_hit(sc, h, err);
+    const struct strv part[PART__COUNT] = {
+        [PART_HOST] = h->rec.host, [PART_PROGRAM] = h->rec.program,
+        [PART_PID] = h->rec.pid,   [PART_MESSAGE] = h->rec.message,
+        [PART_RAW] = h->rec.raw,   [PART_FIELDS] = h->fields,
+        [PART_KEY] = h->key,
+    };
+    size_t len = sizeof(struct hit_msg);
+    for (size_t i = 0; i < PART__COUNT; i++)
+        len += part[i].n;
+    if (len > handoff_max_message(sc->writer)) {
+        /* A huge line (--max-line raised): store it here, after what is in flight. */
+        int r = writer_sync(sc, err);
+        return r < 0 ? r : apply_hit(sc, h, err);
+    }
+    struct hit_msg *m = handoff_reserve(sc->writer, len);
+    if (!m)
+        return writer_sync(sc, err); /* the thread failed: its error */
+    *m = (struct hit_msg){
+        .rule = h->rule,
+        .label = h->label,
+        .source_id = h->source_id,
+        .line = h->line,
+        .hash = h->hash,
+        .ts_us = h->rec.ts_us,
+        .format = h->rec.format,
+        .pri = h->rec.pri,
+        .first_of_line = h->first_of_line,
+        .has_ts = h->rec.has_ts,
+        .has_ts_text = h->ts != NULL,
+    };
+    if (h->ts)
+        memcpy(m->ts, h->ts, sizeof(m->ts));
+    char *p = (char *)(m + 1);
+    for (size_t i = 0; i < PART__COUNT; i++) {
+        m->len[i] = (uint32_t)part[i].n;
+        if (part[i].n)
+            memcpy(p, part[i].p, part[i].n);
+        p += part[i].n;
+    }
+    handoff_commit(sc->writer);
+    return 0;
+}
+
+/* ---- hits ------------------------------------------------------------------------------- */
 
 static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
 {
@@ -454,65 +649,40 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
     collect_fields(sc->rs, rule, rec, &fs);
     if (rule->inc.n_carry)
         carry_fill(sc, rule, rec, &fs);
-    if (rule->role != RULE_ROLE_FINDING)
-        return sc->db ? on_mark(lc, rule, rec, &fs) : 0;
-    int r = fields_json(&fs, &sc->fields);
+    if (rule->role != RULE_ROLE_FINDING && !sc->db)
+        return 0; /* marks only matter to stored incidents */
+    const struct rule *keyed = rule->role == RULE_ROLE_FINDING ? rule : &sc->rs->rules[rule->owner];
+    int r = 0;
+    if (rule->role == RULE_ROLE_FINDING)
+        r = fields_json(&fs, &sc->fields);
     if (r == 0 && sc->db)
-        r = group_key_json(&rule->inc, rec, lc->label, &fs, &sc->key);
+        r = group_key_json(&keyed->inc, rec, lc->label, &fs, &sc->key);
     if (r < 0)
         return hl_err_set(lc->err, r, lc->label, "cannot build fields of line %llu",
                           (unsigned long long)lc->line_no);
-    struct strv message = rec->message;
-    if (!utf8_is_clean(message.p, message.n)) {
+    struct hit h = {
+        .rule = rule,
+        .label = lc->label,
+        .source_id = lc->source_id,
+        .line = lc->line_no,
+        .first_of_line = !lc->hashed,
+        .rec = *rec,
+        .ts = rec->has_ts ? lc->ts_text : NULL,
+        .fields = rule->role == RULE_ROLE_FINDING ? strv_make(buf_cstr(&sc->fields), sc->fields.len)
+                                                  : STRV_NULL,
+        .key = sc->db ? strv_make(buf_cstr(&sc->key), sc->key.len) : STRV_NULL,
+    };
+    if (sc->db && !lc->hashed) {
+        lc->hash = scan_event_hash(rec, lc->label);
+        lc->hashed = true;
+    }
+    h.hash = lc->hash;
+    if (rule->role == RULE_ROLE_FINDING && !utf8_is_clean(rec->message.p, rec->message.n)) {
         buf_reset(&sc->message);
-        if (utf8_sanitize(&sc->message, message.p, message.n) == 0)
-            message = strv_make(buf_cstr(&sc->message), sc->message.len);
+        if (utf8_sanitize(&sc->message, rec->message.p, rec->message.n) == 0)
+            h.rec.message = strv_make(buf_cstr(&sc->message), sc->message.len);
     }
-    bool is_new = true;
-    if (sc->db) {
-        if ((r = line_identity(lc, rec)) < 0)
-            return r;
-        struct db_finding f = {
-            .source_id = lc->source_id,
-            .line = lc->line_no,
-            .ts = rec->has_ts ? lc->ts_text : NULL,
-            .host = rec->host,
-            .program = rec->program,
-            .pid = parse_pid(rec->pid),
-            .rule_id = rule->id,
-            .severity = severity_name(rule->severity),
-            .message = message,
-            .fields = strv_make(buf_cstr(&sc->fields), sc->fields.len),
-            .raw = rec->raw,
-            .event_hash = lc->hash,
-            .occurrence = lc->occurrence,
-            .group_key = strv_make(buf_cstr(&sc->key), sc->key.len),
-        };
-        if ((r = db_finding_add(sc->db, &f, &is_new, lc->err)) < 0)
-            return r;
-        if (is_new && (r = mark_dirty(sc, rule, rec->host, lc->err)) < 0)
-            return r;
-    }
-    sc->findings++;
-    if (is_new) {
-        sc->new_findings++;
-        lc->new_findings++;
-    }
-    if (sc->sink.finding) {
-        struct record shown = *rec;
-        shown.message = message;
-        struct finding f = {
-            .rule = rule,
-            .rec = &shown,
-            .source = lc->label,
-            .line = lc->line_no,
-            .ts = rec->has_ts ? lc->ts_text : NULL,
-            .fields = strv_make(buf_cstr(&sc->fields), sc->fields.len),
-            .is_new = is_new,
-        };
-        sc->sink.finding(sc->sink.ctx, &f);
-    }
-    return 0;
+    return store_hit(sc, &h, lc->err);
 }
 
 /* ---- sources ---------------------------------------------------------------------------- */
@@ -585,6 +755,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     int r;
     if (sc->db && (r = db_source_add(sc->db, &row, &lc.source_id, err)) < 0)
         return r;
+    sc->stream_new_findings = 0;
     struct lines lines;
     if ((r = lines_init(&lines, src, sc->opt.max_line, 0, err)) < 0)
         return r;
@@ -607,7 +778,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
         sc->sink.tick(sc->sink.ctx, sc);
     while (drain || !stopping(sc)) {
         /* Between lines: a line's rows commit together, and the write lock is shared. */
-        if (sc->db && (r = db_tick(sc->db, err)) < 0) {
+        if (sc->db && !sc->writer && (r = db_tick(sc->db, err)) < 0) {
             status = r;
             break;
         }
@@ -634,7 +805,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
             carry_note(sc, &rec);
         lc.line_no = lines.line_no;
         lc.have_ts_text = false;
-        lc.occurrence = 0;
+        lc.hashed = false;
         if ((r = ruleset_match(sc->rs, &rec, on_hit, &lc)) < 0) {
             status = r;
             break;
@@ -650,7 +821,10 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     row.bytes = src->offset;
     row.lines = lines.line_no;
     row.truncated_lines = lines.cut;
-    row.findings = lc.new_findings;
+    /* The stream's hits are all stored before its row is finished. */
+    if (status >= 0 && (r = writer_sync(sc, err)) < 0)
+        status = r;
+    row.findings = sc->stream_new_findings;
     row.status = status == 1 ? "partial" : status < 0 ? "error" : "ok";
     row.error = status == 1 ? read_err.msg : NULL;
     if (sc->db && status >= 0 && (r = db_source_end(sc->db, lc.source_id, &row, err)) < 0)
@@ -667,6 +841,7 @@ static void scan_idle(void *ctx)
      * the incidents brought up to date (journalctl -f). */
     if (sc->db) {
         struct hl_err err;
+        /* scan_update_incidents() waits for the storage thread first. */
         HL_IGNORE(scan_update_incidents(sc, &err)); /* retried at the next idle or the end */
         HL_IGNORE(db_commit(sc->db, NULL));
     }

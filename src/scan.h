@@ -17,6 +17,8 @@
 #include "rule.h"
 #include "source.h"
 
+struct handoff;
+
 /* Container layers (each gzip, compressed stream or archive counts one) a member may sit
  * under before it is skipped: bounds memory, which grows by one layer's state per level. */
 #define SCAN_DEFAULT_MAX_DEPTH 8
@@ -38,11 +40,18 @@ struct scan_options {
     size_t max_line;             /* longest line matched; 0 = LINES_DEFAULT_MAX_LINE */
     int max_depth;               /* container nesting limit; 0 = SCAN_DEFAULT_MAX_DEPTH */
     struct decomp_limits limits; /* decompression bomb caps; zeros take the defaults */
-    bool follow; /* a live stream: commit at least every SCAN_FOLLOW_COMMIT_NS while lines
-                    keep coming (the input pausing commits anyway) */
+    bool follow;        /* a live stream: commit at least every SCAN_FOLLOW_COMMIT_NS while lines
+                           keep coming (the input pausing commits anyway) */
+    bool writer_thread; /* store findings on a second thread (struct handoff): sink.finding
+                           is then called on that thread, and must not touch what the
+                           other callbacks touch */
 };
 
 #define SCAN_FOLLOW_COMMIT_NS 1000000000LL /* once a second */
+
+/* The storage thread's ring: a few thousand findings in flight. Small enough that every scan
+ * with findings touches all of it, so peak memory does not depend on the input's size. */
+#define SCAN_WRITER_RING (1u << 20)
 
 /* One finding as the sink sees it. Everything is borrowed and valid only during the call. */
 struct finding {
@@ -99,6 +108,10 @@ struct scan {
     uint64_t cut_lines;            /* lines longer than max_line */
     uint64_t findings;             /* findings in the input */
     uint64_t new_findings;         /* findings added to the database */
+    uint64_t stream_new_findings;  /* ... by the stream being read */
+    int64_t occurrence;            /* occurrence of the line being stored */
+    struct handoff *writer;        /* owned: the storage thread, or NULL (scan.c) */
+    bool writer_failed;            /* it could not be started: store in line */
     uint64_t sources;              /* text streams read */
     uint64_t incomplete;           /* sources that could not be read in full */
     uint64_t skipped;              /* sources skipped (binary, unreadable type) */
