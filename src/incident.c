@@ -15,12 +15,17 @@
 
 #define KEY_MAX_PARTS 8 /* group-by fields compared in a key; more are ignored for resets */
 
+/* Findings of one (rule, host) read before their groups are built (whole groups: a group
+ * longer than this is read whole). Keeps the rebuild's memory from growing with the input. */
+#define REBUILD_CHUNK 4096
+
 /* One finding or reset, as the builder needs it. */
 struct event {
     int64_t id; /* findings.id; 0 for a reset */
     bool has_ts;
     int64_t ts_us;
-    char *key; /* owned: group key JSON */
+    char *key;     /* group key JSON: owned when owns_key, else the previous event's */
+    bool owns_key; /* rows come in key order: a run of one key shares one copy */
 };
 
 struct event_list {
@@ -65,7 +70,8 @@ static int prepare(struct builder *b, sqlite3_stmt **st, const char *sql)
 static void events_release(struct event_list *l)
 {
     for (size_t i = 0; i < l->n; i++)
-        free(l->v[i].key);
+        if (l->v[i].owns_key)
+            free(l->v[i].key);
     free(l->v);
     memset(l, 0, sizeof(*l));
 }
@@ -87,25 +93,47 @@ static int events_push(struct event_list *l, int64_t id, const unsigned char *ts
     bool zoned;
     if (ts)
         e->has_ts = parse_time_iso(strv_from_cstr((const char *)ts), 0, &e->ts_us, &zoned) > 0;
-    if (!(e->key = strdup(key ? (const char *)key : "[]")))
-        return HL_ENOMEM;
+    const char *k = key ? (const char *)key : "[]";
+    if (l->n && strcmp(l->v[l->n - 1].key, k) == 0) {
+        e->key = l->v[l->n - 1].key;
+    } else {
+        if (!(e->key = strdup(k)))
+            return HL_ENOMEM;
+        e->owns_key = true;
+    }
     l->n++;
     return 0;
 }
 
-/* Reads (id-or-0, ts, group_key) rows of a bound statement into l. */
-static int read_events(struct builder *b, sqlite3_stmt *st, struct event_list *l)
+/* Reads (id-or-0, ts, group_key) rows of a bound statement into l: all of them, or with
+ * limit, whole key runs until l holds at least limit events (*ret_more tells whether rows were
+ * left). */
+static int read_events_upto(struct builder *b, sqlite3_stmt *st, struct event_list *l, size_t limit,
+                            bool *ret_more)
 {
     int rc, r = 0;
-    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        r = events_push(l, sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
-                        sqlite3_column_text(st, 2));
+    *ret_more = false;
+    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *key = sqlite3_column_text(st, 2);
+        if (l->n >= limit && strcmp(l->v[l->n - 1].key, key ? (const char *)key : "[]") != 0) {
+            *ret_more = true;
+            rc = SQLITE_DONE;
+            break;
+        }
+        r = events_push(l, sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1), key);
+    }
     if (r == 0 && rc != SQLITE_DONE)
         r = fail(b, "cannot read findings");
     else if (r == HL_ENOMEM)
         r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
     sqlite3_reset(st);
     return r;
+}
+
+static int read_events(struct builder *b, sqlite3_stmt *st, struct event_list *l)
+{
+    bool more;
+    return read_events_upto(b, st, l, SIZE_MAX, &more);
 }
 
 static void bind_host(sqlite3_stmt *st, int i, const char *host)
@@ -620,22 +648,44 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host)
             return fail(b, "cannot drop old incidents");
     }
     struct event_list findings = { 0 }, resets = { 0 };
-    sqlite3_bind_text(b->st_findings, 1, rule->id, -1, SQLITE_STATIC);
-    bind_host(b->st_findings, 2, host);
-    int r = read_events(b, b->st_findings, &findings);
-    if (r == 0 && rule->inc.reset_idx != SIZE_MAX) {
+    int r = 0;
+    if (rule->inc.reset_idx != SIZE_MAX) {
         sqlite3_bind_text(b->st_resets, 1, rule->id, -1, SQLITE_STATIC);
         bind_host(b->st_resets, 2, host);
         r = read_events(b, b->st_resets, &resets);
     }
-    for (size_t a = 0; r == 0 && a < findings.n;) {
-        size_t e = a + 1;
-        while (e < findings.n && strcmp(findings.v[e].key, findings.v[a].key) == 0)
-            e++;
-        r = build_group(b, rule, host, &findings, a, e, &resets);
-        a = e;
+    /* Expectations look at every finding of the pair at once; groups need only their own. */
+    bool expected = false;
+    for (size_t i = 0; i < b->rs->n && !expected; i++) {
+        const struct rule *x = &b->rs->rules[i];
+        expected = x->role == RULE_ROLE_DERIVED && x->inc.after && x->inc.after_idx < b->rs->n &&
+                   &b->rs->rules[x->inc.after_idx] == rule;
     }
-    for (size_t i = 0; r == 0 && i < b->rs->n; i++) {
+    /* Chunks of whole groups, in key order; the next chunk starts after the last key read,
+     * so no statement is left reading while the groups are written. */
+    char *after = NULL;
+    for (bool more = true; r == 0 && more;) {
+        sqlite3_bind_text(b->st_findings, 1, rule->id, -1, SQLITE_STATIC);
+        bind_host(b->st_findings, 2, host);
+        sqlite3_bind_text(b->st_findings, 3, after ? after : "", -1, SQLITE_TRANSIENT);
+        r = read_events_upto(b, b->st_findings, &findings, expected ? SIZE_MAX : REBUILD_CHUNK,
+                             &more);
+        for (size_t a = 0; r == 0 && a < findings.n;) {
+            size_t e = a + 1;
+            while (e < findings.n && strcmp(findings.v[e].key, findings.v[a].key) == 0)
+                e++;
+            r = build_group(b, rule, host, &findings, a, e, &resets);
+            a = e;
+        }
+        if (r == 0 && more) {
+            free(after);
+            if (!(after = strdup(findings.v[findings.n - 1].key)))
+                r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+            events_release(&findings);
+        }
+    }
+    free(after);
+    for (size_t i = 0; r == 0 && expected && i < b->rs->n; i++) {
         const struct rule *x = &b->rs->rules[i];
         if (x->role == RULE_ROLE_DERIVED && x->inc.after && x->inc.after_idx < b->rs->n &&
             &b->rs->rules[x->inc.after_idx] == rule)
@@ -846,7 +896,7 @@ static int builder_open(struct builder *b)
 {
     int r = prepare(b, &b->st_findings,
                     "SELECT id, ts, group_key FROM findings WHERE rule_id = ?1 AND host IS ?2"
-                    " ORDER BY group_key, ts IS NULL, ts, id");
+                    " AND group_key > ?3 ORDER BY group_key, ts IS NULL, ts, id");
     if (r == 0)
         r = prepare(b, &b->st_resets,
                     "SELECT 0, ts, group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset'"
