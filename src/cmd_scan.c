@@ -534,6 +534,8 @@ int cmd_scan(int argc, char **argv, struct app *app)
     }
     if (!app->no_db) {
         db_path = app_db_path(app);
+        if (db_path)
+            (void)db_reserve_page_cache(); /* best effort: memory then grows with the caches */
         if (!db_path || db_open(&db, db_path, false, &err) < 0 ||
             db_put_rules(&db, &rs, &err) < 0 || db_scan_begin(&db, app->command_line, &err) < 0 ||
             /* Findings from before incidents (schema 1) get keys from the current rules. */

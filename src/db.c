@@ -384,6 +384,29 @@ int db_prepare_query(struct db *db, const char *sql, sqlite3_stmt **ret_st, cons
     return 0;
 }
 
+int db_reserve_page_cache(void)
+{
+    static void *pool; /* SQLite uses it until the process ends */
+    if (pool)
+        return 0;
+    int hdr = 0;
+    if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &hdr) != SQLITE_OK)
+        return -1;
+    size_t slot = (DB_PAGE_SIZE + (size_t)hdr + 7) & ~(size_t)7;
+    size_t n = DB_CACHE_POOL_PAGES;
+    void *p = malloc(slot * n);
+    if (!p)
+        return -1;
+    /* Touched now, so the process is as big at its first finding as at its millionth. */
+    memset(p, 0, slot * n);
+    if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, p, (int)slot, (int)n) != SQLITE_OK) {
+        free(p); /* SQLite is initialized already: it keeps allocating as it needs */
+        return -1;
+    }
+    pool = p;
+    return 0;
+}
+
 static int prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct hl_err *err)
 {
     if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
@@ -393,13 +416,11 @@ static int prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct hl_
 
 static int prepare_all(struct db *db, struct hl_err *err)
 {
-    /* The spill of the occurrence table only fills on inputs with more than OCCUR_MAX_SLOTS
-     * distinct findings per source: a small cache of its own keeps peak memory the same for
-     * small and large inputs (its pages come back from the OS's file cache). */
+    /* The spill of the occurrence table: inputs with more than OCCUR_MAX_SLOTS distinct
+     * findings per source. Its cache comes from the pool of db_reserve_page_cache(). */
     int r = exec_sql(db,
                      "CREATE TEMP TABLE IF NOT EXISTS seen ("
-                     " event_hash INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
-                     " PRAGMA temp.cache_size = -64",
+                     " event_hash INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
                      err);
     if (r == 0)
         r = prepare(db, &db->st_scan_begin,

@@ -70,6 +70,18 @@ char *db_default_path(void);
  * says why in db->refused (see db_prepare_query()). */
 HL_NODISCARD int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err);
 
+/* SQLite's page size for new databases, and the pages of the pool below: the main database's
+ * cache and the temp database's (the occurrence spill), 2 MB each (SQLite's default). */
+#define DB_PAGE_SIZE        4096u
+#define DB_CACHE_POOL_PAGES 1000u
+
+/* Gives SQLite one fixed, already resident pool for its page caches, so peak memory does not
+ * depend on how much of the caches an input happens to fill (a scan's memory is the same for
+ * 100 MiB and 2 GiB). Call before the first db_open(); later it changes nothing. Returns 0, or
+ * -1 when SQLite was initialized already or there is no memory (caches are then allocated as
+ * needed, which is always correct). */
+int db_reserve_page_cache(void);
+
 /* Commits what is pending and closes. NULL-safe on a zeroed struct. */
 void db_close(struct db *db);
 

@@ -753,67 +753,101 @@ struct cause_row {
     char *same; /* owned */
 };
 
-static void cause_rows_free(struct cause_row *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i].same);
-    free(v);
-}
-
-/* One `caused-by` of a rule, ready for lookups: its findings sorted by time, and the query
- * that gives an effect's "same" values. */
+/* The findings of one `caused-by` rule, streamed in time order alongside the effects (also
+ * in time order): only the rows inside the current effect's window are held, so memory
+ * follows the window, not the number of findings. Invariant: rows[head..n) are in ts order
+ * and none is older than the window of the effect looked up last. */
 struct cause_table {
     const struct rule_cause *cause;
+    sqlite3_stmt *load;     /* owned: the cause rule's findings, ORDER BY ts */
+    sqlite3_stmt *effect;   /* owned: the same values of an effect incident's first finding */
     struct cause_row *rows; /* owned */
-    size_t n;
-    sqlite3_stmt *effect; /* owned */
+    size_t head, n, cap;
+    bool loaded;           /* load is done */
+    struct cause_row next; /* read ahead: the first row later than the last effect, when
+                              next.same is set */
 };
 
-static int cause_table_load(struct builder *b, struct cause_table *t)
+static void cause_table_release(struct cause_table *t)
 {
-    sqlite3_stmt *load = prepare_same(b, t->cause, "SELECT ts, incident_id, ",
-                                      " FROM findings WHERE rule_id = ?1 AND ts IS NOT NULL"
-                                      " AND incident_id IS NOT NULL ORDER BY ts",
-                                      2);
-    t->effect = prepare_same(b, t->cause, "SELECT ",
-                             " FROM findings WHERE incident_id = ?1 ORDER BY ts LIMIT 1", 2);
-    if (!load || !t->effect) {
-        sqlite3_finalize(load);
-        return fail(b, "cannot prepare cause lookups");
-    }
-    sqlite3_bind_text(load, 1, t->cause->rule_id, -1, SQLITE_STATIC);
-    size_t cap = 0;
-    int r = 0;
-    while (r == 0 && sqlite3_step(load) == SQLITE_ROW) {
-        if (t->n == cap) {
-            cap = cap ? cap * 2 : 256;
-            struct cause_row *v = realloc(t->rows, cap * sizeof(*v));
-            if (!v) {
-                r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
-                break;
-            }
-            t->rows = v;
-        }
-        bool zoned;
-        struct cause_row *row = &t->rows[t->n];
-        if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(load, 0)), 0,
-                            &row->ts_us, &zoned))
-            continue;
-        row->incident = sqlite3_column_int64(load, 1);
-        if (!(row->same = strdup((const char *)sqlite3_column_text(load, 2))))
-            r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
-        else
-            t->n++;
-    }
-    sqlite3_finalize(load);
-    return r;
+    for (size_t i = t->head; i < t->n; i++)
+        free(t->rows[i].same);
+    free(t->rows);
+    free(t->next.same);
+    sqlite3_finalize(t->load);
+    sqlite3_finalize(t->effect);
 }
 
-/* The incident of the latest finding in t at most its window before effect id began, with
- * the same values; 0 when there is none. */
-static int64_t cause_lookup(struct cause_table *t, int64_t id, int64_t first_us)
+static int cause_table_open(struct builder *b, struct cause_table *t)
 {
-    if (t->n == 0)
+    t->load = prepare_same(b, t->cause, "SELECT ts, incident_id, ",
+                           " FROM findings WHERE rule_id = ?1 AND ts IS NOT NULL"
+                           " AND incident_id IS NOT NULL ORDER BY ts",
+                           2);
+    t->effect = prepare_same(b, t->cause, "SELECT ",
+                             " FROM findings WHERE incident_id = ?1 ORDER BY ts LIMIT 1", 2);
+    if (!t->load || !t->effect)
+        return fail(b, "cannot prepare cause lookups");
+    sqlite3_bind_text(t->load, 1, t->cause->rule_id, -1, SQLITE_STATIC);
+    return 0;
+}
+
+/* Reads the next cause row into t->next; false at the end (or on a read error). */
+static bool cause_read(struct cause_table *t)
+{
+    while (!t->loaded) {
+        if (sqlite3_step(t->load) != SQLITE_ROW) {
+            t->loaded = true;
+            break;
+        }
+        bool zoned;
+        const unsigned char *same = sqlite3_column_text(t->load, 2);
+        if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(t->load, 0)), 0,
+                            &t->next.ts_us, &zoned))
+            continue;
+        t->next.incident = sqlite3_column_int64(t->load, 1);
+        t->next.same = strdup(same ? (const char *)same : "");
+        return t->next.same != NULL;
+    }
+    return false;
+}
+
+/* Moves the window to end at first_us: rows up to it read in, rows older than the window
+ * dropped. Returns 0 or HL_ENOMEM. */
+static int cause_advance(struct cause_table *t, int64_t first_us)
+{
+    for (;;) {
+        if (!t->next.same && !cause_read(t))
+            break;
+        if (t->next.ts_us > first_us)
+            break;
+        if (t->n == t->cap) {
+            if (t->head > t->n / 2) { /* reuse the dropped front first */
+                memmove(t->rows, t->rows + t->head, (t->n - t->head) * sizeof(*t->rows));
+                t->n -= t->head;
+                t->head = 0;
+            } else {
+                size_t cap = t->cap ? t->cap * 2 : 256;
+                struct cause_row *v = realloc(t->rows, cap * sizeof(*v));
+                if (!v)
+                    return HL_ENOMEM;
+                t->rows = v;
+                t->cap = cap;
+            }
+        }
+        t->rows[t->n++] = t->next;
+        t->next.same = NULL;
+    }
+    while (t->head < t->n && first_us - t->rows[t->head].ts_us > t->cause->within_us)
+        free(t->rows[t->head++].same);
+    return 0;
+}
+
+/* The incident of the latest finding in t's window (cause_advance() to the start of effect
+ * id) with the same values; 0 when there is none. */
+static int64_t cause_lookup(struct cause_table *t, int64_t id)
+{
+    if (t->head == t->n)
         return 0;
     sqlite3_bind_int64(t->effect, 1, id);
     char *want = NULL;
@@ -822,28 +856,18 @@ static int64_t cause_lookup(struct cause_table *t, int64_t id, int64_t first_us)
     else if (t->cause->n_same == 0)
         want = strdup(""); /* a derived incident has no findings; nothing to compare */
     sqlite3_reset(t->effect);
-    size_t lo = 0, hi = t->n; /* lo: first row later than the effect's start */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (t->rows[mid].ts_us <= first_us)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     int64_t cause = 0;
-    for (size_t k = lo; want && k-- > 0 && !cause;) {
-        if (first_us - t->rows[k].ts_us > t->cause->within_us)
-            break;
+    for (size_t k = t->n; want && k-- > t->head && !cause;)
         if (t->rows[k].incident != id && strcmp(t->rows[k].same, want) == 0)
             cause = t->rows[k].incident;
-    }
     free(want);
     return cause;
 }
 
 /* Links each incident of rule to its probable cause: the first `caused-by` (in file order)
- * that finds one wins. Each cause rule's findings are loaded once, sorted, so an effect costs
- * a binary search and a short walk back through its window. */
+ * that finds one wins. Effects are walked in time order while each cause rule's findings
+ * stream past in time order, so an effect costs a short walk back through its window and
+ * memory holds one window per cause. */
 static int link_causes(struct builder *b, const struct rule *rule)
 {
     struct cause_table *tables = calloc(rule->inc.n_causes, sizeof(*tables));
@@ -852,13 +876,13 @@ static int link_causes(struct builder *b, const struct rule *rule)
     int r = 0;
     for (size_t c = 0; r == 0 && c < rule->inc.n_causes; c++) {
         tables[c].cause = &rule->inc.causes[c];
-        r = cause_table_load(b, &tables[c]);
+        r = cause_table_open(b, &tables[c]);
     }
     sqlite3_stmt *list = NULL, *set = NULL;
     if (r == 0)
         r = prepare(b, &list,
                     "SELECT id, first_ts FROM incidents WHERE rule_id = ?1"
-                    " AND first_ts IS NOT NULL");
+                    " AND first_ts IS NOT NULL ORDER BY first_ts, id");
     if (r == 0)
         r = prepare(b, &set, "UPDATE incidents SET cause_incident_id = ?2 WHERE id = ?1");
     if (r == 0)
@@ -869,8 +893,14 @@ static int link_causes(struct builder *b, const struct rule *rule)
         if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(list, 1)), 0,
                             &first_us, &zoned))
             continue;
-        for (size_t c = 0; c < rule->inc.n_causes && !cause; c++)
-            cause = cause_lookup(&tables[c], id, first_us);
+        for (size_t c = 0; c < rule->inc.n_causes && !cause && r == 0; c++) {
+            if (cause_advance(&tables[c], first_us) < 0)
+                r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+            else
+                cause = cause_lookup(&tables[c], id);
+        }
+        if (r < 0)
+            break;
         sqlite3_bind_int64(set, 1, id);
         if (cause)
             sqlite3_bind_int64(set, 2, cause);
@@ -882,10 +912,8 @@ static int link_causes(struct builder *b, const struct rule *rule)
     }
     sqlite3_finalize(list);
     sqlite3_finalize(set);
-    for (size_t c = 0; c < rule->inc.n_causes; c++) {
-        cause_rows_free(tables[c].rows, tables[c].n);
-        sqlite3_finalize(tables[c].effect);
-    }
+    for (size_t c = 0; c < rule->inc.n_causes; c++)
+        cause_table_release(&tables[c]);
     free(tables);
     return r;
 }
