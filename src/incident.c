@@ -31,6 +31,7 @@ struct event {
 struct event_list {
     struct event *v;
     size_t n, cap;
+    char last_ts[40]; /* the ts text of the last row pushed, "" for none: a chunk's cursor */
 };
 
 /* One incident about to be written. */
@@ -41,8 +42,9 @@ struct draft_incident {
     bool has_ts;
     unsigned count;
     const char *state;
-    int64_t *members; /* borrowed: findings ids, n_members of them */
+    int64_t *members; /* borrowed: findings ids, n_members of them (see write_incident) */
     size_t n_members;
+    bool untimed; /* the members are every finding of the key without a time */
 };
 
 struct builder {
@@ -51,7 +53,7 @@ struct builder {
     struct hl_err *err;
     int64_t clock_us; /* latest log time of any scan; INT64_MIN when none */
     sqlite3_stmt *st_findings, *st_resets, *st_expects, *st_delete, *st_unlink, *st_insert,
-            *st_link, *st_close, *st_link_range;
+            *st_link, *st_close, *st_link_range, *st_link_untimed;
     struct buf text; /* scratch: summaries */
 };
 
@@ -90,6 +92,7 @@ static int events_push(struct event_list *l, int64_t id, const unsigned char *ts
     struct event *e = &l->v[l->n];
     memset(e, 0, sizeof(*e));
     e->id = id;
+    snprintf(l->last_ts, sizeof(l->last_ts), "%s", ts ? (const char *)ts : "");
     bool zoned;
     if (ts)
         e->has_ts = parse_time_iso(strv_from_cstr((const char *)ts), 0, &e->ts_us, &zoned) > 0;
@@ -303,6 +306,16 @@ static int write_incident(struct builder *b, const struct draft_incident *d,
     if (rc != SQLITE_DONE)
         return fail(b, "cannot store incident");
     int64_t id = sqlite3_last_insert_rowid(b->db->h);
+    if (d->untimed) {
+        sqlite3_stmt *st_untimed = b->st_link_untimed;
+        sqlite3_bind_int64(st_untimed, 1, id);
+        sqlite3_bind_text(st_untimed, 2, from->id, -1, SQLITE_STATIC);
+        bind_host(st_untimed, 3, host);
+        sqlite3_bind_text(st_untimed, 4, d->key, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st_untimed);
+        sqlite3_reset(st_untimed);
+        return rc == SQLITE_DONE ? 0 : fail(b, "cannot link findings to their incident");
+    }
     if (d->has_ts && d->n_members > 1) {
         /* The members of a timed incident are exactly its key's findings from its first to
          * its last time (resets and the threshold window only cut outside that range): one
@@ -351,9 +364,13 @@ struct walk {
     struct builder *b;
     const struct rule *rule;
     const char *host;
-    const char *key;
-    int64_t *members; /* owned: findings of the incident in progress, then of pending */
+    char *key;        /* owned: the group's key */
+    int64_t *members; /* owned: findings of the incident in progress, then of pending; an
+                         incident's members past its threshold are only counted (extra) */
     size_t n_members, cap;
+    size_t extra;     /* members of the incident in progress beyond those in members */
+    size_t ri;        /* resets before this index are behind the walk */
+    size_t untimed;   /* findings of the group without a time */
     size_t n_pending; /* the last n_pending members are pending (below threshold) */
     bool in_incident; /* members[0 .. n_members - n_pending) form an incident */
     int64_t first_us, last_us;
@@ -393,15 +410,16 @@ static int flush_incident(struct walk *w, bool by_reset)
         .first_us = w->first_us,
         .last_us = w->last_us,
         .has_ts = true,
-        .count = (unsigned)n,
+        .count = (unsigned)(n + w->extra),
         .state = open ? "open" : "closed",
         .members = w->members,
-        .n_members = n,
+        .n_members = n + w->extra, /* with extra, more than one: linked by range */
     };
     int r = write_incident(w->b, &d, w->rule, w->host);
     memmove(w->members, w->members + n, w->n_pending * sizeof(*w->members));
     memmove(w->pending_ts, w->pending_ts + n, w->n_pending * sizeof(*w->pending_ts));
     w->n_members = w->n_pending;
+    w->extra = 0;
     w->in_incident = false;
     return r;
 }
@@ -469,8 +487,10 @@ static int add_finding(struct walk *w, const struct event *e)
     if (r < 0)
         return r;
     if (w->in_incident && e->ts_us - w->last_us <= sp->gap_us && w->n_pending == 0) {
+        /* A timed incident of several findings is linked by its time range: count only. */
         w->last_us = e->ts_us;
-        return push_member(w, e->id, e->ts_us);
+        w->extra++;
+        return 0;
     }
     if ((r = flush_incident(w, false)) < 0)
         return r;
@@ -498,70 +518,77 @@ static int add_finding(struct walk *w, const struct event *e)
     return 0;
 }
 
-/* Builds the incidents of one key: findings[a..b) share it (ts order, untimed last). */
-static int build_group(struct builder *b, const struct rule *rule, const char *host,
-                       const struct event_list *findings, size_t a, size_t bnd,
-                       const struct event_list *resets)
+/* Building the incidents of one key is a walk over its findings in time order (untimed
+ * last), fed in chunks: walk_begin(), walk_event() for each finding, walk_end(). */
+static int walk_begin(struct walk *w, struct builder *b, const struct rule *rule, const char *host,
+                      const char *key)
 {
-    struct walk w = { .b = b, .rule = rule, .host = host, .key = findings->v[a].key };
-    w.escalated = calloc(rule->inc.n_escalations + 1, sizeof(*w.escalated));
-    w.open_escalations = calloc(rule->inc.n_escalations + 1, sizeof(*w.open_escalations));
-    if (!w.escalated || !w.open_escalations) {
-        free(w.escalated);
-        free(w.open_escalations);
+    *w = (struct walk){ .b = b, .rule = rule, .host = host };
+    w->key = strdup(key);
+    w->escalated = calloc(rule->inc.n_escalations + 1, sizeof(*w->escalated));
+    w->open_escalations = calloc(rule->inc.n_escalations + 1, sizeof(*w->open_escalations));
+    if (!w->key || !w->escalated || !w->open_escalations)
         return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
-    }
+    return 0;
+}
+
+static void walk_release(struct walk *w)
+{
+    free(w->key);
+    free(w->members);
+    free(w->pending_ts);
+    free(w->escalated);
+    free(w->open_escalations);
+    memset(w, 0, sizeof(*w));
+}
+
+static int walk_event(struct walk *w, const struct event *e, const struct event_list *resets)
+{
     int r = 0;
-    size_t ri = 0, untimed = 0;
-    for (size_t i = a; r == 0 && i < bnd; i++) {
-        const struct event *e = &findings->v[i];
-        if (!e->has_ts) {
-            /* A pasted console session has no times, but its bad logins still count. */
-            untimed++;
-            r = escalate(&w, e);
-            continue;
-        }
+    if (!e->has_ts) {
+        /* A pasted console session has no times, but its bad logins still count. */
+        w->untimed++;
+        r = escalate(w, e);
+    } else {
         /* Resets up to this finding's time (a reset at the same second comes after it). */
-        for (; ri < resets->n && resets->v[ri].has_ts && resets->v[ri].ts_us < e->ts_us; ri++) {
-            if (!reset_applies(resets->v[ri].key, w.key))
+        for (; w->ri < resets->n && resets->v[w->ri].has_ts && resets->v[w->ri].ts_us < e->ts_us;
+             w->ri++) {
+            if (!reset_applies(resets->v[w->ri].key, w->key))
                 continue;
-            if ((r = flush_incident(&w, true)) < 0 || (r = on_reset(&w)) < 0)
+            if ((r = flush_incident(w, true)) < 0 || (r = on_reset(w)) < 0)
                 break;
         }
         if (r == 0)
-            r = add_finding(&w, e);
-    }
-    /* A reset after the last finding ends the incident and closes the escalations. */
-    bool reset_after = false;
-    for (; ri < resets->n && !reset_after; ri++)
-        reset_after = resets->v[ri].has_ts && reset_applies(resets->v[ri].key, w.key);
-    if (r == 0)
-        r = flush_incident(&w, reset_after);
-    if (r == 0 && reset_after)
-        r = close_escalations(&w);
-    /* Findings without a time form one incident of their own, when they are enough. */
-    if (r == 0 && untimed >= (rule->inc.threshold ? rule->inc.threshold : 1)) {
-        w.n_members = w.n_pending = 0;
-        for (size_t i = a; r == 0 && i < bnd; i++)
-            if (!findings->v[i].has_ts)
-                r = push_member(&w, findings->v[i].id, 0);
-        struct draft_incident d = {
-            .rule = rule,
-            .key = w.key,
-            .count = (unsigned)untimed,
-            .state = "closed",
-            .members = w.members,
-            .n_members = w.n_members,
-        };
-        if (r == 0)
-            r = write_incident(b, &d, rule, host);
+            r = add_finding(w, e);
     }
     if (r == HL_ENOMEM)
-        r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
-    free(w.members);
-    free(w.pending_ts);
-    free(w.escalated);
-    free(w.open_escalations);
+        r = hl_err_set(w->b->err, HL_ENOMEM, NULL, "out of memory");
+    return r;
+}
+
+static int walk_end(struct walk *w, const struct event_list *resets)
+{
+    /* A reset after the last finding ends the incident and closes the escalations. */
+    bool reset_after = false;
+    for (; w->ri < resets->n && !reset_after; w->ri++)
+        reset_after = resets->v[w->ri].has_ts && reset_applies(resets->v[w->ri].key, w->key);
+    int r = flush_incident(w, reset_after);
+    if (r == 0 && reset_after)
+        r = close_escalations(w);
+    /* Findings without a time form one incident of their own, when they are enough. */
+    if (r == 0 && w->untimed &&
+        w->untimed >= (w->rule->inc.threshold ? w->rule->inc.threshold : 1)) {
+        struct draft_incident d = {
+            .rule = w->rule,
+            .key = w->key,
+            .count = (unsigned)w->untimed,
+            .state = "closed",
+            .n_members = w->untimed,
+            .untimed = true,
+        };
+        r = write_incident(w->b, &d, w->rule, w->host);
+    }
+    walk_release(w);
     return r;
 }
 
@@ -661,30 +688,58 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host)
         expected = x->role == RULE_ROLE_DERIVED && x->inc.after && x->inc.after_idx < b->rs->n &&
                    &b->rs->rules[x->inc.after_idx] == rule;
     }
-    /* Chunks of whole groups, in key order; the next chunk starts after the last key read,
-     * so no statement is left reading while the groups are written. */
-    char *after = NULL;
+    /* Chunks in walk order; each starts after the last row of the one before (a cursor on
+     * key, untimed, time, id), so no statement is left reading while incidents are written
+     * and memory holds one chunk, whatever the size of a group. */
+    struct walk w = { 0 };
+    bool walking = false;
+    char *cur_key = strdup("");
+    int cur_untimed = -1; /* before every row of cur_key */
+    char cur_ts[sizeof(findings.last_ts)] = "";
+    int64_t cur_id = 0;
+    if (!cur_key)
+        r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
     for (bool more = true; r == 0 && more;) {
-        sqlite3_bind_text(b->st_findings, 1, rule->id, -1, SQLITE_STATIC);
-        bind_host(b->st_findings, 2, host);
-        sqlite3_bind_text(b->st_findings, 3, after ? after : "", -1, SQLITE_TRANSIENT);
-        r = read_events_upto(b, b->st_findings, &findings, expected ? SIZE_MAX : REBUILD_CHUNK,
-                             &more);
-        for (size_t a = 0; r == 0 && a < findings.n;) {
-            size_t e = a + 1;
-            while (e < findings.n && strcmp(findings.v[e].key, findings.v[a].key) == 0)
-                e++;
-            r = build_group(b, rule, host, &findings, a, e, &resets);
-            a = e;
+        sqlite3_stmt *st = b->st_findings;
+        sqlite3_bind_text(st, 1, rule->id, -1, SQLITE_STATIC);
+        bind_host(st, 2, host);
+        sqlite3_bind_text(st, 3, cur_key, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 4, cur_untimed);
+        sqlite3_bind_text(st, 5, cur_ts, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 6, cur_id);
+        sqlite3_bind_int64(st, 7, expected ? -1 : REBUILD_CHUNK);
+        if (!expected)
+            events_release(&findings);
+        size_t from = findings.n;
+        r = read_events_upto(b, st, &findings, SIZE_MAX, &more);
+        more = !expected && findings.n - from == REBUILD_CHUNK;
+        for (size_t i = from; r == 0 && i < findings.n; i++) {
+            const struct event *e = &findings.v[i];
+            if (walking && strcmp(w.key, e->key) != 0) {
+                walking = false;
+                r = walk_end(&w, &resets);
+            }
+            if (r == 0 && !walking && (r = walk_begin(&w, b, rule, host, e->key)) == 0)
+                walking = true;
+            if (r == 0)
+                r = walk_event(&w, e, &resets);
         }
         if (r == 0 && more) {
-            free(after);
-            if (!(after = strdup(findings.v[findings.n - 1].key)))
+            const struct event *last = &findings.v[findings.n - 1];
+            free(cur_key);
+            if (!(cur_key = strdup(last->key)))
                 r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
-            events_release(&findings);
+            cur_untimed = !last->has_ts;
+            snprintf(cur_ts, sizeof(cur_ts), "%s", findings.last_ts);
+            cur_id = last->id;
         }
     }
-    free(after);
+    if (walking) {
+        int e = walk_end(&w, &resets);
+        r = r ? r : e;
+    }
+    walk_release(&w);
+    free(cur_key);
     for (size_t i = 0; r == 0 && expected && i < b->rs->n; i++) {
         const struct rule *x = &b->rs->rules[i];
         if (x->role == RULE_ROLE_DERIVED && x->inc.after && x->inc.after_idx < b->rs->n &&
@@ -924,7 +979,9 @@ static int builder_open(struct builder *b)
 {
     int r = prepare(b, &b->st_findings,
                     "SELECT id, ts, group_key FROM findings WHERE rule_id = ?1 AND host IS ?2"
-                    " AND group_key > ?3 ORDER BY group_key, ts IS NULL, ts, id");
+                    " AND group_key >= ?3"
+                    " AND (group_key, ts IS NULL, coalesce(ts, ''), id) > (?3, ?4, ?5, ?6)"
+                    " ORDER BY group_key, ts IS NULL, ts, id LIMIT ?7");
     if (r == 0)
         r = prepare(b, &b->st_resets,
                     "SELECT 0, ts, group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset'"
@@ -953,6 +1010,10 @@ static int builder_open(struct builder *b)
                     " AND group_key = ?4 AND ts >= ?5 AND ts <= ?6");
     if (r == 0)
         r = prepare(b, &b->st_close, "UPDATE incidents SET state = 'closed' WHERE id = ?1");
+    if (r == 0)
+        r = prepare(b, &b->st_link_untimed,
+                    "UPDATE findings SET incident_id = ?1 WHERE rule_id = ?2 AND host IS ?3"
+                    " AND group_key = ?4 AND ts IS NULL");
     if (r == 0) {
         sqlite3_stmt *st;
         b->clock_us = INT64_MIN;
@@ -979,6 +1040,7 @@ static void builder_close(struct builder *b)
     sqlite3_finalize(b->st_link);
     sqlite3_finalize(b->st_close);
     sqlite3_finalize(b->st_link_range);
+    sqlite3_finalize(b->st_link_untimed);
     buf_release(&b->text);
 }
 
