@@ -108,35 +108,19 @@ static int events_push(struct event_list *l, int64_t id, const unsigned char *ts
     return 0;
 }
 
-/* Reads (id-or-0, ts, group_key) rows of a bound statement into l: all of them, or with
- * limit, whole key runs until l holds at least limit events (*ret_more tells whether rows were
- * left). */
-static int read_events_upto(struct builder *b, sqlite3_stmt *st, struct event_list *l, size_t limit,
-                            bool *ret_more)
+/* Reads the (id-or-0, ts, group_key) rows of a bound statement into l. */
+static int read_events(struct builder *b, sqlite3_stmt *st, struct event_list *l)
 {
     int rc, r = 0;
-    *ret_more = false;
-    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *key = sqlite3_column_text(st, 2);
-        if (l->n >= limit && strcmp(l->v[l->n - 1].key, key ? (const char *)key : "[]") != 0) {
-            *ret_more = true;
-            rc = SQLITE_DONE;
-            break;
-        }
-        r = events_push(l, sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1), key);
-    }
+    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        r = events_push(l, sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
+                        sqlite3_column_text(st, 2));
     if (r == 0 && rc != SQLITE_DONE)
         r = fail(b, "cannot read findings");
     else if (r == HL_ENOMEM)
         r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
     sqlite3_reset(st);
     return r;
-}
-
-static int read_events(struct builder *b, sqlite3_stmt *st, struct event_list *l)
-{
-    bool more;
-    return read_events_upto(b, st, l, SIZE_MAX, &more);
 }
 
 static void bind_host(sqlite3_stmt *st, int i, const char *host)
@@ -662,6 +646,14 @@ static int build_expectations(struct builder *b, const struct rule *trigger, con
 
 /* ---- one (rule, host) ------------------------------------------------------------------- */
 
+/* True when x is a derived rule expecting something after each finding of trigger. */
+static bool expects_after(const struct ruleset *rs, const struct rule *x,
+                          const struct rule *trigger)
+{
+    return x->role == RULE_ROLE_DERIVED && x->inc.after && x->inc.after_idx < rs->n &&
+           &rs->rules[x->inc.after_idx] == trigger;
+}
+
 static int rebuild(struct builder *b, const struct rule *rule, const char *host)
 {
     /* Old incidents of this pair go; their findings are unlinked until regrouped. */
@@ -683,11 +675,8 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host)
     }
     /* Expectations look at every finding of the pair at once; groups need only their own. */
     bool expected = false;
-    for (size_t i = 0; i < b->rs->n && !expected; i++) {
-        const struct rule *x = &b->rs->rules[i];
-        expected = x->role == RULE_ROLE_DERIVED && x->inc.after && x->inc.after_idx < b->rs->n &&
-                   &b->rs->rules[x->inc.after_idx] == rule;
-    }
+    for (size_t i = 0; i < b->rs->n && !expected; i++)
+        expected = expects_after(b->rs, &b->rs->rules[i], rule);
     /* Chunks in walk order; each starts after the last row of the one before (a cursor on
      * key, untimed, time, id), so no statement is left reading while incidents are written
      * and memory holds one chunk, whatever the size of a group. */
@@ -708,12 +697,10 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host)
         sqlite3_bind_text(st, 5, cur_ts, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 6, cur_id);
         sqlite3_bind_int64(st, 7, expected ? -1 : REBUILD_CHUNK);
-        if (!expected)
-            events_release(&findings);
-        size_t from = findings.n;
-        r = read_events_upto(b, st, &findings, SIZE_MAX, &more);
-        more = !expected && findings.n - from == REBUILD_CHUNK;
-        for (size_t i = from; r == 0 && i < findings.n; i++) {
+        events_release(&findings); /* expected reads everything in one go (LIMIT -1) */
+        r = read_events(b, st, &findings);
+        more = !expected && findings.n == REBUILD_CHUNK;
+        for (size_t i = 0; r == 0 && i < findings.n; i++) {
             const struct event *e = &findings.v[i];
             if (walking && strcmp(w.key, e->key) != 0) {
                 walking = false;
@@ -740,12 +727,9 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host)
     }
     walk_release(&w);
     free(cur_key);
-    for (size_t i = 0; r == 0 && expected && i < b->rs->n; i++) {
-        const struct rule *x = &b->rs->rules[i];
-        if (x->role == RULE_ROLE_DERIVED && x->inc.after && x->inc.after_idx < b->rs->n &&
-            &b->rs->rules[x->inc.after_idx] == rule)
-            r = build_expectations(b, rule, x, host, &findings);
-    }
+    for (size_t i = 0; r == 0 && expected && i < b->rs->n; i++)
+        if (expects_after(b->rs, &b->rs->rules[i], rule))
+            r = build_expectations(b, rule, &b->rs->rules[i], host, &findings);
     events_release(&findings);
     events_release(&resets);
     return r;

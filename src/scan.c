@@ -40,7 +40,7 @@ static void add_carry_program(struct scan *sc, const char *name)
     if (lens)
         sc->carry_program_len = lens;
     if (!names || !lens)
-        return; /* as above: a refinement */
+        return; /* carry is a refinement: without memory the fields stay as the line has them */
     names[sc->n_carry_programs] = name;
     lens[sc->n_carry_programs++] = len;
 }
@@ -74,18 +74,9 @@ void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *
     sc->tick_lines = sc->opt.follow ? 1 : sc->sink.tick ? 256 : 0;
     sc->lines_to_tick = sc->tick_lines;
     sc->committed_ns = now_ns();
-    for (size_t i = 0; i < rs->n; i++) {
-        if (!rs->rules[i].inc.n_carry)
-            continue;
-        const struct rule **v =
-                realloc(sc->carry_rules, (sc->n_carry_rules + 1) * sizeof(*sc->carry_rules));
-        if (!v)
-            break; /* carry is a refinement; without memory the fields stay as the line has them */
-        sc->carry_rules = v;
-        v[sc->n_carry_rules++] = &rs->rules[i];
-        for (size_t k = 0; k < rs->rules[i].n_programs; k++)
+    for (size_t i = 0; i < rs->n; i++)
+        for (size_t k = 0; rs->rules[i].inc.n_carry && k < rs->rules[i].n_programs; k++)
             add_carry_program(sc, rs->rules[i].programs[k]);
-    }
 }
 
 void scan_release(struct scan *sc)
@@ -95,7 +86,6 @@ void scan_release(struct scan *sc)
     buf_release(&sc->fields);
     buf_release(&sc->message);
     buf_release(&sc->key);
-    free(sc->carry_rules);
     free(sc->carry_programs);
     free(sc->carry_program_len);
 }

@@ -123,8 +123,6 @@ struct scan {
     const struct rule *dirty_rule; /* the (rule, host) marked dirty last, to skip repeats */
     char dirty_host[256];
     size_t dirty_host_len;
-    const struct rule **carry_rules; /* owned array: the rules with `carry` */
-    size_t n_carry_rules;
     const char **carry_programs; /* owned array (names borrowed from the rules): the programs
                                     of carry rules, whose lines are noted; NULL entry = any */
     size_t *carry_program_len;   /* owned: strlen of each */
