@@ -417,10 +417,15 @@ static int prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct hl_
 static int prepare_all(struct db *db, struct hl_err *err)
 {
     /* The spill of the occurrence table: inputs with more than OCCUR_MAX_SLOTS distinct
-     * findings per source. Its cache comes from the pool of db_reserve_page_cache(). */
+     * findings per source. Its cache comes from the pool of db_reserve_page_cache(). Keyed
+     * by time first: a log's events arrive about in time order, so a lookup or an insert
+     * lands on the last few pages, which stay in the cache, however big the table grows
+     * (keyed by the hash alone, every page was touched at random and the table thrashed
+     * its temp file once past the cache). */
     int r = exec_sql(db,
                      "CREATE TEMP TABLE IF NOT EXISTS seen ("
-                     " event_hash INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
+                     " ts INTEGER NOT NULL, event_hash INTEGER NOT NULL, n INTEGER NOT NULL,"
+                     " PRIMARY KEY (ts, event_hash)) WITHOUT ROWID",
                      err);
     if (r == 0)
         r = prepare(db, &db->st_scan_begin,
@@ -450,11 +455,12 @@ static int prepare_all(struct db *db, struct hl_err *err)
                     err);
     if (r == 0)
         r = prepare(db, &db->st_seen,
-                    "INSERT INTO seen(event_hash, n) VALUES(:hash, 1)"
-                    " ON CONFLICT(event_hash) DO UPDATE SET n = n + 1 RETURNING n",
+                    "INSERT INTO seen(ts, event_hash, n) VALUES(:ts, :hash, 1)"
+                    " ON CONFLICT(ts, event_hash) DO UPDATE SET n = n + 1 RETURNING n",
                     err);
     if (r == 0)
-        r = prepare(db, &db->st_seen_put, "INSERT INTO seen(event_hash, n) VALUES(:hash, :n)", err);
+        r = prepare(db, &db->st_seen_put,
+                    "INSERT INTO seen(ts, event_hash, n) VALUES(:ts, :hash, :n)", err);
     if (r == 0)
         r = prepare(db, &db->st_seen_reset, "DELETE FROM seen", err);
     if (r == 0)
@@ -822,9 +828,10 @@ struct spill {
     struct hl_err *err;
 };
 
-static int spill_one(void *ctx, uint64_t hash, uint64_t n)
+static int spill_one(void *ctx, uint64_t hash, int64_t ts, uint64_t n)
 {
     struct spill *sp = ctx;
+    bind_int(sp->db->st_seen_put, ":ts", ts);
     bind_int(sp->db->st_seen_put, ":hash", (int64_t)hash);
     bind_int(sp->db->st_seen_put, ":n", (int64_t)n);
     return step_done(sp->db, sp->db->st_seen_put, sp->err, "cannot count event");
@@ -840,14 +847,15 @@ static int spill_seen(struct db *db, struct hl_err *err)
     return r;
 }
 
-int db_occurrence(struct db *db, int64_t event_hash, int64_t *ret_n, struct hl_err *err)
+int db_occurrence(struct db *db, int64_t event_hash, int64_t ts_us, int64_t *ret_n,
+                  struct hl_err *err)
 {
     int r = begin(db, err);
     if (r < 0)
         return r;
     if (!db->seen_spilled) {
         uint64_t n;
-        r = occur_add(&db->seen_mem, (uint64_t)event_hash, &n);
+        r = occur_add(&db->seen_mem, (uint64_t)event_hash, ts_us, &n);
         if (r == 0) {
             *ret_n = (int64_t)n;
             return 0;
@@ -858,6 +866,7 @@ int db_occurrence(struct db *db, int64_t event_hash, int64_t *ret_n, struct hl_e
             return r;
     }
     sqlite3_stmt *st = db->st_seen;
+    bind_int(st, ":ts", ts_us);
     bind_int(st, ":hash", event_hash);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)

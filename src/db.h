@@ -134,8 +134,10 @@ HL_NODISCARD int db_source_end(struct db *db, int64_t id, const struct db_source
 
 /* Counts one more sighting of event_hash in this scan and returns the count in *ret_n: the
  * k-th identical event of a scan is occurrence k, so re-reading the same input maps every
- * line to a row that already exists, while two identical lines stay two rows. */
-HL_NODISCARD int db_occurrence(struct db *db, int64_t event_hash, int64_t *ret_n,
+ * line to a row that already exists, while two identical lines stay two rows. ts_us is the
+ * event's time (any fixed value, e.g. 0, for a line without one): it only orders the spill
+ * table, since a timed event's hash includes its time already. */
+HL_NODISCARD int db_occurrence(struct db *db, int64_t event_hash, int64_t ts_us, int64_t *ret_n,
                                struct hl_err *err);
 
 /* A finding row. Strings are borrowed for the call; slices may hold any bytes (message and

@@ -46,7 +46,7 @@ static int allocate(struct occur *o)
     return 0;
 }
 
-int occur_add(struct occur *o, uint64_t hash, uint64_t *ret_n)
+int occur_add(struct occur *o, uint64_t hash, int64_t ts, uint64_t *ret_n)
 {
     if (!o->cap) {
         int r = allocate(o);
@@ -60,18 +60,19 @@ int occur_add(struct occur *o, uint64_t hash, uint64_t *ret_n)
     }
     if ((o->n + 1) * 2 > o->cap)
         return 1;
-    *s = (struct occur_slot){ hash, 1 };
+    *s = (struct occur_slot){ hash, ts, 1 };
     o->n++;
     *ret_n = 1;
     return 0;
 }
 
-int occur_each(const struct occur *o, int (*fn)(void *ctx, uint64_t hash, uint64_t n), void *ctx)
+int occur_each(const struct occur *o, int (*fn)(void *ctx, uint64_t hash, int64_t ts, uint64_t n),
+               void *ctx)
 {
     for (size_t i = 0; i < o->cap; i++) {
         if (!o->slots[i].count)
             continue;
-        int r = fn(ctx, o->slots[i].hash, o->slots[i].count);
+        int r = fn(ctx, o->slots[i].hash, o->slots[i].ts, o->slots[i].count);
         if (r)
             return r;
     }

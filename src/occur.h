@@ -11,10 +11,11 @@
 
 #include "common.h"
 
-#define OCCUR_MAX_SLOTS (1u << 16) /* 1 MiB of slots: 32k distinct matched events */
+#define OCCUR_MAX_SLOTS (1u << 16) /* 1.5 MiB of slots: 32k distinct matched events */
 
 struct occur_slot {
     uint64_t hash;  /* event hash; meaningful when count > 0 */
+    int64_t ts;     /* the event's time: the spill's sort key (see db_occurrence) */
     uint64_t count; /* 0: empty slot */
 };
 
@@ -32,12 +33,14 @@ void occur_reset(struct occur *o);
 /* Frees the table (the slot limit stays). Safe on a zeroed struct. */
 void occur_release(struct occur *o);
 
-/* Counts one more occurrence of hash and stores the new count in *ret_n. Returns 0, HL_ENOMEM,
- * or 1 when the table is at its slot limit and hash is not in it (nothing counted). */
-HL_NODISCARD int occur_add(struct occur *o, uint64_t hash, uint64_t *ret_n);
+/* Counts one more occurrence of hash (an event at time ts) and stores the new count in *ret_n.
+ * Returns 0, HL_ENOMEM, or 1 when the table is at its slot limit and hash is not in it
+ * (nothing counted). */
+HL_NODISCARD int occur_add(struct occur *o, uint64_t hash, int64_t ts, uint64_t *ret_n);
 
 /* Calls fn for every counted hash (to spill the table into storage). Stops at fn's first
  * non-zero return and returns it. */
-int occur_each(const struct occur *o, int (*fn)(void *ctx, uint64_t hash, uint64_t n), void *ctx);
+int occur_each(const struct occur *o, int (*fn)(void *ctx, uint64_t hash, int64_t ts, uint64_t n),
+               void *ctx);
 
 #endif

@@ -445,7 +445,8 @@ static int apply_hit(struct scan *sc, const struct hit *h, struct hl_err *err)
         /* Between lines: a line's rows commit together, and the write lock is shared. */
         if (sc->writer && (r = db_tick(sc->db, err)) < 0)
             return r;
-        if ((r = db_occurrence(sc->db, h->hash, &sc->occurrence, err)) < 0)
+        int64_t ts_us = h->rec.has_ts ? h->rec.ts_us : 0;
+        if ((r = db_occurrence(sc->db, h->hash, ts_us, &sc->occurrence, err)) < 0)
             return r;
     }
     if (h->rule->role != RULE_ROLE_FINDING)
