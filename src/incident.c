@@ -976,8 +976,8 @@ static int builder_open(struct builder *b)
                     " AND host IS ?2 AND ts IS NOT NULL ORDER BY ts");
     if (r == 0)
         r = prepare(b, &b->st_unlink,
-                    "UPDATE findings SET incident_id = NULL WHERE rule_id = ?1 AND host IS ?2"
-                    " AND incident_id IS NOT NULL");
+                    "UPDATE findings SET incident_id = NULL WHERE incident_id IN"
+                    " (SELECT id FROM incidents WHERE from_rule_id = ?1 AND host IS ?2)");
     if (r == 0)
         r = prepare(b, &b->st_delete,
                     "DELETE FROM incidents WHERE from_rule_id = ?1 AND host IS ?2");
