@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "diag.h"
 #include "parse_time.h"
 #include "utf8.h"
 
@@ -18,7 +19,9 @@
  * database from user_version i to i + 1. */
 extern const char schema_001_core[];
 extern const char schema_002_incidents[];
-static const char *const migrations[] = { schema_001_core, schema_002_incidents };
+extern const char schema_003_time_ordered_identity[];
+static const char *const migrations[] = { schema_001_core, schema_002_incidents,
+                                          schema_003_time_ordered_identity };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
                "one migration script per schema version");
@@ -225,6 +228,11 @@ static int migrate(struct db *db, struct hl_err *err)
     /* Another process may have migrated while this one waited for the lock: read it again
      * under the lock, so each script runs once. */
     r = read_version(db, &version, err);
+    /* Version 3 copies the findings table: say why the first scan pauses. */
+    if (r == 0 && version > 0 && version < DB_SCHEMA_VERSION)
+        diag_info(db->path,
+                  "upgrading the database from schema %d to %d (once; a large one takes a while)",
+                  version, DB_SCHEMA_VERSION);
     for (int v = version; r == 0 && v < DB_SCHEMA_VERSION; v++)
         r = exec_sql(db, migrations[v], err);
     if (r == 0 && version < DB_SCHEMA_VERSION) {

@@ -46,6 +46,16 @@ void diag_warn(const char *where, const char *fmt, ...)
     va_end(ap);
 }
 
+void diag_info(const char *where, const char *fmt, ...)
+{
+    if (diag_verbosity < 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprint(where, NULL, fmt, ap);
+    va_end(ap);
+}
+
 void diag_note(const char *fmt, ...)
 {
     if (diag_verbosity < 1)

@@ -15,6 +15,9 @@ void diag_error(const char *where, const char *fmt, ...) HL_PRINTF(2, 3);
 /* Prints "hsmlog: [where: ]warning: message" unless quiet. */
 void diag_warn(const char *where, const char *fmt, ...) HL_PRINTF(2, 3);
 
+/* Prints "hsmlog: [where: ]message" unless quiet: something the user waits for. */
+void diag_info(const char *where, const char *fmt, ...) HL_PRINTF(2, 3);
+
 /* Prints "hsmlog: message" only when verbose. */
 void diag_note(const char *fmt, ...) HL_PRINTF(1, 2);
 

@@ -14,6 +14,7 @@ import time
 from common import Ctx
 
 c = Ctx()
+SCHEMA_VERSION = "3"  # src/db.h DB_SCHEMA_VERSION
 
 
 def run_together(db, inputs, query_loop):
@@ -24,7 +25,7 @@ def run_together(db, inputs, query_loop):
     while query_loop and any(p.poll() is None for p in procs):
         # Before the first scan has created the schema there is nothing to query yet.
         v = c.run(db, "query", "--format", "csv", "PRAGMA user_version")
-        if v.returncode != 0 or v.stdout.split()[-1:] != ["2"]:
+        if v.returncode != 0 or v.stdout.split()[-1:] != [SCHEMA_VERSION]:
             time.sleep(0.01)
             continue
         q = c.run(db, "query", "--format", "csv", "SELECT count(*) FROM findings")
@@ -75,7 +76,7 @@ for round_ in range(3):
     bad = [err for rc, out, err in results if rc != 0]
     c.check(not bad, "creation race %d: all four scans exit 0" % round_, "\n".join(bad))
     c.check(c.query(db, "SELECT count(*) FROM findings") == [[str(4 * 2 * 61)]] and
-            c.query(db, "PRAGMA user_version") == [["2"]],
-            "creation race %d: schema v2, all %d findings stored" % (round_, 4 * 2 * 61))
+            c.query(db, "PRAGMA user_version") == [[SCHEMA_VERSION]],
+            "creation race %d: schema v%s, all %d findings stored" % (round_, SCHEMA_VERSION, 4 * 2 * 61))
 
 c.finish()
