@@ -19,9 +19,9 @@
  * database from user_version i to i + 1. */
 extern const char schema_001_core[];
 extern const char schema_002_incidents[];
-extern const char schema_003_time_ordered_identity[];
+extern const char schema_003_time_ordered_indexes[];
 static const char *const migrations[] = { schema_001_core, schema_002_incidents,
-                                          schema_003_time_ordered_identity };
+                                          schema_003_time_ordered_indexes };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
                "one migration script per schema version");

@@ -53,7 +53,7 @@ struct builder {
     struct hl_err *err;
     int64_t clock_us; /* latest log time of any scan; INT64_MIN when none */
     sqlite3_stmt *st_findings, *st_resets, *st_expects, *st_delete, *st_unlink, *st_insert,
-            *st_link, *st_close, *st_link_range, *st_link_untimed;
+            *st_link, *st_close, *st_link_range, *st_link_untimed, *st_pair_clear, *st_pair_fill;
     struct buf text; /* scratch: summaries */
 };
 
@@ -293,9 +293,7 @@ static int write_incident(struct builder *b, const struct draft_incident *d,
     if (d->untimed) {
         sqlite3_stmt *st_untimed = b->st_link_untimed;
         sqlite3_bind_int64(st_untimed, 1, id);
-        sqlite3_bind_text(st_untimed, 2, from->id, -1, SQLITE_STATIC);
-        bind_host(st_untimed, 3, host);
-        sqlite3_bind_text(st_untimed, 4, d->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st_untimed, 2, d->key, -1, SQLITE_STATIC);
         rc = sqlite3_step(st_untimed);
         sqlite3_reset(st_untimed);
         return rc == SQLITE_DONE ? 0 : fail(b, "cannot link findings to their incident");
@@ -306,11 +304,9 @@ static int write_incident(struct builder *b, const struct draft_incident *d,
          * indexed range update instead of one per finding. */
         sqlite3_stmt *st_range = b->st_link_range;
         sqlite3_bind_int64(st_range, 1, id);
-        sqlite3_bind_text(st_range, 2, from->id, -1, SQLITE_STATIC);
-        bind_host(st_range, 3, host);
-        sqlite3_bind_text(st_range, 4, d->key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st_range, 5, first, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st_range, 6, last, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st_range, 2, d->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st_range, 3, first, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st_range, 4, last, -1, SQLITE_STATIC);
         rc = sqlite3_step(st_range);
         sqlite3_reset(st_range);
         return rc == SQLITE_DONE ? 0 : fail(b, "cannot link findings to their incident");
@@ -677,29 +673,31 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host)
     bool expected = false;
     for (size_t i = 0; i < b->rs->n && !expected; i++)
         expected = expects_after(b->rs, &b->rs->rules[i], rule);
-    /* Chunks in walk order; each starts after the last row of the one before (a cursor on
-     * key, untimed, time, id), so no statement is left reading while incidents are written
-     * and memory holds one chunk, whatever the size of a group. */
+    /* The pair in walk order (temp.pair), read in chunks: each starts after the last row of
+     * the one before, so no statement is left reading while incidents are written and memory
+     * holds one chunk, whatever the size of a group. */
+    sqlite3_stmt *fill[] = { b->st_pair_clear, b->st_pair_fill };
+    for (size_t i = 0; r == 0 && i < ARRAY_SIZE(fill); i++) {
+        if (i == 1) {
+            sqlite3_bind_text(fill[i], 1, rule->id, -1, SQLITE_STATIC);
+            bind_host(fill[i], 2, host);
+        }
+        int rc = sqlite3_step(fill[i]);
+        sqlite3_reset(fill[i]);
+        if (rc != SQLITE_DONE)
+            r = fail(b, "cannot sort the findings of a rule and host");
+    }
     struct walk w = { 0 };
     bool walking = false;
-    char *cur_key = strdup("");
-    int cur_untimed = -1; /* before every row of cur_key */
-    char cur_ts[sizeof(findings.last_ts)] = "";
-    int64_t cur_id = 0;
-    if (!cur_key)
-        r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    int64_t cur_pos = 0; /* pos of the last row read */
     for (bool more = true; r == 0 && more;) {
         sqlite3_stmt *st = b->st_findings;
-        sqlite3_bind_text(st, 1, rule->id, -1, SQLITE_STATIC);
-        bind_host(st, 2, host);
-        sqlite3_bind_text(st, 3, cur_key, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 4, cur_untimed);
-        sqlite3_bind_text(st, 5, cur_ts, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 6, cur_id);
-        sqlite3_bind_int64(st, 7, expected ? -1 : REBUILD_CHUNK);
+        sqlite3_bind_int64(st, 1, cur_pos);
+        sqlite3_bind_int64(st, 2, expected ? -1 : REBUILD_CHUNK);
         events_release(&findings); /* expected reads everything in one go (LIMIT -1) */
         r = read_events(b, st, &findings);
         more = !expected && findings.n == REBUILD_CHUNK;
+        cur_pos += (int64_t)findings.n;
         for (size_t i = 0; r == 0 && i < findings.n; i++) {
             const struct event *e = &findings.v[i];
             if (walking && strcmp(w.key, e->key) != 0) {
@@ -711,22 +709,12 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host)
             if (r == 0)
                 r = walk_event(&w, e, &resets);
         }
-        if (r == 0 && more) {
-            const struct event *last = &findings.v[findings.n - 1];
-            free(cur_key);
-            if (!(cur_key = strdup(last->key)))
-                r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
-            cur_untimed = !last->has_ts;
-            snprintf(cur_ts, sizeof(cur_ts), "%s", findings.last_ts);
-            cur_id = last->id;
-        }
     }
     if (walking) {
         int e = walk_end(&w, &resets);
         r = r ? r : e;
     }
     walk_release(&w);
-    free(cur_key);
     for (size_t i = 0; r == 0 && expected && i < b->rs->n; i++)
         if (expects_after(b->rs, &b->rs->rules[i], rule))
             r = build_expectations(b, rule, &b->rs->rules[i], host, &findings);
@@ -961,11 +949,30 @@ static int link_causes(struct builder *b, const struct rule *rule)
 
 static int builder_open(struct builder *b)
 {
-    int r = prepare(b, &b->st_findings,
-                    "SELECT id, ts, group_key FROM findings WHERE rule_id = ?1 AND host IS ?2"
-                    " AND group_key >= ?3"
-                    " AND (group_key, ts IS NULL, coalesce(ts, ''), id) > (?3, ?4, ?5, ?6)"
-                    " ORDER BY group_key, ts IS NULL, ts, id LIMIT ?7");
+    /* The findings of the (rule, host) being rebuilt, in walk order: by key, timed before
+     * untimed, then time. findings is indexed by (rule_id, host, ts, group_key), time-ordered
+     * so that inserts stay cheap; the key order is made here once per rebuild by SQLite's
+     * sorter (bounded memory, temp files), numbered by pos, and read in chunks by pos. The
+     * index on (group_key, ts) is filled in order too, and serves the links by key range. */
+    int r = 0;
+    if (sqlite3_exec(b->db->h,
+                     "CREATE TEMP TABLE IF NOT EXISTS pair (pos INTEGER PRIMARY KEY,"
+                     " finding_id INTEGER NOT NULL, ts TEXT, group_key TEXT NOT NULL);"
+                     " CREATE INDEX IF NOT EXISTS temp.pair_key ON pair(group_key, ts);"
+                     " DELETE FROM temp.pair",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        r = fail(b, "cannot prepare the rebuild table");
+    if (r == 0)
+        r = prepare(b, &b->st_pair_clear, "DELETE FROM temp.pair");
+    if (r == 0)
+        r = prepare(b, &b->st_pair_fill,
+                    "INSERT INTO temp.pair(finding_id, ts, group_key)"
+                    " SELECT id, ts, group_key FROM findings WHERE rule_id = ?1 AND host IS ?2"
+                    " ORDER BY group_key, ts IS NULL, ts, id");
+    if (r == 0)
+        r = prepare(b, &b->st_findings,
+                    "SELECT finding_id, ts, group_key FROM temp.pair WHERE pos > ?1"
+                    " ORDER BY pos LIMIT ?2");
     if (r == 0)
         r = prepare(b, &b->st_resets,
                     "SELECT 0, ts, group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset'"
@@ -1001,15 +1008,14 @@ static int builder_open(struct builder *b)
     if (r == 0)
         r = prepare(b, &b->st_link_range,
                     "INSERT OR REPLACE INTO temp.links(finding_id, incident_id)"
-                    " SELECT id, ?1 FROM findings WHERE rule_id = ?2 AND host IS ?3"
-                    " AND group_key = ?4 AND ts >= ?5 AND ts <= ?6");
+                    " SELECT finding_id, ?1 FROM temp.pair WHERE group_key = ?2 AND ts >= ?3"
+                    " AND ts <= ?4");
     if (r == 0)
         r = prepare(b, &b->st_close, "UPDATE incidents SET state = 'closed' WHERE id = ?1");
     if (r == 0)
         r = prepare(b, &b->st_link_untimed,
                     "INSERT OR REPLACE INTO temp.links(finding_id, incident_id)"
-                    " SELECT id, ?1 FROM findings WHERE rule_id = ?2 AND host IS ?3"
-                    " AND group_key = ?4 AND ts IS NULL");
+                    " SELECT finding_id, ?1 FROM temp.pair WHERE group_key = ?2 AND ts IS NULL");
     if (r == 0) {
         sqlite3_stmt *st;
         b->clock_us = INT64_MIN;
@@ -1037,6 +1043,8 @@ static void builder_close(struct builder *b)
     sqlite3_finalize(b->st_close);
     sqlite3_finalize(b->st_link_range);
     sqlite3_finalize(b->st_link_untimed);
+    sqlite3_finalize(b->st_pair_clear);
+    sqlite3_finalize(b->st_pair_fill);
     buf_release(&b->text);
 }
 

@@ -1,12 +1,18 @@
--- Schema version 3: the findings identity keyed by time first. Documented in docs/SCHEMA.md.
+-- Schema version 3: every findings index ordered by time within its prefix. Documented in
+-- docs/SCHEMA.md.
 --
--- Version 1's UNIQUE (rule_id, event_hash, occurrence) is keyed by a hash: every insert lands
--- on a random page of a large index, which dominated storing many findings. A timed event's
--- hash already includes its time, so (ts, rule_id, event_hash, occurrence) is the same
--- identity, and since logs arrive about in time order its inserts land on the last pages.
--- Untimed findings keep the old key in a partial index. The new index starts with ts, so it
--- also serves time ranges and replaces findings_ts. A UNIQUE table constraint cannot be
--- dropped: the table is copied (ids, rows and column order kept) and renamed.
+-- Two version 2 indexes were keyed at random, so that every insert landed on a random page of
+-- a large index, which dominated storing many findings:
+-- * the identity, version 1's UNIQUE (rule_id, event_hash, occurrence). A timed event's hash
+--   already includes its time, so (ts, rule_id, event_hash, occurrence) is the same identity,
+--   and since logs arrive about in time order its inserts land on the last pages. Untimed
+--   findings keep the old key in a partial index. The new index starts with ts, so it also
+--   serves time ranges and replaces findings_ts;
+-- * findings_rule_host (rule_id, host, group_key, ts), whose group_key is a client address for
+--   per-connection incidents. It becomes (rule_id, host, ts, group_key); the incident rebuild
+--   sorts a (rule, host) by key itself (src/incident.c).
+-- A UNIQUE table constraint cannot be dropped: the table is copied (ids, rows and column order
+-- kept) and renamed.
 
 CREATE TABLE findings_v3 (
     id          INTEGER PRIMARY KEY,
@@ -44,5 +50,5 @@ CREATE UNIQUE INDEX findings_identity_untimed ON findings(rule_id, event_hash, o
 CREATE INDEX findings_rule_ts ON findings(rule_id, ts);
 CREATE INDEX findings_host_ts ON findings(host, ts);
 CREATE INDEX findings_source ON findings(source_id);
-CREATE INDEX findings_rule_host ON findings(rule_id, host, group_key, ts);
+CREATE INDEX findings_rule_host ON findings(rule_id, host, ts, group_key);
 CREATE INDEX findings_incident ON findings(incident_id);
