@@ -30,6 +30,9 @@ struct handoff {
     pthread_cond_t more; /* signalled on commit and stop: the worker waits on it */
     pthread_cond_t room; /* signalled when bytes are given back: the producer waits on it */
     size_t used;         /* committed bytes not yet given back (lock) */
+    size_t room_wanted;  /* lock: free bytes the producer waits for in reserve, 0 when it does
+                            not wait */
+    bool worker_waits;   /* lock: the worker sleeps on more */
     bool idling;         /* lock: the worker runs the idle hook */
     bool dirty;          /* lock: a message was applied since the last sync or idle hook; only
                             then may the hook run (after a sync the producer owns the state) */
@@ -79,6 +82,7 @@ static void note_failure(struct handoff *h, int r, const struct hl_err *err)
         h->failure = r;
         h->err = *err;
     }
+    pthread_cond_broadcast(&h->room); /* a waiting producer learns it at once */
     pthread_mutex_unlock(&h->lock);
 }
 
@@ -88,14 +92,17 @@ static void *worker_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&h->lock);
         while (h->used == 0 && !h->stop) {
+            h->worker_waits = true;
             if (!h->idle || h->failure || !h->dirty) {
                 pthread_cond_wait(&h->more, &h->lock);
+                h->worker_waits = false;
                 continue;
             }
             struct timespec until;
             deadline_in(&until, h->idle_ms);
-            if (pthread_cond_timedwait(&h->more, &h->lock, &until) == ETIMEDOUT && h->used == 0 &&
-                !h->stop && h->dirty) {
+            int waited = pthread_cond_timedwait(&h->more, &h->lock, &until);
+            h->worker_waits = false;
+            if (waited == ETIMEDOUT && h->used == 0 && !h->stop && h->dirty) {
                 h->dirty = false;
                 h->idling = true; /* handoff_sync() waits for the hook too */
                 pthread_mutex_unlock(&h->lock);
@@ -132,10 +139,16 @@ static void *worker_main(void *arg)
         h->head = (h->head + size) % h->cap;
         given += size;
 
+        /* Wake the producer only when it can write a good stretch (a quarter of the ring, or
+         * all it waits for if more) or when all is applied (handoff_sync): waking it for each
+         * message given back made both threads switch once per finding. */
         pthread_mutex_lock(&h->lock);
         h->used -= given;
         h->dirty = true;
-        pthread_cond_signal(&h->room);
+        size_t free_bytes = h->cap - h->used;
+        if (h->used == 0 ||
+            (h->room_wanted && free_bytes >= h->room_wanted && free_bytes >= h->cap / 4))
+            pthread_cond_broadcast(&h->room);
         pthread_mutex_unlock(&h->lock);
     }
 }
@@ -193,8 +206,11 @@ void *handoff_reserve(struct handoff *h, size_t len)
     size_t size = HEADER + round8(len);
     size_t pad = h->cap - h->tail < size ? h->cap - h->tail : 0; /* wrap to offset 0 */
     pthread_mutex_lock(&h->lock);
-    while (!h->failure && h->cap - h->used < size + pad)
+    while (!h->failure && h->cap - h->used < size + pad) {
+        h->room_wanted = size + pad;
         pthread_cond_wait(&h->room, &h->lock);
+    }
+    h->room_wanted = 0;
     bool failed = h->failure != 0;
     pthread_mutex_unlock(&h->lock);
     if (failed)
@@ -214,7 +230,8 @@ void handoff_commit(struct handoff *h)
     h->tail = (h->tail + h->pending) % h->cap;
     pthread_mutex_lock(&h->lock);
     h->used += h->pending + h->wrap_pad;
-    pthread_cond_signal(&h->more);
+    if (h->worker_waits) /* otherwise it is busy and sees the message when it looks next */
+        pthread_cond_signal(&h->more);
     pthread_mutex_unlock(&h->lock);
     h->pending = h->wrap_pad = 0;
 }
