@@ -908,8 +908,8 @@ static int link_causes(struct builder *b, const struct rule *rule)
     sqlite3_stmt *list = NULL, *set = NULL;
     if (r == 0)
         r = prepare(b, &list,
-                    "SELECT id, first_ts FROM incidents WHERE rule_id = ?1"
-                    " AND first_ts IS NOT NULL ORDER BY first_ts, id");
+                    "SELECT id, first_ts, coalesce(cause_incident_id, 0) FROM incidents"
+                    " WHERE rule_id = ?1 AND first_ts IS NOT NULL ORDER BY first_ts, id");
     if (r == 0)
         r = prepare(b, &set, "UPDATE incidents SET cause_incident_id = ?2 WHERE id = ?1");
     if (r == 0)
@@ -928,6 +928,10 @@ static int link_causes(struct builder *b, const struct rule *rule)
         }
         if (r < 0)
             break;
+        /* Most incidents keep their cause (or have none): rewriting each row was a tenth of
+         * the rebuild with many findings. */
+        if (cause == sqlite3_column_int64(list, 2))
+            continue;
         sqlite3_bind_int64(set, 1, id);
         if (cause)
             sqlite3_bind_int64(set, 2, cause);
