@@ -31,7 +31,6 @@ struct event {
 struct event_list {
     struct event *v;
     size_t n, cap;
-    char last_ts[40]; /* the ts text of the last row pushed, "" for none: a chunk's cursor */
 };
 
 /* One incident about to be written. */
@@ -92,7 +91,6 @@ static int events_push(struct event_list *l, int64_t id, const unsigned char *ts
     struct event *e = &l->v[l->n];
     memset(e, 0, sizeof(*e));
     e->id = id;
-    snprintf(l->last_ts, sizeof(l->last_ts), "%s", ts ? (const char *)ts : "");
     bool zoned;
     if (ts)
         e->has_ts = parse_time_iso(strv_from_cstr((const char *)ts), 0, &e->ts_us, &zoned) > 0;
@@ -301,7 +299,7 @@ static int write_incident(struct builder *b, const struct draft_incident *d,
     if (d->has_ts && d->n_members > 1) {
         /* The members of a timed incident are exactly its key's findings from its first to
          * its last time (resets and the threshold window only cut outside that range): one
-         * indexed range update instead of one per finding. */
+         * range of temp.pair instead of one link per finding. */
         sqlite3_stmt *st_range = b->st_link_range;
         sqlite3_bind_int64(st_range, 1, id);
         sqlite3_bind_text(st_range, 2, d->key, -1, SQLITE_STATIC);
@@ -676,12 +674,10 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host)
     /* The pair in walk order (temp.pair), read in chunks: each starts after the last row of
      * the one before, so no statement is left reading while incidents are written and memory
      * holds one chunk, whatever the size of a group. */
+    sqlite3_bind_text(b->st_pair_fill, 1, rule->id, -1, SQLITE_STATIC);
+    bind_host(b->st_pair_fill, 2, host);
     sqlite3_stmt *fill[] = { b->st_pair_clear, b->st_pair_fill };
     for (size_t i = 0; r == 0 && i < ARRAY_SIZE(fill); i++) {
-        if (i == 1) {
-            sqlite3_bind_text(fill[i], 1, rule->id, -1, SQLITE_STATIC);
-            bind_host(fill[i], 2, host);
-        }
         int rc = sqlite3_step(fill[i]);
         sqlite3_reset(fill[i]);
         if (rc != SQLITE_DONE)
