@@ -1,8 +1,8 @@
 /* Incident builder (see incident.h). For each dirty (rule, host): drop that pair's incidents,
- * read its findings and reset marks in log-time order, and rebuild: groups split by `gap`,
- * gated by `threshold`, cut by resets; escalations raised at their counts; expectations of
- * derived rules judged against the log clock (the latest log time any scan saw). Cause links
- * are redone last, for every rule whose own or whose causes' incidents changed. */
+ * stream its findings (by key, then log time) and reset marks (log time), and rebuild: groups split
+ * by `gap`, gated by `threshold`, cut by resets; escalations raised at their counts; expectations
+ * of derived rules judged against the log clock (the latest log time any scan saw). Cause links are
+ * redone last, for every rule whose own or whose causes' incidents changed. */
 #include "incident.h"
 
 #include <stdio.h>
@@ -51,8 +51,9 @@ struct builder {
     const struct ruleset *rs;
     struct hl_err *err;
     int64_t clock_us; /* latest log time of any scan; INT64_MIN when none */
-    sqlite3_stmt *st_findings, *st_resets, *st_expects, *st_delete, *st_unlink, *st_insert,
-            *st_link, *st_close, *st_link_range, *st_link_untimed, *st_pair_clear, *st_pair_fill;
+    sqlite3_stmt *st_findings, *st_resets, *st_expects, *st_triggers, *st_delete, *st_unlink,
+            *st_insert, *st_link, *st_close, *st_link_range, *st_link_untimed, *st_pair_clear,
+            *st_pair_fill;
     struct buf text; /* scratch: summaries */
 };
 
@@ -119,6 +120,56 @@ static int read_events(struct builder *b, sqlite3_stmt *st, struct event_list *l
         r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
     sqlite3_reset(st);
     return r;
+}
+
+/* A statement read one row ahead whose first column is a log time: resets, expect lines and
+ * trigger findings are merged with a walk this way, in time order, so that memory does not
+ * grow with their number. A good login can be a reset: a busy client logs millions. */
+struct ts_cursor {
+    sqlite3_stmt *st; /* borrowed and bound; NULL once read to the end */
+    const char *key;  /* when set, only rows whose group_key (column 1) applies to it */
+    bool ready;       /* us is the row ahead */
+    int64_t us;
+};
+
+static bool reset_applies(const char *reset_key, const char *key);
+
+/* 1 and the time of the row ahead in *ret_us, 0 at the end, or an error. */
+static int cursor_peek(struct builder *b, struct ts_cursor *c, int64_t *ret_us)
+{
+    while (!c->ready && c->st) {
+        int rc = sqlite3_step(c->st);
+        if (rc != SQLITE_ROW) {
+            int r = rc == SQLITE_DONE ? 0 : fail(b, "cannot read the marks of an incident");
+            sqlite3_reset(c->st);
+            c->st = NULL;
+            if (r < 0)
+                return r;
+            break;
+        }
+        const unsigned char *ts = sqlite3_column_text(c->st, 0);
+        bool zoned;
+        if (!ts || parse_time_iso(strv_from_cstr((const char *)ts), 0, &c->us, &zoned) == 0)
+            continue;
+        const unsigned char *key = c->key ? sqlite3_column_text(c->st, 1) : NULL;
+        if (c->key && !reset_applies(key ? (const char *)key : "[]", c->key))
+            continue;
+        c->ready = true;
+    }
+    *ret_us = c->us;
+    return c->ready;
+}
+
+static void cursor_take(struct ts_cursor *c)
+{
+    c->ready = false;
+}
+
+static void cursor_close(struct ts_cursor *c)
+{
+    if (c->st)
+        sqlite3_reset(c->st);
+    *c = (struct ts_cursor){ 0 };
 }
 
 static void bind_host(sqlite3_stmt *st, int i, const char *host)
@@ -346,11 +397,11 @@ struct walk {
     int64_t *members; /* owned: findings of the incident in progress, then of pending; an
                          incident's members past its threshold are only counted (extra) */
     size_t n_members, cap;
-    size_t extra;     /* members of the incident in progress beyond those in members */
-    size_t ri;        /* resets before this index are behind the walk */
-    size_t untimed;   /* findings of the group without a time */
-    size_t n_pending; /* the last n_pending members are pending (below threshold) */
-    bool in_incident; /* members[0 .. n_members - n_pending) form an incident */
+    size_t extra;            /* members of the incident in progress beyond those in members */
+    struct ts_cursor resets; /* the key's resets not yet behind the walk */
+    size_t untimed;          /* findings of the group without a time */
+    size_t n_pending;        /* the last n_pending members are pending (below threshold) */
+    bool in_incident;        /* members[0 .. n_members - n_pending) form an incident */
     int64_t first_us, last_us;
     int64_t *pending_ts;  /* owned: ts of the pending members, parallel to their tail */
     unsigned since_reset; /* findings since the last reset, for escalations */
@@ -507,11 +558,20 @@ static int walk_begin(struct walk *w, struct builder *b, const struct rule *rule
     w->open_escalations = calloc(rule->inc.n_escalations + 1, sizeof(*w->open_escalations));
     if (!w->key || !w->escalated || !w->open_escalations)
         return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    if (rule->inc.reset_idx != SIZE_MAX) {
+        sqlite3_stmt *st = b->st_resets;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, rule->id, -1, SQLITE_STATIC);
+        bind_host(st, 2, host);
+        sqlite3_bind_text(st, 3, w->key, -1, SQLITE_STATIC);
+        w->resets = (struct ts_cursor){ .st = st, .key = w->key };
+    }
     return 0;
 }
 
 static void walk_release(struct walk *w)
 {
+    cursor_close(&w->resets); /* before the key it borrows */
     free(w->key);
     free(w->members);
     free(w->pending_ts);
@@ -520,7 +580,7 @@ static void walk_release(struct walk *w)
     memset(w, 0, sizeof(*w));
 }
 
-static int walk_event(struct walk *w, const struct event *e, const struct event_list *resets)
+static int walk_event(struct walk *w, const struct event *e)
 {
     int r = 0;
     if (!e->has_ts) {
@@ -529,14 +589,13 @@ static int walk_event(struct walk *w, const struct event *e, const struct event_
         r = escalate(w, e);
     } else {
         /* Resets up to this finding's time (a reset at the same second comes after it). */
-        for (; w->ri < resets->n && resets->v[w->ri].has_ts && resets->v[w->ri].ts_us < e->ts_us;
-             w->ri++) {
-            if (!reset_applies(resets->v[w->ri].key, w->key))
-                continue;
-            if ((r = flush_incident(w, true)) < 0 || (r = on_reset(w)) < 0)
-                break;
+        int64_t at;
+        while (r == 0 && (r = cursor_peek(w->b, &w->resets, &at)) > 0 && at < e->ts_us) {
+            cursor_take(&w->resets);
+            if ((r = flush_incident(w, true)) == 0)
+                r = on_reset(w);
         }
-        if (r == 0)
+        if (r >= 0)
             r = add_finding(w, e);
     }
     if (r == HL_ENOMEM)
@@ -544,13 +603,14 @@ static int walk_event(struct walk *w, const struct event *e, const struct event_
     return r;
 }
 
-static int walk_end(struct walk *w, const struct event_list *resets)
+static int walk_end(struct walk *w)
 {
     /* A reset after the last finding ends the incident and closes the escalations. */
-    bool reset_after = false;
-    for (; w->ri < resets->n && !reset_after; w->ri++)
-        reset_after = resets->v[w->ri].has_ts && reset_applies(resets->v[w->ri].key, w->key);
-    int r = flush_incident(w, reset_after);
+    int64_t at;
+    int r = cursor_peek(w->b, &w->resets, &at);
+    bool reset_after = r > 0;
+    if (r >= 0)
+        r = flush_incident(w, reset_after);
     if (r == 0 && reset_after)
         r = close_escalations(w);
     /* Findings without a time form one incident of their own, when they are enough. */
@@ -572,55 +632,55 @@ static int walk_end(struct walk *w, const struct event_list *resets)
 
 /* ---- expectations ----------------------------------------------------------------------- */
 
-static int cmp_event_ts(const void *pa, const void *pb)
-{
-    const struct event *a = pa, *b = pb;
-    if (a->has_ts != b->has_ts)
-        return a->has_ts ? -1 : 1;
-    return (a->ts_us > b->ts_us) - (a->ts_us < b->ts_us);
-}
-
 /* Judges the expectations of derived rule x (after = trigger) on host: each episode of
  * trigger findings either meets an expect line in its window, fires (log time went past the
- * window), or stays open (the input ended first). */
+ * window), or stays open (the input ended first). Triggers and expect lines are both read in
+ * time order, side by side. */
 static int build_expectations(struct builder *b, const struct rule *trigger, const struct rule *x,
-                              const char *host, struct event_list *triggers)
+                              const char *host)
 {
-    struct event_list marks = { 0 };
+    sqlite3_reset(b->st_triggers);
+    sqlite3_bind_text(b->st_triggers, 1, trigger->id, -1, SQLITE_STATIC);
+    bind_host(b->st_triggers, 2, host);
+    sqlite3_reset(b->st_expects);
     sqlite3_bind_text(b->st_expects, 1, x->id, -1, SQLITE_STATIC);
     bind_host(b->st_expects, 2, host);
-    int r = read_events(b, b->st_expects, &marks);
-    if (r < 0)
-        return r;
-    if (triggers->n) /* qsort's base may not be NULL, even for no elements */
-        qsort(triggers->v, triggers->n, sizeof(*triggers->v), cmp_event_ts);
-    size_t mi = 0;
+    struct ts_cursor triggers = { .st = b->st_triggers }, marks = { .st = b->st_expects };
     char key[512];
-    {
-        struct buf k;
-        buf_init(&k, 0);
-        r = buf_addc(&k, '[') == 0 && json_put_string(&k, host, strlen(host)) == 0 &&
+    struct buf k;
+    buf_init(&k, 0);
+    int r = buf_addc(&k, '[') == 0 && json_put_string(&k, host, strlen(host)) == 0 &&
                             buf_addc(&k, ']') == 0
                     ? 0
-                    : HL_ENOMEM;
-        snprintf(key, sizeof(key), "%s", r == 0 ? buf_cstr(&k) : "[]");
-        buf_release(&k);
-    }
-    for (size_t i = 0; r == 0 && i < triggers->n && triggers->v[i].has_ts;) {
-        int64_t start = triggers->v[i].ts_us, deadline = start + x->inc.expect_us;
-        while (mi < marks.n && marks.v[mi].has_ts && marks.v[mi].ts_us <= start)
-            mi++;
-        bool met = mi < marks.n && marks.v[mi].has_ts && marks.v[mi].ts_us <= deadline;
-        int64_t end = met ? marks.v[mi].ts_us : deadline;
-        size_t j = i;
-        unsigned count = 0;
-        int64_t last = start;
-        while (j < triggers->n && triggers->v[j].has_ts && triggers->v[j].ts_us <= end) {
-            last = triggers->v[j].ts_us;
-            count++;
-            j++;
+                    : hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    snprintf(key, sizeof(key), "%s", r == 0 ? buf_cstr(&k) : "[]");
+    buf_release(&k);
+    int64_t start, mark_us = 0;
+    while (r == 0) {
+        int has = cursor_peek(b, &triggers, &start);
+        if (has <= 0) {
+            r = has;
+            break;
         }
-        i = j;
+        int64_t deadline = start + x->inc.expect_us;
+        while ((has = cursor_peek(b, &marks, &mark_us)) > 0 && mark_us <= start)
+            cursor_take(&marks);
+        if (has < 0) {
+            r = has;
+            break;
+        }
+        bool met = has > 0 && mark_us <= deadline;
+        int64_t end = met ? mark_us : deadline, last = start, at;
+        unsigned count = 0;
+        while ((has = cursor_peek(b, &triggers, &at)) > 0 && at <= end) {
+            cursor_take(&triggers);
+            last = at;
+            count++;
+        }
+        if (has < 0) {
+            r = has;
+            break;
+        }
         if (met)
             continue;
         struct draft_incident d = {
@@ -634,7 +694,8 @@ static int build_expectations(struct builder *b, const struct rule *trigger, con
         };
         r = write_incident(b, &d, trigger, host);
     }
-    events_release(&marks);
+    cursor_close(&triggers);
+    cursor_close(&marks);
     return r;
 }
 
@@ -660,17 +721,8 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host)
         if (rc != SQLITE_DONE)
             return fail(b, "cannot drop old incidents");
     }
-    struct event_list findings = { 0 }, resets = { 0 };
+    struct event_list findings = { 0 };
     int r = 0;
-    if (rule->inc.reset_idx != SIZE_MAX) {
-        sqlite3_bind_text(b->st_resets, 1, rule->id, -1, SQLITE_STATIC);
-        bind_host(b->st_resets, 2, host);
-        r = read_events(b, b->st_resets, &resets);
-    }
-    /* Expectations look at every finding of the pair at once; groups need only their own. */
-    bool expected = false;
-    for (size_t i = 0; i < b->rs->n && !expected; i++)
-        expected = expects_after(b->rs, &b->rs->rules[i], rule);
     /* The pair in walk order (temp.pair), read in chunks: each starts after the last row of
      * the one before, so no statement is left reading while incidents are written and memory
      * holds one chunk, whatever the size of a group. */
@@ -689,33 +741,32 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host)
     for (bool more = true; r == 0 && more;) {
         sqlite3_stmt *st = b->st_findings;
         sqlite3_bind_int64(st, 1, cur_pos);
-        sqlite3_bind_int64(st, 2, expected ? -1 : REBUILD_CHUNK);
-        events_release(&findings); /* expected reads everything in one go (LIMIT -1) */
+        sqlite3_bind_int64(st, 2, REBUILD_CHUNK);
+        events_release(&findings);
         r = read_events(b, st, &findings);
-        more = !expected && findings.n == REBUILD_CHUNK;
+        more = findings.n == REBUILD_CHUNK;
         cur_pos += (int64_t)findings.n;
         for (size_t i = 0; r == 0 && i < findings.n; i++) {
             const struct event *e = &findings.v[i];
             if (walking && strcmp(w.key, e->key) != 0) {
                 walking = false;
-                r = walk_end(&w, &resets);
+                r = walk_end(&w);
             }
             if (r == 0 && !walking && (r = walk_begin(&w, b, rule, host, e->key)) == 0)
                 walking = true;
             if (r == 0)
-                r = walk_event(&w, e, &resets);
+                r = walk_event(&w, e);
         }
     }
     if (walking) {
-        int e = walk_end(&w, &resets);
+        int e = walk_end(&w);
         r = r ? r : e;
     }
     walk_release(&w);
-    for (size_t i = 0; r == 0 && expected && i < b->rs->n; i++)
-        if (expects_after(b->rs, &b->rs->rules[i], rule))
-            r = build_expectations(b, rule, &b->rs->rules[i], host, &findings);
     events_release(&findings);
-    events_release(&resets);
+    for (size_t i = 0; r == 0 && i < b->rs->n; i++)
+        if (expects_after(b->rs, &b->rs->rules[i], rule))
+            r = build_expectations(b, rule, &b->rs->rules[i], host);
     return r;
 }
 
@@ -973,14 +1024,21 @@ static int builder_open(struct builder *b)
         r = prepare(b, &b->st_findings,
                     "SELECT finding_id, ts, group_key FROM temp.pair WHERE pos > ?1"
                     " ORDER BY pos LIMIT ?2");
+    /* The resets of a key: its own, and those with an empty part (a good login without a
+     * role), which reset_applies() then compares part by part. marks_rule_host covers it. */
     if (r == 0)
         r = prepare(b, &b->st_resets,
-                    "SELECT 0, ts, group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset'"
-                    " AND host IS ?2 AND ts IS NOT NULL ORDER BY ts");
+                    "SELECT ts, group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset'"
+                    " AND host IS ?2 AND ts IS NOT NULL"
+                    " AND (group_key = ?3 OR instr(group_key, '\"\"') > 0) ORDER BY ts");
     if (r == 0)
         r = prepare(b, &b->st_expects,
-                    "SELECT 0, ts, group_key FROM marks WHERE rule_id = ?1 AND kind = 'expect'"
+                    "SELECT ts FROM marks WHERE rule_id = ?1 AND kind = 'expect'"
                     " AND host IS ?2 AND ts IS NOT NULL ORDER BY ts");
+    if (r == 0)
+        r = prepare(b, &b->st_triggers,
+                    "SELECT ts FROM findings WHERE rule_id = ?1 AND host IS ?2"
+                    " AND ts IS NOT NULL ORDER BY ts");
     if (r == 0)
         r = prepare(b, &b->st_unlink,
                     "UPDATE findings SET incident_id = NULL WHERE incident_id IN"
@@ -1036,6 +1094,7 @@ static void builder_close(struct builder *b)
     sqlite3_finalize(b->st_findings);
     sqlite3_finalize(b->st_resets);
     sqlite3_finalize(b->st_expects);
+    sqlite3_finalize(b->st_triggers);
     sqlite3_finalize(b->st_unlink);
     sqlite3_finalize(b->st_delete);
     sqlite3_finalize(b->st_insert);
