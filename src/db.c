@@ -21,9 +21,11 @@ extern const char schema_001_core[];
 extern const char schema_002_incidents[];
 extern const char schema_003_time_ordered_indexes[];
 extern const char schema_004_time_ordered_marks[];
+extern const char schema_005_open_incidents[];
 static const char *const migrations[] = { schema_001_core, schema_002_incidents,
                                           schema_003_time_ordered_indexes,
-                                          schema_004_time_ordered_marks };
+                                          schema_004_time_ordered_marks,
+                                          schema_005_open_incidents };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
                "one migration script per schema version");

@@ -1129,6 +1129,75 @@ static const struct rule *find_rule(const struct ruleset *rs, const char *id)
     return NULL;
 }
 
+/* Open incidents are judged against the log clock, which this input may have moved. Only
+ * their state can change, as flush_incident() and build_expectations() decide it: a group
+ * closes once the clock is more than its gap past its last finding, an expectation fires once
+ * the clock is past its window, an escalation stays open until a reset. A rebuild of every
+ * (rule, host) with an open incident made the same incidents: with --follow on a large
+ * database that was seconds of work at every pause of the input. */
+static int rejudge_open(struct builder *b)
+{
+    if (b->clock_us == INT64_MIN)
+        return 0;
+    /* Judged into temp.judged first: updating incidents while the read walks them (through
+     * the index of open incidents) would move the rows under it. */
+    sqlite3_stmt *open = NULL, *set = NULL;
+    int r = 0;
+    if (sqlite3_exec(b->db->h,
+                     "CREATE TEMP TABLE IF NOT EXISTS judged (id INTEGER PRIMARY KEY,"
+                     " state TEXT NOT NULL); DELETE FROM temp.judged",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        r = fail(b, "cannot judge the open incidents");
+    if (r == 0)
+        r = prepare(b, &open,
+                    "SELECT id, rule_id, from_rule_id, first_ts, last_ts FROM incidents"
+                    " WHERE state = 'open'");
+    if (r == 0)
+        r = prepare(b, &set, "INSERT INTO temp.judged(id, state) VALUES(?1, ?2)");
+    int rc;
+    while (r == 0 && (rc = sqlite3_step(open)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(open, 1);
+        const char *from_id = (const char *)sqlite3_column_text(open, 2);
+        const struct rule *rule = ruleset_find(b->rs, id ? id : ""); /* derived ones too */
+        const unsigned char *first = sqlite3_column_text(open, 3);
+        const unsigned char *last = sqlite3_column_text(open, 4);
+        int64_t first_us, last_us;
+        bool zoned;
+        if (!rule || !rule_is_public(rule) || !from_id || !first || !last ||
+            parse_time_iso(strv_from_cstr((const char *)first), 0, &first_us, &zoned) == 0 ||
+            parse_time_iso(strv_from_cstr((const char *)last), 0, &last_us, &zoned) == 0)
+            continue; /* a rule no longer loaded keeps its incidents, as in a rebuild */
+        const char *state = NULL;
+        if (strcmp(id, from_id) == 0) {
+            if (b->clock_us - last_us > rule->inc.gap_us)
+                state = "closed";
+        } else if (rule->role == RULE_ROLE_DERIVED && rule->inc.after &&
+                   rule->inc.after_idx < b->rs->n &&
+                   strcmp(b->rs->rules[rule->inc.after_idx].id, from_id) == 0) {
+            if (b->clock_us > first_us + rule->inc.expect_us)
+                state = "fired";
+        }
+        if (!state)
+            continue;
+        sqlite3_bind_int64(set, 1, sqlite3_column_int64(open, 0));
+        sqlite3_bind_text(set, 2, state, -1, SQLITE_STATIC);
+        if (sqlite3_step(set) != SQLITE_DONE)
+            r = fail(b, "cannot judge an open incident");
+        sqlite3_reset(set);
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = fail(b, "cannot read the open incidents");
+    sqlite3_finalize(open);
+    sqlite3_finalize(set);
+    if (r == 0 && sqlite3_exec(b->db->h,
+                               "UPDATE incidents SET state = (SELECT j.state FROM temp.judged AS j"
+                               " WHERE j.id = incidents.id)"
+                               " WHERE id IN (SELECT id FROM temp.judged); DELETE FROM temp.judged",
+                               NULL, NULL, NULL) != SQLITE_OK)
+        r = fail(b, "cannot judge the open incidents");
+    return r;
+}
+
 int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err)
 {
     if (db->readonly)
@@ -1149,12 +1218,8 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
     bool in_tx = r == 0;
     if (r == 0)
         r = builder_open(&b);
-    /* Open incidents are judged against the log clock, which this input may have moved. */
-    if (r == 0 && sqlite3_exec(db->h,
-                               "INSERT OR IGNORE INTO incidents_dirty SELECT DISTINCT from_rule_id,"
-                               " coalesce(host, '') FROM incidents WHERE state = 'open'",
-                               NULL, NULL, NULL) != SQLITE_OK)
-        r = fail(&b, "cannot mark open incidents");
+    if (r == 0)
+        r = rejudge_open(&b);
     sqlite3_stmt *dirty = NULL;
     if (r == 0)
         r = prepare(&b, &dirty, "SELECT rule_id, host FROM incidents_dirty ORDER BY 1, 2");
