@@ -938,6 +938,23 @@ static int64_t cause_lookup(struct cause_table *t, int64_t id)
     return cause;
 }
 
+/* The other rules whose findings can make incidents of rule (escalations to it, the trigger of
+ * its expectation), the first cap of them in v; returns how many there are. */
+static size_t from_rules(const struct ruleset *rs, const struct rule *rule, const struct rule **v,
+                         size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct rule *r = &rs->rules[i];
+        bool makes = rule->role == RULE_ROLE_DERIVED && rule->inc.after && rule->inc.after_idx == i;
+        for (size_t e = 0; e < r->inc.n_escalations && !makes; e++)
+            makes = &rs->rules[r->inc.escalations[e].target_idx] == rule;
+        if (makes && r != rule && n++ < cap)
+            v[n - 1] = r;
+    }
+    return n;
+}
+
 /* Links each incident of rule to its probable cause: the first `caused-by` (in file order)
  * that finds one wins. Effects are walked in time order while each cause rule's findings
  * stream past in time order, so an effect costs a short walk back through its window and
@@ -953,14 +970,33 @@ static int link_causes(struct builder *b, const struct rule *rule)
         r = cause_table_open(b, &tables[c]);
     }
     sqlite3_stmt *list = NULL, *set = NULL;
+    /* The rule's incidents through incidents_from: by the rules that make them, the rule
+     * itself, a rule that escalates to it, or the trigger of its expectation. By first_ts
+     * alone, SQLite walked every incident of the database for each rule with causes. */
+    const struct rule *from[64];
+    size_t n_from = from_rules(b->rs, rule, from, ARRAY_SIZE(from));
+    struct buf sql;
+    buf_init(&sql, 0);
+    bool named = n_from <= ARRAY_SIZE(from); /* else read them all by rule_id */
+    HL_IGNORE(buf_adds(&sql, "SELECT id, first_ts, coalesce(cause_incident_id, 0) FROM incidents"
+                             " WHERE rule_id = ?1"));
+    if (named) {
+        HL_IGNORE(buf_adds(&sql, " AND from_rule_id IN (?1"));
+        for (size_t i = 0; i < n_from; i++)
+            HL_IGNORE(buf_adds(&sql, ", ?"));
+        HL_IGNORE(buf_adds(&sql, ")"));
+    }
+    HL_IGNORE(buf_adds(&sql, " AND first_ts IS NOT NULL ORDER BY first_ts, id"));
     if (r == 0)
-        r = prepare(b, &list,
-                    "SELECT id, first_ts, coalesce(cause_incident_id, 0) FROM incidents"
-                    " WHERE rule_id = ?1 AND first_ts IS NOT NULL ORDER BY first_ts, id");
+        r = prepare(b, &list, buf_cstr(&sql));
+    buf_release(&sql);
     if (r == 0)
         r = prepare(b, &set, "UPDATE incidents SET cause_incident_id = ?2 WHERE id = ?1");
-    if (r == 0)
+    if (r == 0) {
         sqlite3_bind_text(list, 1, rule->id, -1, SQLITE_STATIC);
+        for (size_t i = 0; named && i < n_from; i++)
+            sqlite3_bind_text(list, (int)i + 2, from[i]->id, -1, SQLITE_STATIC);
+    }
     while (r == 0 && sqlite3_step(list) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(list, 0), first_us, cause = 0;
         bool zoned;
