@@ -493,7 +493,8 @@ static int prepare_all(struct db *db, struct hl_err *err)
                     err);
     if (r == 0)
         r = prepare(db, &db->st_dirty,
-                    "INSERT OR IGNORE INTO incidents_dirty(rule_id, host) VALUES(:rule_id, :host)",
+                    "INSERT OR IGNORE INTO incidents_dirty(rule_id, host, key)"
+                    " VALUES(:rule_id, :host, :key)",
                     err);
     if (r == 0)
         r = prepare(db, &db->st_clock,
@@ -948,7 +949,8 @@ int db_mark_add(struct db *db, const struct db_mark *m, struct hl_err *err)
     return r ? r : wrote_row(db, err);
 }
 
-int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host, struct hl_err *err)
+int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host, struct strv key,
+                       struct hl_err *err)
 {
     int r = begin(db, err);
     if (r < 0)
@@ -956,6 +958,7 @@ int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host, str
     sqlite3_stmt *st = db->st_dirty;
     bind_text(st, ":rule_id", rule_id);
     bind_strv(st, ":host", host.p ? host : strv_from_cstr(""), false);
+    bind_strv(st, ":key", key.p ? key : strv_from_cstr(""), false);
     return step_done(db, st, err, "cannot mark incidents for a rebuild");
 }
 

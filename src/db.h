@@ -179,9 +179,10 @@ struct db_mark {
 /* Stores m unless the same (rule_id, kind, event_hash, occurrence) is stored already. */
 HL_NODISCARD int db_mark_add(struct db *db, const struct db_mark *m, struct hl_err *err);
 
-/* Marks the incidents of rule_id on host for a rebuild (incidents_update()). */
+/* Marks the incidents of rule_id on host for a rebuild (incidents_update()): those of group
+ * key only, or all of them when key is empty. */
 HL_NODISCARD int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host,
-                                    struct hl_err *err);
+                                    struct strv key, struct hl_err *err);
 
 /* Raises scans.last_ts of the running scan to ts (ISO text) when it is later. */
 HL_NODISCARD int db_scan_clock(struct db *db, const char *ts, struct hl_err *err);

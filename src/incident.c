@@ -53,7 +53,7 @@ struct builder {
     int64_t clock_us; /* latest log time of any scan; INT64_MIN when none */
     sqlite3_stmt *st_findings, *st_resets, *st_expects, *st_triggers, *st_delete, *st_unlink,
             *st_insert, *st_link, *st_close, *st_link_range, *st_link_untimed, *st_pair_clear,
-            *st_pair_fill;
+            *st_pair_fill, *st_unlink_keys, *st_delete_keys, *st_pair_fill_keys, *st_key_add;
     struct buf text; /* scratch: summaries */
 };
 
@@ -709,10 +709,13 @@ static bool expects_after(const struct ruleset *rs, const struct rule *x,
            &rs->rules[x->inc.after_idx] == trigger;
 }
 
-static int rebuild(struct builder *b, const struct rule *rule, const char *host)
+/* Rebuilds the incidents of rule on host: all of them, or (keyed) those of the group keys in
+ * temp.keys. */
+static int rebuild(struct builder *b, const struct rule *rule, const char *host, bool keyed)
 {
     /* Old incidents of this pair go; their findings are unlinked until regrouped. */
-    sqlite3_stmt *del[] = { b->st_unlink, b->st_delete };
+    sqlite3_stmt *del[] = { keyed ? b->st_unlink_keys : b->st_unlink,
+                            keyed ? b->st_delete_keys : b->st_delete };
     for (size_t i = 0; i < ARRAY_SIZE(del); i++) {
         sqlite3_bind_text(del[i], 1, rule->id, -1, SQLITE_STATIC);
         bind_host(del[i], 2, host);
@@ -726,9 +729,9 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host)
     /* The pair in walk order (temp.pair), read in chunks: each starts after the last row of
      * the one before, so no statement is left reading while incidents are written and memory
      * holds one chunk, whatever the size of a group. */
-    sqlite3_bind_text(b->st_pair_fill, 1, rule->id, -1, SQLITE_STATIC);
-    bind_host(b->st_pair_fill, 2, host);
-    sqlite3_stmt *fill[] = { b->st_pair_clear, b->st_pair_fill };
+    sqlite3_stmt *fill[] = { b->st_pair_clear, keyed ? b->st_pair_fill_keys : b->st_pair_fill };
+    sqlite3_bind_text(fill[1], 1, rule->id, -1, SQLITE_STATIC);
+    bind_host(fill[1], 2, host);
     for (size_t i = 0; r == 0 && i < ARRAY_SIZE(fill); i++) {
         int rc = sqlite3_step(fill[i]);
         sqlite3_reset(fill[i]);
@@ -764,7 +767,7 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host)
     }
     walk_release(&w);
     events_release(&findings);
-    for (size_t i = 0; r == 0 && i < b->rs->n; i++)
+    for (size_t i = 0; r == 0 && !keyed && i < b->rs->n; i++)
         if (expects_after(b->rs, &b->rs->rules[i], rule))
             r = build_expectations(b, rule, &b->rs->rules[i], host);
     return r;
@@ -1082,6 +1085,29 @@ static int builder_open(struct builder *b)
     if (r == 0)
         r = prepare(b, &b->st_delete,
                     "DELETE FROM incidents WHERE from_rule_id = ?1 AND host IS ?2");
+    /* The same for the group keys in temp.keys only (incidents_dirty rows with a key). */
+    if (r == 0 && sqlite3_exec(b->db->h,
+                               "CREATE TEMP TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY);"
+                               " DELETE FROM temp.keys",
+                               NULL, NULL, NULL) != SQLITE_OK)
+        r = fail(b, "cannot prepare the rebuild table");
+    if (r == 0)
+        r = prepare(b, &b->st_key_add, "INSERT OR IGNORE INTO temp.keys(key) VALUES(?1)");
+    if (r == 0)
+        r = prepare(b, &b->st_unlink_keys,
+                    "UPDATE findings SET incident_id = NULL WHERE incident_id IN"
+                    " (SELECT id FROM incidents WHERE from_rule_id = ?1 AND host IS ?2"
+                    " AND key IN (SELECT key FROM temp.keys))");
+    if (r == 0)
+        r = prepare(b, &b->st_delete_keys,
+                    "DELETE FROM incidents WHERE from_rule_id = ?1 AND host IS ?2"
+                    " AND key IN (SELECT key FROM temp.keys)");
+    if (r == 0)
+        r = prepare(b, &b->st_pair_fill_keys,
+                    "INSERT INTO temp.pair(finding_id, ts, group_key)"
+                    " SELECT id, ts, group_key FROM findings WHERE rule_id = ?1 AND host IS ?2"
+                    " AND group_key IN (SELECT key FROM temp.keys)"
+                    " ORDER BY group_key, ts IS NULL, ts, id");
     if (r == 0)
         r = prepare(b, &b->st_insert,
                     "INSERT INTO incidents(rule_id, from_rule_id, severity, host, key, first_ts,"
@@ -1140,6 +1166,10 @@ static void builder_close(struct builder *b)
     sqlite3_finalize(b->st_link_untimed);
     sqlite3_finalize(b->st_pair_clear);
     sqlite3_finalize(b->st_pair_fill);
+    sqlite3_finalize(b->st_unlink_keys);
+    sqlite3_finalize(b->st_delete_keys);
+    sqlite3_finalize(b->st_pair_fill_keys);
+    sqlite3_finalize(b->st_key_add);
     buf_release(&b->text);
 }
 
@@ -1234,6 +1264,47 @@ static int rejudge_open(struct builder *b)
     return r;
 }
 
+/* The (rule, host) whose incidents_dirty rows are being read. */
+struct dirty_pair {
+    char *rule_id, *host;    /* owned */
+    const struct rule *rule; /* NULL when the rule is no longer loaded */
+    bool expected;           /* its findings trigger an expectation: rebuilt whole */
+    bool whole;              /* rebuilt whole already: its key rows are done too */
+    size_t n_keys;           /* keys waiting in temp.keys */
+};
+
+static void pair_release(struct dirty_pair *p)
+{
+    free(p->rule_id);
+    free(p->host);
+    memset(p, 0, sizeof(*p));
+}
+
+static int pair_start(struct builder *b, struct dirty_pair *p, const char *id, const char *host)
+{
+    pair_release(p);
+    p->rule_id = strdup(id);
+    p->host = strdup(host);
+    if (!p->rule_id || !p->host)
+        return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    p->rule = find_rule(b->rs, id);
+    for (size_t i = 0; p->rule && i < b->rs->n && !p->expected; i++)
+        p->expected = expects_after(b->rs, &b->rs->rules[i], p->rule);
+    return 0;
+}
+
+/* Rebuilds the groups of p collected in temp.keys, and empties it. */
+static int rebuild_keys(struct builder *b, struct dirty_pair *p)
+{
+    if (!p->n_keys)
+        return 0;
+    p->n_keys = 0;
+    int r = rebuild(b, p->rule, p->host, true);
+    if (r == 0 && sqlite3_exec(b->db->h, "DELETE FROM temp.keys", NULL, NULL, NULL) != SQLITE_OK)
+        r = fail(b, "cannot clear the groups to rebuild");
+    return r;
+}
+
 int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err)
 {
     if (db->readonly)
@@ -1256,28 +1327,50 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
         r = builder_open(&b);
     if (r == 0)
         r = rejudge_open(&b);
+    /* Rows of one (rule, host) come together, key '' (the whole pair) first. The keys of a
+     * pair not dirty as a whole are collected in temp.keys and rebuilt at its last row. */
     sqlite3_stmt *dirty = NULL;
     if (r == 0)
-        r = prepare(&b, &dirty, "SELECT rule_id, host FROM incidents_dirty ORDER BY 1, 2");
+        r = prepare(&b, &dirty, "SELECT rule_id, host, key FROM incidents_dirty ORDER BY 1, 2, 3");
+    struct dirty_pair pair = { 0 };
     int rc;
     while (r == 0 && (rc = sqlite3_step(dirty)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(dirty, 0);
         const char *host = (const char *)sqlite3_column_text(dirty, 1);
-        const struct rule *rule = find_rule(rs, id);
-        if (n_changed == 0 || strcmp(changed[n_changed - 1], id) != 0) {
-            char **v = realloc(changed, (n_changed + 1) * sizeof(*v));
-            if (!v || !(v[n_changed] = strdup(id))) {
-                changed = v ? v : changed;
-                r = hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
+        const char *key = (const char *)sqlite3_column_text(dirty, 2);
+        if (!id || !host || !key)
+            continue;
+        if (!pair.rule_id || strcmp(pair.rule_id, id) != 0 || strcmp(pair.host, host) != 0) {
+            if ((r = rebuild_keys(&b, &pair)) < 0 || (r = pair_start(&b, &pair, id, host)) < 0)
                 break;
+            if (n_changed == 0 || strcmp(changed[n_changed - 1], id) != 0) {
+                char **v = realloc(changed, (n_changed + 1) * sizeof(*v));
+                if (!v || !(v[n_changed] = strdup(id))) {
+                    changed = v ? v : changed;
+                    r = hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
+                    break;
+                }
+                changed = v;
+                n_changed++;
             }
-            changed = v;
-            n_changed++;
         }
         /* A rule no longer loaded keeps its old incidents: we cannot know better. */
-        if (rule)
-            r = rebuild(&b, rule, host ? host : "");
+        if (!pair.rule || pair.whole)
+            continue;
+        if (!*key || pair.expected) {
+            pair.whole = true; /* the pair's first row: no key is waiting */
+            r = rebuild(&b, pair.rule, pair.host, false);
+        } else {
+            sqlite3_bind_text(b.st_key_add, 1, key, -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(b.st_key_add) != SQLITE_DONE)
+                r = fail(&b, "cannot collect the groups to rebuild");
+            sqlite3_reset(b.st_key_add);
+            pair.n_keys++;
+        }
     }
+    if (r == 0)
+        r = rebuild_keys(&b, &pair);
+    pair_release(&pair);
     sqlite3_finalize(dirty);
     if (r == 0) /* before link_causes, which reads the links */
         r = apply_links(&b);
@@ -1342,7 +1435,7 @@ int incidents_rekey(struct db *db, const struct ruleset *rs, struct hl_err *err)
 int incidents_mark_all(struct db *db, struct hl_err *err)
 {
     if (sqlite3_exec(db->h,
-                     "INSERT OR IGNORE INTO incidents_dirty"
+                     "INSERT OR IGNORE INTO incidents_dirty(rule_id, host)"
                      " SELECT DISTINCT rule_id, coalesce(host, '') FROM findings",
                      NULL, NULL, NULL) != SQLITE_OK)
         return hl_err_set(err, HL_EDB, db->path, "cannot mark incidents for a rebuild: %s",

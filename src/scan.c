@@ -377,22 +377,32 @@ int scan_update_incidents(struct scan *sc, struct hl_err *err)
     if (r == 0)
         r = incidents_update(sc->db, sc->rs, err);
     sc->dirty_rule = NULL; /* the dirty table is empty again */
+    sc->dirty_by_key = r == 0;
     return r;
 }
 
-/* Marks (rule, host) for an incident rebuild, skipping the database when the previous
- * finding already marked the same pair (the common case: a burst from one host). */
-static int mark_dirty(struct scan *sc, const struct rule *rule, struct strv host,
+/* Marks (rule, host) for an incident rebuild, or only its group key once an update has run:
+ * up to the first pause of the input every pair is rebuilt whole anyway, and marking each key
+ * would cost an insert per finding; after it, a live line rebuilds its group alone. Skips the
+ * database when the previous finding marked the same (the common case: a burst from one
+ * host). */
+static int mark_dirty(struct scan *sc, const struct rule *rule, struct strv host, struct strv key,
                       struct hl_err *err)
 {
-    if (sc->dirty_rule == rule && host.n == sc->dirty_host_len && host.n < sizeof(sc->dirty_host) &&
-        memcmp(sc->dirty_host, host.p ? host.p : "", host.n) == 0)
+    if (!sc->dirty_by_key)
+        key = strv_from_cstr("");
+    if (sc->dirty_rule == rule && host.n == sc->dirty_host_len &&
+        memcmp(sc->dirty_host, host.p ? host.p : "", host.n) == 0 && key.n == sc->dirty_key_len &&
+        memcmp(sc->dirty_key, key.p ? key.p : "", key.n) == 0)
         return 0;
-    int r = db_incidents_dirty(sc->db, rule->id, host, err);
-    if (r == 0 && host.n < sizeof(sc->dirty_host)) {
+    int r = db_incidents_dirty(sc->db, rule->id, host, key, err);
+    sc->dirty_rule = NULL;
+    if (r == 0 && host.n < sizeof(sc->dirty_host) && key.n < sizeof(sc->dirty_key)) {
         sc->dirty_rule = rule;
         memcpy(sc->dirty_host, host.p ? host.p : "", host.n);
         sc->dirty_host_len = host.n;
+        memcpy(sc->dirty_key, key.p ? key.p : "", key.n);
+        sc->dirty_key_len = key.n;
     }
     return r;
 }
@@ -434,7 +444,8 @@ static int apply_mark(struct scan *sc, const struct hit *h, struct hl_err *err)
     /* An expectation is rebuilt with the incidents of its trigger rule. */
     const struct rule *affected =
             rule->role == RULE_ROLE_EXPECT ? &sc->rs->rules[owner->inc.after_idx] : owner;
-    return mark_dirty(sc, affected, h->rec.host, err);
+    /* A reset or expect line may concern every group of its host: the whole pair. */
+    return mark_dirty(sc, affected, h->rec.host, strv_from_cstr(""), err);
 }
 
 /* Stores a hit (a finding or a mark), counts it and tells the sink. */
@@ -471,7 +482,7 @@ static int apply_hit(struct scan *sc, const struct hit *h, struct hl_err *err)
         };
         if ((r = db_finding_add(sc->db, &f, &is_new, err)) < 0)
             return r;
-        if (is_new && (r = mark_dirty(sc, h->rule, h->rec.host, err)) < 0)
+        if (is_new && (r = mark_dirty(sc, h->rule, h->rec.host, h->key, err)) < 0)
             return r;
     }
     sc->findings++;

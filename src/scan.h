@@ -120,9 +120,12 @@ struct scan {
     struct buf message;            /* owned: scratch for a UTF-8-clean message */
     struct buf key;                /* owned: scratch for an incident key */
     int64_t max_ts_us;             /* latest log time seen, INT64_MIN before any */
-    const struct rule *dirty_rule; /* the (rule, host) marked dirty last, to skip repeats */
+    const struct rule *dirty_rule; /* the (rule, host, key) marked dirty last, to skip repeats */
     char dirty_host[256];
     size_t dirty_host_len;
+    char dirty_key[512];
+    size_t dirty_key_len;
+    bool dirty_by_key; /* an update ran (the input paused): mark groups, not whole pairs */
     const char **carry_programs; /* owned array (names borrowed from the rules): the programs
                                     of carry rules, whose lines are noted; NULL entry = any */
     size_t *carry_program_len;   /* owned: strlen of each */

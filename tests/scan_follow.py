@@ -150,6 +150,65 @@ def test_follow_prints_before_close(fmt):
     check(rows == [(4, "ok")], "follow -o %s: every line stored" % fmt, rows)
 
 
+def wait_for(db, sql, want):
+    """Polls query(db, sql) until it returns want (the update at a pause has run), or the
+    deadline; returns the last rows."""
+    end = time.monotonic() + DEADLINE
+    rows = None
+    while time.monotonic() < end:
+        try:
+            rows = query(db, sql)
+        except sqlite3.Error:  # not created yet
+            rows = None
+        if rows == want:
+            break
+        time.sleep(0.05)
+    return rows
+
+
+def test_follow_rebuilds_groups():
+    """After the first pause, a live line rebuilds the incidents of its group (rule, host and
+    key) only: the other groups of the host keep their incidents, ids included. The result is
+    what a scan of the same lines in one go makes."""
+    db = db_path("follow-groups")
+    bad = "2026-11-28T%s+0000 hsm-a1 lunash[4410]: %s Login: incorrect password or PED key\n"
+    incidents = ("SELECT id, rule_id, key, count FROM incidents WHERE rule_id = "
+                 "'auth.login-failed' ORDER BY key, first_ts")
+    p = follow(db)
+    # hsm-a2's incident is written after hsm-a1's: a rebuild of all of hsm-a1 would give its
+    # incidents new ids, above hsm-a2's.
+    other = "2026-11-28T10:01:00+0000 hsm-a2 lunash[4410]: Auditor Login: incorrect password\n"
+    want_first = [('["hsm-a1","Auditor"]', 1), ('["hsm-a1","HSM Admin"]', 1),
+                  ('["hsm-a2","Auditor"]', 1)]
+    want_after = [('["hsm-a1","Auditor"]', 1), ('["hsm-a1","HSM Admin"]', 2),
+                  ('["hsm-a2","Auditor"]', 1)]
+    counts = "SELECT key, count FROM incidents WHERE rule_id = 'auth.login-failed' ORDER BY key"
+    send(p, bad % ("10:00:00", "HSM Admin") + bad % ("10:00:30", "Auditor") + other)
+    first = wait_for(db, counts, want_first)
+    before = query(db, incidents)
+    send(p, bad % ("10:10:00", "HSM Admin"))
+    after = wait_for(db, counts, want_after)
+    now = query(db, incidents)
+    rc = finish(p)
+    auditor_before = [r for r in before if r[2] == '["hsm-a1","Auditor"]']
+    auditor_now = [r for r in now if r[2] == '["hsm-a1","Auditor"]']
+    check(first == want_first and after == want_after and auditor_before == auditor_now and
+          len(auditor_now) == 1 and rc == 0,
+          "follow: a live line rebuilds its own group; the host's other group keeps its incident "
+          "and id", "before=%r now=%r rc=%r" % (before, now, rc))
+    # The same lines in one scan, rebuilt whole: the same incidents (by content).
+    whole = db_path("follow-groups-whole")
+    lines = (bad % ("10:00:00", "HSM Admin") + bad % ("10:00:30", "Auditor") + other +
+             bad % ("10:10:00", "HSM Admin"))
+    subprocess.run([HSMLOG, "--db", whole, "scan", "-"], input=lines.encode(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env(), timeout=DEADLINE)
+    content = ("SELECT rule_id, from_rule_id, host, key, first_ts, last_ts, count, state, summary "
+               "FROM incidents ORDER BY rule_id, key, first_ts")
+    a, b = query(db, content), query(whole, content)
+    check(a == b and len(a) >= 3, "follow: the incidents a pause at a time are those of one scan",
+          "follow=%r one scan=%r" % (a, b))
+
+
 def test_follow_signal(sig, name):
     """A signal mid-stream: lines already in the pipe when it comes are read and stored."""
     db = db_path("follow-" + name)
@@ -393,6 +452,7 @@ def main():
     try:
         test_follow_prints_before_close("text")
         test_follow_prints_before_close("json")
+        test_follow_rebuilds_groups()
         test_follow_signal(signal.SIGTERM, "SIGTERM")
         test_follow_signal(signal.SIGINT, "SIGINT")
         test_follow_commits_while_flowing()
