@@ -51,9 +51,11 @@ struct builder {
     const struct ruleset *rs;
     struct hl_err *err;
     int64_t clock_us; /* latest log time of any scan; INT64_MIN when none */
-    sqlite3_stmt *st_findings, *st_resets, *st_expects, *st_triggers, *st_delete, *st_unlink,
+    sqlite3_stmt *st_findings, *st_resets, *st_expects, *st_triggers, *st_delete, *st_old_save,
             *st_insert, *st_link, *st_close, *st_link_range, *st_link_untimed, *st_pair_clear,
-            *st_pair_fill, *st_unlink_keys, *st_delete_keys, *st_pair_fill_keys, *st_key_add;
+            *st_pair_fill, *st_old_save_keys, *st_delete_keys, *st_pair_fill_keys, *st_key_add,
+            *st_old_find, *st_old_take;
+    int64_t next_id; /* incidents.id of the next new incident: above every id of the update */
     struct buf text; /* scratch: summaries */
 };
 
@@ -309,6 +311,41 @@ static const char *summarize(struct builder *b, const struct draft_incident *d,
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
+/* The id of the incident d: the id of the old incident it is made again from (same rule,
+ * trigger rule, host, key and first time), else a new one. */
+static int incident_id_for(struct builder *b, const struct draft_incident *d,
+                           const struct rule *from, const char *host, int64_t *ret_id)
+{
+    char first[PARSE_TIME_ISO_LEN];
+    sqlite3_stmt *st = b->st_old_find;
+    sqlite3_bind_text(st, 1, d->rule->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, from->id, -1, SQLITE_STATIC);
+    bind_host(st, 3, host);
+    sqlite3_bind_text(st, 4, d->key, -1, SQLITE_STATIC);
+    if (d->has_ts) {
+        parse_time_format(d->first_us, first);
+        sqlite3_bind_text(st, 5, first, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, 5);
+    }
+    int rc = sqlite3_step(st);
+    int64_t old = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(b, "cannot read the old incidents");
+    if (!old) {
+        *ret_id = b->next_id++;
+        return 0;
+    }
+    sqlite3_bind_int64(b->st_old_take, 1, old);
+    rc = sqlite3_step(b->st_old_take);
+    sqlite3_reset(b->st_old_take);
+    if (rc != SQLITE_DONE)
+        return fail(b, "cannot read the old incidents");
+    *ret_id = old;
+    return 0;
+}
+
 static int write_incident(struct builder *b, const struct draft_incident *d,
                           const struct rule *from, const char *host)
 {
@@ -333,12 +370,16 @@ static int write_incident(struct builder *b, const struct draft_incident *d,
     sqlite3_bind_text(st, 9, d->state, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, summary, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 11, b->db->scan_id);
+    int64_t id;
+    int r = incident_id_for(b, d, from, host, &id);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 12, id);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE)
         return fail(b, "cannot store incident");
-    int64_t id = sqlite3_last_insert_rowid(b->db->h);
     if (d->untimed) {
         sqlite3_stmt *st_untimed = b->st_link_untimed;
         sqlite3_bind_int64(st_untimed, 1, id);
@@ -713,8 +754,9 @@ static bool expects_after(const struct ruleset *rs, const struct rule *x,
  * temp.keys. */
 static int rebuild(struct builder *b, const struct rule *rule, const char *host, bool keyed)
 {
-    /* Old incidents of this pair go; their findings are unlinked until regrouped. */
-    sqlite3_stmt *del[] = { keyed ? b->st_unlink_keys : b->st_unlink,
+    /* Old incidents of this pair go, noted in temp.old: one made again keeps its id, and
+     * apply_links() unlinks the findings that are left out. */
+    sqlite3_stmt *del[] = { keyed ? b->st_old_save_keys : b->st_old_save,
                             keyed ? b->st_delete_keys : b->st_delete };
     for (size_t i = 0; i < ARRAY_SIZE(del); i++) {
         sqlite3_bind_text(del[i], 1, rule->id, -1, SQLITE_STATIC);
@@ -1078,10 +1120,38 @@ static int builder_open(struct builder *b)
         r = prepare(b, &b->st_triggers,
                     "SELECT ts FROM findings WHERE rule_id = ?1 AND host IS ?2"
                     " AND ts IS NOT NULL ORDER BY ts");
+    /* The incidents a rebuild drops, by what they are: an incident made again with the same
+     * rule, trigger rule, host, key and first time keeps its id, so that its findings' links
+     * and the causes that point at it stay as they are (only what changed is written). */
+    if (r == 0 && sqlite3_exec(b->db->h,
+                               "CREATE TEMP TABLE IF NOT EXISTS old (id INTEGER PRIMARY KEY,"
+                               " rule_id TEXT NOT NULL, from_rule_id TEXT NOT NULL, host TEXT,"
+                               " key TEXT NOT NULL, first_ts TEXT, reused INTEGER NOT NULL"
+                               " DEFAULT 0); CREATE INDEX IF NOT EXISTS temp.old_identity ON"
+                               " old(rule_id, from_rule_id, key, first_ts); DELETE FROM temp.old",
+                               NULL, NULL, NULL) != SQLITE_OK)
+        r = fail(b, "cannot prepare the rebuild table");
     if (r == 0)
-        r = prepare(b, &b->st_unlink,
-                    "UPDATE findings SET incident_id = NULL WHERE incident_id IN"
-                    " (SELECT id FROM incidents WHERE from_rule_id = ?1 AND host IS ?2)");
+        r = prepare(b, &b->st_old_save,
+                    "INSERT INTO temp.old(id, rule_id, from_rule_id, host, key, first_ts)"
+                    " SELECT id, rule_id, from_rule_id, host, key, first_ts FROM incidents"
+                    " WHERE from_rule_id = ?1 AND host IS ?2");
+    if (r == 0)
+        r = prepare(b, &b->st_old_find,
+                    "SELECT id FROM temp.old WHERE rule_id = ?1 AND from_rule_id = ?2"
+                    " AND host IS ?3 AND key = ?4 AND first_ts IS ?5 AND NOT reused LIMIT 1");
+    if (r == 0)
+        r = prepare(b, &b->st_old_take, "UPDATE temp.old SET reused = 1 WHERE id = ?1");
+    if (r == 0) {
+        sqlite3_stmt *st;
+        if ((r = prepare(b, &st, "SELECT coalesce(max(id), 0) + 1 FROM incidents")) == 0) {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                b->next_id = sqlite3_column_int64(st, 0);
+            else
+                r = fail(b, "cannot read the incidents");
+            sqlite3_finalize(st);
+        }
+    }
     if (r == 0)
         r = prepare(b, &b->st_delete,
                     "DELETE FROM incidents WHERE from_rule_id = ?1 AND host IS ?2");
@@ -1094,10 +1164,11 @@ static int builder_open(struct builder *b)
     if (r == 0)
         r = prepare(b, &b->st_key_add, "INSERT OR IGNORE INTO temp.keys(key) VALUES(?1)");
     if (r == 0)
-        r = prepare(b, &b->st_unlink_keys,
-                    "UPDATE findings SET incident_id = NULL WHERE incident_id IN"
-                    " (SELECT id FROM incidents WHERE from_rule_id = ?1 AND host IS ?2"
-                    " AND key IN (SELECT key FROM temp.keys))");
+        r = prepare(
+                b, &b->st_old_save_keys,
+                "INSERT INTO temp.old(id, rule_id, from_rule_id, host, key, first_ts)"
+                " SELECT id, rule_id, from_rule_id, host, key, first_ts FROM incidents"
+                " WHERE from_rule_id = ?1 AND host IS ?2 AND key IN (SELECT key FROM temp.keys)");
     if (r == 0)
         r = prepare(b, &b->st_delete_keys,
                     "DELETE FROM incidents WHERE from_rule_id = ?1 AND host IS ?2"
@@ -1110,9 +1181,9 @@ static int builder_open(struct builder *b)
                     " ORDER BY group_key, ts IS NULL, ts, id");
     if (r == 0)
         r = prepare(b, &b->st_insert,
-                    "INSERT INTO incidents(rule_id, from_rule_id, severity, host, key, first_ts,"
-                    " last_ts, count, state, summary, scan_id)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, nullif(?11, 0))");
+                    "INSERT INTO incidents(id, rule_id, from_rule_id, severity, host, key,"
+                    " first_ts, last_ts, count, state, summary, scan_id)"
+                    " VALUES(?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, nullif(?11, 0))");
     /* Links are collected in temp.links and written into findings once, in row order, by
      * apply_links(): updating each range in place rewrote the wide finding rows in key
      * order, a random walk over the table (two thirds of the rebuild with many findings). */
@@ -1157,7 +1228,9 @@ static void builder_close(struct builder *b)
     sqlite3_finalize(b->st_resets);
     sqlite3_finalize(b->st_expects);
     sqlite3_finalize(b->st_triggers);
-    sqlite3_finalize(b->st_unlink);
+    sqlite3_finalize(b->st_old_save);
+    sqlite3_finalize(b->st_old_find);
+    sqlite3_finalize(b->st_old_take);
     sqlite3_finalize(b->st_delete);
     sqlite3_finalize(b->st_insert);
     sqlite3_finalize(b->st_link);
@@ -1166,7 +1239,7 @@ static void builder_close(struct builder *b)
     sqlite3_finalize(b->st_link_untimed);
     sqlite3_finalize(b->st_pair_clear);
     sqlite3_finalize(b->st_pair_fill);
-    sqlite3_finalize(b->st_unlink_keys);
+    sqlite3_finalize(b->st_old_save_keys);
     sqlite3_finalize(b->st_delete_keys);
     sqlite3_finalize(b->st_pair_fill_keys);
     sqlite3_finalize(b->st_key_add);
@@ -1174,15 +1247,22 @@ static void builder_close(struct builder *b)
 }
 
 /* Writes the links the rebuilds collected into findings.incident_id, walking temp.links in
- * finding id order so that each page of findings is rewritten once. (The plan matters: as
- * UPDATE ... FROM, SQLite scanned all of findings and probed links.) */
+ * finding id order so that each page of findings is rewritten once, and only the rows whose
+ * link changed: an incident made again keeps its id. Then the findings of the old incidents
+ * that are in none now (below a threshold) are unlinked. (The plan matters: as UPDATE ...
+ * FROM, SQLite scanned all of findings and probed links.) */
 static int apply_links(struct builder *b)
 {
-    if (sqlite3_exec(b->db->h,
-                     "UPDATE findings SET incident_id = (SELECT l.incident_id FROM temp.links"
-                     " AS l WHERE l.finding_id = findings.id)"
-                     " WHERE id IN (SELECT finding_id FROM temp.links); DELETE FROM temp.links",
-                     NULL, NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(
+                b->db->h,
+                "UPDATE findings SET incident_id = (SELECT l.incident_id FROM temp.links"
+                " AS l WHERE l.finding_id = findings.id)"
+                " WHERE id IN (SELECT finding_id FROM temp.links) AND incident_id IS NOT"
+                " (SELECT l.incident_id FROM temp.links AS l WHERE l.finding_id = findings.id);"
+                " UPDATE findings SET incident_id = NULL WHERE incident_id IN"
+                " (SELECT id FROM temp.old) AND id NOT IN (SELECT finding_id FROM temp.links);"
+                " DELETE FROM temp.links; DELETE FROM temp.old",
+                NULL, NULL, NULL) != SQLITE_OK)
         return fail(b, "cannot link findings to their incidents");
     return 0;
 }
