@@ -54,7 +54,7 @@ struct builder {
     sqlite3_stmt *st_findings, *st_resets, *st_expects, *st_triggers, *st_delete, *st_old_save,
             *st_insert, *st_link, *st_close, *st_link_range, *st_link_untimed, *st_pair_clear,
             *st_pair_fill, *st_old_save_keys, *st_delete_keys, *st_pair_fill_keys, *st_key_add,
-            *st_old_find, *st_old_take;
+            *st_old_find, *st_old_take, *st_moved;
     int64_t next_id; /* incidents.id of the next new incident: above every id of the update */
     struct buf text; /* scratch: summaries */
 };
@@ -312,9 +312,11 @@ static const char *summarize(struct builder *b, const struct draft_incident *d,
 /* ---- writing ---------------------------------------------------------------------------- */
 
 /* The id of the incident d: the id of the old incident it is made again from (same rule,
- * trigger rule, host, key and first time), else a new one. */
+ * trigger rule, host, key and first time), with its cause, else a new one. A new one, and
+ * its first time, is noted in temp.moved. */
 static int incident_id_for(struct builder *b, const struct draft_incident *d,
-                           const struct rule *from, const char *host, int64_t *ret_id)
+                           const struct rule *from, const char *host, int64_t *ret_id,
+                           int64_t *ret_cause)
 {
     char first[PARSE_TIME_ISO_LEN];
     sqlite3_stmt *st = b->st_old_find;
@@ -330,12 +332,20 @@ static int incident_id_for(struct builder *b, const struct draft_incident *d,
     }
     int rc = sqlite3_step(st);
     int64_t old = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    *ret_cause = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0; /* kept, as the id */
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return fail(b, "cannot read the old incidents");
     if (!old) {
         *ret_id = b->next_id++;
-        return 0;
+        if (!d->has_ts)
+            return 0;
+        /* An escalation or an expectation has no findings whose links would say so. */
+        sqlite3_bind_text(b->st_moved, 1, d->rule->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(b->st_moved, 2, first, -1, SQLITE_STATIC);
+        rc = sqlite3_step(b->st_moved);
+        sqlite3_reset(b->st_moved);
+        return rc == SQLITE_DONE ? 0 : fail(b, "cannot note a new incident");
     }
     sqlite3_bind_int64(b->st_old_take, 1, old);
     rc = sqlite3_step(b->st_old_take);
@@ -370,11 +380,13 @@ static int write_incident(struct builder *b, const struct draft_incident *d,
     sqlite3_bind_text(st, 9, d->state, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, summary, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 11, b->db->scan_id);
-    int64_t id;
-    int r = incident_id_for(b, d, from, host, &id);
+    int64_t id = 0;
+    int64_t cause = 0;
+    int r = incident_id_for(b, d, from, host, &id, &cause);
     if (r < 0)
         return r;
     sqlite3_bind_int64(st, 12, id);
+    sqlite3_bind_int64(st, 13, cause);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -817,16 +829,31 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host,
 
 /* ---- causes ----------------------------------------------------------------------------- */
 
-static bool touches(const struct rule *r, char **changed, size_t n_changed)
+/* The earliest log time from which the causes of r's incidents may have changed in this
+ * update: where its own incidents or findings' links moved, or those of a rule it is caused
+ * by (a cause finding at t is the cause of effects up to its window after t). 1 and the time
+ * in *ret_us, 0 when nothing moved, or an error. */
+static int causes_moved_since(struct builder *b, sqlite3_stmt *st, const struct rule *r,
+                              int64_t *ret_us)
 {
-    for (size_t i = 0; i < n_changed; i++) {
-        if (strcmp(r->id, changed[i]) == 0)
-            return true;
-        for (size_t c = 0; c < r->inc.n_causes; c++)
-            if (strcmp(r->inc.causes[c].rule_id, changed[i]) == 0)
-                return true;
+    int found = 0;
+    for (size_t c = 0; c <= r->inc.n_causes; c++) {
+        sqlite3_bind_text(st, 1, c == 0 ? r->id : r->inc.causes[c - 1].rule_id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        int64_t us;
+        bool zoned;
+        if (rc == SQLITE_ROW &&
+            parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(st, 0)), 0, &us,
+                           &zoned) > 0 &&
+            (!found || us < *ret_us)) {
+            *ret_us = us;
+            found = 1;
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return fail(b, "cannot read what the rebuild changed");
     }
-    return false;
+    return found;
 }
 
 /* The SQL expression of a finding's "same" values, joined by U+001F: `host`, or a field of
@@ -897,10 +924,11 @@ static void cause_table_release(struct cause_table *t)
     sqlite3_finalize(t->effect);
 }
 
-static int cause_table_open(struct builder *b, struct cause_table *t)
+/* Opens the cause table for effects from from_us on (INT64_MIN: all of them). */
+static int cause_table_open(struct builder *b, struct cause_table *t, int64_t from_us)
 {
     t->load = prepare_same(b, t->cause, "SELECT ts, incident_id, ",
-                           " FROM findings WHERE rule_id = ?1 AND ts IS NOT NULL"
+                           " FROM findings WHERE rule_id = ?1 AND ts >= :since"
                            " AND incident_id IS NOT NULL ORDER BY ts",
                            2);
     t->effect = prepare_same(b, t->cause, "SELECT ",
@@ -908,6 +936,11 @@ static int cause_table_open(struct builder *b, struct cause_table *t)
     if (!t->load || !t->effect)
         return fail(b, "cannot prepare cause lookups");
     sqlite3_bind_text(t->load, 1, t->cause->rule_id, -1, SQLITE_STATIC);
+    char since[PARSE_TIME_ISO_LEN] = "";
+    if (from_us != INT64_MIN)
+        parse_time_format(from_us - t->cause->within_us, since);
+    sqlite3_bind_text(t->load, sqlite3_bind_parameter_index(t->load, ":since"), since, -1,
+                      SQLITE_TRANSIENT);
     return 0;
 }
 
@@ -1004,7 +1037,7 @@ static size_t from_rules(const struct ruleset *rs, const struct rule *rule, cons
  * that finds one wins. Effects are walked in time order while each cause rule's findings
  * stream past in time order, so an effect costs a short walk back through its window and
  * memory holds one window per cause. */
-static int link_causes(struct builder *b, const struct rule *rule)
+static int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
 {
     struct cause_table *tables = calloc(rule->inc.n_causes, sizeof(*tables));
     if (!tables)
@@ -1012,7 +1045,7 @@ static int link_causes(struct builder *b, const struct rule *rule)
     int r = 0;
     for (size_t c = 0; r == 0 && c < rule->inc.n_causes; c++) {
         tables[c].cause = &rule->inc.causes[c];
-        r = cause_table_open(b, &tables[c]);
+        r = cause_table_open(b, &tables[c], from_us);
     }
     sqlite3_stmt *list = NULL, *set = NULL;
     /* The rule's incidents through incidents_from: by the rules that make them, the rule
@@ -1031,7 +1064,7 @@ static int link_causes(struct builder *b, const struct rule *rule)
             HL_IGNORE(buf_adds(&sql, ", ?"));
         HL_IGNORE(buf_adds(&sql, ")"));
     }
-    HL_IGNORE(buf_adds(&sql, " AND first_ts IS NOT NULL ORDER BY first_ts, id"));
+    HL_IGNORE(buf_adds(&sql, " AND first_ts >= :since ORDER BY first_ts, id"));
     if (r == 0)
         r = prepare(b, &list, buf_cstr(&sql));
     buf_release(&sql);
@@ -1041,6 +1074,11 @@ static int link_causes(struct builder *b, const struct rule *rule)
         sqlite3_bind_text(list, 1, rule->id, -1, SQLITE_STATIC);
         for (size_t i = 0; named && i < n_from; i++)
             sqlite3_bind_text(list, (int)i + 2, from[i]->id, -1, SQLITE_STATIC);
+        char since[PARSE_TIME_ISO_LEN] = "";
+        if (from_us != INT64_MIN)
+            parse_time_format(from_us, since);
+        sqlite3_bind_text(list, sqlite3_bind_parameter_index(list, ":since"), since, -1,
+                          SQLITE_TRANSIENT);
     }
     while (r == 0 && sqlite3_step(list) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(list, 0), first_us, cause = 0;
@@ -1123,25 +1161,38 @@ static int builder_open(struct builder *b)
     /* The incidents a rebuild drops, by what they are: an incident made again with the same
      * rule, trigger rule, host, key and first time keeps its id, so that its findings' links
      * and the causes that point at it stay as they are (only what changed is written). */
-    if (r == 0 && sqlite3_exec(b->db->h,
-                               "CREATE TEMP TABLE IF NOT EXISTS old (id INTEGER PRIMARY KEY,"
-                               " rule_id TEXT NOT NULL, from_rule_id TEXT NOT NULL, host TEXT,"
-                               " key TEXT NOT NULL, first_ts TEXT, reused INTEGER NOT NULL"
-                               " DEFAULT 0); CREATE INDEX IF NOT EXISTS temp.old_identity ON"
-                               " old(rule_id, from_rule_id, key, first_ts); DELETE FROM temp.old",
-                               NULL, NULL, NULL) != SQLITE_OK)
+    if (r == 0 &&
+        sqlite3_exec(b->db->h,
+                     "CREATE TEMP TABLE IF NOT EXISTS old (id INTEGER PRIMARY KEY,"
+                     " rule_id TEXT NOT NULL, from_rule_id TEXT NOT NULL, host TEXT,"
+                     " key TEXT NOT NULL, first_ts TEXT, cause INTEGER, reused INTEGER NOT NULL"
+                     " DEFAULT 0); CREATE INDEX IF NOT EXISTS temp.old_identity ON"
+                     " old(rule_id, from_rule_id, key, first_ts); DELETE FROM temp.old",
+                     NULL, NULL, NULL) != SQLITE_OK)
         r = fail(b, "cannot prepare the rebuild table");
     if (r == 0)
         r = prepare(b, &b->st_old_save,
-                    "INSERT INTO temp.old(id, rule_id, from_rule_id, host, key, first_ts)"
-                    " SELECT id, rule_id, from_rule_id, host, key, first_ts FROM incidents"
+                    "INSERT INTO temp.old(id, rule_id, from_rule_id, host, key, first_ts, cause)"
+                    " SELECT id, rule_id, from_rule_id, host, key, first_ts, cause_incident_id"
+                    " FROM incidents"
                     " WHERE from_rule_id = ?1 AND host IS ?2");
     if (r == 0)
         r = prepare(b, &b->st_old_find,
-                    "SELECT id FROM temp.old WHERE rule_id = ?1 AND from_rule_id = ?2"
+                    "SELECT id, cause FROM temp.old WHERE rule_id = ?1 AND from_rule_id = ?2"
                     " AND host IS ?3 AND key = ?4 AND first_ts IS ?5 AND NOT reused LIMIT 1");
     if (r == 0)
         r = prepare(b, &b->st_old_take, "UPDATE temp.old SET reused = 1 WHERE id = ?1");
+    /* Per rule, the earliest log time at which its incidents or their findings' links
+     * changed in this update: causes are linked again from there on (link_causes). */
+    if (r == 0 && sqlite3_exec(b->db->h,
+                               "CREATE TEMP TABLE IF NOT EXISTS moved (rule_id TEXT PRIMARY KEY,"
+                               " ts TEXT NOT NULL); DELETE FROM temp.moved",
+                               NULL, NULL, NULL) != SQLITE_OK)
+        r = fail(b, "cannot prepare the rebuild table");
+    if (r == 0)
+        r = prepare(b, &b->st_moved,
+                    "INSERT INTO temp.moved(rule_id, ts) VALUES(?1, ?2)"
+                    " ON CONFLICT(rule_id) DO UPDATE SET ts = min(ts, excluded.ts)");
     if (r == 0) {
         sqlite3_stmt *st;
         if ((r = prepare(b, &st, "SELECT coalesce(max(id), 0) + 1 FROM incidents")) == 0) {
@@ -1166,8 +1217,9 @@ static int builder_open(struct builder *b)
     if (r == 0)
         r = prepare(
                 b, &b->st_old_save_keys,
-                "INSERT INTO temp.old(id, rule_id, from_rule_id, host, key, first_ts)"
-                " SELECT id, rule_id, from_rule_id, host, key, first_ts FROM incidents"
+                "INSERT INTO temp.old(id, rule_id, from_rule_id, host, key, first_ts, cause)"
+                " SELECT id, rule_id, from_rule_id, host, key, first_ts, cause_incident_id"
+                " FROM incidents"
                 " WHERE from_rule_id = ?1 AND host IS ?2 AND key IN (SELECT key FROM temp.keys)");
     if (r == 0)
         r = prepare(b, &b->st_delete_keys,
@@ -1182,8 +1234,9 @@ static int builder_open(struct builder *b)
     if (r == 0)
         r = prepare(b, &b->st_insert,
                     "INSERT INTO incidents(id, rule_id, from_rule_id, severity, host, key,"
-                    " first_ts, last_ts, count, state, summary, scan_id)"
-                    " VALUES(?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, nullif(?11, 0))");
+                    " first_ts, last_ts, count, state, summary, scan_id, cause_incident_id)"
+                    " VALUES(?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, nullif(?11, 0),"
+                    " nullif(?13, 0))");
     /* Links are collected in temp.links and written into findings once, in row order, by
      * apply_links(): updating each range in place rewrote the wide finding rows in key
      * order, a random walk over the table (two thirds of the rebuild with many findings). */
@@ -1231,6 +1284,7 @@ static void builder_close(struct builder *b)
     sqlite3_finalize(b->st_old_save);
     sqlite3_finalize(b->st_old_find);
     sqlite3_finalize(b->st_old_take);
+    sqlite3_finalize(b->st_moved);
     sqlite3_finalize(b->st_delete);
     sqlite3_finalize(b->st_insert);
     sqlite3_finalize(b->st_link);
@@ -1253,16 +1307,32 @@ static void builder_close(struct builder *b)
  * FROM, SQLite scanned all of findings and probed links.) */
 static int apply_links(struct builder *b)
 {
-    if (sqlite3_exec(
-                b->db->h,
-                "UPDATE findings SET incident_id = (SELECT l.incident_id FROM temp.links"
-                " AS l WHERE l.finding_id = findings.id)"
-                " WHERE id IN (SELECT finding_id FROM temp.links) AND incident_id IS NOT"
-                " (SELECT l.incident_id FROM temp.links AS l WHERE l.finding_id = findings.id);"
-                " UPDATE findings SET incident_id = NULL WHERE incident_id IN"
-                " (SELECT id FROM temp.old) AND id NOT IN (SELECT finding_id FROM temp.links);"
-                " DELETE FROM temp.links; DELETE FROM temp.old",
-                NULL, NULL, NULL) != SQLITE_OK)
+    /* First what moved, per rule: findings whose link changes, findings left out, and the
+     * effects whose cause is gone (merged, split or no longer there). */
+    static const char moved[] =
+            "INSERT INTO temp.moved(rule_id, ts) SELECT f.rule_id, min(f.ts) FROM temp.links"
+            " AS l JOIN findings AS f ON f.id = l.finding_id WHERE f.incident_id IS NOT"
+            " l.incident_id AND f.ts IS NOT NULL GROUP BY f.rule_id"
+            " ON CONFLICT(rule_id) DO UPDATE SET ts = min(ts, excluded.ts);"
+            " INSERT INTO temp.moved(rule_id, ts) SELECT rule_id, min(ts) FROM findings"
+            " WHERE incident_id IN (SELECT id FROM temp.old) AND id NOT IN"
+            " (SELECT finding_id FROM temp.links) AND ts IS NOT NULL GROUP BY rule_id"
+            " ON CONFLICT(rule_id) DO UPDATE SET ts = min(ts, excluded.ts);"
+            " INSERT INTO temp.moved(rule_id, ts) SELECT rule_id, min(first_ts) FROM incidents"
+            " WHERE cause_incident_id IN (SELECT id FROM temp.old WHERE NOT reused)"
+            " AND first_ts IS NOT NULL GROUP BY rule_id"
+            " ON CONFLICT(rule_id) DO UPDATE SET ts = min(ts, excluded.ts)";
+    static const char links[] =
+            "UPDATE findings SET incident_id = (SELECT l.incident_id FROM temp.links AS l"
+            " WHERE l.finding_id = findings.id) WHERE id IN (SELECT finding_id FROM temp.links)"
+            " AND incident_id IS NOT (SELECT l.incident_id FROM temp.links AS l"
+            " WHERE l.finding_id = findings.id);"
+            " UPDATE findings SET incident_id = NULL WHERE incident_id IN"
+            " (SELECT id FROM temp.old) AND id NOT IN (SELECT finding_id FROM temp.links);"
+            " DELETE FROM temp.links";
+    if (sqlite3_exec(b->db->h, moved, NULL, NULL, NULL) != SQLITE_OK)
+        return fail(b, "cannot note what the rebuild changed");
+    if (sqlite3_exec(b->db->h, links, NULL, NULL, NULL) != SQLITE_OK)
         return fail(b, "cannot link findings to their incidents");
     return 0;
 }
@@ -1454,9 +1524,16 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
     sqlite3_finalize(dirty);
     if (r == 0) /* before link_causes, which reads the links */
         r = apply_links(&b);
-    for (size_t i = 0; r == 0 && i < rs->n; i++)
-        if (rs->rules[i].inc.n_causes && touches(&rs->rules[i], changed, n_changed))
-            r = link_causes(&b, &rs->rules[i]);
+    sqlite3_stmt *moved = NULL;
+    if (r == 0)
+        r = prepare(&b, &moved, "SELECT ts FROM temp.moved WHERE rule_id = ?1");
+    for (size_t i = 0; r == 0 && i < rs->n; i++) {
+        int64_t since = INT64_MIN;
+        if (rs->rules[i].inc.n_causes &&
+            (r = causes_moved_since(&b, moved, &rs->rules[i], &since)) > 0)
+            r = link_causes(&b, &rs->rules[i], since);
+    }
+    sqlite3_finalize(moved);
     if (r == 0 && sqlite3_exec(db->h, "DELETE FROM incidents_dirty", NULL, NULL, NULL) != SQLITE_OK)
         r = fail(&b, "cannot clear the rebuild list");
     builder_close(&b);

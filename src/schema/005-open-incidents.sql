@@ -22,3 +22,6 @@ ALTER TABLE incidents_dirty_v5 RENAME TO incidents_dirty;
 -- A group's incidents are dropped by key.
 DROP INDEX incidents_from;
 CREATE INDEX incidents_from ON incidents(from_rule_id, host, key);
+
+-- The effects whose cause was dropped by an update are linked again (apply_links).
+CREATE INDEX incidents_cause ON incidents(cause_incident_id) WHERE cause_incident_id IS NOT NULL;
