@@ -124,17 +124,14 @@ static int read_events(struct builder *b, sqlite3_stmt *st, struct event_list *l
     return r;
 }
 
-/* A statement read one row ahead whose first column is a log time: resets, expect lines and
- * trigger findings are merged with a walk this way, in time order, so that memory does not
- * grow with their number. A good login can be a reset: a busy client logs millions. */
+/* A statement read one row ahead whose first column is a log time: an expectation's
+ * triggers and expect lines are merged this way, in time order, so that memory does not grow
+ * with their number. */
 struct ts_cursor {
     sqlite3_stmt *st; /* borrowed and bound; NULL once read to the end */
-    const char *key;  /* when set, only rows whose group_key (column 1) applies to it */
     bool ready;       /* us is the row ahead */
     int64_t us;
 };
-
-static bool reset_applies(const char *reset_key, const char *key);
 
 /* 1 and the time of the row ahead in *ret_us, 0 at the end, or an error. */
 static int cursor_peek(struct builder *b, struct ts_cursor *c, int64_t *ret_us)
@@ -152,9 +149,6 @@ static int cursor_peek(struct builder *b, struct ts_cursor *c, int64_t *ret_us)
         const unsigned char *ts = sqlite3_column_text(c->st, 0);
         bool zoned;
         if (!ts || parse_time_iso(strv_from_cstr((const char *)ts), 0, &c->us, &zoned) == 0)
-            continue;
-        const unsigned char *key = c->key ? sqlite3_column_text(c->st, 1) : NULL;
-        if (c->key && !reset_applies(key ? (const char *)key : "[]", c->key))
             continue;
         c->ready = true;
     }
@@ -450,11 +444,13 @@ struct walk {
     int64_t *members; /* owned: findings of the incident in progress, then of pending; an
                          incident's members past its threshold are only counted (extra) */
     size_t n_members, cap;
-    size_t extra;            /* members of the incident in progress beyond those in members */
-    struct ts_cursor resets; /* the key's resets not yet behind the walk */
-    size_t untimed;          /* findings of the group without a time */
-    size_t n_pending;        /* the last n_pending members are pending (below threshold) */
-    bool in_incident;        /* members[0 .. n_members - n_pending) form an incident */
+    size_t extra;    /* members of the incident in progress beyond those in members */
+    bool has_resets; /* the rule has a reset pattern */
+    bool has_prev;   /* prev_us is the time of the last timed finding walked */
+    int64_t prev_us;
+    size_t untimed;   /* findings of the group without a time */
+    size_t n_pending; /* the last n_pending members are pending (below threshold) */
+    bool in_incident; /* members[0 .. n_members - n_pending) form an incident */
     int64_t first_us, last_us;
     int64_t *pending_ts;  /* owned: ts of the pending members, parallel to their tail */
     unsigned since_reset; /* findings since the last reset, for escalations */
@@ -600,6 +596,33 @@ static int add_finding(struct walk *w, const struct event *e)
     return 0;
 }
 
+/* 1 when a reset that applies to the walk's key has a time in [from_us, to_us) (INT64_MIN and
+ * INT64_MAX for open ends), 0 when none, or an error. Several resets between two findings do
+ * what the first does, so the walk asks once per finding, through marks_rule_host, instead
+ * of reading every reset: a busy client logs a good login every few seconds, for years. */
+static int reset_between(struct walk *w, int64_t from_us, int64_t to_us)
+{
+    char from[PARSE_TIME_ISO_LEN] = "", to[PARSE_TIME_ISO_LEN] = "~"; /* "~" sorts last */
+    if (from_us != INT64_MIN)
+        parse_time_format(from_us, from);
+    if (to_us != INT64_MAX)
+        parse_time_format(to_us, to);
+    sqlite3_stmt *st = w->b->st_resets;
+    sqlite3_bind_text(st, 1, w->rule->id, -1, SQLITE_STATIC);
+    bind_host(st, 2, w->host);
+    sqlite3_bind_text(st, 3, w->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, to, -1, SQLITE_STATIC);
+    int rc, found = 0;
+    while (!found && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *key = sqlite3_column_text(st, 0);
+        found = reset_applies(key ? (const char *)key : "[]", w->key);
+    }
+    int r = found || rc == SQLITE_DONE ? found : fail(w->b, "cannot read the resets of a group");
+    sqlite3_reset(st);
+    return r;
+}
+
 /* Building the incidents of one key is a walk over its findings in time order (untimed
  * last), fed in chunks: walk_begin(), walk_event() for each finding, walk_end(). */
 static int walk_begin(struct walk *w, struct builder *b, const struct rule *rule, const char *host,
@@ -611,20 +634,12 @@ static int walk_begin(struct walk *w, struct builder *b, const struct rule *rule
     w->open_escalations = calloc(rule->inc.n_escalations + 1, sizeof(*w->open_escalations));
     if (!w->key || !w->escalated || !w->open_escalations)
         return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
-    if (rule->inc.reset_idx != SIZE_MAX) {
-        sqlite3_stmt *st = b->st_resets;
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, rule->id, -1, SQLITE_STATIC);
-        bind_host(st, 2, host);
-        sqlite3_bind_text(st, 3, w->key, -1, SQLITE_STATIC);
-        w->resets = (struct ts_cursor){ .st = st, .key = w->key };
-    }
+    w->has_resets = rule->inc.reset_idx != SIZE_MAX;
     return 0;
 }
 
 static void walk_release(struct walk *w)
 {
-    cursor_close(&w->resets); /* before the key it borrows */
     free(w->key);
     free(w->members);
     free(w->pending_ts);
@@ -641,13 +656,13 @@ static int walk_event(struct walk *w, const struct event *e)
         w->untimed++;
         r = escalate(w, e);
     } else {
-        /* Resets up to this finding's time (a reset at the same second comes after it). */
-        int64_t at;
-        while (r == 0 && (r = cursor_peek(w->b, &w->resets, &at)) > 0 && at < e->ts_us) {
-            cursor_take(&w->resets);
-            if ((r = flush_incident(w, true)) == 0)
-                r = on_reset(w);
-        }
+        /* A reset since the last finding, up to this one's time (a reset at the same second
+         * comes after it). Before the first finding there is nothing to reset. */
+        if (w->has_resets && w->has_prev && (r = reset_between(w, w->prev_us, e->ts_us)) > 0 &&
+            (r = flush_incident(w, true)) == 0)
+            r = on_reset(w);
+        w->prev_us = e->ts_us;
+        w->has_prev = true;
         if (r >= 0)
             r = add_finding(w, e);
     }
@@ -659,8 +674,7 @@ static int walk_event(struct walk *w, const struct event *e)
 static int walk_end(struct walk *w)
 {
     /* A reset after the last finding ends the incident and closes the escalations. */
-    int64_t at;
-    int r = cursor_peek(w->b, &w->resets, &at);
+    int r = w->has_resets ? reset_between(w, w->has_prev ? w->prev_us : INT64_MIN, INT64_MAX) : 0;
     bool reset_after = r > 0;
     if (r >= 0)
         r = flush_incident(w, reset_after);
@@ -1147,8 +1161,8 @@ static int builder_open(struct builder *b)
      * role), which reset_applies() then compares part by part. marks_rule_host covers it. */
     if (r == 0)
         r = prepare(b, &b->st_resets,
-                    "SELECT ts, group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset'"
-                    " AND host IS ?2 AND ts IS NOT NULL"
+                    "SELECT group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset'"
+                    " AND host IS ?2 AND ts >= ?4 AND ts < ?5"
                     " AND (group_key = ?3 OR instr(group_key, '\"\"') > 0) ORDER BY ts");
     if (r == 0)
         r = prepare(b, &b->st_expects,
