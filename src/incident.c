@@ -19,6 +19,10 @@
  * longer than this is read whole). Keeps the rebuild's memory from growing with the input. */
 #define REBUILD_CHUNK 4096
 
+/* incidents_dirty.rule_id of the row that asks for every cause to be linked again (a rebuild
+ * with rules whose caused-by may have changed); no rule id has a '*'. */
+#define ALL_CAUSES "*"
+
 /* One finding or reset, as the builder needs it. */
 struct event {
     int64_t id; /* findings.id; 0 for a reset */
@@ -1315,18 +1319,20 @@ static void builder_close(struct builder *b)
 }
 
 /* Writes the links the rebuilds collected into findings.incident_id, walking temp.links in
- * finding id order so that each page of findings is rewritten once, and only the rows whose
- * link changed: an incident made again keeps its id. Then the findings of the old incidents
- * that are in none now (below a threshold) are unlinked. (The plan matters: as UPDATE ...
- * FROM, SQLite scanned all of findings and probed links.) */
+ * finding id order so that each page of findings is rewritten once. (The plan matters: as
+ * UPDATE ... FROM, SQLite scanned all of findings and probed links.) When old incidents were
+ * dropped, it first notes what moved for link_causes, writes only the rows whose link
+ * changed (an incident made again keeps its id), and unlinks the findings of the old
+ * incidents that are in none now (below a threshold). */
 static int apply_links(struct builder *b)
 {
-    /* First what moved, per rule: findings whose link changes, findings left out, and the
-     * effects whose cause is gone (merged, split or no longer there). */
+    /* A link to a new incident needs no note: its first time, no later than its findings',
+     * was noted by incident_id_for(). */
     static const char moved[] =
             "INSERT INTO temp.moved(rule_id, ts) SELECT f.rule_id, min(f.ts) FROM temp.links"
-            " AS l JOIN findings AS f ON f.id = l.finding_id WHERE f.incident_id IS NOT"
-            " l.incident_id AND f.ts IS NOT NULL GROUP BY f.rule_id"
+            " AS l JOIN temp.old AS o ON o.id = l.incident_id JOIN findings AS f"
+            " ON f.id = l.finding_id WHERE f.incident_id IS NOT l.incident_id"
+            " AND f.ts IS NOT NULL GROUP BY f.rule_id"
             " ON CONFLICT(rule_id) DO UPDATE SET ts = min(ts, excluded.ts);"
             " INSERT INTO temp.moved(rule_id, ts) SELECT rule_id, min(ts) FROM findings"
             " WHERE incident_id IN (SELECT id FROM temp.old) AND id NOT IN"
@@ -1336,7 +1342,7 @@ static int apply_links(struct builder *b)
             " WHERE cause_incident_id IN (SELECT id FROM temp.old WHERE NOT reused)"
             " AND first_ts IS NOT NULL GROUP BY rule_id"
             " ON CONFLICT(rule_id) DO UPDATE SET ts = min(ts, excluded.ts)";
-    static const char links[] =
+    static const char changed[] =
             "UPDATE findings SET incident_id = (SELECT l.incident_id FROM temp.links AS l"
             " WHERE l.finding_id = findings.id) WHERE id IN (SELECT finding_id FROM temp.links)"
             " AND incident_id IS NOT (SELECT l.incident_id FROM temp.links AS l"
@@ -1344,9 +1350,20 @@ static int apply_links(struct builder *b)
             " UPDATE findings SET incident_id = NULL WHERE incident_id IN"
             " (SELECT id FROM temp.old) AND id NOT IN (SELECT finding_id FROM temp.links);"
             " DELETE FROM temp.links";
-    if (sqlite3_exec(b->db->h, moved, NULL, NULL, NULL) != SQLITE_OK)
+    /* Nothing old (a first scan): every link is new. */
+    static const char all_new[] =
+            "UPDATE findings SET incident_id = (SELECT l.incident_id FROM temp.links AS l"
+            " WHERE l.finding_id = findings.id) WHERE id IN (SELECT finding_id FROM temp.links);"
+            " DELETE FROM temp.links";
+    sqlite3_stmt *st;
+    int r = prepare(b, &st, "SELECT EXISTS (SELECT 1 FROM temp.old)");
+    if (r < 0)
+        return r;
+    bool old = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (old && sqlite3_exec(b->db->h, moved, NULL, NULL, NULL) != SQLITE_OK)
         return fail(b, "cannot note what the rebuild changed");
-    if (sqlite3_exec(b->db->h, links, NULL, NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(b->db->h, old ? changed : all_new, NULL, NULL, NULL) != SQLITE_OK)
         return fail(b, "cannot link findings to their incidents");
     return 0;
 }
@@ -1475,8 +1492,6 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
         return 0;
     struct builder b = { .db = db, .rs = rs, .err = err };
     buf_init(&b.text, 1u << 20);
-    char **changed = NULL;
-    size_t n_changed = 0;
     int r = db_commit(db, err);
     /* One transaction: readers see the old incidents or the new ones, never half. */
     /* Foreign-key enforcement is off for the rebuild: with it, every multi-row UPDATE and
@@ -1497,6 +1512,7 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
     if (r == 0)
         r = prepare(&b, &dirty, "SELECT rule_id, host, key FROM incidents_dirty ORDER BY 1, 2, 3");
     struct dirty_pair pair = { 0 };
+    bool all_causes = false; /* incidents --rebuild: the rules' caused-by may have changed */
     int rc;
     while (r == 0 && (rc = sqlite3_step(dirty)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(dirty, 0);
@@ -1504,19 +1520,13 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
         const char *key = (const char *)sqlite3_column_text(dirty, 2);
         if (!id || !host || !key)
             continue;
+        if (strcmp(id, ALL_CAUSES) == 0) {
+            all_causes = true;
+            continue;
+        }
         if (!pair.rule_id || strcmp(pair.rule_id, id) != 0 || strcmp(pair.host, host) != 0) {
             if ((r = rebuild_keys(&b, &pair)) < 0 || (r = pair_start(&b, &pair, id, host)) < 0)
                 break;
-            if (n_changed == 0 || strcmp(changed[n_changed - 1], id) != 0) {
-                char **v = realloc(changed, (n_changed + 1) * sizeof(*v));
-                if (!v || !(v[n_changed] = strdup(id))) {
-                    changed = v ? v : changed;
-                    r = hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
-                    break;
-                }
-                changed = v;
-                n_changed++;
-            }
         }
         /* A rule no longer loaded keeps its old incidents: we cannot know better. */
         if (!pair.rule || pair.whole)
@@ -1544,7 +1554,7 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
     for (size_t i = 0; r == 0 && i < rs->n; i++) {
         int64_t since = INT64_MIN;
         if (rs->rules[i].inc.n_causes &&
-            (r = causes_moved_since(&b, moved, &rs->rules[i], &since)) > 0)
+            (all_causes || (r = causes_moved_since(&b, moved, &rs->rules[i], &since)) > 0))
             r = link_causes(&b, &rs->rules[i], since);
     }
     sqlite3_finalize(moved);
@@ -1554,9 +1564,6 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
     if (in_tx)
         sqlite3_exec(db->h, r == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
     sqlite3_exec(db->h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-    for (size_t i = 0; i < n_changed; i++)
-        free(changed[i]);
-    free(changed);
     return r;
 }
 
@@ -1607,7 +1614,9 @@ int incidents_mark_all(struct db *db, struct hl_err *err)
 {
     if (sqlite3_exec(db->h,
                      "INSERT OR IGNORE INTO incidents_dirty(rule_id, host)"
-                     " SELECT DISTINCT rule_id, coalesce(host, '') FROM findings",
+                     " SELECT DISTINCT rule_id, coalesce(host, '') FROM findings;"
+                     " INSERT OR IGNORE INTO incidents_dirty(rule_id, host) VALUES('" ALL_CAUSES
+                     "', '')",
                      NULL, NULL, NULL) != SQLITE_OK)
         return hl_err_set(err, HL_EDB, db->path, "cannot mark incidents for a rebuild: %s",
                           sqlite3_errmsg(db->h));
