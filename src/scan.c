@@ -377,25 +377,29 @@ int scan_update_incidents(struct scan *sc, struct hl_err *err)
     if (r == 0)
         r = incidents_update(sc->db, sc->rs, err);
     sc->dirty_rule = NULL; /* the dirty table is empty again */
-    sc->dirty_by_key = r == 0;
+    if (r == 0)
+        sc->dirty_keys = 0;
     return r;
 }
 
-/* Marks (rule, host) for an incident rebuild, or only its group key once an update has run:
- * up to the first pause of the input every pair is rebuilt whole anyway, and marking each key
- * would cost an insert per finding; after it, a live line rebuilds its group alone. Skips the
- * database when the previous finding marked the same (the common case: a burst from one
- * host). */
+/* Marks the group (rule, host, key) of a finding for an incident rebuild, so that a scan
+ * that adds to a large database (a day's log, a live line) rebuilds the groups it touched,
+ * not every group of their hosts since the database began. Past SCAN_DIRTY_KEYS groups
+ * before an update (a first scan of a large input), it marks whole (rule, host) pairs, as
+ * an insert per group would cost more than the rebuild saves. A reset or expect line marks
+ * its pair (key empty). Skips the database when the previous finding marked the same (the
+ * common case: a burst from one host). */
 static int mark_dirty(struct scan *sc, const struct rule *rule, struct strv host, struct strv key,
                       struct hl_err *err)
 {
-    if (!sc->dirty_by_key)
+    if (sc->dirty_keys >= SCAN_DIRTY_KEYS)
         key = strv_from_cstr("");
     if (sc->dirty_rule == rule && host.n == sc->dirty_host_len &&
         memcmp(sc->dirty_host, host.p ? host.p : "", host.n) == 0 && key.n == sc->dirty_key_len &&
         memcmp(sc->dirty_key, key.p ? key.p : "", key.n) == 0)
         return 0;
     int r = db_incidents_dirty(sc->db, rule->id, host, key, err);
+    sc->dirty_keys += key.n > 0;
     sc->dirty_rule = NULL;
     if (r == 0 && host.n < sizeof(sc->dirty_host) && key.n < sizeof(sc->dirty_key)) {
         sc->dirty_rule = rule;

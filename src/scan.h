@@ -49,6 +49,10 @@ struct scan_options {
 
 #define SCAN_FOLLOW_COMMIT_NS 1000000000LL /* once a second */
 
+/* Groups (rule, host, key) a scan marks for a rebuild before an update; past it, whole
+ * (rule, host) pairs (mark_dirty in scan.c). */
+#define SCAN_DIRTY_KEYS 4096
+
 /* The storage thread's ring: a few thousand findings in flight. Small enough that every scan
  * with findings touches all of it, so peak memory does not depend on the input's size. */
 #define SCAN_WRITER_RING (1u << 20)
@@ -125,7 +129,7 @@ struct scan {
     size_t dirty_host_len;
     char dirty_key[512];
     size_t dirty_key_len;
-    bool dirty_by_key; /* an update ran (the input paused): mark groups, not whole pairs */
+    size_t dirty_keys;           /* groups marked since the last update (mark_dirty) */
     const char **carry_programs; /* owned array (names borrowed from the rules): the programs
                                     of carry rules, whose lines are noted; NULL entry = any */
     size_t *carry_program_len;   /* owned: strlen of each */
