@@ -69,6 +69,7 @@ void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *
     buf_init(&sc->message, 64u << 20);
     buf_init(&sc->key, 1u << 20);
     sc->max_ts_us = INT64_MIN;
+    sc->clock_at_update_us = INT64_MIN;
     /* Follow mode looks at the clock every line (a live stream is slow); a progress line
      * needs a look now and then. */
     sc->tick_lines = sc->opt.follow ? 1 : sc->sink.tick ? 256 : 0;
@@ -377,8 +378,11 @@ int scan_update_incidents(struct scan *sc, struct hl_err *err)
     if (r == 0)
         r = incidents_update(sc->db, sc->rs, err);
     sc->dirty_rule = NULL; /* the dirty table is empty again */
-    if (r == 0)
+    if (r == 0) {
         sc->dirty_keys = 0;
+        sc->dirty_any = false;
+        sc->clock_at_update_us = sc->max_ts_us;
+    }
     return r;
 }
 
@@ -400,6 +404,7 @@ static int mark_dirty(struct scan *sc, const struct rule *rule, struct strv host
         return 0;
     int r = db_incidents_dirty(sc->db, rule->id, host, key, err);
     sc->dirty_keys += key.n > 0;
+    sc->dirty_any = true;
     sc->dirty_rule = NULL;
     if (r == 0 && host.n < sizeof(sc->dirty_host) && key.n < sizeof(sc->dirty_key)) {
         sc->dirty_rule = rule;
@@ -844,11 +849,20 @@ static void scan_idle(void *ctx)
 {
     struct scan *sc = ctx;
     /* Waiting on a pipe: make what we have visible to `hsmlog query` and to the user, with
-     * the incidents brought up to date (journalctl -f). */
+     * the incidents brought up to date (journalctl -f). The update costs more as the database
+     * grows (a few tenths of a second with half a million findings), and with lines trickling
+     * in every read that would block is a pause: it runs when something is new (a finding, a
+     * mark, the log clock), at most once per SCAN_UPDATE_GAP_NS and a fifth of the time. A
+     * wait calls this again every second, so a deferred update is not left behind. */
     if (sc->db) {
         struct hl_err err;
-        /* scan_update_incidents() waits for the storage thread first. */
-        HL_IGNORE(scan_update_incidents(sc, &err)); /* retried at the next idle or the end */
+        int64_t start = now_ns();
+        if (writer_sync(sc, &err) == 0 && start >= sc->next_update_ns &&
+            (sc->dirty_any || sc->max_ts_us != sc->clock_at_update_us)) {
+            HL_IGNORE(scan_update_incidents(sc, &err)); /* retried at the next idle or the end */
+            int64_t took = now_ns() - start;
+            sc->next_update_ns = start + HL_MAX(SCAN_UPDATE_GAP_NS, 5 * took);
+        }
         HL_IGNORE(db_commit(sc->db, NULL));
     }
     sc->committed_ns = now_ns();

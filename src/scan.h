@@ -53,6 +53,9 @@ struct scan_options {
  * (rule, host) pairs (mark_dirty in scan.c). */
 #define SCAN_DIRTY_KEYS 4096
 
+/* Least time between two incident updates at pauses of the input (scan_idle in scan.c). */
+#define SCAN_UPDATE_GAP_NS 1000000000LL
+
 /* The storage thread's ring: a few thousand findings in flight. Small enough that every scan
  * with findings touches all of it, so peak memory does not depend on the input's size. */
 #define SCAN_WRITER_RING (1u << 20)
@@ -130,6 +133,9 @@ struct scan {
     char dirty_key[512];
     size_t dirty_key_len;
     size_t dirty_keys;           /* groups marked since the last update (mark_dirty) */
+    bool dirty_any;              /* something was marked since the last update */
+    int64_t clock_at_update_us;  /* max_ts_us at the last update */
+    int64_t next_update_ns;      /* CLOCK_MONOTONIC before which an idle does not update */
     const char **carry_programs; /* owned array (names borrowed from the rules): the programs
                                     of carry rules, whose lines are noted; NULL entry = any */
     size_t *carry_program_len;   /* owned: strlen of each */

@@ -47,7 +47,7 @@ typedef void source_idle_fn(void *ctx);
  * never pauses cannot keep the scan going), then fails as an interrupted read: HL_EIO with
  * sys_errno EINTR. All members may be NULL. */
 struct source_wait {
-    source_idle_fn *idle;              /* run once before each wait */
+    source_idle_fn *idle;              /* run before each wait and every SOURCE_WAIT_MS of it */
     void *ctx;                         /* argument for idle */
     const volatile sig_atomic_t *stop; /* borrowed: set by a signal handler */
 };

@@ -1,9 +1,10 @@
 /* The bottom layer: a file descriptor (a file, stdin, a pipe). Reads go straight into the
  * caller's buffer. A descriptor that may block gets the ops named "pipe": it waits in poll()
- * with a timeout, runs the idle hook before waiting so that `journalctl -f` input commits its
- * findings while it waits, and notices a stop request even when the signal came just before
- * the wait. The layers above must read a pipe from the scan thread, where the idle hook may
- * touch the database (source_gzip.c reads "file" layers from its own thread). */
+ * with a timeout, runs the idle hook before waiting and every SOURCE_WAIT_MS of it so that
+ * `journalctl -f` input commits its findings while it waits, and notices a stop request even when
+ * the signal came just before the wait. The layers above must read a pipe from the scan thread,
+ * where the idle hook may touch the database (source_gzip.c reads "file" layers from its own
+ * thread). */
 #include "source.h"
 
 #include <errno.h>
@@ -51,12 +52,10 @@ static int pipe_wait(struct file_impl *f)
             return 0;
         int n = poll_in(f->fd, idled ? SOURCE_WAIT_MS : 0);
         if (n > 0 || (n < 0 && errno != EINTR))
-            return 1; /* ready, or a poll error that read() will report */
-        if (n == 0 && !idled) {
-            if (f->wait.idle)
-                f->wait.idle(f->wait.ctx);
-            idled = true;
-        }
+            return 1;               /* ready, or a poll error that read() will report */
+        if (n == 0 && f->wait.idle) /* before waiting, then once per SOURCE_WAIT_MS of it */
+            f->wait.idle(f->wait.ctx);
+        idled = true;
     }
 }
 
