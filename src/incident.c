@@ -1135,186 +1135,138 @@ static int link_causes(struct builder *b, const struct rule *rule, int64_t from_
 
 /* ---- the update ------------------------------------------------------------------------- */
 
-static int builder_open(struct builder *b)
-{
-    /* The findings of the (rule, host) being rebuilt, in walk order: by key, timed before
-     * untimed, then time. findings is indexed by (rule_id, host, ts, group_key), time-ordered
-     * so that inserts stay cheap; the key order is made here once per rebuild by SQLite's
-     * sorter (bounded memory, temp files), numbered by pos, and read in chunks by pos. The
-     * index on (group_key, ts) is filled in order too, and serves the links by key range. */
-    int r = 0;
-    if (sqlite3_exec(b->db->h,
-                     "CREATE TEMP TABLE IF NOT EXISTS pair (pos INTEGER PRIMARY KEY,"
-                     " finding_id INTEGER NOT NULL, ts TEXT, group_key TEXT NOT NULL);"
-                     " CREATE INDEX IF NOT EXISTS temp.pair_key ON pair(group_key, ts);"
-                     " DELETE FROM temp.pair",
-                     NULL, NULL, NULL) != SQLITE_OK)
-        r = fail(b, "cannot prepare the rebuild table");
-    if (r == 0)
-        r = prepare(b, &b->st_pair_clear, "DELETE FROM temp.pair");
-    if (r == 0)
-        r = prepare(b, &b->st_pair_fill,
-                    "INSERT INTO temp.pair(finding_id, ts, group_key)"
-                    " SELECT id, ts, group_key FROM findings WHERE rule_id = ?1 AND host IS ?2"
-                    " ORDER BY group_key, ts IS NULL, ts, id");
-    if (r == 0)
-        r = prepare(b, &b->st_findings,
-                    "SELECT finding_id, ts, group_key FROM temp.pair WHERE pos > ?1"
-                    " ORDER BY pos LIMIT ?2");
+/* The rebuild's temp tables, emptied at the start of every update:
+ * - pair: the findings of the (rule, host) being rebuilt, in walk order (by key, timed before
+ *   untimed, then time). findings is indexed by (rule_id, host, ts, group_key), time-ordered
+ *   so that inserts stay cheap; the key order is made here once per rebuild by SQLite's
+ *   sorter (bounded memory, temp files), numbered by pos and read in chunks by pos. The index
+ *   on (group_key, ts) is filled in order too, and serves the links by key range;
+ * - keys: the group keys to rebuild when a pair is not rebuilt whole;
+ * - old: the incidents a rebuild drops, by what they are. One made again with the same rule,
+ *   trigger rule, host, key and first time keeps its id (and cause), so that its findings'
+ *   links and the causes that point at it stay as they are;
+ * - links: (finding, incident) pairs, written into findings once, in row order, by
+ *   apply_links(): updating each range in place rewrote the wide finding rows in key order,
+ *   a random walk over the table;
+ * - moved: per rule, the earliest log time at which its incidents or their findings' links
+ *   changed in this update; causes are linked again from there on (link_causes). */
+static const char temp_tables[] =
+        "CREATE TEMP TABLE IF NOT EXISTS pair (pos INTEGER PRIMARY KEY,"
+        " finding_id INTEGER NOT NULL, ts TEXT, group_key TEXT NOT NULL);"
+        " CREATE INDEX IF NOT EXISTS temp.pair_key ON pair(group_key, ts);"
+        " CREATE TEMP TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY);"
+        " CREATE TEMP TABLE IF NOT EXISTS old (id INTEGER PRIMARY KEY, rule_id TEXT NOT NULL,"
+        " from_rule_id TEXT NOT NULL, host TEXT, key TEXT NOT NULL, first_ts TEXT, cause INTEGER,"
+        " reused INTEGER NOT NULL DEFAULT 0);"
+        " CREATE INDEX IF NOT EXISTS temp.old_identity ON old(rule_id, from_rule_id, key, first_ts);"
+        " CREATE TEMP TABLE IF NOT EXISTS links (finding_id INTEGER PRIMARY KEY,"
+        " incident_id INTEGER NOT NULL);"
+        " CREATE TEMP TABLE IF NOT EXISTS moved (rule_id TEXT PRIMARY KEY, ts TEXT NOT NULL);"
+        " DELETE FROM temp.pair; DELETE FROM temp.keys; DELETE FROM temp.old;"
+        " DELETE FROM temp.links; DELETE FROM temp.moved";
+
+/* The builder's statements. Whole-pair and keyed variants stay separate statements: one with
+ * "?3 OR key IN (...)" could not use the index by key. */
+#define OLD_SAVE                                                                  \
+    "INSERT INTO temp.old(id, rule_id, from_rule_id, host, key, first_ts, cause)" \
+    " SELECT id, rule_id, from_rule_id, host, key, first_ts, cause_incident_id FROM incidents"
+#define PAIR_FILL                                                                    \
+    "INSERT INTO temp.pair(finding_id, ts, group_key) SELECT id, ts, group_key FROM" \
+    " findings WHERE rule_id = ?1 AND host IS ?2"
+static const struct {
+    size_t at; /* offsetof the sqlite3_stmt * in struct builder */
+    const char *sql;
+} statements[] = {
+    { offsetof(struct builder, st_pair_clear), "DELETE FROM temp.pair" },
+    { offsetof(struct builder, st_pair_fill), PAIR_FILL " ORDER BY group_key, ts IS NULL, ts, id" },
+    { offsetof(struct builder, st_pair_fill_keys),
+      PAIR_FILL " AND group_key IN (SELECT key FROM temp.keys)"
+                " ORDER BY group_key, ts IS NULL, ts, id" },
+    { offsetof(struct builder, st_findings),
+      "SELECT finding_id, ts, group_key FROM temp.pair WHERE pos > ?1 ORDER BY pos LIMIT ?2" },
     /* The resets of a key: its own, and those with an empty part (a good login without a
      * role), which reset_applies() then compares part by part. marks_rule_host covers it. */
-    if (r == 0)
-        r = prepare(b, &b->st_resets,
-                    "SELECT group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset'"
-                    " AND host IS ?2 AND ts >= ?4 AND ts < ?5"
-                    " AND (group_key = ?3 OR instr(group_key, '\"\"') > 0) ORDER BY ts");
-    if (r == 0)
-        r = prepare(b, &b->st_expects,
-                    "SELECT ts FROM marks WHERE rule_id = ?1 AND kind = 'expect'"
-                    " AND host IS ?2 AND ts IS NOT NULL ORDER BY ts");
-    if (r == 0)
-        r = prepare(b, &b->st_triggers,
-                    "SELECT ts FROM findings WHERE rule_id = ?1 AND host IS ?2"
-                    " AND ts IS NOT NULL ORDER BY ts");
-    /* The incidents a rebuild drops, by what they are: an incident made again with the same
-     * rule, trigger rule, host, key and first time keeps its id, so that its findings' links
-     * and the causes that point at it stay as they are (only what changed is written). */
-    if (r == 0 &&
-        sqlite3_exec(b->db->h,
-                     "CREATE TEMP TABLE IF NOT EXISTS old (id INTEGER PRIMARY KEY,"
-                     " rule_id TEXT NOT NULL, from_rule_id TEXT NOT NULL, host TEXT,"
-                     " key TEXT NOT NULL, first_ts TEXT, cause INTEGER, reused INTEGER NOT NULL"
-                     " DEFAULT 0); CREATE INDEX IF NOT EXISTS temp.old_identity ON"
-                     " old(rule_id, from_rule_id, key, first_ts); DELETE FROM temp.old",
-                     NULL, NULL, NULL) != SQLITE_OK)
-        r = fail(b, "cannot prepare the rebuild table");
-    if (r == 0)
-        r = prepare(b, &b->st_old_save,
-                    "INSERT INTO temp.old(id, rule_id, from_rule_id, host, key, first_ts, cause)"
-                    " SELECT id, rule_id, from_rule_id, host, key, first_ts, cause_incident_id"
-                    " FROM incidents"
-                    " WHERE from_rule_id = ?1 AND host IS ?2");
-    if (r == 0)
-        r = prepare(b, &b->st_old_find,
-                    "SELECT id, cause FROM temp.old WHERE rule_id = ?1 AND from_rule_id = ?2"
-                    " AND host IS ?3 AND key = ?4 AND first_ts IS ?5 AND NOT reused LIMIT 1");
-    if (r == 0)
-        r = prepare(b, &b->st_old_take, "UPDATE temp.old SET reused = 1 WHERE id = ?1");
-    /* Per rule, the earliest log time at which its incidents or their findings' links
-     * changed in this update: causes are linked again from there on (link_causes). */
-    if (r == 0 && sqlite3_exec(b->db->h,
-                               "CREATE TEMP TABLE IF NOT EXISTS moved (rule_id TEXT PRIMARY KEY,"
-                               " ts TEXT NOT NULL); DELETE FROM temp.moved",
-                               NULL, NULL, NULL) != SQLITE_OK)
-        r = fail(b, "cannot prepare the rebuild table");
-    if (r == 0)
-        r = prepare(b, &b->st_moved,
-                    "INSERT INTO temp.moved(rule_id, ts) VALUES(?1, ?2)"
-                    " ON CONFLICT(rule_id) DO UPDATE SET ts = min(ts, excluded.ts)");
-    if (r == 0) {
-        sqlite3_stmt *st;
-        if ((r = prepare(b, &st, "SELECT coalesce(max(id), 0) + 1 FROM incidents")) == 0) {
-            if (sqlite3_step(st) == SQLITE_ROW)
-                b->next_id = sqlite3_column_int64(st, 0);
-            else
-                r = fail(b, "cannot read the incidents");
-            sqlite3_finalize(st);
-        }
+    { offsetof(struct builder, st_resets),
+      "SELECT group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset' AND host IS ?2"
+      " AND ts >= ?4 AND ts < ?5 AND (group_key = ?3 OR instr(group_key, '\"\"') > 0)"
+      " ORDER BY ts" },
+    { offsetof(struct builder, st_expects),
+      "SELECT ts FROM marks WHERE rule_id = ?1 AND kind = 'expect' AND host IS ?2"
+      " AND ts IS NOT NULL ORDER BY ts" },
+    { offsetof(struct builder, st_triggers),
+      "SELECT ts FROM findings WHERE rule_id = ?1 AND host IS ?2 AND ts IS NOT NULL"
+      " ORDER BY ts" },
+    { offsetof(struct builder, st_old_save), OLD_SAVE " WHERE from_rule_id = ?1 AND host IS ?2" },
+    { offsetof(struct builder, st_old_save_keys),
+      OLD_SAVE " WHERE from_rule_id = ?1 AND host IS ?2"
+               " AND key IN (SELECT key FROM temp.keys)" },
+    { offsetof(struct builder, st_old_find),
+      "SELECT id, cause FROM temp.old WHERE rule_id = ?1 AND from_rule_id = ?2 AND host IS ?3"
+      " AND key = ?4 AND first_ts IS ?5 AND NOT reused LIMIT 1" },
+    { offsetof(struct builder, st_old_take), "UPDATE temp.old SET reused = 1 WHERE id = ?1" },
+    { offsetof(struct builder, st_moved),
+      "INSERT INTO temp.moved(rule_id, ts) VALUES(?1, ?2)"
+      " ON CONFLICT(rule_id) DO UPDATE SET ts = min(ts, excluded.ts)" },
+    { offsetof(struct builder, st_delete),
+      "DELETE FROM incidents WHERE from_rule_id = ?1 AND host IS ?2" },
+    { offsetof(struct builder, st_delete_keys),
+      "DELETE FROM incidents WHERE from_rule_id = ?1 AND host IS ?2"
+      " AND key IN (SELECT key FROM temp.keys)" },
+    { offsetof(struct builder, st_key_add), "INSERT OR IGNORE INTO temp.keys(key) VALUES(?1)" },
+    { offsetof(struct builder, st_insert),
+      "INSERT INTO incidents(id, rule_id, from_rule_id, severity, host, key, first_ts, last_ts,"
+      " count, state, summary, scan_id, cause_incident_id) VALUES(?12, ?1, ?2, ?3, ?4, ?5, ?6,"
+      " ?7, ?8, ?9, ?10, nullif(?11, 0), nullif(?13, 0))" },
+    { offsetof(struct builder, st_link),
+      "INSERT OR REPLACE INTO temp.links(finding_id, incident_id) VALUES(?2, ?1)" },
+    { offsetof(struct builder, st_link_range),
+      "INSERT OR REPLACE INTO temp.links(finding_id, incident_id) SELECT finding_id, ?1"
+      " FROM temp.pair WHERE group_key = ?2 AND ts >= ?3 AND ts <= ?4" },
+    { offsetof(struct builder, st_link_untimed),
+      "INSERT OR REPLACE INTO temp.links(finding_id, incident_id) SELECT finding_id, ?1"
+      " FROM temp.pair WHERE group_key = ?2 AND ts IS NULL" },
+    { offsetof(struct builder, st_close), "UPDATE incidents SET state = 'closed' WHERE id = ?1" },
+};
+
+static sqlite3_stmt **statement(struct builder *b, size_t i)
+{
+    return (sqlite3_stmt **)(void *)((char *)b + statements[i].at);
+}
+
+static int builder_open(struct builder *b)
+{
+    int r = 0;
+    if (sqlite3_exec(b->db->h, temp_tables, NULL, NULL, NULL) != SQLITE_OK)
+        r = fail(b, "cannot prepare the rebuild tables");
+    for (size_t i = 0; r == 0 && i < ARRAY_SIZE(statements); i++)
+        r = prepare(b, statement(b, i), statements[i].sql);
+    /* New incidents take ids above every id of the update: an old id may be taken again. */
+    sqlite3_stmt *st;
+    if (r == 0 && (r = prepare(b, &st, "SELECT coalesce(max(id), 0) + 1 FROM incidents")) == 0) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            b->next_id = sqlite3_column_int64(st, 0);
+        else
+            r = fail(b, "cannot read the incidents");
+        sqlite3_finalize(st);
     }
-    if (r == 0)
-        r = prepare(b, &b->st_delete,
-                    "DELETE FROM incidents WHERE from_rule_id = ?1 AND host IS ?2");
-    /* The same for the group keys in temp.keys only (incidents_dirty rows with a key). */
-    if (r == 0 && sqlite3_exec(b->db->h,
-                               "CREATE TEMP TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY);"
-                               " DELETE FROM temp.keys",
-                               NULL, NULL, NULL) != SQLITE_OK)
-        r = fail(b, "cannot prepare the rebuild table");
-    if (r == 0)
-        r = prepare(b, &b->st_key_add, "INSERT OR IGNORE INTO temp.keys(key) VALUES(?1)");
-    if (r == 0)
-        r = prepare(
-                b, &b->st_old_save_keys,
-                "INSERT INTO temp.old(id, rule_id, from_rule_id, host, key, first_ts, cause)"
-                " SELECT id, rule_id, from_rule_id, host, key, first_ts, cause_incident_id"
-                " FROM incidents"
-                " WHERE from_rule_id = ?1 AND host IS ?2 AND key IN (SELECT key FROM temp.keys)");
-    if (r == 0)
-        r = prepare(b, &b->st_delete_keys,
-                    "DELETE FROM incidents WHERE from_rule_id = ?1 AND host IS ?2"
-                    " AND key IN (SELECT key FROM temp.keys)");
-    if (r == 0)
-        r = prepare(b, &b->st_pair_fill_keys,
-                    "INSERT INTO temp.pair(finding_id, ts, group_key)"
-                    " SELECT id, ts, group_key FROM findings WHERE rule_id = ?1 AND host IS ?2"
-                    " AND group_key IN (SELECT key FROM temp.keys)"
-                    " ORDER BY group_key, ts IS NULL, ts, id");
-    if (r == 0)
-        r = prepare(b, &b->st_insert,
-                    "INSERT INTO incidents(id, rule_id, from_rule_id, severity, host, key,"
-                    " first_ts, last_ts, count, state, summary, scan_id, cause_incident_id)"
-                    " VALUES(?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, nullif(?11, 0),"
-                    " nullif(?13, 0))");
-    /* Links are collected in temp.links and written into findings once, in row order, by
-     * apply_links(): updating each range in place rewrote the wide finding rows in key
-     * order, a random walk over the table (two thirds of the rebuild with many findings). */
-    if (r == 0 && sqlite3_exec(b->db->h,
-                               "CREATE TEMP TABLE IF NOT EXISTS links ("
-                               " finding_id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL);"
-                               " DELETE FROM temp.links",
-                               NULL, NULL, NULL) != SQLITE_OK)
-        r = fail(b, "cannot prepare the link table");
-    if (r == 0)
-        r = prepare(b, &b->st_link,
-                    "INSERT OR REPLACE INTO temp.links(finding_id, incident_id) VALUES(?2, ?1)");
-    if (r == 0)
-        r = prepare(b, &b->st_link_range,
-                    "INSERT OR REPLACE INTO temp.links(finding_id, incident_id)"
-                    " SELECT finding_id, ?1 FROM temp.pair WHERE group_key = ?2 AND ts >= ?3"
-                    " AND ts <= ?4");
-    if (r == 0)
-        r = prepare(b, &b->st_close, "UPDATE incidents SET state = 'closed' WHERE id = ?1");
-    if (r == 0)
-        r = prepare(b, &b->st_link_untimed,
-                    "INSERT OR REPLACE INTO temp.links(finding_id, incident_id)"
-                    " SELECT finding_id, ?1 FROM temp.pair WHERE group_key = ?2 AND ts IS NULL");
-    if (r == 0) {
-        sqlite3_stmt *st;
-        b->clock_us = INT64_MIN;
-        if ((r = prepare(b, &st, "SELECT max(last_ts) FROM scans")) == 0) {
-            bool zoned;
-            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
-                !parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(st, 0)), 0,
-                                &b->clock_us, &zoned))
-                b->clock_us = INT64_MIN;
-            sqlite3_finalize(st);
-        }
+    b->clock_us = INT64_MIN;
+    if (r == 0 && (r = prepare(b, &st, "SELECT max(last_ts) FROM scans")) == 0) {
+        bool zoned;
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+            !parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(st, 0)), 0,
+                            &b->clock_us, &zoned))
+            b->clock_us = INT64_MIN;
+        sqlite3_finalize(st);
     }
     return r;
 }
 
 static void builder_close(struct builder *b)
 {
-    sqlite3_finalize(b->st_findings);
-    sqlite3_finalize(b->st_resets);
-    sqlite3_finalize(b->st_expects);
-    sqlite3_finalize(b->st_triggers);
-    sqlite3_finalize(b->st_old_save);
-    sqlite3_finalize(b->st_old_find);
-    sqlite3_finalize(b->st_old_take);
-    sqlite3_finalize(b->st_moved);
-    sqlite3_finalize(b->st_delete);
-    sqlite3_finalize(b->st_insert);
-    sqlite3_finalize(b->st_link);
-    sqlite3_finalize(b->st_close);
-    sqlite3_finalize(b->st_link_range);
-    sqlite3_finalize(b->st_link_untimed);
-    sqlite3_finalize(b->st_pair_clear);
-    sqlite3_finalize(b->st_pair_fill);
-    sqlite3_finalize(b->st_old_save_keys);
-    sqlite3_finalize(b->st_delete_keys);
-    sqlite3_finalize(b->st_pair_fill_keys);
-    sqlite3_finalize(b->st_key_add);
+    for (size_t i = 0; i < ARRAY_SIZE(statements); i++) {
+        sqlite3_finalize(*statement(b, i));
+        *statement(b, i) = NULL;
+    }
     buf_release(&b->text);
 }
 
