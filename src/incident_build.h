@@ -1,0 +1,51 @@
+/* The incident builder's state, shared by its modules: incident.c rebuilds (rule, host) pairs
+ * and groups, incident_cause.c links incidents to their causes. Private to them. */
+#ifndef HSMLOG_INCIDENT_BUILD_H
+#define HSMLOG_INCIDENT_BUILD_H
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "common.h"
+#include "db.h"
+#include "err.h"
+#include "rule.h"
+
+/* One incidents_update(): the database, the rules, and the prepared statements. */
+struct builder {
+    struct db *db;
+    const struct ruleset *rs;
+    struct hl_err *err;
+    int64_t clock_us; /* latest log time of any scan; INT64_MIN when none */
+    sqlite3_stmt *st_findings, *st_resets, *st_expects, *st_triggers, *st_delete, *st_old_save,
+            *st_insert, *st_link, *st_close, *st_link_range, *st_link_untimed, *st_pair_clear,
+            *st_pair_fill, *st_old_save_keys, *st_delete_keys, *st_pair_fill_keys, *st_key_add,
+            *st_old_find, *st_old_take, *st_moved;
+    int64_t next_id; /* incidents.id of the next new incident: above every id of the update */
+    struct buf text; /* scratch: summaries */
+};
+
+static inline int fail(struct builder *b, const char *what)
+{
+    return hl_err_set(b->err, HL_EDB, b->db->path, "%s: %s", what, sqlite3_errmsg(b->db->h));
+}
+
+static inline int prepare(struct builder *b, sqlite3_stmt **st, const char *sql)
+{
+    return sqlite3_prepare_v2(b->db->h, sql, -1, st, NULL) == SQLITE_OK
+                   ? 0
+                   : fail(b, "cannot prepare an incident statement");
+}
+
+/* The earliest log time from which the causes of r's incidents may have changed in this
+ * update (temp.moved: where its own incidents or findings' links moved, or those of a rule it
+ * is caused by). 1 and the time in *ret_us, 0 when nothing moved, or an error. st is
+ * "SELECT ts FROM temp.moved WHERE rule_id = ?1". */
+HL_NODISCARD int causes_moved_since(struct builder *b, sqlite3_stmt *st, const struct rule *r,
+                                    int64_t *ret_us);
+
+/* Links each timed incident of rule whose first time is from_us or later (INT64_MIN: all) to
+ * its probable cause. Returns 0 or a negative hl_code. */
+HL_NODISCARD int link_causes(struct builder *b, const struct rule *rule, int64_t from_us);
+
+#endif

@@ -1,0 +1,296 @@
+/* Cause links (see incident_build.h): each incident of a rule with `caused-by` gets the
+ * incident of the latest finding of a cause rule in its window with the same values. Effects
+ * are walked in time order while each cause rule's findings stream past in time order, from
+ * where something moved in this update. */
+#include "incident_build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse_time.h"
+
+/* The earliest log time from which the causes of r's incidents may have changed in this
+ * update: where its own incidents or findings' links moved, or those of a rule it is caused
+ * by (a cause finding at t is the cause of effects up to its window after t). 1 and the time
+ * in *ret_us, 0 when nothing moved, or an error. */
+int causes_moved_since(struct builder *b, sqlite3_stmt *st, const struct rule *r, int64_t *ret_us)
+{
+    int found = 0;
+    for (size_t c = 0; c <= r->inc.n_causes; c++) {
+        sqlite3_bind_text(st, 1, c == 0 ? r->id : r->inc.causes[c - 1].rule_id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        int64_t us;
+        bool zoned;
+        if (rc == SQLITE_ROW &&
+            parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(st, 0)), 0, &us,
+                           &zoned) > 0 &&
+            (!found || us < *ret_us)) {
+            *ret_us = us;
+            found = 1;
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return fail(b, "cannot read what the rebuild changed");
+    }
+    return found;
+}
+
+/* The SQL expression of a finding's "same" values, joined by U+001F: `host`, or a field of
+ * `fields` bound as parameter first_param + k. */
+static void same_expr(struct buf *sql, const struct rule_cause *c, int first_param)
+{
+    if (c->n_same == 0)
+        HL_IGNORE(buf_adds(sql, "''"));
+    for (size_t k = 0; k < c->n_same; k++) {
+        char part[128];
+        if (strcmp(c->same[k], "host") == 0)
+            snprintf(part, sizeof(part), "%scoalesce(host, '')", k ? " || char(31) || " : "");
+        else
+            snprintf(part, sizeof(part), "%scoalesce(json_extract(fields, '$.' || ?%d), '')",
+                     k ? " || char(31) || " : "", first_param + (int)k);
+        HL_IGNORE(buf_adds(sql, part));
+    }
+}
+
+static sqlite3_stmt *prepare_same(struct builder *b, const struct rule_cause *c, const char *head,
+                                  const char *tail, int first_param)
+{
+    struct buf sql;
+    buf_init(&sql, 0);
+    HL_IGNORE(buf_adds(&sql, head));
+    same_expr(&sql, c, first_param);
+    HL_IGNORE(buf_adds(&sql, tail));
+    sqlite3_stmt *st = NULL;
+    if (prepare(b, &st, buf_cstr(&sql)) < 0)
+        st = NULL;
+    buf_release(&sql);
+    for (size_t k = 0; st && k < c->n_same; k++)
+        if (strcmp(c->same[k], "host") != 0)
+            sqlite3_bind_text(st, first_param + (int)k, c->same[k], -1, SQLITE_STATIC);
+    return st;
+}
+
+/* A finding of a cause rule, loaded once per (rule, cause) so that each effect is a binary
+ * search and a short walk back instead of a query. */
+struct cause_row {
+    int64_t ts_us;
+    int64_t incident;
+    char *same; /* owned */
+};
+
+/* The findings of one `caused-by` rule, streamed in time order alongside the effects (also
+ * in time order): only the rows inside the current effect's window are held, so memory
+ * follows the window, not the number of findings. Invariant: rows[head..n) are in ts order
+ * and none is older than the window of the effect looked up last. */
+struct cause_table {
+    const struct rule_cause *cause;
+    sqlite3_stmt *load;     /* owned: the cause rule's findings, ORDER BY ts */
+    sqlite3_stmt *effect;   /* owned: the same values of an effect incident's first finding */
+    struct cause_row *rows; /* owned */
+    size_t head, n, cap;
+    bool loaded;           /* load is done */
+    struct cause_row next; /* read ahead: the first row later than the last effect, when
+                              next.same is set */
+};
+
+static void cause_table_release(struct cause_table *t)
+{
+    for (size_t i = t->head; i < t->n; i++)
+        free(t->rows[i].same);
+    free(t->rows);
+    free(t->next.same);
+    sqlite3_finalize(t->load);
+    sqlite3_finalize(t->effect);
+}
+
+/* Opens the cause table for effects from from_us on (INT64_MIN: all of them). */
+static int cause_table_open(struct builder *b, struct cause_table *t, int64_t from_us)
+{
+    t->load = prepare_same(b, t->cause, "SELECT ts, incident_id, ",
+                           " FROM findings WHERE rule_id = ?1 AND ts >= :since"
+                           " AND incident_id IS NOT NULL ORDER BY ts",
+                           2);
+    t->effect = prepare_same(b, t->cause, "SELECT ",
+                             " FROM findings WHERE incident_id = ?1 ORDER BY ts LIMIT 1", 2);
+    if (!t->load || !t->effect)
+        return fail(b, "cannot prepare cause lookups");
+    sqlite3_bind_text(t->load, 1, t->cause->rule_id, -1, SQLITE_STATIC);
+    char since[PARSE_TIME_ISO_LEN] = "";
+    if (from_us != INT64_MIN)
+        parse_time_format(from_us - t->cause->within_us, since);
+    sqlite3_bind_text(t->load, sqlite3_bind_parameter_index(t->load, ":since"), since, -1,
+                      SQLITE_TRANSIENT);
+    return 0;
+}
+
+/* Reads the next cause row into t->next; false at the end (or on a read error). */
+static bool cause_read(struct cause_table *t)
+{
+    while (!t->loaded) {
+        if (sqlite3_step(t->load) != SQLITE_ROW) {
+            t->loaded = true;
+            break;
+        }
+        bool zoned;
+        const unsigned char *same = sqlite3_column_text(t->load, 2);
+        if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(t->load, 0)), 0,
+                            &t->next.ts_us, &zoned))
+            continue;
+        t->next.incident = sqlite3_column_int64(t->load, 1);
+        t->next.same = strdup(same ? (const char *)same : "");
+        return t->next.same != NULL;
+    }
+    return false;
+}
+
+/* Moves the window to end at first_us: rows up to it read in, rows older than the window
+ * dropped. Returns 0 or HL_ENOMEM. */
+static int cause_advance(struct cause_table *t, int64_t first_us)
+{
+    for (;;) {
+        if (!t->next.same && !cause_read(t))
+            break;
+        if (t->next.ts_us > first_us)
+            break;
+        if (t->n == t->cap) {
+            if (t->head > t->n / 2) { /* reuse the dropped front first */
+                memmove(t->rows, t->rows + t->head, (t->n - t->head) * sizeof(*t->rows));
+                t->n -= t->head;
+                t->head = 0;
+            } else {
+                size_t cap = t->cap ? t->cap * 2 : 256;
+                struct cause_row *v = realloc(t->rows, cap * sizeof(*v));
+                if (!v)
+                    return HL_ENOMEM;
+                t->rows = v;
+                t->cap = cap;
+            }
+        }
+        t->rows[t->n++] = t->next;
+        t->next.same = NULL;
+    }
+    while (t->head < t->n && first_us - t->rows[t->head].ts_us > t->cause->within_us)
+        free(t->rows[t->head++].same);
+    return 0;
+}
+
+/* The incident of the latest finding in t's window (cause_advance() to the start of effect
+ * id) with the same values; 0 when there is none. */
+static int64_t cause_lookup(struct cause_table *t, int64_t id)
+{
+    if (t->head == t->n)
+        return 0;
+    sqlite3_bind_int64(t->effect, 1, id);
+    char *want = NULL;
+    if (sqlite3_step(t->effect) == SQLITE_ROW)
+        want = strdup((const char *)sqlite3_column_text(t->effect, 0));
+    else if (t->cause->n_same == 0)
+        want = strdup(""); /* a derived incident has no findings; nothing to compare */
+    sqlite3_reset(t->effect);
+    int64_t cause = 0;
+    for (size_t k = t->n; want && k-- > t->head && !cause;)
+        if (t->rows[k].incident != id && strcmp(t->rows[k].same, want) == 0)
+            cause = t->rows[k].incident;
+    free(want);
+    return cause;
+}
+
+/* The other rules whose findings can make incidents of rule (escalations to it, the trigger of
+ * its expectation), the first cap of them in v; returns how many there are. */
+static size_t from_rules(const struct ruleset *rs, const struct rule *rule, const struct rule **v,
+                         size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct rule *r = &rs->rules[i];
+        bool makes = rule->role == RULE_ROLE_DERIVED && rule->inc.after && rule->inc.after_idx == i;
+        for (size_t e = 0; e < r->inc.n_escalations && !makes; e++)
+            makes = &rs->rules[r->inc.escalations[e].target_idx] == rule;
+        if (makes && r != rule && n++ < cap)
+            v[n - 1] = r;
+    }
+    return n;
+}
+
+/* Links each incident of rule to its probable cause: the first `caused-by` (in file order)
+ * that finds one wins. Effects are walked in time order while each cause rule's findings
+ * stream past in time order, so an effect costs a short walk back through its window and
+ * memory holds one window per cause. */
+int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
+{
+    struct cause_table *tables = calloc(rule->inc.n_causes, sizeof(*tables));
+    if (!tables)
+        return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    int r = 0;
+    for (size_t c = 0; r == 0 && c < rule->inc.n_causes; c++) {
+        tables[c].cause = &rule->inc.causes[c];
+        r = cause_table_open(b, &tables[c], from_us);
+    }
+    sqlite3_stmt *list = NULL, *set = NULL;
+    /* The rule's incidents through incidents_from: by the rules that make them, the rule
+     * itself, a rule that escalates to it, or the trigger of its expectation. By first_ts
+     * alone, SQLite walked every incident of the database for each rule with causes. */
+    const struct rule *from[64];
+    size_t n_from = from_rules(b->rs, rule, from, ARRAY_SIZE(from));
+    struct buf sql;
+    buf_init(&sql, 0);
+    bool named = n_from <= ARRAY_SIZE(from); /* else read them all by rule_id */
+    HL_IGNORE(buf_adds(&sql, "SELECT id, first_ts, coalesce(cause_incident_id, 0) FROM incidents"
+                             " WHERE rule_id = ?1"));
+    if (named) {
+        HL_IGNORE(buf_adds(&sql, " AND from_rule_id IN (?1"));
+        for (size_t i = 0; i < n_from; i++)
+            HL_IGNORE(buf_adds(&sql, ", ?"));
+        HL_IGNORE(buf_adds(&sql, ")"));
+    }
+    HL_IGNORE(buf_adds(&sql, " AND first_ts >= :since ORDER BY first_ts, id"));
+    if (r == 0)
+        r = prepare(b, &list, buf_cstr(&sql));
+    buf_release(&sql);
+    if (r == 0)
+        r = prepare(b, &set, "UPDATE incidents SET cause_incident_id = ?2 WHERE id = ?1");
+    if (r == 0) {
+        sqlite3_bind_text(list, 1, rule->id, -1, SQLITE_STATIC);
+        for (size_t i = 0; named && i < n_from; i++)
+            sqlite3_bind_text(list, (int)i + 2, from[i]->id, -1, SQLITE_STATIC);
+        char since[PARSE_TIME_ISO_LEN] = "";
+        if (from_us != INT64_MIN)
+            parse_time_format(from_us, since);
+        sqlite3_bind_text(list, sqlite3_bind_parameter_index(list, ":since"), since, -1,
+                          SQLITE_TRANSIENT);
+    }
+    while (r == 0 && sqlite3_step(list) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(list, 0), first_us, cause = 0;
+        bool zoned;
+        if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(list, 1)), 0,
+                            &first_us, &zoned))
+            continue;
+        for (size_t c = 0; c < rule->inc.n_causes && !cause && r == 0; c++) {
+            if (cause_advance(&tables[c], first_us) < 0)
+                r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+            else
+                cause = cause_lookup(&tables[c], id);
+        }
+        if (r < 0)
+            break;
+        /* Most incidents keep their cause (or have none): rewriting each row was a tenth of
+         * the rebuild with many findings. */
+        if (cause == sqlite3_column_int64(list, 2))
+            continue;
+        sqlite3_bind_int64(set, 1, id);
+        if (cause)
+            sqlite3_bind_int64(set, 2, cause);
+        else
+            sqlite3_bind_null(set, 2);
+        if (sqlite3_step(set) != SQLITE_DONE)
+            r = fail(b, "cannot link an incident to its cause");
+        sqlite3_reset(set);
+    }
+    sqlite3_finalize(list);
+    sqlite3_finalize(set);
+    for (size_t c = 0; c < rule->inc.n_causes; c++)
+        cause_table_release(&tables[c]);
+    free(tables);
+    return r;
+}
