@@ -121,7 +121,10 @@ static int cursor_peek(struct builder *b, struct ts_cursor *c, int64_t *ret_us)
     while (!c->ready && c->st) {
         int rc = sqlite3_step(c->st);
         if (rc != SQLITE_ROW) {
-            int r = rc == SQLITE_DONE ? 0 : fail(b, "cannot read the marks of an incident");
+            int r = rc == SQLITE_DONE
+                            ? 0
+                            : fail(b,
+                                   "cannot read the triggers or expected lines of an expectation");
             sqlite3_reset(c->st);
             c->st = NULL;
             if (r < 0)
