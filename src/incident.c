@@ -291,43 +291,46 @@ static const char *summarize(struct builder *b, const struct draft_incident *d,
 /* ---- writing ---------------------------------------------------------------------------- */
 
 /* The id of the incident d: the id of the old incident it is made again from (same rule,
- * trigger rule, host, key and first time), with its cause, else a new one. A new one, and
- * its first time, is noted in temp.moved. */
+ * trigger rule, host, key and first time), with its cause, else a new one. A new one's
+ * first time is noted for link_causes (new_first_us). */
 static int incident_id_for(struct builder *b, const struct draft_incident *d,
                            const struct rule *from, const char *host, int64_t *ret_id,
                            int64_t *ret_cause)
 {
-    char first[PARSE_TIME_ISO_LEN];
-    sqlite3_stmt *st = b->st_old_find;
-    sqlite3_bind_text(st, 1, d->rule->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, from->id, -1, SQLITE_STATIC);
-    bind_host(st, 3, host);
-    sqlite3_bind_text(st, 4, d->key, -1, SQLITE_STATIC);
-    if (d->has_ts) {
-        parse_time_format(d->first_us, first);
-        sqlite3_bind_text(st, 5, first, -1, SQLITE_STATIC);
-    } else {
-        sqlite3_bind_null(st, 5);
+    int64_t old = 0;
+    *ret_cause = 0;
+    if (b->any_old) { /* a first scan has nothing to look up */
+        char first[PARSE_TIME_ISO_LEN];
+        sqlite3_stmt *st = b->st_old_find;
+        sqlite3_bind_text(st, 1, d->rule->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, from->id, -1, SQLITE_STATIC);
+        bind_host(st, 3, host);
+        sqlite3_bind_text(st, 4, d->key, -1, SQLITE_STATIC);
+        if (d->has_ts) {
+            parse_time_format(d->first_us, first);
+            sqlite3_bind_text(st, 5, first, -1, SQLITE_STATIC);
+        } else {
+            sqlite3_bind_null(st, 5);
+        }
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            old = sqlite3_column_int64(st, 0);
+            *ret_cause = sqlite3_column_int64(st, 1); /* kept, as the id */
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return fail(b, "cannot read the old incidents");
     }
-    int rc = sqlite3_step(st);
-    int64_t old = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    *ret_cause = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0; /* kept, as the id */
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail(b, "cannot read the old incidents");
     if (!old) {
         *ret_id = b->next_id++;
-        if (!d->has_ts)
-            return 0;
         /* An escalation or an expectation has no findings whose links would say so. */
-        sqlite3_bind_text(b->st_moved, 1, d->rule->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(b->st_moved, 2, first, -1, SQLITE_STATIC);
-        rc = sqlite3_step(b->st_moved);
-        sqlite3_reset(b->st_moved);
-        return rc == SQLITE_DONE ? 0 : fail(b, "cannot note a new incident");
+        size_t i = (size_t)(d->rule - b->rs->rules);
+        if (d->has_ts && i < b->rs->n && d->first_us < b->new_first_us[i])
+            b->new_first_us[i] = d->first_us;
+        return 0;
     }
     sqlite3_bind_int64(b->st_old_take, 1, old);
-    rc = sqlite3_step(b->st_old_take);
+    int rc = sqlite3_step(b->st_old_take);
     sqlite3_reset(b->st_old_take);
     if (rc != SQLITE_DONE)
         return fail(b, "cannot read the old incidents");
@@ -776,6 +779,8 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host,
         sqlite3_reset(del[i]);
         if (rc != SQLITE_DONE)
             return fail(b, "cannot drop old incidents");
+        if (i == 0 && sqlite3_changes(b->db->h) > 0)
+            b->any_old = true;
     }
     struct event_list findings = { 0 };
     int r = 0;
@@ -942,6 +947,10 @@ static int builder_open(struct builder *b)
             r = fail(b, "cannot read the incidents");
         sqlite3_finalize(st);
     }
+    if (r == 0 && !(b->new_first_us = malloc((b->rs->n + 1) * sizeof(*b->new_first_us))))
+        r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    for (size_t i = 0; r == 0 && i < b->rs->n; i++)
+        b->new_first_us[i] = INT64_MAX;
     b->clock_us = INT64_MIN;
     if (r == 0 && (r = prepare(b, &st, "SELECT max(last_ts) FROM scans")) == 0) {
         bool zoned;
@@ -960,6 +969,8 @@ static void builder_close(struct builder *b)
         sqlite3_finalize(*statement(b, i));
         *statement(b, i) = NULL;
     }
+    free(b->new_first_us);
+    b->new_first_us = NULL;
     buf_release(&b->text);
 }
 
@@ -1000,12 +1011,7 @@ static int apply_links(struct builder *b)
             "UPDATE findings SET incident_id = (SELECT l.incident_id FROM temp.links AS l"
             " WHERE l.finding_id = findings.id) WHERE id IN (SELECT finding_id FROM temp.links);"
             " DELETE FROM temp.links";
-    sqlite3_stmt *st;
-    int r = prepare(b, &st, "SELECT EXISTS (SELECT 1 FROM temp.old)");
-    if (r < 0)
-        return r;
-    bool old = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    bool old = b->any_old;
     if (old && sqlite3_exec(b->db->h, moved, NULL, NULL, NULL) != SQLITE_OK)
         return fail(b, "cannot note what the rebuild changed");
     if (sqlite3_exec(b->db->h, old ? changed : all_new, NULL, NULL, NULL) != SQLITE_OK)
@@ -1193,6 +1199,17 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
     sqlite3_finalize(dirty);
     if (r == 0) /* before link_causes, which reads the links */
         r = apply_links(&b);
+    for (size_t i = 0; r == 0 && i < rs->n; i++) {
+        if (b.new_first_us[i] == INT64_MAX)
+            continue;
+        char first[PARSE_TIME_ISO_LEN];
+        parse_time_format(b.new_first_us[i], first);
+        sqlite3_bind_text(b.st_moved, 1, rs->rules[i].id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(b.st_moved, 2, first, -1, SQLITE_STATIC);
+        if (sqlite3_step(b.st_moved) != SQLITE_DONE)
+            r = fail(&b, "cannot note the new incidents");
+        sqlite3_reset(b.st_moved);
+    }
     sqlite3_stmt *moved = NULL;
     if (r == 0)
         r = prepare(&b, &moved, "SELECT ts FROM temp.moved WHERE rule_id = ?1");
