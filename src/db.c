@@ -232,8 +232,9 @@ static int migrate(struct db *db, struct hl_err *err)
     /* Another process may have migrated while this one waited for the lock: read it again
      * under the lock, so each script runs once. */
     r = read_version(db, &version, err);
-    /* Versions 3 and 4 copy the findings and marks tables: say why the first scan pauses. */
-    if (r == 0 && version > 0 && version < DB_SCHEMA_VERSION)
+    /* Versions 3 and 4 copy the findings and marks tables: say why the first scan pauses
+     * (version 5 only adds indexes to the small incidents table). */
+    if (r == 0 && version > 0 && version < 4)
         diag_info(db->path,
                   "upgrading the database from schema %d to %d (once; a large one takes a while)",
                   version, DB_SCHEMA_VERSION);

@@ -432,9 +432,8 @@ struct walk {
     int64_t *members; /* owned: findings of the incident in progress, then of pending; an
                          incident's members past its threshold are only counted (extra) */
     size_t n_members, cap;
-    size_t extra;    /* members of the incident in progress beyond those in members */
-    bool has_resets; /* the rule has a reset pattern */
-    bool has_prev;   /* prev_us is the time of the last timed finding walked */
+    size_t extra;  /* members of the incident in progress beyond those in members */
+    bool has_prev; /* prev_us is the time of the last timed finding walked */
     int64_t prev_us;
     size_t untimed;   /* findings of the group without a time */
     size_t n_pending; /* the last n_pending members are pending (below threshold) */
@@ -585,11 +584,14 @@ static int add_finding(struct walk *w, const struct event *e)
 }
 
 /* 1 when a reset that applies to the walk's key has a time in [from_us, to_us) (INT64_MIN and
- * INT64_MAX for open ends), 0 when none, or an error. Several resets between two findings do
- * what the first does, so the walk asks once per finding, through marks_rule_host, instead
- * of reading every reset: a busy client logs a good login every few seconds, for years. */
+ * INT64_MAX for open ends), 0 when none (or the rule has no reset), or an error. Several resets
+ * between two findings do what the first does, so the walk asks once per finding, through
+ * marks_rule_host, instead of reading every reset: a busy client logs a good login every few
+ * seconds, for years. */
 static int reset_between(struct walk *w, int64_t from_us, int64_t to_us)
 {
+    if (w->rule->inc.reset_idx == SIZE_MAX)
+        return 0; /* the rule has no reset pattern */
     char from[PARSE_TIME_ISO_LEN] = "", to[PARSE_TIME_ISO_LEN] = "~"; /* "~" sorts last */
     if (from_us != INT64_MIN)
         parse_time_format(from_us, from);
@@ -622,7 +624,6 @@ static int walk_begin(struct walk *w, struct builder *b, const struct rule *rule
     w->open_escalations = calloc(rule->inc.n_escalations + 1, sizeof(*w->open_escalations));
     if (!w->key || !w->escalated || !w->open_escalations)
         return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
-    w->has_resets = rule->inc.reset_idx != SIZE_MAX;
     return 0;
 }
 
@@ -646,7 +647,7 @@ static int walk_event(struct walk *w, const struct event *e)
     } else {
         /* A reset since the last finding, up to this one's time (a reset at the same second
          * comes after it). Before the first finding there is nothing to reset. */
-        if (w->has_resets && w->has_prev && (r = reset_between(w, w->prev_us, e->ts_us)) > 0 &&
+        if (w->has_prev && (r = reset_between(w, w->prev_us, e->ts_us)) > 0 &&
             (r = flush_incident(w, true)) == 0)
             r = on_reset(w);
         w->prev_us = e->ts_us;
@@ -662,7 +663,7 @@ static int walk_event(struct walk *w, const struct event *e)
 static int walk_end(struct walk *w)
 {
     /* A reset after the last finding ends the incident and closes the escalations. */
-    int r = w->has_resets ? reset_between(w, w->has_prev ? w->prev_us : INT64_MIN, INT64_MAX) : 0;
+    int r = reset_between(w, w->has_prev ? w->prev_us : INT64_MIN, INT64_MAX);
     bool reset_after = r > 0;
     if (r >= 0)
         r = flush_incident(w, reset_after);
@@ -847,7 +848,8 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host,
  *   apply_links(): updating each range in place rewrote the wide finding rows in key order,
  *   a random walk over the table;
  * - moved: per rule, the earliest log time at which its incidents or their findings' links
- *   changed in this update; causes are linked again from there on (link_causes). */
+ *   changed in this update; causes are linked again from there on (link_causes);
+ * - judged: the open incidents whose state the log clock changes (rejudge_open). */
 static const char temp_tables[] =
         "CREATE TEMP TABLE IF NOT EXISTS pair (pos INTEGER PRIMARY KEY,"
         " finding_id INTEGER NOT NULL, ts TEXT, group_key TEXT NOT NULL);"
@@ -860,8 +862,9 @@ static const char temp_tables[] =
         " CREATE TEMP TABLE IF NOT EXISTS links (finding_id INTEGER PRIMARY KEY,"
         " incident_id INTEGER NOT NULL);"
         " CREATE TEMP TABLE IF NOT EXISTS moved (rule_id TEXT PRIMARY KEY, ts TEXT NOT NULL);"
+        " CREATE TEMP TABLE IF NOT EXISTS judged (id INTEGER PRIMARY KEY, state TEXT NOT NULL);"
         " DELETE FROM temp.pair; DELETE FROM temp.keys; DELETE FROM temp.old;"
-        " DELETE FROM temp.links; DELETE FROM temp.moved";
+        " DELETE FROM temp.links; DELETE FROM temp.moved; DELETE FROM temp.judged";
 
 /* The builder's statements. Whole-pair and keyed variants stay separate statements: one with
  * "?3 OR key IN (...)" could not use the index by key. */
@@ -1040,14 +1043,7 @@ static int rejudge_open(struct builder *b)
     /* Judged into temp.judged first: updating incidents while the read walks them (through
      * the index of open incidents) would move the rows under it. */
     sqlite3_stmt *open = NULL, *set = NULL;
-    int r = 0;
-    if (sqlite3_exec(b->db->h,
-                     "CREATE TEMP TABLE IF NOT EXISTS judged (id INTEGER PRIMARY KEY,"
-                     " state TEXT NOT NULL); DELETE FROM temp.judged",
-                     NULL, NULL, NULL) != SQLITE_OK)
-        r = fail(b, "cannot judge the open incidents");
-    if (r == 0)
-        r = prepare(b, &open,
+    int r = prepare(b, &open,
                     "SELECT id, rule_id, from_rule_id, first_ts, last_ts FROM incidents"
                     " WHERE state = 'open'");
     if (r == 0)
@@ -1069,9 +1065,7 @@ static int rejudge_open(struct builder *b)
         if (strcmp(id, from_id) == 0) {
             if (b->clock_us - last_us > rule->inc.gap_us)
                 state = "closed";
-        } else if (rule->role == RULE_ROLE_DERIVED && rule->inc.after &&
-                   rule->inc.after_idx < b->rs->n &&
-                   strcmp(b->rs->rules[rule->inc.after_idx].id, from_id) == 0) {
+        } else if (expects_after(b->rs, rule, ruleset_find(b->rs, from_id))) {
             if (b->clock_us > first_us + rule->inc.expect_us)
                 state = "fired";
         }
