@@ -15,7 +15,7 @@
 #include "rule.h"
 
 /* Schema version this build writes; user_version of a migrated database. */
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 
 /* Findings and source rows per transaction before db_tick() commits. */
 #define DB_BATCH_ROWS 5000
@@ -183,6 +183,10 @@ HL_NODISCARD int db_mark_add(struct db *db, const struct db_mark *m, struct hl_e
  * key only, or all of them when key is empty. */
 HL_NODISCARD int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host,
                                     struct strv key, struct hl_err *err);
+
+/* Creates again the indexes a first scan deferred (table deferred_indexes), all but except
+ * (NULL: all), in the caller's transaction. Returns 0 or a negative hl_code. */
+HL_NODISCARD int db_restore_indexes(struct db *db, const char *except, struct hl_err *err);
 
 /* Raises scans.last_ts of the running scan to ts (ISO text) when it is later. */
 HL_NODISCARD int db_scan_clock(struct db *db, const char *ts, struct hl_err *err);

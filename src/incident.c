@@ -1147,6 +1147,10 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
                                NULL) != SQLITE_OK)
         r = fail(&b, "cannot start the incident update");
     bool in_tx = r == 0;
+    /* Indexes a first scan deferred: the rebuild reads through them. Not the index of the
+     * links, which the first links of the database write faster without it. */
+    if (r == 0)
+        r = db_restore_indexes(db, "findings_incident", err);
     if (r == 0)
         r = builder_open(&b);
     if (r == 0)
@@ -1193,6 +1197,8 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
     sqlite3_finalize(dirty);
     if (r == 0) /* before link_causes, which reads the links */
         r = apply_links(&b);
+    if (r == 0)
+        r = db_restore_indexes(db, NULL, err);
     for (size_t i = 0; r == 0 && i < rs->n; i++) {
         if (b.new_first_us[i] == INT64_MAX)
             continue;

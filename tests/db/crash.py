@@ -2,6 +2,10 @@
 PRAGMA integrity_check and holds a subset of the findings with no duplicate; running the scan
 again completes it to exactly the findings (and incidents) of one uninterrupted run.
 
+A first scan builds four indexes of findings at its end (schema 6, deferred_indexes): after a
+kill, every index is either present or noted there, and the next writer to open the database
+creates the noted ones again.
+
 The kill moments are fractions of a clean run's duration, drawn from a fixed seed, so each
 run of the test kills at comparable points on a fast or a slow (sanitizer) build; nothing
 is asserted about time.
@@ -9,6 +13,7 @@ is asserted about time.
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import tarfile
 import time
@@ -30,6 +35,15 @@ INCIDENTS = ("SELECT rule_id, host, first_ts, last_ts, state, severity,"
              " (SELECT count(*) FROM findings f WHERE f.incident_id = i.id)"
              " FROM incidents i ORDER BY 1, 2, 3")
 
+INDEXES = ("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'findings'"
+           " ORDER BY name")
+
+
+def indexes_accounted(db):
+    """The findings indexes present plus those noted as deferred, by name and SQL."""
+    return sorted(c.query(db, INDEXES) + c.query(db, "SELECT name, sql FROM deferred_indexes"))
+
+
 clean_db = c.path("clean.db")
 t0 = time.monotonic()
 p = c.scan(clean_db, *inputs)
@@ -39,6 +53,10 @@ clean = c.findings(clean_db)
 clean_incidents = c.query(clean_db, INCIDENTS)
 c.check(len(clean) == expected, "clean run stores %d findings" % expected, len(clean))
 c.check(len(set(clean)) == len(clean), "clean run has no duplicate")
+clean_indexes = c.query(clean_db, INDEXES)
+c.check(len(clean_indexes) == 7 and c.query(clean_db, "SELECT count(*) FROM deferred_indexes")
+        == [["0"]], "clean run: the 7 findings indexes exist again, none left deferred",
+        clean_indexes)
 
 
 def kill_after(db, delay):
@@ -71,6 +89,11 @@ for i, fractions in enumerate(rounds):
         c.check(len(set(part)) == len(part) and set(part) <= set(clean),
                 "round %d: %d findings stored before the kill, no duplicate, all genuine"
                 % (i, len(part)))
+        if part:
+            noted = c.query(db, "SELECT count(*) FROM deferred_indexes")[0][0]
+            c.check(indexes_accounted(db) == clean_indexes,
+                    "round %d: every findings index is present or noted as deferred (%s noted)"
+                    % (i, noted))
     if not killed:
         print("# round %d: the scan finished before the kill" % i)
     p = c.scan(db, *inputs)
@@ -83,5 +106,27 @@ for i, fractions in enumerate(rounds):
     c.check(c.query(db, INCIDENTS) == clean_incidents,
             "round %d: incidents are those of the clean run" % i)
     c.check(c.integrity(db), "round %d: integrity_check ok after the re-run" % i)
+    c.check(c.query(db, INDEXES) == clean_indexes, "round %d: the findings indexes are back" % i)
+
+# The state a scan killed between storing and its incident update leaves, made by hand (the
+# kills above land there only by chance): two indexes dropped and noted. The next writer to
+# open the database, even one that stores nothing, creates them again.
+db = c.path("deferred.db")
+c.check(c.scan(db, small1).returncode == 0, "deferred: a scan to start from")
+con = sqlite3.connect(db)
+con.executescript("BEGIN; INSERT INTO deferred_indexes(name, sql) SELECT name, sql FROM"
+                  " sqlite_master WHERE name IN ('findings_host_ts', 'findings_incident');"
+                  " DROP INDEX findings_host_ts; DROP INDEX findings_incident; COMMIT")
+con.close()
+c.check(len(c.query(db, INDEXES)) == 5 and indexes_accounted(db) == clean_indexes,
+        "deferred: 5 indexes present, 2 noted")
+p = c.run(db, "query", "SELECT count(*) FROM findings")
+c.check(p.returncode == 0 and len(c.query(db, INDEXES)) == 5,
+        "deferred: a query (read-only) reads it as it is", p.stderr)
+p = c.scan(db, os.devnull)
+c.check(p.returncode == 0 and c.query(db, INDEXES) == clean_indexes
+        and c.query(db, "SELECT count(*) FROM deferred_indexes") == [["0"]],
+        "deferred: the next writer (a scan of nothing) creates them again", p.stderr)
+c.check(c.integrity(db), "deferred: integrity_check ok")
 
 c.finish()
