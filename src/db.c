@@ -408,6 +408,10 @@ int db_reserve_page_cache(void)
     /* Nothing here reads SQLite's memory statistics; keeping them takes a global mutex on
      * every allocation, a tenth of the storage thread's time. */
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* A sort keeps up to the larger of this and the cache size in memory: db_restore_indexes()
+     * lowers the cache size while it builds indexes, so that a large first scan does not end
+     * bigger than a small one. */
+    (void)sqlite3_config(SQLITE_CONFIG_PMASZ, 16);
     int hdr = 0;
     if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &hdr) != SQLITE_OK)
         return -1;
@@ -847,7 +851,12 @@ int db_restore_indexes(struct db *db, const char *except, struct hl_err *err)
 {
     if (db->readonly)
         return 0;
-    int r = for_deferred(db, except, true, err);
+    int r = exec_sql(db, "PRAGMA cache_size = -256", err);
+    if (r == 0)
+        r = for_deferred(db, except, true, err);
+    int back = exec_sql(db, "PRAGMA cache_size = -2000", err); /* SQLite's default */
+    if (r == 0)
+        r = back;
     if (r == 0)
         r = exec_owned(db,
                        sqlite3_mprintf("DELETE FROM deferred_indexes WHERE name IS NOT %Q", except),
