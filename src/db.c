@@ -799,11 +799,26 @@ static int query_flag(struct db *db, const char *sql, struct hl_err *err)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? r : db_fail(db, err, "cannot read the database");
 }
 
-/* Runs, for each deferred index (but except), "DROP INDEX IF EXISTS name;" followed by its
- * CREATE INDEX when create is set. The statements are collected first: SQLite refuses to
- * drop an index while a statement reads the schema's tables. */
-static int for_deferred(struct db *db, const char *except, bool create, struct hl_err *err)
+/* The first column of sql's first row as an int, or fallback when it cannot be read. */
+static int query_int(struct db *db, const char *sql, int fallback)
 {
+    sqlite3_stmt *st = NULL;
+    int v = fallback;
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Sets *ret_sql to "DROP INDEX IF EXISTS name;" for each deferred index but except, each
+ * followed by its CREATE INDEX when create is set; NULL when there is none. The statements
+ * are collected first: SQLite refuses to drop an index while a statement reads the schema's
+ * tables. */
+static int deferred_script(struct db *db, const char *except, bool create, char **ret_sql,
+                           struct hl_err *err)
+{
+    *ret_sql = NULL;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->h,
                            "SELECT name, sql FROM deferred_indexes WHERE name IS NOT ?1"
@@ -820,12 +835,15 @@ static int for_deferred(struct db *db, const char *except, bool create, struct h
             sqlite3_str_appendf(script, "%s;", (const char *)sqlite3_column_text(st, 1));
     }
     sqlite3_finalize(st);
+    bool no_memory = sqlite3_str_errcode(script) == SQLITE_NOMEM;
     char *sql = sqlite3_str_finish(script);
-    if (rc != SQLITE_DONE) {
+    if (rc != SQLITE_DONE || no_memory) {
         sqlite3_free(sql);
-        return db_fail(db, err, "cannot read the deferred indexes");
+        return rc != SQLITE_DONE ? db_fail(db, err, "cannot read the deferred indexes")
+                                 : hl_err_set(err, HL_ENOMEM, db->path, "out of memory");
     }
-    return sql ? exec_owned(db, sql, err) : 0; /* NULL: no rows (or no memory: caught below) */
+    *ret_sql = sql;
+    return 0;
 }
 
 /* Drops the deferrable indexes when findings and incidents are empty (a first scan), noting
@@ -844,17 +862,28 @@ static int defer_indexes(struct db *db, struct hl_err *err)
                                    " AND tbl_name = 'findings' AND name IN (%s)",
                                    deferrable_indexes),
                    err);
-    return r ? r : for_deferred(db, NULL, false, err);
+    char *sql = NULL;
+    if (r == 0)
+        r = deferred_script(db, NULL, false, &sql, err);
+    return r == 0 && sql ? exec_owned(db, sql, err) : r;
 }
 
 int db_restore_indexes(struct db *db, const char *except, struct hl_err *err)
 {
-    if (db->readonly)
-        return 0;
-    int r = exec_sql(db, "PRAGMA cache_size = -256", err);
+    char *sql = NULL;
+    int r = db->readonly ? 0 : deferred_script(db, except, true, &sql, err);
+    if (r < 0 || !sql)
+        return r;
+    /* The builds sort in a small cache; the connection's own size is put back after. */
+    char cache[80];
+    snprintf(cache, sizeof(cache), "PRAGMA cache_size = %d",
+             query_int(db, "PRAGMA cache_size", -2000));
+    r = exec_sql(db, "PRAGMA cache_size = -256", err);
     if (r == 0)
-        r = for_deferred(db, except, true, err);
-    int back = exec_sql(db, "PRAGMA cache_size = -2000", err); /* SQLite's default */
+        r = exec_owned(db, sql, err);
+    else
+        sqlite3_free(sql);
+    int back = exec_sql(db, cache, err);
     if (r == 0)
         r = back;
     if (r == 0)
