@@ -902,7 +902,13 @@ static int restore_all_indexes(struct db *db, struct hl_err *err)
     r = begin(db, err);
     if (r == 0)
         r = db_restore_indexes(db, NULL, err);
-    return r ? r : db_commit(db, err);
+    if (r == 0)
+        return db_commit(db, err);
+    /* Nothing else is in this transaction: the rows stay for the next writer. */
+    if (!sqlite3_get_autocommit(db->h))
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    db->in_tx = false;
+    return r;
 }
 
 int db_scan_begin(struct db *db, const char *command, struct hl_err *err)

@@ -113,7 +113,7 @@ else:
 big, n_big = c.gen_log("big.log", "hsm-f1", 200)
 
 
-def full_disk(room_kib, name):
+def full_disk(room_kib, name, start_db):
     out = c.path(name)
     os.makedirs(out)
     mnt = c.path(name, "mnt")
@@ -131,6 +131,9 @@ echo $? >scan.rc
 sha256sum <mnt/hsmlog.db | cut -d' ' -f1 >after.sha
 rm mnt/filler
 {H} --db mnt/hsmlog.db query --format csv 'PRAGMA integrity_check' >integrity.out 2>&1
+{H} --db mnt/hsmlog.db query --format csv \
+    "SELECT (SELECT count(*) FROM deferred_indexes) || '+' || (SELECT count(*) FROM \
+    sqlite_master WHERE type = 'index' AND tbl_name = 'findings')" >failed.deferred 2>&1
 cp mnt/hsmlog.db mnt/hsmlog.db-wal . 2>/dev/null
 {H} --db mnt/hsmlog.db scan --year 2026 {big} >rerun.out 2>rerun.err
 echo $? >rerun.rc
@@ -138,7 +141,12 @@ echo $? >rerun.rc
 {H} --db mnt/hsmlog.db query --format csv \
     "SELECT s.path, f.line, f.rule_id FROM findings f JOIN sources s ON s.id = f.source_id" \
     >rerun.rows 2>&1
-""".format(out=q(out), db=q(db), room=room_kib, H=H, big=q(big))
+{H} --db mnt/hsmlog.db query --format csv \
+    "SELECT count(*) FROM deferred_indexes" >rerun.deferred 2>&1
+{H} --db mnt/hsmlog.db query --format csv \
+    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'findings'" \
+    >rerun.indexes 2>&1
+""".format(out=q(out), db=q(start_db), room=room_kib, H=H, big=q(big))
     r = in_namespace(script)
     if r.returncode != 0:
         print("# namespace script: " + r.stderr.strip())
@@ -160,8 +168,23 @@ p = c.scan(ref_db, big)
 c.check(p.returncode == 0, "reference scan on a roomy disk exits 0", p.stderr)
 ref_rows = c.findings(ref_db)
 
-for room, label in ((0, "full disk at the first write"), (5000, "disk full mid-scan")):
-    out, read = full_disk(room, "full%d" % room)
+# A first scan (into a database without findings) builds four indexes at its end; the disk
+# fills up while they are deferred, and the re-run must leave all seven in place.
+empty_db = c.path("empty.db")
+c.check(c.scan(empty_db, os.devnull).returncode == 0, "an empty database made")
+first_ref = c.path("first-ref.db")
+with open(empty_db, "rb") as src, open(first_ref, "wb") as dst:
+    dst.write(src.read())
+p = c.scan(first_ref, big)
+c.check(p.returncode == 0, "reference first scan on a roomy disk exits 0", p.stderr)
+first_rows = c.findings(first_ref)
+c.check(len(first_rows) > 0, "reference first scan stores %d findings" % len(first_rows))
+
+for room, label, start, want in ((0, "full disk at the first write", db, ref_rows),
+                                 (5000, "disk full mid-scan", db, ref_rows),
+                                 (5000, "disk full mid-way through a first scan", empty_db,
+                                  first_rows)):
+    out, read = full_disk(room, "full%d-%s" % (room, os.path.basename(start)), start)
     err = read("scan.err")
     print("# " + err.strip().replace("\n", "\n# "))
     c.check(read("scan.rc").strip() == "2", "%s: scan exits 2" % label, err)
@@ -174,18 +197,29 @@ for room, label in ((0, "full disk at the first write"), (5000, "disk full mid-s
     # commit left: before the scan, or a prefix of it, never half a transaction.
     copy = os.path.join(out, "hsmlog.db")
     rows = c.findings(copy)
-    c.check(len(set(rows)) == len(rows) and set(rows) <= set(ref_rows),
+    c.check(len(set(rows)) == len(rows) and set(rows) <= set(want),
             "%s: %d findings readable after the failure, no duplicate, all genuine"
             % (label, len(rows)))
     if room:
-        c.check(61 < len(rows) < len(ref_rows), "%s: the failure came after some commits" % label)
+        c.check(len(c.findings(start)) < len(rows) < len(want),
+                "%s: the failure came after some commits" % label)
     else:
         c.check(read("after.sha").strip() == before_sha and c.dump(copy) == before_rows,
                 "%s: database bytes and rows exactly as before" % label)
+    # Whether the scan's end could build them again on the full disk depends on how full
+    # it was; either way none may be lost.
+    noted = read("failed.deferred").split()[-1:]
+    c.check(len(noted) == 1 and "+" in noted[0] and sum(map(int, noted[0].split("+"))) == 7,
+            "%s: after the failure every index is present or noted (noted+present %s)"
+            % (label, noted))
     c.check(read("rerun.rc").strip() == "0", "%s: re-run with space exits 0" % label,
             read("rerun.err"))
     got = sorted(tuple(l.split(",")) for l in read("rerun.rows").strip().splitlines()[1:])
-    c.check(got == ref_rows, "%s: re-run stores exactly the clean run's %d findings"
-            % (label, len(ref_rows)), "got %d" % len(got))
+    c.check(got == want, "%s: re-run stores exactly the clean run's %d findings"
+            % (label, len(want)), "got %d" % len(got))
+    c.check(read("rerun.deferred").split()[-1:] == ["0"]
+            and len(read("rerun.indexes").split()) == 1 + 7,
+            "%s: after the re-run no index is left deferred, all 7 are there" % label,
+            read("rerun.deferred") + read("rerun.indexes"))
 
 c.finish()
