@@ -160,24 +160,22 @@ echo $? >rerun.rc
     return out, read
 
 
-# The reference: the same scan on a roomy disk, over the same starting database.
-ref_db = c.path("ref.db")
-with open(db, "rb") as src, open(ref_db, "wb") as dst:
-    dst.write(src.read())
-p = c.scan(ref_db, big)
-c.check(p.returncode == 0, "reference scan on a roomy disk exits 0", p.stderr)
-ref_rows = c.findings(ref_db)
+def reference(start_db, name, label):
+    """The findings of the same scan on a roomy disk, over a copy of start_db."""
+    ref = c.path(name)
+    with open(start_db, "rb") as src, open(ref, "wb") as dst:
+        dst.write(src.read())
+    p = c.scan(ref, big)
+    c.check(p.returncode == 0, "%s on a roomy disk exits 0" % label, p.stderr)
+    return c.findings(ref)
 
+
+ref_rows = reference(db, "ref.db", "reference scan")
 # A first scan (into a database without findings) builds four indexes at its end; the disk
 # fills up while they are deferred, and the re-run must leave all seven in place.
 empty_db = c.path("empty.db")
 c.check(c.scan(empty_db, os.devnull).returncode == 0, "an empty database made")
-first_ref = c.path("first-ref.db")
-with open(empty_db, "rb") as src, open(first_ref, "wb") as dst:
-    dst.write(src.read())
-p = c.scan(first_ref, big)
-c.check(p.returncode == 0, "reference first scan on a roomy disk exits 0", p.stderr)
-first_rows = c.findings(first_ref)
+first_rows = reference(empty_db, "first-ref.db", "reference first scan")
 c.check(len(first_rows) > 0, "reference first scan stores %d findings" % len(first_rows))
 
 for room, label, start, want in ((0, "full disk at the first write", db, ref_rows),
