@@ -1242,8 +1242,12 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
     if (r == 0 && sqlite3_exec(db->h, "DELETE FROM incidents_dirty", NULL, NULL, NULL) != SQLITE_OK)
         r = fail(&b, "cannot clear the rebuild list");
     builder_close(&b);
-    if (in_tx)
-        sqlite3_exec(db->h, r == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+    /* A COMMIT that fails (a full disk) must say so: the marks of what to rebuild roll back
+     * with the incidents, so the next update does it again. */
+    if (in_tx && r == 0 && sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        r = fail(&b, "cannot store the incidents");
+    if (in_tx && r < 0 && !sqlite3_get_autocommit(db->h))
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_exec(db->h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
     t_commit = lap(&mark);
     if (r == 0)
