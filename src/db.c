@@ -205,22 +205,28 @@ static int set_wal(struct db *db, struct hl_err *err)
     }
 }
 
+/* Sets *ret to the first column of sql's first row. Returns 0, or a negative hl_code saying
+ * what could not be read. */
+static int query_int(struct db *db, const char *sql, const char *what, int *ret, struct hl_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK ? sqlite3_step(st)
+                                                                        : SQLITE_ERROR;
+    if (rc == SQLITE_ROW)
+        *ret = sqlite3_column_int(st, 0);
+    int r = rc == SQLITE_ROW ? 0 : db_fail(db, err, what);
+    sqlite3_finalize(st);
+    return r;
+}
+
 static int read_version(struct db *db, int *ret_version, struct hl_err *err)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, err, "cannot read schema version");
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *ret_version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW)
-        return db_fail(db, err, "cannot read schema version");
-    if (*ret_version > DB_SCHEMA_VERSION)
+    int r = query_int(db, "PRAGMA user_version", "cannot read schema version", ret_version, err);
+    if (r == 0 && *ret_version > DB_SCHEMA_VERSION)
         return hl_err_set(err, HL_EDB, db->path,
                           "database schema version %d is newer than this hsmlog understands (%d)",
                           *ret_version, DB_SCHEMA_VERSION);
-    return 0;
+    return r;
 }
 
 static int migrate(struct db *db, struct hl_err *err)
@@ -786,31 +792,6 @@ static int exec_owned(struct db *db, char *sql, struct hl_err *err)
     return r;
 }
 
-/* Returns 1 when the first column of sql's first row is non-zero, 0 when not, or a negative
- * hl_code. */
-static int query_flag(struct db *db, const char *sql, struct hl_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, err, "cannot read the database");
-    int rc = sqlite3_step(st);
-    int r = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) != 0 : 0;
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? r : db_fail(db, err, "cannot read the database");
-}
-
-/* The first column of sql's first row as an int, or fallback when it cannot be read. */
-static int query_int(struct db *db, const char *sql, int fallback)
-{
-    sqlite3_stmt *st = NULL;
-    int v = fallback;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* Sets *ret_sql to "DROP INDEX IF EXISTS name;" for each deferred index but except, each
  * followed by its CREATE INDEX when create is set; NULL when there is none. The statements
  * are collected first: SQLite refuses to drop an index while a statement reads the schema's
@@ -850,11 +831,12 @@ static int deferred_script(struct db *db, const char *except, bool create, char 
  * them in deferred_indexes. In the caller's transaction. */
 static int defer_indexes(struct db *db, struct hl_err *err)
 {
-    int r = query_flag(db,
-                       "SELECT NOT EXISTS (SELECT 1 FROM findings)"
-                       " AND NOT EXISTS (SELECT 1 FROM incidents)",
-                       err);
-    if (r <= 0)
+    int empty = 0;
+    int r = query_int(db,
+                      "SELECT NOT EXISTS (SELECT 1 FROM findings)"
+                      " AND NOT EXISTS (SELECT 1 FROM incidents)",
+                      "cannot read the database", &empty, err);
+    if (r < 0 || !empty)
         return r;
     r = exec_owned(db,
                    sqlite3_mprintf("INSERT OR IGNORE INTO deferred_indexes(name, sql)"
@@ -875,14 +857,18 @@ int db_restore_indexes(struct db *db, const char *except, struct hl_err *err)
     if (r < 0 || !sql)
         return r;
     /* The builds sort in a small cache; the connection's own size is put back after. */
-    char cache[80];
-    snprintf(cache, sizeof(cache), "PRAGMA cache_size = %d",
-             query_int(db, "PRAGMA cache_size", -2000));
+    int own = 0;
+    if ((r = query_int(db, "PRAGMA cache_size", "cannot read the cache size", &own, err)) < 0) {
+        sqlite3_free(sql);
+        return r;
+    }
     r = exec_sql(db, "PRAGMA cache_size = -256", err);
     if (r == 0)
         r = exec_owned(db, sql, err);
     else
         sqlite3_free(sql);
+    char cache[80];
+    snprintf(cache, sizeof(cache), "PRAGMA cache_size = %d", own);
     int back = exec_sql(db, cache, err);
     if (r == 0)
         r = back;
@@ -896,8 +882,10 @@ int db_restore_indexes(struct db *db, const char *except, struct hl_err *err)
 /* db_restore_indexes() in a transaction of its own. */
 static int restore_all_indexes(struct db *db, struct hl_err *err)
 {
-    int r = query_flag(db, "SELECT EXISTS (SELECT 1 FROM deferred_indexes)", err);
-    if (r <= 0)
+    int any = 0;
+    int r = query_int(db, "SELECT EXISTS (SELECT 1 FROM deferred_indexes)",
+                      "cannot read the deferred indexes", &any, err);
+    if (r < 0 || !any)
         return r;
     r = begin(db, err);
     if (r == 0)
