@@ -851,20 +851,23 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host,
  *   a random walk over the table;
  * - moved: per rule, the earliest log time at which its incidents or their findings' links
  *   changed in this update; causes are linked again from there on (link_causes);
- * - judged: the open incidents whose state the log clock changes (rejudge_open). */
+ * - judged: the open incidents whose state the log clock changes (rejudge_open).
+ * No column is NOT NULL (what goes in never is): a statement that writes many rows and may
+ * fail a constraint keeps a statement journal, and once one spills to a file every statement
+ * after it in the update writes the pages it touches there (131 MB for 115k findings). */
 static const char temp_tables[] =
         "CREATE TEMP TABLE IF NOT EXISTS pair (pos INTEGER PRIMARY KEY,"
-        " finding_id INTEGER NOT NULL, ts TEXT, group_key TEXT NOT NULL);"
+        " finding_id INTEGER, ts TEXT, group_key TEXT);"
         " CREATE INDEX IF NOT EXISTS temp.pair_key ON pair(group_key, ts);"
         " CREATE TEMP TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY);"
-        " CREATE TEMP TABLE IF NOT EXISTS old (id INTEGER PRIMARY KEY, rule_id TEXT NOT NULL,"
-        " from_rule_id TEXT NOT NULL, host TEXT, key TEXT NOT NULL, first_ts TEXT, cause INTEGER,"
-        " reused INTEGER NOT NULL DEFAULT 0);"
+        " CREATE TEMP TABLE IF NOT EXISTS old (id INTEGER PRIMARY KEY, rule_id TEXT,"
+        " from_rule_id TEXT, host TEXT, key TEXT, first_ts TEXT, cause INTEGER,"
+        " reused INTEGER DEFAULT 0);"
         " CREATE INDEX IF NOT EXISTS temp.old_identity ON old(rule_id, from_rule_id, key, first_ts);"
         " CREATE TEMP TABLE IF NOT EXISTS links (finding_id INTEGER PRIMARY KEY,"
-        " incident_id INTEGER NOT NULL);"
-        " CREATE TEMP TABLE IF NOT EXISTS moved (rule_id TEXT PRIMARY KEY, ts TEXT NOT NULL);"
-        " CREATE TEMP TABLE IF NOT EXISTS judged (id INTEGER PRIMARY KEY, state TEXT NOT NULL);"
+        " incident_id INTEGER);"
+        " CREATE TEMP TABLE IF NOT EXISTS moved (rule_id TEXT PRIMARY KEY, ts TEXT);"
+        " CREATE TEMP TABLE IF NOT EXISTS judged (id INTEGER PRIMARY KEY, state TEXT);"
         " DELETE FROM temp.pair; DELETE FROM temp.keys; DELETE FROM temp.old;"
         " DELETE FROM temp.links; DELETE FROM temp.moved; DELETE FROM temp.judged";
 
