@@ -23,12 +23,14 @@ extern const char schema_003_time_ordered_indexes[];
 extern const char schema_004_time_ordered_marks[];
 extern const char schema_005_open_incidents[];
 extern const char schema_006_deferred_indexes[];
+extern const char schema_007_finding_links[];
 static const char *const migrations[] = { schema_001_core,
                                           schema_002_incidents,
                                           schema_003_time_ordered_indexes,
                                           schema_004_time_ordered_marks,
                                           schema_005_open_incidents,
-                                          schema_006_deferred_indexes };
+                                          schema_006_deferred_indexes,
+                                          schema_007_finding_links };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
                "one migration script per schema version");
@@ -494,7 +496,7 @@ static int prepare_all(struct db *db, struct hl_err *err)
         r = prepare(db, &db->st_seen_reset, "DELETE FROM seen", err);
     if (r == 0)
         r = prepare(db, &db->st_finding_add,
-                    "INSERT OR IGNORE INTO findings(source_id, line, ts, host, program, pid,"
+                    "INSERT OR IGNORE INTO finding_rows(source_id, line, ts, host, program, pid,"
                     " rule_id, severity, message, fields, raw, event_hash, occurrence, group_key)"
                     " VALUES(:source_id, :line, :ts, :host, :program, :pid, :rule_id,"
                     " :severity, :message, :fields, :raw, :event_hash, :occurrence, :group_key)",
@@ -833,17 +835,18 @@ static int defer_indexes(struct db *db, struct hl_err *err)
 {
     int empty = 0;
     int r = query_int(db,
-                      "SELECT NOT EXISTS (SELECT 1 FROM findings)"
+                      "SELECT NOT EXISTS (SELECT 1 FROM finding_rows)"
                       " AND NOT EXISTS (SELECT 1 FROM incidents)",
                       "cannot read the database", &empty, err);
     if (r < 0 || !empty)
         return r;
-    r = exec_owned(db,
-                   sqlite3_mprintf("INSERT OR IGNORE INTO deferred_indexes(name, sql)"
-                                   " SELECT name, sql FROM sqlite_master WHERE type = 'index'"
-                                   " AND tbl_name = 'findings' AND name IN (%s)",
-                                   deferrable_indexes),
-                   err);
+    r = exec_owned(
+            db,
+            sqlite3_mprintf("INSERT OR IGNORE INTO deferred_indexes(name, sql)"
+                            " SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                            " AND tbl_name IN ('finding_rows', 'finding_links') AND name IN (%s)",
+                            deferrable_indexes),
+            err);
     char *sql = NULL;
     if (r == 0)
         r = deferred_script(db, NULL, false, &sql, err);

@@ -846,9 +846,8 @@ static int rebuild(struct builder *b, const struct rule *rule, const char *host,
  * - old: the incidents a rebuild drops, by what they are. One made again with the same rule,
  *   trigger rule, host, key and first time keeps its id (and cause), so that its findings'
  *   links and the causes that point at it stay as they are;
- * - links: (finding, incident) pairs, written into findings once, in row order, by
- *   apply_links(): updating each range in place rewrote the wide finding rows in key order,
- *   a random walk over the table;
+ * - links: (finding, incident) pairs, written into finding_links once, in finding order, by
+ *   apply_links(): writing each range there in key order was a random walk over the table;
  * - moved: per rule, the earliest log time at which its incidents or their findings' links
  *   changed in this update; causes are linked again from there on (link_causes);
  * - judged: the open incidents whose state the log clock changes (rejudge_open).
@@ -878,7 +877,7 @@ static const char temp_tables[] =
     " SELECT id, rule_id, from_rule_id, host, key, first_ts, cause_incident_id FROM incidents"
 #define PAIR_FILL                                                                    \
     "INSERT INTO temp.pair(finding_id, ts, group_key) SELECT id, ts, group_key FROM" \
-    " findings WHERE rule_id = ?1 AND host IS ?2"
+    " finding_rows WHERE rule_id = ?1 AND host IS ?2"
 static const struct {
     size_t at; /* offsetof the sqlite3_stmt * in struct builder */
     const char *sql;
@@ -900,7 +899,7 @@ static const struct {
       "SELECT ts FROM marks WHERE rule_id = ?1 AND kind = 'expect' AND host IS ?2"
       " AND ts IS NOT NULL ORDER BY ts" },
     { offsetof(struct builder, st_triggers),
-      "SELECT ts FROM findings WHERE rule_id = ?1 AND host IS ?2 AND ts IS NOT NULL"
+      "SELECT ts FROM finding_rows WHERE rule_id = ?1 AND host IS ?2 AND ts IS NOT NULL"
       " ORDER BY ts" },
     { offsetof(struct builder, st_old_save), OLD_SAVE " WHERE from_rule_id = ?1 AND host IS ?2" },
     { offsetof(struct builder, st_old_save_keys),
@@ -982,12 +981,11 @@ static void builder_close(struct builder *b)
     buf_release(&b->text);
 }
 
-/* Writes the links the rebuilds collected into findings.incident_id, walking temp.links in
- * finding id order so that each page of findings is rewritten once. (The plan matters: as
- * UPDATE ... FROM, SQLite scanned all of findings and probed links.) When old incidents were
- * dropped, it first notes what moved for link_causes, writes only the rows whose link
- * changed (an incident made again keeps its id), and unlinks the findings of the old
- * incidents that are in none now (below a threshold). */
+/* Writes the links the rebuilds collected into finding_links, walking temp.links in
+ * finding id order so that each page of links is written once. When old incidents were
+ * dropped, it first notes what moved for link_causes, writes only the links that changed (an
+ * incident made again keeps its id), and unlinks the findings of the old incidents that are
+ * in none now (below a threshold). */
 static int apply_links(struct builder *b)
 {
     /* A link to a new incident needs no note: its first time, no later than its findings',
@@ -1007,18 +1005,17 @@ static int apply_links(struct builder *b)
             " AND first_ts IS NOT NULL GROUP BY rule_id"
             " ON CONFLICT(rule_id) DO UPDATE SET ts = min(ts, excluded.ts)";
     static const char changed[] =
-            "UPDATE findings SET incident_id = (SELECT l.incident_id FROM temp.links AS l"
-            " WHERE l.finding_id = findings.id) WHERE id IN (SELECT finding_id FROM temp.links)"
-            " AND incident_id IS NOT (SELECT l.incident_id FROM temp.links AS l"
-            " WHERE l.finding_id = findings.id);"
-            " UPDATE findings SET incident_id = NULL WHERE incident_id IN"
-            " (SELECT id FROM temp.old) AND id NOT IN (SELECT finding_id FROM temp.links);"
+            "INSERT OR REPLACE INTO finding_links(finding_id, incident_id)"
+            " SELECT l.finding_id, l.incident_id FROM temp.links AS l"
+            " WHERE l.incident_id IS NOT (SELECT k.incident_id FROM finding_links AS k"
+            " WHERE k.finding_id = l.finding_id);"
+            " DELETE FROM finding_links WHERE incident_id IN (SELECT id FROM temp.old)"
+            " AND finding_id NOT IN (SELECT finding_id FROM temp.links);"
             " DELETE FROM temp.links";
-    /* Nothing old (a first scan): every link is new. */
-    static const char all_new[] =
-            "UPDATE findings SET incident_id = (SELECT l.incident_id FROM temp.links AS l"
-            " WHERE l.finding_id = findings.id) WHERE id IN (SELECT finding_id FROM temp.links);"
-            " DELETE FROM temp.links";
+    /* Nothing old (a first scan): every link is new, appended in finding order. */
+    static const char all_new[] = "INSERT OR REPLACE INTO finding_links(finding_id, incident_id)"
+                                  " SELECT finding_id, incident_id FROM temp.links;"
+                                  " DELETE FROM temp.links";
     bool old = b->any_old;
     if (old && sqlite3_exec(b->db->h, moved, NULL, NULL, NULL) != SQLITE_OK)
         return fail(b, "cannot note what the rebuild changed");
@@ -1271,7 +1268,7 @@ int incidents_rekey(struct db *db, const struct ruleset *rs, struct hl_err *err)
         /* The same values scan.c puts in a key, read back from the stored finding. */
         struct buf sql;
         buf_init(&sql, 0);
-        HL_IGNORE(buf_adds(&sql, "UPDATE findings SET group_key = json_array("));
+        HL_IGNORE(buf_adds(&sql, "UPDATE finding_rows SET group_key = json_array("));
         for (size_t k = 0; k < rule->inc.n_group_by; k++) {
             const char *f = rule->inc.group_by[k];
             char part[96];
@@ -1308,7 +1305,7 @@ int incidents_mark_all(struct db *db, struct hl_err *err)
 {
     if (sqlite3_exec(db->h,
                      "INSERT OR IGNORE INTO incidents_dirty(rule_id, host)"
-                     " SELECT DISTINCT rule_id, coalesce(host, '') FROM findings;"
+                     " SELECT DISTINCT rule_id, coalesce(host, '') FROM finding_rows;"
                      " INSERT OR IGNORE INTO incidents_dirty(rule_id, host) VALUES('" ALL_CAUSES
                      "', '')",
                      NULL, NULL, NULL) != SQLITE_OK)

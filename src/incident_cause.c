@@ -108,11 +108,13 @@ static void cause_table_release(struct cause_table *t)
 static int cause_table_open(struct builder *b, struct cause_table *t, int64_t from_us)
 {
     t->load = prepare_same(b, t->cause, "SELECT ts, incident_id, ",
-                           " FROM findings WHERE rule_id = ?1 AND ts >= :since"
-                           " AND incident_id IS NOT NULL ORDER BY ts",
+                           " FROM finding_rows JOIN finding_links ON finding_id = id"
+                           " WHERE rule_id = ?1 AND ts >= :since ORDER BY ts",
                            2);
     t->effect = prepare_same(b, t->cause, "SELECT ",
-                             " FROM findings WHERE incident_id = ?1 ORDER BY ts LIMIT 1", 2);
+                             " FROM finding_rows JOIN finding_links ON finding_id = id"
+                             " WHERE incident_id = ?1 ORDER BY ts LIMIT 1",
+                             2);
     if (!t->load || !t->effect)
         return fail(b, "cannot prepare cause lookups");
     sqlite3_bind_text(t->load, 1, t->cause->rule_id, -1, SQLITE_STATIC);

@@ -35,8 +35,8 @@ INCIDENTS = ("SELECT rule_id, host, first_ts, last_ts, state, severity,"
              " (SELECT count(*) FROM findings f WHERE f.incident_id = i.id)"
              " FROM incidents i ORDER BY 1, 2, 3")
 
-INDEXES = ("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'findings'"
-           " ORDER BY name")
+INDEXES = ("SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+           " AND tbl_name IN ('finding_rows', 'finding_links') ORDER BY name")
 
 
 def indexes_accounted(db):

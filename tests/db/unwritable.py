@@ -133,7 +133,8 @@ rm mnt/filler
 {H} --db mnt/hsmlog.db query --format csv 'PRAGMA integrity_check' >integrity.out 2>&1
 {H} --db mnt/hsmlog.db query --format csv \
     "SELECT (SELECT count(*) FROM deferred_indexes) || '+' || (SELECT count(*) FROM \
-    sqlite_master WHERE type = 'index' AND tbl_name = 'findings')" >failed.deferred 2>&1
+    sqlite_master WHERE type = 'index' AND tbl_name IN ('finding_rows', 'finding_links'))" \
+    >failed.deferred 2>&1
 cp mnt/hsmlog.db mnt/hsmlog.db-wal . 2>/dev/null
 {H} --db mnt/hsmlog.db scan --year 2026 {big} >rerun.out 2>rerun.err
 echo $? >rerun.rc
@@ -144,7 +145,8 @@ echo $? >rerun.rc
 {H} --db mnt/hsmlog.db query --format csv \
     "SELECT count(*) FROM deferred_indexes" >rerun.deferred 2>&1
 {H} --db mnt/hsmlog.db query --format csv \
-    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'findings'" \
+    "SELECT name FROM sqlite_master WHERE type = 'index'
+     AND tbl_name IN ('finding_rows', 'finding_links')" \
     >rerun.indexes 2>&1
 """.format(out=q(out), db=q(start_db), room=room_kib, H=H, big=q(big))
     r = in_namespace(script)
