@@ -184,9 +184,9 @@ HL_NODISCARD int db_mark_add(struct db *db, const struct db_mark *m, struct hl_e
 HL_NODISCARD int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host,
                                     struct strv key, struct hl_err *err);
 
-/* Creates again the indexes a first scan deferred (table deferred_indexes), all but except
- * (NULL: all), in the caller's transaction. Returns 0 or a negative hl_code. */
-HL_NODISCARD int db_restore_indexes(struct db *db, const char *except, struct hl_err *err);
+/* Creates again the indexes a first scan deferred (table deferred_indexes), in the caller's
+ * transaction. Returns 0 or a negative hl_code. */
+HL_NODISCARD int db_restore_indexes(struct db *db, struct hl_err *err);
 
 /* Raises scans.last_ts of the running scan to ts (ISO text) when it is later. */
 HL_NODISCARD int db_scan_clock(struct db *db, const char *ts, struct hl_err *err);

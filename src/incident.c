@@ -1162,10 +1162,6 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
                                NULL) != SQLITE_OK)
         r = fail(&b, "cannot start the incident update");
     bool in_tx = r == 0;
-    /* Indexes a first scan deferred: the rebuild reads through them. Not the index of the
-     * links, which the first links of the database write faster without it. */
-    if (r == 0)
-        r = db_restore_indexes(db, "findings_incident", err);
     if (r == 0)
         r = builder_open(&b);
     if (r == 0)
@@ -1214,8 +1210,10 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
     t_rebuild = lap(&mark);
     if (r == 0) /* before link_causes, which reads the links */
         r = apply_links(&b);
+    /* Indexes a first scan deferred, built once now that their rows are all written: the
+     * rebuild needs none of them, link_causes reads through them. */
     if (r == 0)
-        r = db_restore_indexes(db, NULL, err);
+        r = db_restore_indexes(db, err);
     t_links = lap(&mark);
     for (size_t i = 0; r == 0 && i < rs->n; i++) {
         if (b.new_first_us[i] == INT64_MAX)

@@ -36,11 +36,11 @@ INCIDENTS = ("SELECT rule_id, host, first_ts, last_ts, state, severity,"
              " FROM incidents i ORDER BY 1, 2, 3")
 
 INDEXES = ("SELECT name, sql FROM sqlite_master WHERE type = 'index'"
-           " AND tbl_name IN ('finding_rows', 'finding_links') ORDER BY name")
+           " AND tbl_name IN ('finding_rows', 'finding_links', 'incidents') ORDER BY name")
 
 
 def indexes_accounted(db):
-    """The findings indexes present plus those noted as deferred, by name and SQL."""
+    """The findings and incidents indexes present plus those noted as deferred, by name and SQL."""
     return sorted(c.query(db, INDEXES) + c.query(db, "SELECT name, sql FROM deferred_indexes"))
 
 
@@ -54,8 +54,8 @@ clean_incidents = c.query(clean_db, INCIDENTS)
 c.check(len(clean) == expected, "clean run stores %d findings" % expected, len(clean))
 c.check(len(set(clean)) == len(clean), "clean run has no duplicate")
 clean_indexes = c.query(clean_db, INDEXES)
-c.check(len(clean_indexes) == 7 and c.query(clean_db, "SELECT count(*) FROM deferred_indexes")
-        == [["0"]], "clean run: the 7 findings indexes exist again, none left deferred",
+c.check(len(clean_indexes) == 12 and c.query(clean_db, "SELECT count(*) FROM deferred_indexes")
+        == [["0"]], "clean run: the 12 findings and incidents indexes exist again, none left deferred",
         clean_indexes)
 
 
@@ -92,7 +92,7 @@ for i, fractions in enumerate(rounds):
         if part:
             noted = c.query(db, "SELECT count(*) FROM deferred_indexes")[0][0]
             c.check(indexes_accounted(db) == clean_indexes,
-                    "round %d: every findings index is present or noted as deferred (%s noted)"
+                    "round %d: every findings and incidents index is present or noted as deferred (%s noted)"
                     % (i, noted))
     if not killed:
         print("# round %d: the scan finished before the kill" % i)
@@ -106,7 +106,7 @@ for i, fractions in enumerate(rounds):
     c.check(c.query(db, INCIDENTS) == clean_incidents,
             "round %d: incidents are those of the clean run" % i)
     c.check(c.integrity(db), "round %d: integrity_check ok after the re-run" % i)
-    c.check(c.query(db, INDEXES) == clean_indexes, "round %d: the findings indexes are back" % i)
+    c.check(c.query(db, INDEXES) == clean_indexes, "round %d: the findings and incidents indexes are back" % i)
 
 # The state a scan killed between storing and its incident update leaves, made by hand (the
 # kills above land there only by chance): two indexes dropped and noted. The next writer to
@@ -118,10 +118,10 @@ con.executescript("BEGIN; INSERT INTO deferred_indexes(name, sql) SELECT name, s
                   " sqlite_master WHERE name IN ('findings_host_ts', 'findings_incident');"
                   " DROP INDEX findings_host_ts; DROP INDEX findings_incident; COMMIT")
 con.close()
-c.check(len(c.query(db, INDEXES)) == 5 and indexes_accounted(db) == clean_indexes,
-        "deferred: 5 indexes present, 2 noted")
+c.check(len(c.query(db, INDEXES)) == 10 and indexes_accounted(db) == clean_indexes,
+        "deferred: 10 indexes present, 2 noted")
 p = c.run(db, "query", "SELECT count(*) FROM findings")
-c.check(p.returncode == 0 and len(c.query(db, INDEXES)) == 5,
+c.check(p.returncode == 0 and len(c.query(db, INDEXES)) == 10,
         "deferred: a query (read-only) reads it as it is", p.stderr)
 p = c.scan(db, os.devnull)
 c.check(p.returncode == 0 and c.query(db, INDEXES) == clean_indexes

@@ -133,7 +133,8 @@ rm mnt/filler
 {H} --db mnt/hsmlog.db query --format csv 'PRAGMA integrity_check' >integrity.out 2>&1
 {H} --db mnt/hsmlog.db query --format csv \
     "SELECT (SELECT count(*) FROM deferred_indexes) || '+' || (SELECT count(*) FROM \
-    sqlite_master WHERE type = 'index' AND tbl_name IN ('finding_rows', 'finding_links'))" \
+    sqlite_master WHERE type = 'index' AND tbl_name IN ('finding_rows', 'finding_links', \
+    'incidents'))" \
     >failed.deferred 2>&1
 cp mnt/hsmlog.db mnt/hsmlog.db-wal . 2>/dev/null
 {H} --db mnt/hsmlog.db scan --year 2026 {big} >rerun.out 2>rerun.err
@@ -146,7 +147,7 @@ echo $? >rerun.rc
     "SELECT count(*) FROM deferred_indexes" >rerun.deferred 2>&1
 {H} --db mnt/hsmlog.db query --format csv \
     "SELECT name FROM sqlite_master WHERE type = 'index'
-     AND tbl_name IN ('finding_rows', 'finding_links')" \
+     AND tbl_name IN ('finding_rows', 'finding_links', 'incidents')" \
     >rerun.indexes 2>&1
 """.format(out=q(out), db=q(start_db), room=room_kib, H=H, big=q(big))
     r = in_namespace(script)
@@ -173,8 +174,8 @@ def reference(start_db, name, label):
 
 
 ref_rows = reference(db, "ref.db", "reference scan")
-# A first scan (into a database without findings) builds four indexes at its end; the disk
-# fills up while they are deferred, and the re-run must leave all seven in place.
+# A first scan (into a database without findings) builds six indexes at its end; the disk
+# fills up while they are deferred, and the re-run must leave all twelve in place.
 empty_db = c.path("empty.db")
 c.check(c.scan(empty_db, os.devnull).returncode == 0, "an empty database made")
 first_rows = reference(empty_db, "first-ref.db", "reference first scan")
@@ -209,7 +210,7 @@ for room, label, start, want in ((0, "full disk at the first write", db, ref_row
     # Whether the scan's end could build them again on the full disk depends on how full
     # it was; either way none may be lost.
     noted = read("failed.deferred").split()[-1:]
-    c.check(len(noted) == 1 and "+" in noted[0] and sum(map(int, noted[0].split("+"))) == 7,
+    c.check(len(noted) == 1 and "+" in noted[0] and sum(map(int, noted[0].split("+"))) == 12,
             "%s: after the failure every index is present or noted (noted+present %s)"
             % (label, noted))
     c.check(read("rerun.rc").strip() == "0", "%s: re-run with space exits 0" % label,
@@ -218,8 +219,8 @@ for room, label, start, want in ((0, "full disk at the first write", db, ref_row
     c.check(got == want, "%s: re-run stores exactly the clean run's %d findings"
             % (label, len(want)), "got %d" % len(got))
     c.check(read("rerun.deferred").split()[-1:] == ["0"]
-            and len(read("rerun.indexes").split()) == 1 + 7,
-            "%s: after the re-run no index is left deferred, all 7 are there" % label,
+            and len(read("rerun.indexes").split()) == 1 + 12,
+            "%s: after the re-run no index is left deferred, all 12 are there" % label,
             read("rerun.deferred") + read("rerun.indexes"))
 
 c.finish()
