@@ -39,7 +39,8 @@ size_t handoff_max_message(const struct handoff *h);
  * belongs to the producer until handoff_commit(). */
 void *handoff_reserve(struct handoff *h, size_t len);
 
-/* Hands the reserved message to the worker. */
+/* Hands the reserved message to the worker. A sleeping worker is woken once an eighth of the
+ * ring is committed; otherwise it finds the message at the next sync or within 250 ms. */
 void handoff_commit(struct handoff *h);
 
 /* Waits until every committed message has been applied. Returns 0, or the first failure of
