@@ -29,6 +29,9 @@
 
 /* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
  * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
+/* Named parameters of the statement that stores a finding. */
+#define DB_FINDING_PARAMS 14
+
 struct db {
     sqlite3 *h;        /* owned */
     char *path;        /* owned: for messages */
@@ -46,6 +49,7 @@ struct db {
     sqlite3_stmt *st_seen_put;   /* copies a seen_mem entry into it */
     sqlite3_stmt *st_seen_reset; /* empties it when a new source starts */
     sqlite3_stmt *st_finding_add;
+    int finding_param[DB_FINDING_PARAMS]; /* its parameters' indexes (db.c, finding_params) */
     sqlite3_stmt *st_mark_add, *st_dirty, *st_clock;
     /* Locking and the read-only guard (db_open, begin, commit; db_tick). */
     int64_t tx_started_ms; /* monotonic time of the open transaction's BEGIN */
