@@ -601,6 +601,7 @@ static int restore_all_indexes(struct db *db, struct hl_err *err);
 int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err)
 {
     memset(db, 0, sizeof(*db));
+    db->seen_below = INT64_MIN;
     db->readonly = readonly;
     db->path = strdup(path);
     if (!db->path)
@@ -1020,6 +1021,7 @@ int db_source_add(struct db *db, const struct db_source *s, int64_t *ret_id, str
     if (r == 0 && db->seen_spilled)
         r = step_done(db, db->st_seen_reset, err, "cannot reset event counter");
     db->seen_spilled = false;
+    db->seen_below = INT64_MIN;
     return r ? r : wrote_row(db, err);
 }
 
@@ -1055,13 +1057,24 @@ static int spill_one(void *ctx, uint64_t hash, int64_t ts, uint64_t n)
     return step_done(sp->db, sp->db->st_seen_put, sp->err, "cannot count event");
 }
 
-/* The in-memory counter is full: move it into the temp table, which counts from now on. */
-static int spill_seen(struct db *db, struct hl_err *err)
+/* The in-memory counter is full at an event of time ts_us. Usually the log is read in time
+ * order and the events older than this one will not come again: they move to the temp table,
+ * and counting goes on in memory (with each event counted in the temp table instead, 17% of
+ * the storage thread went to it with many findings). When too few are older (no times, or
+ * out of order), all of them move and the temp table counts from now on. Events older than
+ * seen_below always count in the temp table, so each event is counted in one place. */
+static int spill_seen(struct db *db, int64_t ts_us, struct hl_err *err)
 {
     struct spill sp = { db, err };
-    int r = occur_each(&db->seen_mem, spill_one, &sp);
-    occur_reset(&db->seen_mem);
-    db->seen_spilled = r == 0;
+    int r = occur_move_older(&db->seen_mem, ts_us, spill_one, &sp);
+    if (r == 0) {
+        db->seen_below = ts_us;
+    } else if (r == 1) {
+        r = occur_each(&db->seen_mem, spill_one, &sp);
+        occur_reset(&db->seen_mem);
+        db->seen_below = INT64_MAX;
+    }
+    db->seen_spilled = true;
     return r;
 }
 
@@ -1071,17 +1084,23 @@ int db_occurrence(struct db *db, int64_t event_hash, int64_t ts_us, int64_t *ret
     int r = begin(db, err);
     if (r < 0)
         return r;
-    if (!db->seen_spilled) {
-        uint64_t n;
+    if (ts_us >= db->seen_below) {
+        uint64_t n = 0;
         r = occur_add(&db->seen_mem, (uint64_t)event_hash, ts_us, &n);
+        if (r == 1) {
+            /* Full: after the spill the event counts in memory, which then has room (at most
+             * a quarter of it is kept), or past a full spill in the temp table. */
+            if ((r = spill_seen(db, ts_us, err)) < 0)
+                return r;
+            r = ts_us >= db->seen_below ? occur_add(&db->seen_mem, (uint64_t)event_hash, ts_us, &n)
+                                        : 1;
+        }
+        if (r < 0)
+            return hl_err_set(err, r, db->path, "out of memory");
         if (r == 0) {
             *ret_n = (int64_t)n;
             return 0;
         }
-        if (r < 0)
-            return hl_err_set(err, r, db->path, "out of memory");
-        if ((r = spill_seen(db, err)) < 0)
-            return r;
     }
     sqlite3_stmt *st = db->st_seen;
     bind_int(st, ":ts", ts_us);

@@ -44,7 +44,10 @@ struct db {
     sqlite3_stmt *st_source_add, *st_source_end;
     sqlite3_stmt *st_rule_put;
     struct occur seen_mem;       /* occurrence counter per event in this source, in memory */
-    bool seen_spilled;           /* seen_mem overflowed: this source counts in the temp table */
+    bool seen_spilled;           /* seen_mem overflowed: the temp table holds counts of this
+                                    source, of the events older than seen_below */
+    int64_t seen_below;          /* events older than this count in the temp table, the others
+                                    in seen_mem (INT64_MIN: none; INT64_MAX: all) */
     sqlite3_stmt *st_seen;       /* temp table: occurrence counter once seen_mem is full */
     sqlite3_stmt *st_seen_put;   /* copies a seen_mem entry into it */
     sqlite3_stmt *st_seen_reset; /* empties it when a new source starts */

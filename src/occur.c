@@ -66,6 +66,38 @@ int occur_add(struct occur *o, uint64_t hash, int64_t ts, uint64_t *ret_n)
     return 0;
 }
 
+int occur_move_older(struct occur *o, int64_t before,
+                     int (*fn)(void *ctx, uint64_t hash, int64_t ts, uint64_t n), void *ctx)
+{
+    /* The events kept are copied out while the table is emptied: their number is bounded, so
+     * the copy lives on the stack. */
+    enum {
+        KEEP_MAX = 256
+    };
+    struct occur_slot keep[KEEP_MAX];
+    size_t n_keep = 0;
+    for (size_t i = 0; i < o->cap; i++)
+        if (o->slots[i].count && o->slots[i].ts >= before && n_keep++ == KEEP_MAX)
+            return 1;
+    if (n_keep * 2 > o->n)
+        return 1;
+    for (size_t i = 0; i < o->cap; i++) {
+        const struct occur_slot *s = &o->slots[i];
+        int r = s->count && s->ts < before ? fn(ctx, s->hash, s->ts, s->count) : 0;
+        if (r)
+            return r;
+    }
+    n_keep = 0;
+    for (size_t i = 0; i < o->cap; i++)
+        if (o->slots[i].count && o->slots[i].ts >= before)
+            keep[n_keep++] = o->slots[i];
+    occur_reset(o);
+    for (size_t i = 0; i < n_keep; i++)
+        *find(o->slots, o->cap, keep[i].hash) = keep[i];
+    o->n = n_keep;
+    return 0;
+}
+
 int occur_each(const struct occur *o, int (*fn)(void *ctx, uint64_t hash, int64_t ts, uint64_t n),
                void *ctx)
 {

@@ -38,6 +38,14 @@ void occur_release(struct occur *o);
  * (nothing counted). */
 HL_NODISCARD int occur_add(struct occur *o, uint64_t hash, int64_t ts, uint64_t *ret_n);
 
+/* Moves the events older than before out of the table, calling fn for each (to keep their
+ * counts in storage), when they are at least half of it: a log read in time order then goes
+ * on counting in memory. Returns 0, fn's first non-zero return (the table is then left as it
+ * was, though fn saw some events), or 1 when too few are older (nothing moved). */
+HL_NODISCARD int occur_move_older(struct occur *o, int64_t before,
+                                  int (*fn)(void *ctx, uint64_t hash, int64_t ts, uint64_t n),
+                                  void *ctx);
+
 /* Calls fn for every counted hash (to spill the table into storage). Stops at fn's first
  * non-zero return and returns it. */
 int occur_each(const struct occur *o, int (*fn)(void *ctx, uint64_t hash, int64_t ts, uint64_t n),

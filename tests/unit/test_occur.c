@@ -1,6 +1,7 @@
 /* Unit tests for occur (in-memory occurrence counting) and for db_occurrence's spill into the
- * SQLite temp table when the table is full: counts go on across the spill, and a new source
- * starts every event over at 1. Uses a real database file in a temp directory. */
+ * SQLite temp table when the table is full: counts go on across the spill (of the older
+ * events, or of all), and a new source starts every event over at 1. Uses a real database file in a
+ * temp directory. */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -52,6 +53,14 @@ static void reports_full_at_slot_limit(void)
     occur_release(&o);
 }
 
+static int count_moved(void *ctx, uint64_t hash, int64_t ts, uint64_t n)
+{
+    (void)hash;
+    (void)ts;
+    *(int64_t *)ctx += (int64_t)n;
+    return 0;
+}
+
 static int64_t occurrence(struct db *db, int64_t hash)
 {
     struct hl_err err = { 0 };
@@ -97,11 +106,87 @@ static void db_spills_to_temp_table_and_resets_per_source(void)
     CHECK_INT(system(cmd), 0);
 }
 
+static void moves_older_events_out_and_keeps_the_rest(void)
+{
+    struct occur o = { .max_slots = 16 }; /* 8 events fit */
+    uint64_t n = 0;
+    for (uint64_t h = 1; h <= 8; h++)
+        CHECK_INT(occur_add(&o, h, h <= 6 ? 10 : 20, &n), 0);
+    CHECK_INT(occur_add(&o, 2, 10, &n), 0);
+    CHECK_INT(occur_add(&o, 9, 20, &n), 1); /* full */
+    int64_t moved = 0;
+    CHECK_INT(occur_move_older(&o, 20, count_moved, &moved), 0);
+    CHECK_INT(moved, 7); /* 6 events, one of them twice */
+    CHECK_INT(o.n, 2);
+    CHECK_INT(occur_add(&o, 7, 20, &n), 0); /* a kept event counts on */
+    CHECK_INT(n, 2);
+    CHECK_INT(occur_add(&o, 2, 10, &n), 0); /* a moved one starts over: the caller's business */
+    CHECK_INT(n, 1);
+    /* More than half not older: nothing moves. */
+    CHECK_INT(occur_move_older(&o, 5, count_moved, &moved), 1);
+    CHECK_INT(moved, 7);
+    CHECK_INT(o.n, 3);
+    occur_release(&o);
+}
+
+/* A log in time order whose distinct events overflow the table many times: every count is
+ * what a plain count gives, the table keeps counting in memory, and a late line (older than
+ * what moved out) counts on from the temp table. */
+static void db_counts_time_ordered_events_in_memory(void)
+{
+    char dir[] = "/tmp/hsmlog-occur-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64];
+    snprintf(path, sizeof(path), "%s/t.db", dir);
+    struct db db;
+    struct hl_err err = { 0 };
+    CHECK_INT(db_open(&db, path, false, &err), 0);
+    CHECK_INT(db_scan_begin(&db, "test", &err), 0);
+    db.seen_mem.max_slots = 16;
+    struct db_source src = {
+        .path = "a", .kind = "text", .size = -1, .mtime = -1, .status = "reading"
+    };
+    int64_t id = 0;
+    CHECK_INT(db_source_add(&db, &src, &id, &err), 0);
+    bool all_right = true;
+    for (int64_t t = 1; t <= 100; t++) { /* 3 events a second, the first twice */
+        for (int64_t k = 0; k < 4; k++) {
+            int64_t n = -1, want = k == 3 ? 2 : 1;
+            int64_t hash = t * 10 + (k == 3 ? 0 : k);
+            all_right &= db_occurrence(&db, hash, t, &n, &err) == 0 && n == want;
+        }
+    }
+    CHECK(all_right);
+    CHECK(db.seen_spilled);
+    CHECK(db.seen_below > 90 && db.seen_below <= 100); /* moved out, not one full spill */
+    int64_t n = -1;
+    CHECK_INT(db_occurrence(&db, 50 * 10, 50, &n, &err), 0); /* late: from the temp table */
+    CHECK_INT(n, 3);
+    CHECK_INT(db_occurrence(&db, 100 * 10, 100, &n, &err), 0); /* still in memory */
+    CHECK_INT(n, 3);
+    /* One second with more distinct events than the table holds (hashes of other times
+     * differ, as an event hash includes its time): all of them move out and
+     * the temp table counts from then on. */
+    for (int64_t k = 1; k <= 20; k++)
+        CHECK_INT(db_occurrence(&db, 100000 + k, 200, &n, &err), 0);
+    CHECK(db.seen_below == INT64_MAX);
+    CHECK_INT(db_occurrence(&db, 100001, 200, &n, &err), 0);
+    CHECK_INT(n, 2);
+    CHECK_INT(db_occurrence(&db, 100 * 10, 100, &n, &err), 0);
+    CHECK_INT(n, 4);
+    db_close(&db);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CHECK_INT(system(cmd), 0);
+}
+
 int main(void)
 {
     TAP_RUN(counts_each_hash_separately);
     TAP_RUN(probes_past_colliding_hashes_keeping_counts);
     TAP_RUN(reports_full_at_slot_limit);
     TAP_RUN(db_spills_to_temp_table_and_resets_per_source);
+    TAP_RUN(moves_older_events_out_and_keeps_the_rest);
+    TAP_RUN(db_counts_time_ordered_events_in_memory);
     return tap_done();
 }
