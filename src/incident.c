@@ -18,8 +18,6 @@
 #include "parse_time.h"
 #include "term.h"
 
-#define KEY_MAX_PARTS 8 /* group-by fields compared in a key; more are ignored for resets */
-
 /* Findings of one (rule, host) read before their groups are built (whole groups: a group
  * longer than this is read whole). Keeps the rebuild's memory from growing with the input. */
 #define REBUILD_CHUNK 4096
@@ -163,8 +161,7 @@ static void bind_host(sqlite3_stmt *st, int i, const char *host)
         sqlite3_bind_null(st, i);
 }
 
-/* Splits a key (a JSON array of strings) into its decoded values; returns how many. */
-static size_t key_parts(const char *key, struct buf parts[KEY_MAX_PARTS])
+size_t key_parts(const char *key, struct buf parts[KEY_MAX_PARTS])
 {
     size_t n = 0;
     const char *p = key;

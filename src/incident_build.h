@@ -28,6 +28,12 @@ struct builder {
     struct buf text;       /* scratch: summaries */
 };
 
+#define KEY_MAX_PARTS 8 /* group-by fields read from a key; more are ignored */
+
+/* Splits a key (a JSON array of strings) into its decoded values, into parts (initialized by
+ * the caller); returns how many. */
+size_t key_parts(const char *key, struct buf parts[KEY_MAX_PARTS]);
+
 static inline int fail(struct builder *b, const char *what)
 {
     return hl_err_set(b->err, HL_EDB, b->db->path, "%s: %s", what, sqlite3_errmsg(b->db->h));

@@ -85,6 +85,11 @@ struct cause_row {
  * and none is older than the window of the effect looked up last. */
 struct cause_table {
     const struct rule_cause *cause;
+    /* Where each "same" value of an effect incident made by the rule's own findings is in the
+     * incident itself: -1 its host, else the part of its key (all findings of an incident
+     * share its key), so that no finding is read; derived is false when one is neither. */
+    int same_at[KEY_MAX_PARTS];
+    bool derived;
     sqlite3_stmt *load;     /* owned: the cause rule's findings, ORDER BY ts */
     sqlite3_stmt *effect;   /* owned: the same values of an effect incident's first finding */
     struct cause_row *rows; /* owned */
@@ -104,9 +109,23 @@ static void cause_table_release(struct cause_table *t)
     sqlite3_finalize(t->effect);
 }
 
-/* Opens the cause table for effects from from_us on (INT64_MIN: all of them). */
-static int cause_table_open(struct builder *b, struct cause_table *t, int64_t from_us)
+/* Opens the cause table of effect rule for effects from from_us on (INT64_MIN: all). */
+static int cause_table_open(struct builder *b, struct cause_table *t, const struct rule *rule,
+                            int64_t from_us)
 {
+    t->derived = t->cause->n_same <= KEY_MAX_PARTS;
+    for (size_t k = 0; k < t->cause->n_same && t->derived; k++) {
+        const char *name = t->cause->same[k];
+        t->same_at[k] = -2;
+        if (strcmp(name, "host") == 0)
+            t->same_at[k] = -1;
+        for (size_t g = 0; g < rule->inc.n_group_by && g < KEY_MAX_PARTS && t->same_at[k] == -2;
+             g++)
+            if (strcmp(rule->inc.group_by[g], name) == 0 && strcmp(name, "program") != 0 &&
+                strcmp(name, "source") != 0)
+                t->same_at[k] = (int)g;
+        t->derived = t->same_at[k] != -2;
+    }
     t->load = prepare_same(b, t->cause, "SELECT ts, incident_id, ",
                            " FROM finding_rows JOIN finding_links ON finding_id = id"
                            " WHERE rule_id = ?1 AND ts >= :since ORDER BY ts",
@@ -177,19 +196,61 @@ static int cause_advance(struct cause_table *t, int64_t first_us)
     return 0;
 }
 
-/* The incident of the latest finding in t's window (cause_advance() to the start of effect
- * id) with the same values; 0 when there is none. */
-static int64_t cause_lookup(struct cause_table *t, int64_t id)
+/* An effect incident as link_causes reads it. */
+struct effect {
+    int64_t id;
+    const char *host; /* NULL for none */
+    const char *key;
+    bool own;       /* made by the rule's own findings (not an escalation or expectation) */
+    size_t n_parts; /* parts decoded from key, once, when a table needs them */
+    bool decoded;
+    struct buf parts[KEY_MAX_PARTS];
+};
+
+/* The effect's "same" values for t, joined by U+001F as same_expr() joins them; NULL when
+ * they cannot be known (a derived incident, which has no findings, with values to compare)
+ * or out of memory. */
+static char *effect_same(struct cause_table *t, struct effect *e)
 {
-    if (t->head == t->n)
-        return 0;
-    sqlite3_bind_int64(t->effect, 1, id);
+    if (t->derived && e->own) {
+        if (!e->decoded) {
+            e->n_parts = key_parts(e->key, e->parts);
+            e->decoded = true;
+        }
+        struct buf want;
+        buf_init(&want, 0);
+        int r = 0;
+        for (size_t k = 0; r == 0 && k < t->cause->n_same; k++) {
+            int at = t->same_at[k];
+            if (k)
+                r = buf_addc(&want, 0x1f);
+            if (r == 0 && at < 0 && e->host)
+                r = buf_adds(&want, e->host);
+            else if (r == 0 && at >= 0 && (size_t)at < e->n_parts && e->parts[at].len)
+                r = buf_add(&want, e->parts[at].data, e->parts[at].len);
+        }
+        char *s = r == 0 ? strdup(buf_cstr(&want)) : NULL;
+        buf_release(&want);
+        return s;
+    }
+    sqlite3_bind_int64(t->effect, 1, e->id);
     char *want = NULL;
     if (sqlite3_step(t->effect) == SQLITE_ROW)
         want = strdup((const char *)sqlite3_column_text(t->effect, 0));
     else if (t->cause->n_same == 0)
         want = strdup(""); /* a derived incident has no findings; nothing to compare */
     sqlite3_reset(t->effect);
+    return want;
+}
+
+/* The incident of the latest finding in t's window (cause_advance() to the start of effect e)
+ * with the same values; 0 when there is none. */
+static int64_t cause_lookup(struct cause_table *t, struct effect *e)
+{
+    if (t->head == t->n)
+        return 0;
+    int64_t id = e->id;
+    char *want = effect_same(t, e);
     int64_t cause = 0;
     for (size_t k = t->n; want && k-- > t->head && !cause;)
         if (t->rows[k].incident != id && strcmp(t->rows[k].same, want) == 0)
@@ -227,7 +288,7 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
     int r = 0;
     for (size_t c = 0; r == 0 && c < rule->inc.n_causes; c++) {
         tables[c].cause = &rule->inc.causes[c];
-        r = cause_table_open(b, &tables[c], from_us);
+        r = cause_table_open(b, &tables[c], rule, from_us);
     }
     sqlite3_stmt *list = NULL, *set = NULL;
     /* The rule's incidents through incidents_from: by the rules that make them, the rule
@@ -238,8 +299,8 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
     struct buf sql;
     buf_init(&sql, 0);
     bool named = n_from <= ARRAY_SIZE(from); /* else read them all by rule_id */
-    HL_IGNORE(buf_adds(&sql, "SELECT id, first_ts, coalesce(cause_incident_id, 0) FROM incidents"
-                             " WHERE rule_id = ?1"));
+    HL_IGNORE(buf_adds(&sql, "SELECT id, first_ts, coalesce(cause_incident_id, 0), host, key,"
+                             " from_rule_id = ?1 FROM incidents WHERE rule_id = ?1"));
     if (named) {
         HL_IGNORE(buf_adds(&sql, " AND from_rule_id IN (?1"));
         for (size_t i = 0; i < n_from; i++)
@@ -262,17 +323,26 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
         sqlite3_bind_text(list, sqlite3_bind_parameter_index(list, ":since"), since, -1,
                           SQLITE_TRANSIENT);
     }
+    struct effect e = { 0 };
+    for (size_t k = 0; k < KEY_MAX_PARTS; k++)
+        buf_init(&e.parts[k], 0);
     while (r == 0 && sqlite3_step(list) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(list, 0), first_us, cause = 0;
         bool zoned;
         if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(list, 1)), 0,
                             &first_us, &zoned))
             continue;
+        const unsigned char *key = sqlite3_column_text(list, 4);
+        e.id = id;
+        e.host = (const char *)sqlite3_column_text(list, 3);
+        e.key = key ? (const char *)key : "[]";
+        e.own = sqlite3_column_int(list, 5) != 0;
+        e.decoded = false;
         for (size_t c = 0; c < rule->inc.n_causes && !cause && r == 0; c++) {
             if (cause_advance(&tables[c], first_us) < 0)
                 r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
             else
-                cause = cause_lookup(&tables[c], id);
+                cause = cause_lookup(&tables[c], &e);
         }
         if (r < 0)
             break;
@@ -289,6 +359,8 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
             r = fail(b, "cannot link an incident to its cause");
         sqlite3_reset(set);
     }
+    for (size_t k = 0; k < KEY_MAX_PARTS; k++)
+        buf_release(&e.parts[k]);
     sqlite3_finalize(list);
     sqlite3_finalize(set);
     for (size_t c = 0; c < rule->inc.n_causes; c++)
