@@ -19,8 +19,9 @@
 
 /* The producer wakes a sleeping worker only once this much is committed (or at a sync):
  * waking it for every message made sparse findings (plain input: 40k in a 1 GiB scan) cost a
- * futex wake and two context switches each, 0.8 s of the scan. A sleeping worker also looks
- * by itself every POLL_MS, so nothing waits longer than that. */
+ * futex wake and a context switch or two each (7.6k switches and 0.47 s of system time, 0.4k
+ * and 0.27 s now). A sleeping worker also looks by itself every POLL_MS, so nothing waits
+ * longer than that. */
 #define WAKE_BYTES(cap) ((cap) / 8)
 #define POLL_MS         250u
 

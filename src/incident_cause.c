@@ -196,16 +196,37 @@ static int cause_advance(struct cause_table *t, int64_t first_us)
     return 0;
 }
 
-/* An effect incident as link_causes reads it. */
+/* An effect incident as link_causes reads it. Its host and key are read by id when a table
+ * first needs them: carried through link_causes' list, whose rows SQLite sorts, they made the
+ * sort hold more, and a large plain scan end 1 MB bigger than a small one. */
 struct effect {
     int64_t id;
-    const char *host; /* NULL for none */
-    const char *key;
-    bool own;       /* made by the rule's own findings (not an escalation or expectation) */
-    size_t n_parts; /* parts decoded from key, once, when a table needs them */
-    bool decoded;
+    bool own;             /* made by the rule's own findings (not an escalation or expectation) */
+    sqlite3_stmt *st_key; /* borrowed: its host and key by id */
+    bool loaded;          /* host and parts are read */
+    struct buf host;      /* '' for none */
+    size_t n_parts;
     struct buf parts[KEY_MAX_PARTS];
 };
+
+/* Reads e's host and the parts of its key; false when they cannot be read. */
+static bool effect_load(struct effect *e)
+{
+    if (e->loaded)
+        return true;
+    sqlite3_bind_int64(e->st_key, 1, e->id);
+    bool ok = sqlite3_step(e->st_key) == SQLITE_ROW;
+    if (ok) {
+        const unsigned char *host = sqlite3_column_text(e->st_key, 0);
+        const unsigned char *key = sqlite3_column_text(e->st_key, 1);
+        buf_reset(&e->host);
+        ok = buf_adds(&e->host, host ? (const char *)host : "") == 0;
+        e->n_parts = key_parts(key ? (const char *)key : "[]", e->parts);
+    }
+    sqlite3_reset(e->st_key);
+    e->loaded = ok;
+    return ok;
+}
 
 /* The effect's "same" values for t, joined by U+001F as same_expr() joins them; NULL when
  * they cannot be known (a derived incident, which has no findings, with values to compare)
@@ -213,10 +234,8 @@ struct effect {
 static char *effect_same(struct cause_table *t, struct effect *e)
 {
     if (t->derived && e->own) {
-        if (!e->decoded) {
-            e->n_parts = key_parts(e->key, e->parts);
-            e->decoded = true;
-        }
+        if (!effect_load(e))
+            return NULL;
         struct buf want;
         buf_init(&want, 0);
         int r = 0;
@@ -224,8 +243,8 @@ static char *effect_same(struct cause_table *t, struct effect *e)
             int at = t->same_at[k];
             if (k)
                 r = buf_addc(&want, 0x1f);
-            if (r == 0 && at < 0 && e->host)
-                r = buf_adds(&want, e->host);
+            if (r == 0 && at < 0 && e->host.len)
+                r = buf_add(&want, e->host.data, e->host.len);
             else if (r == 0 && at >= 0 && (size_t)at < e->n_parts && e->parts[at].len)
                 r = buf_add(&want, e->parts[at].data, e->parts[at].len);
         }
@@ -299,7 +318,7 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
     struct buf sql;
     buf_init(&sql, 0);
     bool named = n_from <= ARRAY_SIZE(from); /* else read them all by rule_id */
-    HL_IGNORE(buf_adds(&sql, "SELECT id, first_ts, coalesce(cause_incident_id, 0), host, key,"
+    HL_IGNORE(buf_adds(&sql, "SELECT id, first_ts, coalesce(cause_incident_id, 0),"
                              " from_rule_id = ?1 FROM incidents WHERE rule_id = ?1"));
     if (named) {
         HL_IGNORE(buf_adds(&sql, " AND from_rule_id IN (?1"));
@@ -324,20 +343,20 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
                           SQLITE_TRANSIENT);
     }
     struct effect e = { 0 };
+    buf_init(&e.host, 0);
     for (size_t k = 0; k < KEY_MAX_PARTS; k++)
         buf_init(&e.parts[k], 0);
+    if (r == 0)
+        r = prepare(b, &e.st_key, "SELECT host, key FROM incidents WHERE id = ?1");
     while (r == 0 && sqlite3_step(list) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(list, 0), first_us, cause = 0;
         bool zoned;
         if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(list, 1)), 0,
                             &first_us, &zoned))
             continue;
-        const unsigned char *key = sqlite3_column_text(list, 4);
         e.id = id;
-        e.host = (const char *)sqlite3_column_text(list, 3);
-        e.key = key ? (const char *)key : "[]";
-        e.own = sqlite3_column_int(list, 5) != 0;
-        e.decoded = false;
+        e.own = sqlite3_column_int(list, 3) != 0;
+        e.loaded = false;
         for (size_t c = 0; c < rule->inc.n_causes && !cause && r == 0; c++) {
             if (cause_advance(&tables[c], first_us) < 0)
                 r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
@@ -359,8 +378,10 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
             r = fail(b, "cannot link an incident to its cause");
         sqlite3_reset(set);
     }
+    buf_release(&e.host);
     for (size_t k = 0; k < KEY_MAX_PARTS; k++)
         buf_release(&e.parts[k]);
+    sqlite3_finalize(e.st_key);
     sqlite3_finalize(list);
     sqlite3_finalize(set);
     for (size_t c = 0; c < rule->inc.n_causes; c++)
