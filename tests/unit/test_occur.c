@@ -70,22 +70,40 @@ static int64_t occurrence(struct db *db, int64_t hash)
     return n;
 }
 
+/* Opens a database in a new temp directory dir, begins a scan with an occurrence table of
+ * max_slots slots and adds source src. Returns 0 or -1. */
+static int open_scan(char *dir, struct db *db, size_t max_slots, struct db_source *src,
+                     int64_t *ret_id)
+{
+    char path[64];
+    struct hl_err err = { 0 };
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof(path), "%s/t.db", dir);
+    if (db_open(db, path, false, &err) < 0 || db_scan_begin(db, "test", &err) < 0)
+        return -1;
+    db->seen_mem.max_slots = max_slots;
+    return db_source_add(db, src, ret_id, &err) < 0 ? -1 : 0;
+}
+
+static void close_scan(const char *dir, struct db *db)
+{
+    db_close(db);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CHECK_INT(system(cmd), 0);
+}
+
 static void db_spills_to_temp_table_and_resets_per_source(void)
 {
     char dir[] = "/tmp/hsmlog-occur-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    char path[64];
-    snprintf(path, sizeof(path), "%s/t.db", dir);
     struct db db;
     struct hl_err err = { 0 };
-    CHECK_INT(db_open(&db, path, false, &err), 0);
-    CHECK_INT(db_scan_begin(&db, "test", &err), 0);
-    db.seen_mem.max_slots = 8;
     struct db_source src = {
         .path = "a", .kind = "text", .size = -1, .mtime = -1, .status = "reading"
     };
     int64_t id = 0;
-    CHECK_INT(db_source_add(&db, &src, &id, &err), 0);
+    CHECK_INT(open_scan(dir, &db, 8, &src, &id), 0);
     for (int64_t h = 1; h <= 4; h++)
         CHECK_INT(occurrence(&db, h), 1);
     CHECK_INT(occurrence(&db, 2), 2);
@@ -100,10 +118,7 @@ static void db_spills_to_temp_table_and_resets_per_source(void)
     CHECK(!db.seen_spilled);
     CHECK_INT(occurrence(&db, 2), 1);
     CHECK_INT(occurrence(&db, 5), 1);
-    db_close(&db);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    CHECK_INT(system(cmd), 0);
+    close_scan(dir, &db);
 }
 
 static void moves_older_events_out_and_keeps_the_rest(void)
@@ -135,19 +150,13 @@ static void moves_older_events_out_and_keeps_the_rest(void)
 static void db_counts_time_ordered_events_in_memory(void)
 {
     char dir[] = "/tmp/hsmlog-occur-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    char path[64];
-    snprintf(path, sizeof(path), "%s/t.db", dir);
     struct db db;
     struct hl_err err = { 0 };
-    CHECK_INT(db_open(&db, path, false, &err), 0);
-    CHECK_INT(db_scan_begin(&db, "test", &err), 0);
-    db.seen_mem.max_slots = 16;
     struct db_source src = {
         .path = "a", .kind = "text", .size = -1, .mtime = -1, .status = "reading"
     };
     int64_t id = 0;
-    CHECK_INT(db_source_add(&db, &src, &id, &err), 0);
+    CHECK_INT(open_scan(dir, &db, 16, &src, &id), 0);
     bool all_right = true;
     for (int64_t t = 1; t <= 100; t++) { /* 3 events a second, the first twice */
         for (int64_t k = 0; k < 4; k++) {
@@ -174,10 +183,7 @@ static void db_counts_time_ordered_events_in_memory(void)
     CHECK_INT(n, 2);
     CHECK_INT(db_occurrence(&db, 100 * 10, 100, &n, &err), 0);
     CHECK_INT(n, 4);
-    db_close(&db);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    CHECK_INT(system(cmd), 0);
+    close_scan(dir, &db);
 }
 
 int main(void)
