@@ -109,23 +109,28 @@ static void cause_table_release(struct cause_table *t)
     sqlite3_finalize(t->effect);
 }
 
+/* Where the "same" value name of rule's own incidents is (struct cause_table, same_at): -1
+ * the incident's host, g >= 0 part g of its key, -2 neither. A key's program and source are
+ * the header's and the input's, while "same" compares the fields of those names. */
+static int same_place(const struct rule *rule, const char *name)
+{
+    if (strcmp(name, "host") == 0)
+        return -1;
+    if (strcmp(name, "program") == 0 || strcmp(name, "source") == 0)
+        return -2;
+    for (size_t g = 0; g < rule->inc.n_group_by && g < KEY_MAX_PARTS; g++)
+        if (strcmp(rule->inc.group_by[g], name) == 0)
+            return (int)g;
+    return -2;
+}
+
 /* Opens the cause table of effect rule for effects from from_us on (INT64_MIN: all). */
 static int cause_table_open(struct builder *b, struct cause_table *t, const struct rule *rule,
                             int64_t from_us)
 {
     t->derived = t->cause->n_same <= KEY_MAX_PARTS;
-    for (size_t k = 0; k < t->cause->n_same && t->derived; k++) {
-        const char *name = t->cause->same[k];
-        t->same_at[k] = -2;
-        if (strcmp(name, "host") == 0)
-            t->same_at[k] = -1;
-        for (size_t g = 0; g < rule->inc.n_group_by && g < KEY_MAX_PARTS && t->same_at[k] == -2;
-             g++)
-            if (strcmp(rule->inc.group_by[g], name) == 0 && strcmp(name, "program") != 0 &&
-                strcmp(name, "source") != 0)
-                t->same_at[k] = (int)g;
-        t->derived = t->same_at[k] != -2;
-    }
+    for (size_t k = 0; k < t->cause->n_same && t->derived; k++)
+        t->derived = (t->same_at[k] = same_place(rule, t->cause->same[k])) != -2;
     t->load = prepare_same(b, t->cause, "SELECT ts, incident_id, ",
                            " FROM finding_rows JOIN finding_links ON finding_id = id"
                            " WHERE rule_id = ?1 AND ts >= :since ORDER BY ts",

@@ -71,9 +71,8 @@ static int64_t occurrence(struct db *db, int64_t hash)
 }
 
 /* Opens a database in a new temp directory dir, begins a scan with an occurrence table of
- * max_slots slots and adds source src. Returns 0 or -1. */
-static int open_scan(char *dir, struct db *db, size_t max_slots, struct db_source *src,
-                     int64_t *ret_id)
+ * max_slots slots and adds a source "a". Returns 0 or -1. */
+static int open_scan(char *dir, struct db *db, size_t max_slots)
 {
     char path[64];
     struct hl_err err = { 0 };
@@ -83,7 +82,11 @@ static int open_scan(char *dir, struct db *db, size_t max_slots, struct db_sourc
     if (db_open(db, path, false, &err) < 0 || db_scan_begin(db, "test", &err) < 0)
         return -1;
     db->seen_mem.max_slots = max_slots;
-    return db_source_add(db, src, ret_id, &err) < 0 ? -1 : 0;
+    struct db_source src = {
+        .path = "a", .kind = "text", .size = -1, .mtime = -1, .status = "reading"
+    };
+    int64_t id = 0;
+    return db_source_add(db, &src, &id, &err) < 0 ? -1 : 0;
 }
 
 static void close_scan(const char *dir, struct db *db)
@@ -99,11 +102,7 @@ static void db_spills_to_temp_table_and_resets_per_source(void)
     char dir[] = "/tmp/hsmlog-occur-XXXXXX";
     struct db db;
     struct hl_err err = { 0 };
-    struct db_source src = {
-        .path = "a", .kind = "text", .size = -1, .mtime = -1, .status = "reading"
-    };
-    int64_t id = 0;
-    CHECK_INT(open_scan(dir, &db, 8, &src, &id), 0);
+    CHECK_INT(open_scan(dir, &db, 8), 0);
     for (int64_t h = 1; h <= 4; h++)
         CHECK_INT(occurrence(&db, h), 1);
     CHECK_INT(occurrence(&db, 2), 2);
@@ -113,8 +112,11 @@ static void db_spills_to_temp_table_and_resets_per_source(void)
     CHECK_INT(occurrence(&db, 2), 3); /* counted on from the spilled value */
     CHECK_INT(occurrence(&db, 5), 2);
     CHECK_INT(occurrence(&db, 1), 2);
-    src.path = "b";
-    CHECK_INT(db_source_add(&db, &src, &id, &err), 0);
+    struct db_source b = {
+        .path = "b", .kind = "text", .size = -1, .mtime = -1, .status = "reading"
+    };
+    int64_t id = 0;
+    CHECK_INT(db_source_add(&db, &b, &id, &err), 0);
     CHECK(!db.seen_spilled);
     CHECK_INT(occurrence(&db, 2), 1);
     CHECK_INT(occurrence(&db, 5), 1);
@@ -152,11 +154,7 @@ static void db_counts_time_ordered_events_in_memory(void)
     char dir[] = "/tmp/hsmlog-occur-XXXXXX";
     struct db db;
     struct hl_err err = { 0 };
-    struct db_source src = {
-        .path = "a", .kind = "text", .size = -1, .mtime = -1, .status = "reading"
-    };
-    int64_t id = 0;
-    CHECK_INT(open_scan(dir, &db, 16, &src, &id), 0);
+    CHECK_INT(open_scan(dir, &db, 16), 0);
     bool all_right = true;
     for (int64_t t = 1; t <= 100; t++) { /* 3 events a second, the first twice */
         for (int64_t k = 0; k < 4; k++) {
