@@ -631,7 +631,11 @@ int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err)
                            "cannot write the database: the file or its file system is read-only");
             goto fail;
         }
-        if ((r = set_wal(db, err)) < 0)
+        /* Takes effect only on a database (and temp database) not yet created. */
+        char page_size[96];
+        snprintf(page_size, sizeof(page_size), "PRAGMA page_size = %u; PRAGMA temp.page_size = %u",
+                 DB_PAGE_SIZE, DB_PAGE_SIZE);
+        if ((r = exec_sql(db, page_size, err)) < 0 || (r = set_wal(db, err)) < 0)
             goto fail;
         r = exec_sql(db,
                      "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"

@@ -77,10 +77,13 @@ char *db_default_path(void);
  * says why in db->refused (see db_prepare_query()). */
 HL_NODISCARD int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err);
 
-/* SQLite's page size for new databases, and the pages of the pool below: the main database's
- * cache and the temp database's (the occurrence spill), 2 MB each (SQLite's default). */
-#define DB_PAGE_SIZE        4096u
-#define DB_CACHE_POOL_PAGES 1000u
+/* SQLite's page size for new databases (main and temp), and the pages of the pool below: the
+ * main database's cache and the temp database's (the occurrence spill, the incident rebuild),
+ * 2 MB each (SQLite's default). 16 KiB rather than SQLite's 4 KiB: a quarter of the page
+ * reads and writes for the same rows, 0.96 of the time of a first scan with many findings.
+ * A database made with another page size keeps it (only VACUUM changes it). */
+#define DB_PAGE_SIZE        16384u
+#define DB_CACHE_POOL_PAGES 250u
 
 /* Gives SQLite one fixed, already resident pool for its page caches, so peak memory does not
  * depend on how much of the caches an input happens to fill (a scan's memory is the same for
