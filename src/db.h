@@ -15,7 +15,7 @@
 #include "rule.h"
 
 /* Schema version this build writes; user_version of a migrated database. */
-#define DB_SCHEMA_VERSION 7
+#define DB_SCHEMA_VERSION 8
 
 /* Findings and source rows per transaction before db_tick() commits. */
 #define DB_BATCH_ROWS 5000
@@ -30,7 +30,7 @@
 /* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
  * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
 /* Named parameters of the statement that stores a finding. */
-#define DB_FINDING_PARAMS 14
+#define DB_FINDING_PARAMS 15
 
 struct db {
     sqlite3 *h;        /* owned */

@@ -14,7 +14,7 @@ import time
 from common import Ctx
 
 c = Ctx()
-SCHEMA_VERSION = "7"  # src/db.h DB_SCHEMA_VERSION
+SCHEMA_VERSION = "8"  # src/db.h DB_SCHEMA_VERSION
 
 
 def run_together(db, inputs, query_loop):
