@@ -29,6 +29,9 @@
 
 /* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
  * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
+/* Pairs db_incidents_dirty() remembers as marked whole in one transaction. */
+#define DB_WHOLE_PAIRS 32
+
 /* Named parameters of the statement that stores a finding. */
 #define DB_FINDING_PARAMS 15
 
@@ -54,6 +57,15 @@ struct db {
     sqlite3_stmt *st_finding_add;
     int finding_param[DB_FINDING_PARAMS]; /* its parameters' indexes (db.c, finding_params) */
     sqlite3_stmt *st_mark_add, *st_dirty, *st_clock;
+    /* (rule, host) pairs marked whole for a rebuild in the open transaction: every later mark
+     * of theirs is redundant (db_incidents_dirty). Emptied at each BEGIN, as another process's
+     * incident update may have consumed the marks once they were committed. */
+    struct db_whole_pair {
+        const char *rule_id; /* borrowed from the ruleset */
+        size_t host_len;
+        char host[256];
+    } whole[DB_WHOLE_PAIRS];
+    unsigned n_whole, next_whole;
     /* Locking and the read-only guard (db_open, begin, commit; db_tick). */
     int64_t tx_started_ms; /* monotonic time of the open transaction's BEGIN */
     int64_t yielded_ms;    /* monotonic time db_tick() last let other writers in */
