@@ -430,8 +430,10 @@ int db_reserve_page_cache(void)
     void *p = malloc(slot * n);
     if (!p)
         return -1;
-    /* Touched now, so the process is as big at its first finding as at its millionth. */
-    memset(p, 0, slot * n);
+    /* Touched now, so the process is as big at its first finding as at its millionth. Not
+     * with zeros: the compiler makes malloc and memset(0) one calloc, whose fresh pages stay
+     * untouched (a 100 MiB scan then ended 13% smaller than a 2 GiB one). */
+    memset(p, 0xa5, slot * n);
     if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, p, (int)slot, (int)n) != SQLITE_OK) {
         free(p); /* SQLite is initialized already: it keeps allocating as it needs */
         return -1;
@@ -915,28 +917,29 @@ static int defer_indexes(struct db *db, struct hl_err *err)
     return r == 0 && sql ? exec_owned(db, sql, err) : r;
 }
 
+int db_exec_small_sort(struct db *db, const char *sql, struct hl_err *err)
+{
+    int own = 0;
+    int r = query_int(db, "PRAGMA cache_size", "cannot read the cache size", &own, err);
+    if (r == 0)
+        r = exec_sql(db, "PRAGMA cache_size = -256", err);
+    if (r < 0)
+        return r;
+    r = exec_sql(db, sql, err);
+    char cache[80];
+    snprintf(cache, sizeof(cache), "PRAGMA cache_size = %d", own);
+    int back = exec_sql(db, cache, err);
+    return r < 0 ? r : back;
+}
+
 int db_restore_indexes(struct db *db, struct hl_err *err)
 {
     char *sql = NULL;
     int r = db->readonly ? 0 : deferred_script(db, true, &sql, err);
     if (r < 0 || !sql)
         return r;
-    /* The builds sort in a small cache; the connection's own size is put back after. */
-    int own = 0;
-    if ((r = query_int(db, "PRAGMA cache_size", "cannot read the cache size", &own, err)) < 0) {
-        sqlite3_free(sql);
-        return r;
-    }
-    r = exec_sql(db, "PRAGMA cache_size = -256", err);
-    if (r == 0)
-        r = exec_owned(db, sql, err);
-    else
-        sqlite3_free(sql);
-    char cache[80];
-    snprintf(cache, sizeof(cache), "PRAGMA cache_size = %d", own);
-    int back = exec_sql(db, cache, err);
-    if (r == 0)
-        r = back;
+    r = db_exec_small_sort(db, sql, err);
+    sqlite3_free(sql);
     if (r == 0)
         r = exec_sql(db, "DELETE FROM deferred_indexes", err);
     return r;

@@ -206,8 +206,14 @@ HL_NODISCARD int db_mark_add(struct db *db, const struct db_mark *m, struct hl_e
 HL_NODISCARD int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host,
                                     struct strv key, struct hl_err *err);
 
+/* Runs sql (statements that sort many rows: CREATE INDEX, INSERT ... ORDER BY) with the
+ * connection's page cache lowered to 256 KiB, then puts its size back. A sort holds in memory
+ * up to the larger of the cache and SQLite's PMA size before it spills to temp files: in the
+ * full 2 MB cache, a large first scan would end bigger than a small one. */
+HL_NODISCARD int db_exec_small_sort(struct db *db, const char *sql, struct hl_err *err);
+
 /* Creates again the indexes a first scan deferred (table deferred_indexes), in the caller's
- * transaction. Returns 0 or a negative hl_code. */
+ * transaction, sorting in a small cache. Returns 0 or a negative hl_code. */
 HL_NODISCARD int db_restore_indexes(struct db *db, struct hl_err *err);
 
 /* Raises scans.last_ts of the running scan to ts (ISO text) when it is later. */

@@ -997,7 +997,7 @@ static int apply_links(struct builder *b)
             " DELETE FROM finding_links WHERE incident_id IN (SELECT id FROM temp.old)"
             " AND finding_id NOT IN (SELECT finding_id FROM temp.links);"
             " DELETE FROM temp.links";
-    /* The walk's links sorted by finding (SQLite's sorter: bounded memory, temp files). A
+    /* The walk's links sorted by finding (SQLite's sorter, in a small cache). A
      * finding is in one range of one update; were it linked twice, the last link would win,
      * as when the ranges went into temp.links directly. Nothing old (a first scan): every
      * link is new, appended in finding order. */
@@ -1008,11 +1008,10 @@ static int apply_links(struct builder *b)
     static const char sort_walked[] = "INSERT OR REPLACE INTO temp.links" SORTED_WALK;
 #undef SORTED_WALK
     if (!b->any_old)
-        return sqlite3_exec(b->db->h, all_new, NULL, NULL, NULL) == SQLITE_OK
-                       ? 0
-                       : fail(b, "cannot link findings to their incidents");
-    if (sqlite3_exec(b->db->h, sort_walked, NULL, NULL, NULL) != SQLITE_OK)
-        return fail(b, "cannot sort the links the rebuild made");
+        return db_exec_small_sort(b->db, all_new, b->err);
+    int r = db_exec_small_sort(b->db, sort_walked, b->err);
+    if (r < 0)
+        return r;
     if (sqlite3_exec(b->db->h, moved, NULL, NULL, NULL) != SQLITE_OK)
         return fail(b, "cannot note what the rebuild changed");
     if (sqlite3_exec(b->db->h, changed, NULL, NULL, NULL) != SQLITE_OK)
