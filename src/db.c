@@ -917,18 +917,27 @@ static int defer_indexes(struct db *db, struct hl_err *err)
     return r == 0 && sql ? exec_owned(db, sql, err) : r;
 }
 
+int db_cache_shrink(struct db *db, int *ret_own, struct hl_err *err)
+{
+    int r = query_int(db, "PRAGMA cache_size", "cannot read the cache size", ret_own, err);
+    return r < 0 ? r : exec_sql(db, "PRAGMA cache_size = -256", err);
+}
+
+int db_cache_restore(struct db *db, int own, struct hl_err *err)
+{
+    char cache[80];
+    snprintf(cache, sizeof(cache), "PRAGMA cache_size = %d", own);
+    return exec_sql(db, cache, err);
+}
+
 int db_exec_small_sort(struct db *db, const char *sql, struct hl_err *err)
 {
     int own = 0;
-    int r = query_int(db, "PRAGMA cache_size", "cannot read the cache size", &own, err);
-    if (r == 0)
-        r = exec_sql(db, "PRAGMA cache_size = -256", err);
+    int r = db_cache_shrink(db, &own, err);
     if (r < 0)
         return r;
     r = exec_sql(db, sql, err);
-    char cache[80];
-    snprintf(cache, sizeof(cache), "PRAGMA cache_size = %d", own);
-    int back = exec_sql(db, cache, err);
+    int back = db_cache_restore(db, own, err);
     return r < 0 ? r : back;
 }
 

@@ -212,6 +212,11 @@ HL_NODISCARD int db_incidents_dirty(struct db *db, const char *rule_id, struct s
  * full 2 MB cache, a large first scan would end bigger than a small one. */
 HL_NODISCARD int db_exec_small_sort(struct db *db, const char *sql, struct hl_err *err);
 
+/* The two halves of db_exec_small_sort(), for a query whose first step sorts: lowers the
+ * cache, saying its own size in *ret_own, and puts that size back. */
+HL_NODISCARD int db_cache_shrink(struct db *db, int *ret_own, struct hl_err *err);
+HL_NODISCARD int db_cache_restore(struct db *db, int own, struct hl_err *err);
+
 /* Creates again the indexes a first scan deferred (table deferred_indexes), in the caller's
  * transaction, sorting in a small cache. Returns 0 or a negative hl_code. */
 HL_NODISCARD int db_restore_indexes(struct db *db, struct hl_err *err);

@@ -201,15 +201,16 @@ static int cause_advance(struct cause_table *t, int64_t first_us)
     return 0;
 }
 
-/* An effect incident as link_causes reads it. Its host and key are read by id when a table
- * first needs them: carried through link_causes' list, whose rows SQLite sorts, they made the
- * sort hold more, and a large plain scan end 1 MB bigger than a small one. */
+/* An effect incident as link_causes reads it. Its host and key come with it in link_causes'
+ * list: read by id when a table first needed them, each was a random page of incidents (0.9 s
+ * of 257k incidents). The list's sort, which they make larger, runs in a small cache, so that
+ * a large scan does not end bigger than a small one (list_first_row). */
 struct effect {
     int64_t id;
-    bool own;             /* made by the rule's own findings (not an escalation or expectation) */
-    sqlite3_stmt *st_key; /* borrowed: its host and key by id */
-    bool loaded;          /* host and parts are read */
-    struct buf host;      /* '' for none */
+    bool own;          /* made by the rule's own findings (not an escalation or expectation) */
+    sqlite3_stmt *row; /* borrowed: the list at the effect's row; host, key in columns 4, 5 */
+    bool loaded;       /* host and parts are read */
+    struct buf host;   /* '' for none */
     size_t n_parts;
     struct buf parts[KEY_MAX_PARTS];
 };
@@ -219,16 +220,11 @@ static bool effect_load(struct effect *e)
 {
     if (e->loaded)
         return true;
-    sqlite3_bind_int64(e->st_key, 1, e->id);
-    bool ok = sqlite3_step(e->st_key) == SQLITE_ROW;
-    if (ok) {
-        const unsigned char *host = sqlite3_column_text(e->st_key, 0);
-        const unsigned char *key = sqlite3_column_text(e->st_key, 1);
-        buf_reset(&e->host);
-        ok = buf_adds(&e->host, host ? (const char *)host : "") == 0;
-        e->n_parts = key_parts(key ? (const char *)key : "[]", e->parts);
-    }
-    sqlite3_reset(e->st_key);
+    const unsigned char *host = sqlite3_column_text(e->row, 4);
+    const unsigned char *key = sqlite3_column_text(e->row, 5);
+    buf_reset(&e->host);
+    bool ok = buf_adds(&e->host, host ? (const char *)host : "") == 0;
+    e->n_parts = key_parts(key ? (const char *)key : "[]", e->parts);
     e->loaded = ok;
     return ok;
 }
@@ -304,6 +300,19 @@ static size_t from_rules(const struct ruleset *rs, const struct rule *rule, cons
  * that finds one wins. Effects are walked in time order while each cause rule's findings
  * stream past in time order, so an effect costs a short walk back through its window and
  * memory holds one window per cause. */
+/* Steps list to its first row with the cache lowered: the first step sorts every row, and the
+ * sort holds up to the cache's size in memory. The updates that follow get the whole cache. */
+static int list_first_row(struct builder *b, sqlite3_stmt *list)
+{
+    int own = 0;
+    if (db_cache_shrink(b->db, &own, b->err) < 0)
+        return SQLITE_ERROR;
+    int rc = sqlite3_step(list);
+    if (db_cache_restore(b->db, own, b->err) < 0)
+        return SQLITE_ERROR;
+    return rc;
+}
+
 int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
 {
     struct cause_table *tables = calloc(rule->inc.n_causes, sizeof(*tables));
@@ -324,7 +333,7 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
     buf_init(&sql, 0);
     bool named = n_from <= ARRAY_SIZE(from); /* else read them all by rule_id */
     HL_IGNORE(buf_adds(&sql, "SELECT id, first_ts, coalesce(cause_incident_id, 0),"
-                             " from_rule_id = ?1 FROM incidents WHERE rule_id = ?1"));
+                             " from_rule_id = ?1, host, key FROM incidents WHERE rule_id = ?1"));
     if (named) {
         HL_IGNORE(buf_adds(&sql, " AND from_rule_id IN (?1"));
         for (size_t i = 0; i < n_from; i++)
@@ -351,9 +360,9 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
     buf_init(&e.host, 0);
     for (size_t k = 0; k < KEY_MAX_PARTS; k++)
         buf_init(&e.parts[k], 0);
-    if (r == 0)
-        r = prepare(b, &e.st_key, "SELECT host, key FROM incidents WHERE id = ?1");
-    while (r == 0 && sqlite3_step(list) == SQLITE_ROW) {
+    e.row = list;
+    int rc = r == 0 ? list_first_row(b, list) : SQLITE_DONE;
+    for (; r == 0 && rc == SQLITE_ROW; rc = sqlite3_step(list)) {
         int64_t id = sqlite3_column_int64(list, 0), first_us, cause = 0;
         bool zoned;
         if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(list, 1)), 0,
@@ -383,10 +392,11 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
             r = fail(b, "cannot link an incident to its cause");
         sqlite3_reset(set);
     }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = fail(b, "cannot read the incidents to link to their causes");
     buf_release(&e.host);
     for (size_t k = 0; k < KEY_MAX_PARTS; k++)
         buf_release(&e.parts[k]);
-    sqlite3_finalize(e.st_key);
     sqlite3_finalize(list);
     sqlite3_finalize(set);
     for (size_t c = 0; c < rule->inc.n_causes; c++)
