@@ -144,8 +144,12 @@ static void collect_fields(const struct ruleset *rs, const struct rule *rule,
     size_t n = rule_captures(rs, rule, rec->message, fs->v, ARRAY_SIZE(fs->v) - 11);
     struct luna_fields lf;
     parse_luna(rec->message, &lf);
-    snprintf(fs->ret_hex, sizeof(fs->ret_hex), "0x%08X", (unsigned)lf.luna_ret_value);
-    snprintf(fs->ckr_hex, sizeof(fs->ckr_hex), "0x%08X", (unsigned)lf.ckr_value);
+    /* Formatted only when there is a value: two snprintf calls for every finding were 2% of
+     * the scan of the many-findings corpus's head without a database (0.98 paired). */
+    if (lf.has_luna_ret_value)
+        snprintf(fs->ret_hex, sizeof(fs->ret_hex), "0x%08X", (unsigned)lf.luna_ret_value);
+    if (lf.has_ckr_value)
+        snprintf(fs->ckr_hex, sizeof(fs->ckr_hex), "0x%08X", (unsigned)lf.ckr_value);
     const struct rule_capture luna[] = {
         { "luna_level", lf.level },
         { "luna_code", lf.code },
