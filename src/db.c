@@ -717,7 +717,7 @@ static int begin(struct db *db, struct hl_err *err)
         db->pending = 0;
         db->commit_due = false;
         db->tx_started_ms = now_ms();
-        db->n_whole = db->next_whole = 0;
+        db->n_whole = 0;
     }
     return r;
 }
@@ -1214,15 +1214,15 @@ int db_mark_add(struct db *db, const struct db_mark *m, struct hl_err *err)
     return r ? r : wrote_row(db, err);
 }
 
-static struct db_whole_pair *whole_pair(struct db *db, const char *rule_id, struct strv host)
+static bool marked_whole(const struct db *db, const char *rule_id, struct strv host)
 {
-    for (unsigned i = 0; i < db->n_whole; i++) {
-        struct db_whole_pair *w = &db->whole[i];
+    for (unsigned i = 0; i < db->n_whole && i < DB_WHOLE_PAIRS; i++) {
+        const struct db_whole_pair *w = &db->whole[i];
         if (w->rule_id == rule_id && w->host_len == host.n &&
             (host.n == 0 || memcmp(w->host, host.p, host.n) == 0))
-            return w;
+            return true;
     }
-    return NULL;
+    return false;
 }
 
 int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host, struct strv key,
@@ -1234,7 +1234,7 @@ int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host, str
     /* Past SCAN_DIRTY_KEYS a first scan marks whole pairs, a finding of one pair after
      * another: an INSERT OR IGNORE that finds its row each time was 1 s of the storage
      * thread with 775k findings. */
-    if (whole_pair(db, rule_id, host))
+    if (marked_whole(db, rule_id, host))
         return 0;
     sqlite3_stmt *st = db->st_dirty;
     bind_text(st, ":rule_id", rule_id);
@@ -1242,10 +1242,7 @@ int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host, str
     bind_strv(st, ":key", key.p ? key : strv_from_cstr(""), false);
     r = step_done(db, st, err, "cannot mark incidents for a rebuild");
     if (r == 0 && key.n == 0 && host.n < sizeof(db->whole[0].host)) {
-        /* Full (more pairs than slots): the oldest goes. */
-        unsigned slot =
-                db->n_whole < DB_WHOLE_PAIRS ? db->n_whole++ : db->next_whole++ % DB_WHOLE_PAIRS;
-        struct db_whole_pair *w = &db->whole[slot];
+        struct db_whole_pair *w = &db->whole[db->n_whole++ % DB_WHOLE_PAIRS]; /* oldest goes */
         w->rule_id = rule_id;
         w->host_len = host.n;
         if (host.n)

@@ -27,14 +27,14 @@
 /* How long a connection waits for another process's lock before it gives up with HL_EDB. */
 #define DB_BUSY_TIMEOUT_MS 30000
 
-/* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
- * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
 /* Pairs db_incidents_dirty() remembers as marked whole in one transaction. */
 #define DB_WHOLE_PAIRS 32
 
 /* Named parameters of the statement that stores a finding. */
 #define DB_FINDING_PARAMS 15
 
+/* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
+ * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
 struct db {
     sqlite3 *h;        /* owned */
     char *path;        /* owned: for messages */
@@ -65,7 +65,7 @@ struct db {
         size_t host_len;
         char host[256];
     } whole[DB_WHOLE_PAIRS];
-    unsigned n_whole, next_whole;
+    unsigned n_whole; /* pairs marked in it; past DB_WHOLE_PAIRS the oldest are forgotten */
     /* Locking and the read-only guard (db_open, begin, commit; db_tick). */
     int64_t tx_started_ms; /* monotonic time of the open transaction's BEGIN */
     int64_t yielded_ms;    /* monotonic time db_tick() last let other writers in */
@@ -93,7 +93,7 @@ HL_NODISCARD int db_open(struct db *db, const char *path, bool readonly, struct 
  * main database's cache and the temp database's (the occurrence spill, the incident rebuild),
  * 2 MB each (SQLite's default). 16 KiB rather than SQLite's 4 KiB: a quarter of the page
  * reads and writes for the same rows, 0.96 of the time of a first scan with many findings.
- * A database made with another page size keeps it (only VACUUM changes it). */
+ * A database made with another page size keeps it. */
 #define DB_PAGE_SIZE        16384u
 #define DB_CACHE_POOL_PAGES 250u
 

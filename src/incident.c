@@ -966,8 +966,8 @@ static void builder_close(struct builder *b)
     buf_release(&b->text);
 }
 
-/* Writes the links the rebuilds collected into finding_links, walking temp.links in
- * finding id order so that each page of links is written once. When old incidents were
+/* Writes the links the rebuilds collected (temp.walked) into finding_links in finding id
+ * order, so that each page of links is written once. When old incidents were
  * dropped, it first notes what moved for link_causes, writes only the links that changed (an
  * incident made again keeps its id), and unlinks the findings of the old incidents that are
  * in none now (below a threshold). */

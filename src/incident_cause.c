@@ -296,10 +296,6 @@ static size_t from_rules(const struct ruleset *rs, const struct rule *rule, cons
     return n;
 }
 
-/* Links each incident of rule to its probable cause: the first `caused-by` (in file order)
- * that finds one wins. Effects are walked in time order while each cause rule's findings
- * stream past in time order, so an effect costs a short walk back through its window and
- * memory holds one window per cause. */
 /* Steps list to its first row with the cache lowered: the first step sorts every row, and the
  * sort holds up to the cache's size in memory. The updates that follow get the whole cache. */
 static int list_first_row(struct builder *b, sqlite3_stmt *list)
@@ -313,6 +309,10 @@ static int list_first_row(struct builder *b, sqlite3_stmt *list)
     return rc;
 }
 
+/* Links each incident of rule to its probable cause: the first `caused-by` (in file order)
+ * that finds one wins. Effects are walked in time order while each cause rule's findings
+ * stream past in time order, so an effect costs a short walk back through its window and
+ * memory holds one window per cause. */
 int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
 {
     struct cause_table *tables = calloc(rule->inc.n_causes, sizeof(*tables));
