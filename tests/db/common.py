@@ -96,11 +96,11 @@ class Ctx:
             out.append((name, sorted(self.query(db, 'SELECT * FROM "%s"' % name))))
         return out
 
-    def gen_log(self, name, host, copies, start_day=1):
-        """Writes copies of hsm-a1-messages.log as host, one second per line; returns its path
-        and the number of findings it holds."""
+    def gen_log(self, name, host, copies, start_day=1, start_second=0):
+        """Writes copies of hsm-a1-messages.log as host, one second per line from start_second
+        of start_day; returns its path and the number of findings it holds."""
         src = [l.rstrip("\n") for l in open(os.path.join(self.fixtures, "hsm-a1-messages.log"))]
-        t = datetime.datetime(2026, 10, start_day)
+        t = datetime.datetime(2026, 10, start_day) + datetime.timedelta(seconds=start_second)
         step = datetime.timedelta(seconds=1)
         path = self.path(name)
         with open(path, "w") as f:

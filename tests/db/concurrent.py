@@ -7,6 +7,9 @@ run in a loop. Every scan exits 0 and reports all its findings as new, the datab
 sum, every query succeeds and the count it sees never goes down.
 Part 2: the creation race alone, a few more times, with small inputs: four scans on a fresh
 database, all exit 0 with the sum stored.
+In both, the incidents are those of one scan of all the inputs. Part 3 has two scans of one
+host and the same hours at once, whose incidents run across both inputs: the short one ends,
+and rebuilds what both share, while the long one still stores.
 """
 import subprocess
 import time
@@ -15,6 +18,21 @@ from common import Ctx
 
 c = Ctx()
 SCHEMA_VERSION = "8"  # src/db.h DB_SCHEMA_VERSION
+
+
+INCIDENTS = ("SELECT rule_id, from_rule_id, host, key, first_ts, last_ts, count, state, summary,"
+             " (SELECT count(*) FROM findings f WHERE f.incident_id = i.id),"
+             " (SELECT c.rule_id || ' ' || c.first_ts FROM incidents c WHERE c.id = i.cause_incident_id)"
+             " FROM incidents i ORDER BY 1, 2, 3, 4, 5")
+
+
+def same_incidents_as_one_scan(db, inputs, what):
+    serial = db + ".serial"
+    p = c.scan(serial, *inputs)
+    c.check(p.returncode == 0, "%s: one scan of all the inputs exits 0" % what, p.stderr)
+    got, want = c.query(db, INCIDENTS), c.query(serial, INCIDENTS)
+    c.check(got == want and want, "%s: the %d incidents are those of one scan of all the inputs"
+            % (what, len(want)), "%d against %d" % (len(got), len(want)))
 
 
 def run_together(db, inputs, query_loop):
@@ -66,6 +84,7 @@ c.check(c.integrity(db), "integrity_check ok")
 c.check(queries > 0, "%d queries ran while the scans wrote" % queries)
 c.check(not failures, "every query during the scans succeeded", "\n".join(failures))
 c.check(not went_down, "the finding count seen by queries never went down")
+same_incidents_as_one_scan(db, inputs, "part 1")
 
 # Part 2
 small = []
@@ -80,5 +99,19 @@ for round_ in range(3):
     c.check(c.query(db, "SELECT count(*) FROM findings") == [[str(4 * 2 * 61)]] and
             c.query(db, "PRAGMA user_version") == [[SCHEMA_VERSION]],
             "creation race %d: schema v%s, all %d findings stored" % (round_, SCHEMA_VERSION, 4 * 2 * 61))
+    same_incidents_as_one_scan(db, small, "creation race %d" % round_)
+
+# Part 3
+# The same hours, half a minute apart, so that their incidents run across both inputs; the
+# second input is short, so that its scan ends (and rebuilds what both share) while the first
+# still stores.
+shared = [c.gen_log("shared-%d.log" % k, "hsm-q", copies, start_second=30 * k)[0]
+          for k, copies in enumerate((300, 20))]
+for round_ in range(3):
+    db = c.path("shared%d.db" % round_)
+    results, _, _, _ = run_together(db, shared, False)
+    bad = [err for rc, out, err in results if rc != 0]
+    c.check(not bad, "one host, two scans at once %d: both exit 0" % round_, "\n".join(bad))
+    same_incidents_as_one_scan(db, shared, "one host, two scans at once %d" % round_)
 
 c.finish()
