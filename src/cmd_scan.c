@@ -317,7 +317,8 @@ static void print_incidents(const struct scan_cmd *sc, struct db *db)
             " FROM incidents WHERE scan_id = ?1"
             " AND (state <> 'closed' OR severity IN ('error', 'critical'))"
             " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'error' THEN 1"
-            " WHEN 'warning' THEN 2 WHEN 'notice' THEN 3 ELSE 4 END, first_ts DESC LIMIT 10";
+            " WHEN 'warning' THEN 2 WHEN 'notice' THEN 3 ELSE 4 END, first_ts DESC, rule_id, host,"
+            " key LIMIT 10";
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
         return;
