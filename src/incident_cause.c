@@ -297,16 +297,16 @@ static size_t from_rules(const struct ruleset *rs, const struct rule *rule, cons
 }
 
 /* Steps list to its first row with the cache lowered: the first step sorts every row, and the
- * sort holds up to the cache's size in memory. The updates that follow get the whole cache. */
-static int list_first_row(struct builder *b, sqlite3_stmt *list)
+ * sort holds up to the cache's size in memory. The updates that follow get the whole cache.
+ * The step's result goes to *ret_rc; returns 0, or the hl_code of a cache size not set. */
+static int list_first_row(struct builder *b, sqlite3_stmt *list, int *ret_rc)
 {
     int own = 0;
-    if (db_cache_shrink(b->db, &own, b->err) < 0)
-        return SQLITE_ERROR;
-    int rc = sqlite3_step(list);
-    if (db_cache_restore(b->db, own, b->err) < 0)
-        return SQLITE_ERROR;
-    return rc;
+    int r = db_cache_shrink(b->db, &own, b->err);
+    if (r < 0)
+        return r;
+    *ret_rc = sqlite3_step(list);
+    return db_cache_restore(b->db, own, b->err);
 }
 
 /* Links each incident of rule to its probable cause: the first `caused-by` (in file order)
@@ -361,7 +361,9 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
     for (size_t k = 0; k < KEY_MAX_PARTS; k++)
         buf_init(&e.parts[k], 0);
     e.row = list;
-    int rc = r == 0 ? list_first_row(b, list) : SQLITE_DONE;
+    int rc = SQLITE_DONE;
+    if (r == 0)
+        r = list_first_row(b, list, &rc);
     for (; r == 0 && rc == SQLITE_ROW; rc = sqlite3_step(list)) {
         int64_t id = sqlite3_column_int64(list, 0), first_us, cause = 0;
         bool zoned;
