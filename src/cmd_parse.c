@@ -108,6 +108,9 @@ static void on_line(void *ctx, const struct record *rec, const char *source, uin
     if (numeric_pid)
         pid.type = OUT_INT;
     const char *format = rec_format_name(rec->format);
+    /* The parsers keep pri in 0..191 (struct record); checked again because it indexes the
+     * tables above. */
+    bool pri_known = rec->pri >= 0 && (size_t)(rec->pri >> 3) < ARRAY_SIZE(facility_names);
     struct out_cell cells[N_COLUMNS] = {
         cstr_cell(source),
         { OUT_INT, line, strlen(line) },
@@ -116,8 +119,8 @@ static void on_line(void *ctx, const struct record *rec, const char *source, uin
         text_cell(rec->host),
         text_cell(rec->program),
         pid,
-        cstr_cell(rec->pri >= 0 ? facility_names[rec->pri >> 3] : NULL),
-        cstr_cell(rec->pri >= 0 ? severity_names[rec->pri & 7] : NULL),
+        cstr_cell(pri_known ? facility_names[rec->pri >> 3] : NULL),
+        cstr_cell(pri_known ? severity_names[rec->pri & 7] : NULL),
         text_cell(lf.level),
         text_cell(lf.code),
         text_cell(lf.client_ip),

@@ -45,4 +45,9 @@ bool parse_bare(struct strv line, struct record *r);
  * Returns false and sets only r->message = s when s does not start with a tag. */
 bool parse_tag(struct strv s, bool space_before_pid, struct record *r);
 
+/* Returns true when pid is a process id: 1 to 10 decimal digits with a value of at most
+ * 2147483647, the largest pid_t (POSIX makes pid_t a signed integer type; Linux caps pids at
+ * 2^22). Anything else, including the empty slice, is not a pid. */
+bool parse_pid_ok(struct strv pid);
+
 #endif

@@ -3,8 +3,6 @@
  * (systemd.journal-fields(7) names the fields). */
 #include "parse.h"
 
-#include <stdlib.h>
-
 #include "json.h"
 
 bool parse_iso(struct parser *p, struct strv line, struct record *r)
@@ -54,13 +52,9 @@ static struct strv unquote(struct strv v)
     return STRV_NULL;
 }
 
-static bool all_digits(struct strv v)
-{
-    for (size_t i = 0; i < v.n; i++)
-        if (v.p[i] < '0' || v.p[i] > '9')
-            return false;
-    return v.n > 0;
-}
+/* The last microsecond hsmlog can show: 9999-12-31T23:59:59.999999Z. Later values would
+ * print with a wrapped-around year. */
+#define JOURNAL_MAX_REALTIME_US UINT64_C(253402300799999999)
 
 bool parse_json(struct parser *p, struct strv line, struct record *r)
 {
@@ -99,17 +93,28 @@ bool parse_json(struct parser *p, struct strv line, struct record *r)
      * starting with '{' is left to the plain-text path. */
     if (rc < 0 || (!has_message && realtime.n == 0))
         return false;
+    /* Every number below is range-checked here, where it is read: a value out of range is
+     * taken as absent, never used as it is (a PRIORITY of 8 would make PRI 192, past the end
+     * of every facility table). */
     if (r->program.n == 0)
         r->program = comm;
-    if (syslog_pid.n)
+    if (!parse_pid_ok(r->pid))
+        r->pid = STRV_NULL;
+    if (parse_pid_ok(syslog_pid))
         r->pid = syslog_pid;
-    if (all_digits(realtime) && realtime.n <= 18) {
-        r->ts_us = strtoll(realtime.p, NULL, 10);
+    uint64_t v;
+    if (strv_to_uint(realtime, JOURNAL_MAX_REALTIME_US, &v)) {
+        r->ts_us = (int64_t)v;
         r->has_ts = true;
     }
-    if (priority.n == 1 && all_digits(priority)) {
-        int fac = all_digits(facility) && facility.n <= 2 ? (int)strtol(facility.p, NULL, 10) : 1;
-        r->pri = (fac > 23 ? 1 : fac) * 8 + (priority.p[0] - '0');
+    /* systemd.journal-fields(7): PRIORITY is a syslog severity 0-7 and SYSLOG_FACILITY a
+     * facility 0-23; an entry without a usable facility is taken as "user" (1), the facility
+     * syslog(3) assumes. */
+    uint64_t sev, fac;
+    if (strv_to_uint(priority, 7, &sev)) {
+        if (!strv_to_uint(facility, 23, &fac))
+            fac = 1;
+        r->pri = (int)(fac * 8 + sev);
     }
     buf_reset(&p->scratch);
     /* MESSAGE is a string, an array of bytes (not valid UTF-8), or null. */

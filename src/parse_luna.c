@@ -41,18 +41,26 @@ static bool is_level(struct strv s)
     return false;
 }
 
-/* A code is "0", a decimal number or "0x" followed by hex digits. */
-static bool is_code(struct strv s)
+/* A code is "0", a decimal number or "0x" followed by hex digits, with a value that fits
+ * the 32 bits of a Luna status code. *ret_in_range says whether it does; a code-shaped field
+ * out of range still marks the structured form, but is not taken as a code. */
+static bool is_code(struct strv s, bool *ret_in_range)
 {
     if (s.n > 2 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X')) {
+        size_t lead = 2;
         for (size_t i = 2; i < s.n; i++)
             if (!is_hex(s.p[i]))
                 return false;
+        while (lead < s.n - 1 && s.p[lead] == '0')
+            lead++;
+        *ret_in_range = s.n - lead <= 8;
         return true;
     }
     for (size_t i = 0; i < s.n; i++)
         if (s.p[i] < '0' || s.p[i] > '9')
             return false;
+    uint64_t v;
+    *ret_in_range = strv_to_uint(s, UINT32_MAX, &v);
     return s.n > 0;
 }
 
@@ -94,7 +102,11 @@ static void take_trailing_peer(struct strv *s, struct luna_fields *ret)
         i--;
     if (i == t.n || i == 0 || t.p[i - 1] != '/')
         return;
+    /* A port is 0-65535 (RFC 6335); a longer number is kept as absent, never as a port. */
+    uint64_t port_value;
     struct strv port = strv_make(t.p + i, t.n - i);
+    if (!strv_to_uint(port, 65535, &port_value))
+        port = STRV_NULL;
     size_t end = i - 1, start = end;
     while (start > 0 && (is_hex(t.p[start - 1]) || t.p[start - 1] == '.' || t.p[start - 1] == ':'))
         start--;
@@ -141,10 +153,11 @@ static void parse_structure(struct strv msg, struct luna_fields *ret)
     if (!rest.p || !is_level(level))
         return;
     struct strv code = strv_trim(split_colon(rest, &rest2));
-    if (!rest2.p || !is_code(code))
+    bool code_in_range = false;
+    if (!rest2.p || !is_code(code, &code_in_range))
         return;
     ret->level = level;
-    ret->code = code;
+    ret->code = code_in_range ? code : STRV_NULL;
     take_trailing_rc(&rest2, ret);
     take_trailing_peer(&rest2, ret);
     ret->text = strv_trim(rest2);

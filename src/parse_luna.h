@@ -19,10 +19,10 @@
  * the code table or printed next to a hex value. */
 struct luna_fields {
     struct strv level;       /* "info", "warning", "error" ... of the structured form */
-    struct strv code;        /* "0" or "0xc0000711" as printed */
+    struct strv code;        /* "0" or "0xc0000711" as printed; empty past 32 bits */
     struct strv text;        /* the human text between code and ip/port or RC */
     struct strv client_ip;   /* "10.1.2.3" or an IPv6 address */
-    struct strv client_port; /* "5544" */
+    struct strv client_port; /* "5544"; empty when not a port (0-65535) */
     struct strv rc;          /* "RC_SSL_FAILED_HANDSHAKE", first RC_* name */
     struct strv luna_ret;    /* first LUNA_RET_* name */
     struct strv ckr;         /* first CKR_* name */

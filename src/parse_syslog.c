@@ -48,6 +48,19 @@ static size_t parse_pri(struct strv s, int *ret_pri)
     return i + 1;
 }
 
+bool parse_pid_ok(struct strv pid)
+{
+    uint64_t v;
+    return pid.n <= 10 && strv_to_uint(pid, INT32_MAX, &v);
+}
+
+/* A pid field that starts like a number must be a pid; text ("[main]", RFC 5424 PROCIDs such
+ * as "ntls-7") is the sender's own label and is kept. */
+static struct strv checked_pid(struct strv pid)
+{
+    return pid.n && is_digit(pid.p[0]) && !parse_pid_ok(pid) ? STRV_NULL : pid;
+}
+
 bool parse_tag(struct strv s, bool space_before_pid, struct record *r)
 {
     size_t i = 0;
@@ -64,7 +77,7 @@ bool parse_tag(struct strv s, bool space_before_pid, struct record *r)
             k++;
         if (k >= s.n || s.p[k] != ']')
             goto no_tag;
-        pid = strv_make(s.p + j + 1, k - j - 1);
+        pid = checked_pid(strv_make(s.p + j + 1, k - j - 1));
         j = k + 1;
     }
     if (tag.n == 0 || j >= s.n || s.p[j] != ':')
@@ -198,7 +211,7 @@ bool parse_rfc5424(struct parser *p, struct strv line, struct record *r)
     }
     r->host = nil_to_empty(next_token(skip_spaces(rest), &rest));
     r->program = nil_to_empty(next_token(skip_spaces(rest), &rest));
-    r->pid = nil_to_empty(next_token(skip_spaces(rest), &rest));
+    r->pid = checked_pid(nil_to_empty(next_token(skip_spaces(rest), &rest)));
     next_token(skip_spaces(rest), &rest); /* MSGID: not used by any rule yet */
     s = skip_spaces(rest);
     size_t sd = skip_structured_data(s);

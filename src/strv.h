@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 struct strv {
@@ -54,6 +55,27 @@ static inline struct strv strv_trim(struct strv s)
     while (s.n && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
         s.n--;
     return s;
+}
+
+/* Returns true and sets *ret when s is one or more decimal digits (nothing else: no sign, no
+ * space) whose value is at most max; false, leaving *ret alone, for anything else, including
+ * a value too large for uint64_t. The range check every number taken from input goes
+ * through, so that an out-of-range value reads as absent rather than as a wrong number. */
+static inline bool strv_to_uint(struct strv s, uint64_t max, uint64_t *ret)
+{
+    if (s.n == 0)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        if (s.p[i] < '0' || s.p[i] > '9')
+            return false;
+        unsigned d = (unsigned)(s.p[i] - '0');
+        if (d > max || v > (max - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *ret = v;
+    return true;
 }
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "buf.h"
+#include "parse.h"
 #include "rec.h"
 #include "rule.h"
 #include "strv.h"
@@ -61,6 +62,11 @@ static inline void fuzz_check_record(const struct record *r, struct strv line,
     fuzz_check_slice(r->raw, line, scratch);
     if (r->pri < -1 || r->pri > 191 || (unsigned)r->format >= FMT__COUNT) {
         fprintf(stderr, "fuzz: record with pri %d, format %d\n", r->pri, (int)r->format);
+        abort();
+    }
+    /* A pid that starts like a number is a pid in range (parse_pid_ok), never a bigger one. */
+    if (r->pid.n && r->pid.p[0] >= '0' && r->pid.p[0] <= '9' && !parse_pid_ok(r->pid)) {
+        fprintf(stderr, "fuzz: record with pid '%.*s'\n", (int)r->pid.n, r->pid.p);
         abort();
     }
 }

@@ -15,5 +15,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                &lf.client_port, &lf.rc,   &lf.luna_ret, &lf.ckr };
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
         fuzz_check_slice(*f[i], msg, NULL);
+    /* Numbers are in range or absent: a port fits 16 bits. */
+    uint64_t port;
+    if (lf.client_port.n && !strv_to_uint(lf.client_port, 65535, &port)) {
+        fprintf(stderr, "fuzz: client port '%.*s'\n", (int)lf.client_port.n, lf.client_port.p);
+        abort();
+    }
     return 0;
 }

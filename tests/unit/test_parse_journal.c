@@ -3,6 +3,7 @@
  * MESSAGE as an escaped string, an array of bytes and null, with missing fields, and an
  * object that is not a journal entry at all. */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "parse_fixture.h"
@@ -208,6 +209,75 @@ static void json_record_raw_is_the_line(void)
     CHECK_STRN(r->message.p, r->message.n, "a\nb");
 }
 
+/* A journal entry with the given PRIORITY and SYSLOG_FACILITY values (NULL: field absent). */
+static const struct record *json_pri(const char *priority, const char *facility)
+{
+    static char line[256];
+    int n = snprintf(line, sizeof(line), "{\"__REALTIME_TIMESTAMP\":\"1795857243123456\"");
+    if (priority)
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ",\"PRIORITY\":\"%s\"", priority);
+    if (facility)
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ",\"SYSLOG_FACILITY\":\"%s\"", facility);
+    snprintf(line + n, sizeof(line) - (size_t)n, ",\"MESSAGE\":\"m\"}");
+    return parse(line);
+}
+
+static void json_priority_above_7_is_absent(void)
+{
+    /* The fuzzer's find: FACILITY 23 and PRIORITY 8 made pri 192. */
+    CHECK_INT(json_pri("7", "23")->pri, 23 * 8 + 7);
+    CHECK_INT(json_pri("8", "23")->pri, -1);
+    CHECK_INT(json_pri("9", "0")->pri, -1);
+    CHECK_INT(json_pri("0", "0")->pri, 0);
+    CHECK_INT(json_pri("-1", "0")->pri, -1);
+    CHECK_INT(json_pri("", "0")->pri, -1);
+    CHECK_INT(json_pri("18446744073709551623", "0")->pri, -1); /* 2^64 + 7 */
+    CHECK_INT(json_pri("8", "23")->format, FMT_JSON);
+}
+
+static void json_facility_above_23_is_absent(void)
+{
+    /* Absent (or unusable) facility: syslog(3)'s default, user. */
+    CHECK_INT(json_pri("3", "23")->pri, 23 * 8 + 3);
+    CHECK_INT(json_pri("3", "24")->pri, 1 * 8 + 3);
+    CHECK_INT(json_pri("3", "99")->pri, 1 * 8 + 3);
+    CHECK_INT(json_pri("3", "4294967299")->pri, 1 * 8 + 3); /* 2^32 + 3 */
+    CHECK_INT(json_pri("3", "x")->pri, 1 * 8 + 3);
+    CHECK_INT(json_pri("3", NULL)->pri, 1 * 8 + 3);
+    CHECK_INT(json_pri(NULL, "3")->pri, -1);
+}
+
+static void json_realtime_past_year_9999_is_absent(void)
+{
+    const struct record *r =
+            parse("{\"__REALTIME_TIMESTAMP\":\"253402300799999999\",\"MESSAGE\":\"m\"}");
+
+    CHECK(r->has_ts);
+    CHECK_INT(r->ts_us, utc(9999, 12, 31, 23, 59, 59, 999999));
+    r = parse("{\"__REALTIME_TIMESTAMP\":\"253402300800000000\",\"MESSAGE\":\"m\"}");
+    CHECK_INT(r->format, FMT_JSON);
+    CHECK(!r->has_ts);
+    r = parse("{\"__REALTIME_TIMESTAMP\":\"99999999999999999999\",\"MESSAGE\":\"m\"}");
+    CHECK(!r->has_ts);
+    r = parse("{\"__REALTIME_TIMESTAMP\":\"-1\",\"MESSAGE\":\"m\"}");
+    CHECK(!r->has_ts);
+}
+
+static void json_pid_out_of_range_is_absent(void)
+{
+    const struct record *r =
+            parse("{\"MESSAGE\":\"m\",\"_PID\":\"2147483647\",\"SYSLOG_PID\":\"x\"}");
+
+    CHECK_STRN(r->pid.p, r->pid.n, "2147483647");
+    r = parse("{\"MESSAGE\":\"m\",\"_PID\":\"2147483648\"}");
+    CHECK(strv_is_empty(r->pid));
+    r = parse("{\"MESSAGE\":\"m\",\"_PID\":\"12a\"}");
+    CHECK(strv_is_empty(r->pid));
+    /* An unusable SYSLOG_PID leaves the journal's own _PID. */
+    r = parse("{\"MESSAGE\":\"m\",\"_PID\":\"42\",\"SYSLOG_PID\":\"99999999999\"}");
+    CHECK_STRN(r->pid.p, r->pid.n, "42");
+}
+
 int main(void)
 {
     parser_init(&parser, 2026, 0, 0);
@@ -229,6 +299,10 @@ int main(void)
     TAP_RUN(json_without_journal_fields_falls_back_to_plain);
     TAP_RUN(json_malformed_falls_back_to_plain);
     TAP_RUN(json_record_raw_is_the_line);
+    TAP_RUN(json_priority_above_7_is_absent);
+    TAP_RUN(json_facility_above_23_is_absent);
+    TAP_RUN(json_realtime_past_year_9999_is_absent);
+    TAP_RUN(json_pid_out_of_range_is_absent);
     parser_release(&parser);
     return tap_done();
 }

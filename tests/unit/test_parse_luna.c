@@ -237,6 +237,54 @@ static void empty_message_leaves_everything_empty(void)
     CHECK(!l->has_ckr_value);
 }
 
+static void client_port_above_65535_is_absent(void)
+{
+    const struct luna_fields *l = luna("info : 0xc0000711 : Fail : 10.1.2.3/65535 : RC_X");
+
+    CHECK_STRN(l->client_port.p, l->client_port.n, "65535");
+    l = luna("info : 0xc0000711 : Fail : 10.1.2.3/65536 : RC_X");
+    CHECK_STRN(l->client_ip.p, l->client_ip.n, "10.1.2.3");
+    CHECK(strv_is_empty(l->client_port));
+    CHECK_STRN(l->text.p, l->text.n, "Fail");
+    l = luna("info : 0xc0000711 : Fail : 10.1.2.3/99999999999999999999999 : RC_X");
+    CHECK(strv_is_empty(l->client_port));
+    l = luna("info : 0 : Fail : ::1/0");
+    CHECK_STRN(l->client_port.p, l->client_port.n, "0");
+}
+
+static void code_past_32_bits_is_absent(void)
+{
+    const struct luna_fields *l = luna("info : 0xffffffff : text");
+
+    CHECK_STRN(l->code.p, l->code.n, "0xffffffff");
+    l = luna("info : 0x1ffffffff : text");
+    CHECK_STRN(l->level.p, l->level.n, "info");
+    CHECK(strv_is_empty(l->code));
+    CHECK_STRN(l->text.p, l->text.n, "text");
+    l = luna("info : 0x00000000c0000711 : text");
+    CHECK_STRN(l->code.p, l->code.n, "0x00000000c0000711");
+    l = luna("info : 4294967295 : text");
+    CHECK_STRN(l->code.p, l->code.n, "4294967295");
+    l = luna("info : 4294967296 : text");
+    CHECK(strv_is_empty(l->code));
+}
+
+static void hex_value_past_32_bits_is_absent(void)
+{
+    const struct luna_fields *l = luna("rv CKR_SOMETHING_NEW=0xffffffff from lib");
+
+    CHECK(l->has_ckr_value);
+    CHECK_INT(l->ckr_value, 0xffffffffu);
+    l = luna("rv CKR_SOMETHING_NEW=0x100000000 from lib");
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_SOMETHING_NEW");
+    CHECK(!l->has_ckr_value);
+    l = luna("rv 0x100000000 (LUNA_RET_SOMETHING_NEW)");
+    CHECK(!l->has_luna_ret_value);
+    l = luna("rv 0xffffffff (LUNA_RET_SOMETHING_NEW)");
+    CHECK(l->has_luna_ret_value);
+    CHECK_INT(l->luna_ret_value, 0xffffffffu);
+}
+
 int main(void)
 {
     TAP_RUN(structured_message_fills_every_field);
@@ -259,5 +307,8 @@ int main(void)
     TAP_RUN(bare_prefix_is_not_a_name);
     TAP_RUN(first_of_several_names_wins);
     TAP_RUN(empty_message_leaves_everything_empty);
+    TAP_RUN(client_port_above_65535_is_absent);
+    TAP_RUN(code_past_32_bits_is_absent);
+    TAP_RUN(hex_value_past_32_bits_is_absent);
     return tap_done();
 }

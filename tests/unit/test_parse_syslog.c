@@ -354,6 +354,48 @@ static void seen_counts_each_format(void)
     CHECK_INT(parser.seen[FMT_PLAIN], 1);
 }
 
+static void pri_191_is_the_last_pri_in_every_form(void)
+{
+    CHECK_INT(parse("<191>Nov 28 09:14:03 hsm-a1 NTLS[1]: x")->pri, 191);
+    CHECK_INT(parse("<191>1 2026-11-28T09:14:03Z h app 1 - - m")->pri, 191);
+    CHECK_INT(parse("<191>2026-11-28T09:14:03Z h app[1]: m")->pri, 191);
+    CHECK_INT(parse("<191>NTLS[99]: msg")->pri, 191);
+    CHECK_INT(parse("<192>1 2026-11-28T09:14:03Z h app 1 - - m")->pri, -1);
+    CHECK_INT(parse("<192>2026-11-28T09:14:03Z h app[1]: m")->pri, -1);
+    CHECK_INT(parse("<192>NTLS[99]: msg")->pri, -1);
+    CHECK_INT(parse("<0>Nov 28 09:14:03 hsm-a1 NTLS[1]: x")->pri, 0);
+}
+
+static void pid_above_int32_max_is_absent(void)
+{
+    const struct record *r = parse("<13>Nov 28 09:14:03 hsm-a1 NTLS[2147483647]: x");
+
+    CHECK_INT(r->format, FMT_RFC3164);
+    CHECK_STRN(r->pid.p, r->pid.n, "2147483647");
+    r = parse("<13>Nov 28 09:14:03 hsm-a1 NTLS[2147483648]: x");
+    CHECK_INT(r->format, FMT_RFC3164);
+    CHECK_STRN(r->program.p, r->program.n, "NTLS");
+    CHECK(strv_is_empty(r->pid));
+    CHECK_STRN(r->message.p, r->message.n, "x");
+    r = parse("<13>Nov 28 09:14:03 hsm-a1 NTLS[99999999999999999999]: x");
+    CHECK(strv_is_empty(r->pid));
+    r = parse("<165>1 2026-11-28T09:14:03Z h app 2147483648 - - m");
+    CHECK_INT(r->format, FMT_RFC5424);
+    CHECK(strv_is_empty(r->pid));
+    r = parse("<165>1 2026-11-28T09:14:03Z h app 2147483647 - - m");
+    CHECK_STRN(r->pid.p, r->pid.n, "2147483647");
+    /* RFC 5424 §6.2.6: a PROCID may be any printable text, kept as sent. */
+    r = parse("<165>1 2026-11-28T09:14:03Z h app ntls-7 - - m");
+    CHECK_STRN(r->pid.p, r->pid.n, "ntls-7");
+    /* A bare line needs a pid, so one out of range leaves plain text. */
+    CHECK_INT(parse("NTLS[2147483647]: x")->format, FMT_BARE);
+    CHECK_INT(parse("NTLS[2147483648]: x")->format, FMT_PLAIN);
+    CHECK(parse_pid_ok(strv_from_cstr("0")));
+    CHECK(!parse_pid_ok(strv_from_cstr("")));
+    CHECK(!parse_pid_ok(strv_from_cstr("-1")));
+    CHECK(!parse_pid_ok(strv_from_cstr("00000000001")));
+}
+
 int main(void)
 {
     parser_init(&parser, 2026, 0, 0);
@@ -387,6 +429,8 @@ int main(void)
     TAP_RUN(rfc3164_year_follows_the_file_across_new_year);
     TAP_RUN(zoneless_timestamps_take_the_parser_offset);
     TAP_RUN(seen_counts_each_format);
+    TAP_RUN(pri_191_is_the_last_pri_in_every_form);
+    TAP_RUN(pid_above_int32_max_is_absent);
     parser_release(&parser);
     return tap_done();
 }
