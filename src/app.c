@@ -65,11 +65,14 @@ int app_input_option(const char *command, int opt, const char *arg, struct scan_
             return app_usage_error(command, "--year takes a year such as 2026, not '%s'", arg), -1;
         so->year = (int)v;
         return 1;
-    case 'T':
-        if (parse_time_offset(arg, &so->offset_s) < 0)
+    case 'T': {
+        int off;
+        if (parse_time_offset(arg, &off) < 0)
             return app_usage_error(command, "--tz takes an offset such as +01:00, not '%s'", arg),
                    -1;
+        parse_zone_fixed(&so->zone, off);
         return 1;
+    }
     case 'M':
         if (parse_count(arg, 64u << 20, &v) < 0 || v < 256)
             return app_usage_error(command, "--max-line takes 256 to 67108864 bytes, not '%s'",

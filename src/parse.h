@@ -14,15 +14,29 @@
 /* Per-stream parsing state. One parser per source: the year guess follows one file's lines.
  * Invariant: scratch holds at most one decoded message, the current record's. */
 struct parser {
-    int offset_s;              /* seconds east of UTC for timestamps without a zone */
+    struct parse_zone *zone;   /* borrowed: zone of times written without one, valid while the
+                                  parser is used; NULL for UTC */
     struct year_guess year;    /* year for year-less formats (RFC 3164, short, short-precise) */
+    int64_t last_us;           /* time of the latest line that had one, INT64_MIN before */
     struct buf scratch;        /* owned: decoded JSON MESSAGE of the current line */
     uint64_t seen[FMT__COUNT]; /* lines parsed per format, for the scan summary */
+    uint64_t bad_time;         /* lines whose header wrote an impossible time (rec.bad_ts) */
 };
 
-/* Sets up a parser. base_year/ref_month seed the year guess (see struct year_guess);
- * offset_s is the zone assumed for timestamps that carry none (0 = UTC). */
-void parser_init(struct parser *p, int base_year, int ref_month, int offset_s);
+/* Sets up a parser. base_year/ref_month seed the year guess (see struct year_guess); zone
+ * (borrowed, NULL for UTC) is the zone of timestamps that carry none. */
+void parser_init(struct parser *p, int base_year, int ref_month, struct parse_zone *zone);
+
+/* Gives r the time of c, a date and time the line wrote without a zone: the one place such
+ * times become UTC, so every format reads them alike. A year of 0 takes the year guess. The
+ * time is read in p->zone. When c is no real time (Feb 29 of a common year, Nov 31, 25:00,
+ * minute 60) r gets no time but bad_ts, and the year guess is left as it was; returns false
+ * then, true otherwise. Call it once the line's shape is accepted: it moves the year guess. */
+bool parser_local_time(struct parser *p, const struct civil_time *c, struct record *r);
+
+/* Gives r the time of c, written with a zone offset_s seconds east of UTC (RFC 5424,
+ * short-iso): p's zone does not apply. An impossible c sets bad_ts instead, as above. */
+bool parser_zoned_time(const struct civil_time *c, int offset_s, struct record *r);
 
 /* Frees the scratch buffer. */
 void parser_release(struct parser *p);

@@ -19,14 +19,45 @@ const char *rec_format_name(enum rec_format f)
     return (unsigned)f < FMT__COUNT ? format_names[f] : "unknown";
 }
 
-void parser_init(struct parser *p, int base_year, int ref_month, int offset_s)
+void parser_init(struct parser *p, int base_year, int ref_month, struct parse_zone *zone)
 {
-    p->offset_s = offset_s;
+    p->zone = zone;
+    p->last_us = INT64_MIN;
+    p->bad_time = 0;
     year_guess_init(&p->year, base_year, ref_month);
     /* A decoded message is never longer than the line it came from, which the line reader
      * caps; this cap only backs that up. */
     buf_init(&p->scratch, 64u << 20);
     memset(p->seen, 0, sizeof(p->seen));
+}
+
+bool parser_local_time(struct parser *p, const struct civil_time *c, struct record *r)
+{
+    struct civil_time t = *c;
+    if (!t.year)
+        t.year = t.month >= 1 && t.month <= 12 ? year_guess_peek(&p->year, t.month) : 0;
+    r->has_ts = false;
+    /* An impossible date is never moved to a real one (Feb 29 to Mar 1), and never counts as a
+     * step of the year guess: the line keeps its header but no time. */
+    if (!parse_time_valid(&t)) {
+        r->bad_ts = true;
+        return false;
+    }
+    if (!c->year)
+        (void)year_guess_next(&p->year, t.month);
+    r->bad_ts = false;
+    r->has_ts = true;
+    r->ts_us = parse_zone_to_utc(p->zone, parse_time_civil_us(&t), p->last_us);
+    return true;
+}
+
+bool parser_zoned_time(const struct civil_time *c, int offset_s, struct record *r)
+{
+    r->has_ts = parse_time_valid(c);
+    r->bad_ts = !r->has_ts;
+    if (r->has_ts)
+        r->ts_us = parse_time_civil_us(c) - (int64_t)offset_s * 1000000;
+    return r->has_ts;
 }
 
 void parser_release(struct parser *p)
@@ -102,4 +133,7 @@ void parse_line(struct parser *p, struct strv line, struct record *ret)
         *ret = r;
     }
     p->seen[ret->format]++;
+    if (ret->has_ts)
+        p->last_us = ret->ts_us;
+    p->bad_time += ret->bad_ts;
 }

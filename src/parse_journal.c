@@ -20,11 +20,17 @@ bool parse_iso(struct parser *p, struct strv line, struct record *r)
         r->pri = pri;
         s = strv_make(s.p + i + 1, s.n - i - 1);
     }
+    struct civil_time t;
     bool zoned;
-    size_t n = parse_time_iso(s, p->offset_s, &r->ts_us, &zoned);
+    int off;
+    size_t n = parse_time_iso_fields(s, &t, &zoned, &off);
     if (!n || (n < s.n && s.p[n] != ' '))
         return false;
-    r->has_ts = true;
+    /* Without a zone (rsyslog's traditional ISO form, dpkg-style lines) the time is local. */
+    if (!zoned)
+        (void)parser_local_time(p, &t, r);
+    else
+        (void)parser_zoned_time(&t, off, r);
     r->format = FMT_ISO;
     s = strv_make(s.p + n, s.n - n);
     while (s.n && s.p[0] == ' ')

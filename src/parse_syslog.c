@@ -147,20 +147,19 @@ bool parse_rfc3164(struct parser *p, struct strv line, struct record *r)
     } else {
         return false;
     }
-    if (day < 1 || day > 31 || i >= s.n || s.p[i] != ' ')
+    /* Day 0 or 32 and hour 25 still make the shape of a header: the line keeps its host and
+     * program, and parser_local_time() gives it no time. */
+    if (i >= s.n || s.p[i] != ' ')
         return false;
-    int h, mi, sec, usec;
-    size_t c = parse_time_clock(skip(s, i + 1), &h, &mi, &sec, &usec);
+    struct civil_time t = { .month = month, .day = day };
+    size_t c = parse_time_clock(skip(s, i + 1), &t.hour, &t.min, &t.sec, &t.usec);
     if (!c)
         return false;
     i += 1 + c;
     if (i < s.n && s.p[i] != ' ')
         return false;
-    int year = year_guess_next(&p->year, month);
     r->format = c > 8 ? FMT_SHORT_PRECISE : FMT_RFC3164;
-    r->has_ts = true;
-    r->ts_us =
-            parse_time_civil(year, month, day, h, mi, sec, usec) - (int64_t)p->offset_s * 1000000;
+    (void)parser_local_time(p, &t, r);
     parse_host_and_tag(skip_spaces(skip(s, i)), r);
     return true;
 }
@@ -203,12 +202,11 @@ bool parse_rfc5424(struct parser *p, struct strv line, struct record *r)
         return false;
     struct strv s = skip(line, n + 2), rest;
     struct strv ts = next_token(s, &rest);
-    if (!strv_eq(ts, "-")) {
-        bool zoned;
-        if (parse_time_iso(ts, p->offset_s, &r->ts_us, &zoned) != ts.n)
-            return false;
-        r->has_ts = true;
-    }
+    struct civil_time t;
+    bool zoned = false, timed = !strv_eq(ts, "-");
+    int off;
+    if (timed && parse_time_iso_fields(ts, &t, &zoned, &off) != ts.n)
+        return false;
     r->host = nil_to_empty(next_token(skip_spaces(rest), &rest));
     r->program = nil_to_empty(next_token(skip_spaces(rest), &rest));
     r->pid = checked_pid(nil_to_empty(next_token(skip_spaces(rest), &rest)));
@@ -225,6 +223,11 @@ bool parse_rfc5424(struct parser *p, struct strv line, struct record *r)
         s = skip(s, 3);
     r->message = s;
     r->format = FMT_RFC5424;
+    /* §6.2.3 requires TIME-OFFSET; a sender that leaves it out wrote local time. */
+    if (timed && !zoned)
+        (void)parser_local_time(p, &t, r);
+    else if (timed)
+        (void)parser_zoned_time(&t, off, r);
     return true;
 }
 
@@ -275,15 +278,14 @@ bool parse_luna_tail(struct parser *p, struct strv line, struct record *r)
     if (!month)
         return false;
     s = skip_spaces(skip(s, 4));
-    int day = 0;
+    struct civil_time t = { .year = year, .month = month };
     size_t i = 0;
     while (i < s.n && i < 2 && is_digit(s.p[i]))
-        day = day * 10 + (s.p[i++] - '0');
-    if (i == 0 || day < 1 || day > 31)
+        t.day = t.day * 10 + (s.p[i++] - '0');
+    if (i == 0)
         return false;
     s = skip_spaces(skip(s, i));
-    int h, mi, sec, usec;
-    size_t c = parse_time_clock(s, &h, &mi, &sec, &usec);
+    size_t c = parse_time_clock(s, &t.hour, &t.min, &t.sec, &t.usec);
     if (!c || (c < s.n && s.p[c] != ' '))
         return false;
     struct strv rest;
@@ -294,9 +296,7 @@ bool parse_luna_tail(struct parser *p, struct strv line, struct record *r)
     if (fc < 0 || sc < 0)
         return false;
     r->pri = fc * 8 + sc;
-    r->has_ts = true;
-    r->ts_us =
-            parse_time_civil(year, month, day, h, mi, sec, usec) - (int64_t)p->offset_s * 1000000;
+    (void)parser_local_time(p, &t, r);
     r->format = FMT_LUNA_TAIL;
     parse_tag(skip_spaces(rest), true, r);
     return true;

@@ -95,7 +95,7 @@ size_t parse_time_clock(struct strv s, int *ret_hour, int *ret_min, int *ret_sec
     if (s.n < 8 || s.p[2] != ':' || s.p[5] != ':')
         return 0;
     int h = digits(s.p, 2), m = digits(s.p + 3, 2), sec = digits(s.p + 6, 2);
-    if (h < 0 || m < 0 || sec < 0 || h > 23 || m > 59 || sec > 60)
+    if (h < 0 || m < 0 || sec < 0)
         return 0;
     size_t i = 8;
     int usec = 0;
@@ -108,7 +108,7 @@ size_t parse_time_clock(struct strv s, int *ret_hour, int *ret_min, int *ret_sec
     }
     *ret_hour = h;
     *ret_min = m;
-    *ret_sec = sec == 60 ? 59 : sec; /* a leap second folds into :59 */
+    *ret_sec = sec;
     *ret_usec = usec;
     return i;
 }
@@ -120,9 +120,24 @@ static int days_in_month(int year, int month)
     return month == 2 && leap ? 29 : days[month - 1];
 }
 
+bool parse_time_valid(const struct civil_time *c)
+{
+    return c->month >= 1 && c->month <= 12 && c->day >= 1 &&
+           c->day <= days_in_month(c->year, c->month) && c->hour >= 0 && c->hour <= 23 &&
+           c->min >= 0 && c->min <= 59 && c->sec >= 0 && c->sec <= 60 && c->usec >= 0 &&
+           c->usec <= 999999;
+}
+
+int64_t parse_time_civil_us(const struct civil_time *c)
+{
+    /* A leap second (23:59:60) folds into :59: POSIX time has no room for it. */
+    return parse_time_civil(c->year, c->month, c->day, c->hour, c->min, c->sec == 60 ? 59 : c->sec,
+                            c->usec);
+}
+
 /* Parses a zone suffix at s: "Z", "+HH:MM", "+HHMM" or "+HH". Returns bytes consumed (0 when
  * there is none) and the offset in seconds east of UTC. */
-static size_t parse_zone(struct strv s, int *ret_offset)
+static size_t zone_suffix(struct strv s, int *ret_offset)
 {
     if (s.n >= 1 && s.p[0] == 'Z') {
         *ret_offset = 0;
@@ -147,23 +162,39 @@ static size_t parse_zone(struct strv s, int *ret_offset)
     return used;
 }
 
-size_t parse_time_iso(struct strv s, int default_offset_s, int64_t *ret_us, bool *ret_zoned)
+size_t parse_time_iso_fields(struct strv s, struct civil_time *ret, bool *ret_zoned,
+                             int *ret_offset_s)
 {
     if (s.n < 19 || s.p[4] != '-' || s.p[7] != '-' || (s.p[10] != 'T' && s.p[10] != ' '))
         return 0;
-    int y = digits(s.p, 4), mo = digits(s.p + 5, 2), d = digits(s.p + 8, 2);
-    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+    struct civil_time c = { .year = digits(s.p, 4),
+                            .month = digits(s.p + 5, 2),
+                            .day = digits(s.p + 8, 2) };
+    if (c.year < 0 || c.month < 0 || c.day < 0)
         return 0;
-    int h, mi, sec, usec;
-    size_t n = parse_time_clock(strv_make(s.p + 11, s.n - 11), &h, &mi, &sec, &usec);
+    size_t n = parse_time_clock(strv_make(s.p + 11, s.n - 11), &c.hour, &c.min, &c.sec, &c.usec);
     if (!n)
         return 0;
     size_t i = 11 + n;
-    int off = default_offset_s;
-    size_t z = parse_zone(strv_make(s.p + i, s.n - i), &off);
+    int off = 0;
+    size_t z = zone_suffix(strv_make(s.p + i, s.n - i), &off);
+    *ret = c;
     *ret_zoned = z > 0;
-    *ret_us = parse_time_civil(y, mo, d, h, mi, sec, usec) - (int64_t)off * 1000000;
+    *ret_offset_s = off;
     return i + z;
+}
+
+size_t parse_time_iso(struct strv s, int default_offset_s, int64_t *ret_us, bool *ret_zoned)
+{
+    struct civil_time c;
+    bool zoned;
+    int off;
+    size_t n = parse_time_iso_fields(s, &c, &zoned, &off);
+    if (!n || !parse_time_valid(&c))
+        return 0;
+    *ret_zoned = zoned;
+    *ret_us = parse_time_civil_us(&c) - (int64_t)(zoned ? off : default_offset_s) * 1000000;
+    return n;
 }
 
 void parse_time_format(int64_t us, char out[PARSE_TIME_ISO_LEN])
@@ -216,11 +247,22 @@ int parse_time_offset(const char *s, int *ret_offset_s)
         return 0;
     }
     int off;
-    size_t n = parse_zone(v, &off);
+    size_t n = zone_suffix(v, &off);
     if (n == 0 || n != v.n)
         return -1;
     *ret_offset_s = off;
     return 0;
+}
+
+void parse_zone_fixed(struct parse_zone *z, int offset_s)
+{
+    z->offset_s = offset_s;
+}
+
+int64_t parse_zone_to_utc(struct parse_zone *z, int64_t local_us, int64_t near_us)
+{
+    (void)near_us;
+    return z ? local_us - (int64_t)z->offset_s * 1000000 : local_us;
 }
 
 void year_guess_init(struct year_guess *g, int base_year, int ref_month)
@@ -231,15 +273,17 @@ void year_guess_init(struct year_guess *g, int base_year, int ref_month)
     g->last_month = 0;
 }
 
+int year_guess_peek(const struct year_guess *g, int month)
+{
+    if (g->year == 0)
+        return g->ref_month && month > g->ref_month ? g->base_year - 1 : g->base_year;
+    /* December to January, or a longer jump back that only a new year explains. */
+    return month + 6 < g->last_month ? g->year + 1 : g->year;
+}
+
 int year_guess_next(struct year_guess *g, int month)
 {
-    if (g->year == 0) {
-        g->year = g->base_year;
-        if (g->ref_month && month > g->ref_month)
-            g->year--;
-    } else if (month + 6 < g->last_month) {
-        g->year++; /* December to January, or a longer jump back that only a new year explains */
-    }
+    g->year = year_guess_peek(g, month);
     g->last_month = month;
     return g->year;
 }

@@ -1,6 +1,6 @@
-/* Timestamps: civil time to microseconds since the epoch (UTC), ISO 8601 in and out, and the
- * year inference that year-less syslog formats need. No libc time zone calls: every parser
- * result is UTC plus an explicit offset, so results do not depend on the machine's TZ. */
+/* Timestamps: civil time to microseconds since the epoch (UTC), ISO 8601 in and out, the zone
+ * that times written without one are read in, and the year inference that year-less syslog
+ * formats need. Every result is UTC. */
 #ifndef HSMLOG_PARSE_TIME_H
 #define HSMLOG_PARSE_TIME_H
 
@@ -9,14 +9,35 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "err.h"
 #include "strv.h"
 
 /* Buffer size for parse_time_format(): "2026-11-28T09:14:03.123456Z" plus NUL. */
 #define PARSE_TIME_ISO_LEN 28
 
+/* A date and time as a line wrote it, field by field. The fields hold what the digits say,
+ * which may be no real time (Feb 30, 25:00): parse_time_valid() tells. */
+struct civil_time {
+    int year;  /* 0 when the line gave none (RFC 3164): the year guess supplies it */
+    int month; /* 1..12 for a real date */
+    int day;   /* 1..31 */
+    int hour;  /* 0..23 */
+    int min;   /* 0..59 */
+    int sec;   /* 0..60: 60 is a leap second, read as :59 */
+    int usec;  /* 0..999999 */
+};
+
 /* Returns microseconds since 1970-01-01T00:00:00Z for a proleptic Gregorian civil time taken
  * as UTC. Fields are not range-checked here; callers validate them first. */
 int64_t parse_time_civil(int year, int month, int day, int hour, int min, int sec, int usec);
+
+/* Returns true when c (with its year set) is a real date and time: a day that its month has in
+ * that year (Feb 29 only in leap years), hour 0..23, minute 0..59, second 0..60 (a leap
+ * second). */
+bool parse_time_valid(const struct civil_time *c);
+
+/* Returns parse_time_civil() of a valid c, a leap second folded into :59. */
+int64_t parse_time_civil_us(const struct civil_time *c);
 
 /* Returns 1..12 for an English three-letter month abbreviation at p ("Jan".."Dec",
  * case-sensitive as syslog writes them), 0 otherwise. Reads exactly 3 bytes. */
@@ -25,10 +46,19 @@ int parse_time_month(const char *p);
 /* Parses "YYYY-MM-DD[T ]HH:MM:SS[.frac][Z|+HH:MM|+HHMM|+HH]" at the start of s. On success
  * returns the number of bytes consumed and sets *ret_us (UTC, using the zone when present,
  * else default_offset_s seconds east of UTC) and *ret_zoned. Returns 0 when s does not start
- * with such a timestamp. */
+ * with such a timestamp or when it names no real time (2026-02-30). */
 size_t parse_time_iso(struct strv s, int default_offset_s, int64_t *ret_us, bool *ret_zoned);
 
-/* Parses "HH:MM:SS[.frac]" at the start of s into its parts; returns bytes consumed or 0. */
+/* Parses the same shape as parse_time_iso() into its fields without checking their ranges, so
+ * that a header with an impossible date is still a header: returns the bytes consumed (0 when
+ * s does not have the shape), sets *ret, *ret_zoned, and *ret_offset_s to the zone's seconds
+ * east of UTC (0 without a zone). */
+size_t parse_time_iso_fields(struct strv s, struct civil_time *ret, bool *ret_zoned,
+                             int *ret_offset_s);
+
+/* Parses "HH:MM:SS[.frac]" at the start of s into its parts; returns bytes consumed or 0.
+ * Each part is two digits, not range-checked (25:14:03 is the shape of a time, if no real
+ * one); a leap second stays 60. */
 size_t parse_time_clock(struct strv s, int *ret_hour, int *ret_min, int *ret_sec, int *ret_usec);
 
 /* Writes us as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (fixed width, so text order is time order). */
@@ -37,6 +67,21 @@ void parse_time_format(int64_t us, char out[PARSE_TIME_ISO_LEN]);
 /* Parses an offset "+HH:MM", "-HHMM", "Z" or "UTC" into seconds east of UTC. Returns 0 on
  * success, -1 when s is not an offset. */
 int parse_time_offset(const char *s, int *ret_offset_s);
+
+/* The zone that times written without one are read in. A fixed offset for now (UTC when
+ * zeroed).
+ * Invariant: offset_s is within -24h..+24h. */
+struct parse_zone {
+    int offset_s; /* seconds east of UTC */
+};
+
+/* Sets z to a fixed offset of offset_s seconds east of UTC. */
+void parse_zone_fixed(struct parse_zone *z, int offset_s);
+
+/* Returns the UTC time of local_us, a civil time in zone z counted as if it were UTC
+ * (parse_time_civil_us() of the fields as written). near_us is the time of the line before
+ * in the same stream (INT64_MIN for none). z may be NULL for UTC. */
+int64_t parse_zone_to_utc(struct parse_zone *z, int64_t local_us, int64_t near_us);
 
 /* Gives year-less timestamps a year, one file (or stream) at a time.
  *
@@ -56,6 +101,10 @@ void year_guess_init(struct year_guess *g, int base_year, int ref_month);
 
 /* Returns the year for a line dated in month (1..12) and remembers it. */
 int year_guess_next(struct year_guess *g, int month);
+
+/* Returns the year year_guess_next() would give a line dated month, without remembering it:
+ * for a date that may prove impossible in that year (Feb 29), which must not move the guess. */
+int year_guess_peek(const struct year_guess *g, int month);
 
 /* Returns the UTC year and month (1..12) of a time in microseconds. */
 void parse_time_year_month(int64_t us, int *ret_year, int *ret_month);

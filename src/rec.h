@@ -27,11 +27,13 @@ enum rec_format {
 const char *rec_format_name(enum rec_format f);
 
 /* A parsed line. Invariants: message is never NULL-pointed for a non-empty line (plain text
- * puts the whole line there); ts_us is meaningful only when has_ts; absent header fields are
- * empty slices. */
+ * puts the whole line there); ts_us is meaningful only when has_ts; has_ts and bad_ts are
+ * never both set; absent header fields are empty slices. */
 struct record {
     enum rec_format format; /* which header shape matched */
     bool has_ts;            /* the line carried a timestamp */
+    bool bad_ts;            /* its header wrote a time that does not exist (Feb 30, 25:00):
+                               the line has no time */
     int64_t ts_us;          /* microseconds since the epoch, UTC */
     int pri;                /* syslog PRI 0..191, or -1 when the line had none */
     struct strv host;       /* borrowed: hostname, empty when absent */

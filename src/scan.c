@@ -777,7 +777,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     int year, month;
     year_reference(sc, info->mtime, &year, &month);
     struct parser parser;
-    parser_init(&parser, year, month, sc->opt.offset_s);
+    parser_init(&parser, year, month, &sc->opt.zone);
     sc->sources++;
 
     struct strv line;

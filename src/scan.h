@@ -13,6 +13,7 @@
 #include "db.h"
 #include "err.h"
 #include "parse_luna.h"
+#include "parse_time.h"
 #include "rec.h"
 #include "rule.h"
 #include "source.h"
@@ -36,7 +37,8 @@ struct carry_slot {
 
 struct scan_options {
     int year;                    /* year for year-less timestamps; 0 = infer from mtime or today */
-    int offset_s;                /* zone for timestamps without one, seconds east of UTC */
+    struct parse_zone zone;      /* zone of timestamps without one (the scan reads its own
+                                    copy); zeroed for UTC */
     size_t max_line;             /* longest line matched; 0 = LINES_DEFAULT_MAX_LINE */
     int max_depth;               /* container nesting limit; 0 = SCAN_DEFAULT_MAX_DEPTH */
     struct decomp_limits limits; /* decompression bomb caps; zeros take the defaults */

@@ -46,6 +46,28 @@ static void short_iso_precise_keeps_microseconds(void)
     CHECK_STRN(r->message.p, r->message.n, "m");
 }
 
+static void short_iso_impossible_date_keeps_header_without_time(void)
+{
+    /* An impossible ISO date is a bad time, not plain text. */
+    static const char *const lines[] = {
+        "2026-11-31T09:14:03+0000 hsm-a1 NTLS[2981]: msg",
+        "2026-02-29T09:14:03.000001+01:00 hsm-a1 NTLS[2981]: msg",
+        "2026-11-28T24:14:03Z hsm-a1 NTLS[2981]: msg",
+        "2026-11-28 09:60:03 hsm-a1 NTLS[2981]: msg",
+        "<134>2026-00-28T09:14:03Z hsm-a1 NTLS[2981]: msg",
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        const struct record *r = parse(lines[i]);
+
+        CHECK_INT(r->format, FMT_ISO);
+        CHECK(!r->has_ts);
+        CHECK(r->bad_ts);
+        CHECK_STRN(r->host.p, r->host.n, "hsm-a1");
+        CHECK_STRN(r->program.p, r->program.n, "NTLS");
+        CHECK_STRN(r->message.p, r->message.n, "msg");
+    }
+}
+
 static void short_iso_without_hostname_takes_tag(void)
 {
     const struct record *r = parse("2026-11-28T09:14:03+0000 NTLS[2981]: msg");
@@ -284,6 +306,7 @@ int main(void)
     TAP_RUN(short_iso_with_hhmm_zone_parses);
     TAP_RUN(short_iso_with_colon_zone_parses);
     TAP_RUN(short_iso_precise_keeps_microseconds);
+    TAP_RUN(short_iso_impossible_date_keeps_header_without_time);
     TAP_RUN(short_iso_without_hostname_takes_tag);
     TAP_RUN(rsyslog_iso_with_pri_keeps_pri);
     TAP_RUN(short_precise_is_rfc3164_with_microseconds);

@@ -71,14 +71,65 @@ static void rfc3164_without_hostname_takes_tag(void)
     CHECK_STRN(r->message.p, r->message.n, "Accepted publickey");
 }
 
-static void rfc3164_with_bad_time_is_not_rfc3164(void)
+static void rfc3164_with_impossible_time_keeps_header_without_time(void)
 {
-    const struct record *r = parse("Nov 28 25:14:03 hsm-a1 NTLS[1]: x");
+    /* Never moved to a real date (Feb 29 2026 to Mar 1): the header stays, the time goes. */
+    static const char *const lines[] = {
+        "Nov 28 25:14:03 hsm-a1 NTLS[1]: x", "Nov 28 24:00:00 hsm-a1 NTLS[1]: x",
+        "Nov 28 09:60:03 hsm-a1 NTLS[1]: x", "Nov 28 09:14:61 hsm-a1 NTLS[1]: x",
+        "Feb 29 09:14:03 hsm-a1 NTLS[1]: x", "Nov 31 09:14:03 hsm-a1 NTLS[1]: x",
+        "Apr 31 09:14:03 hsm-a1 NTLS[1]: x", "Nov 00 09:14:03 hsm-a1 NTLS[1]: x",
+        "Nov 32 09:14:03 hsm-a1 NTLS[1]: x", "<13>Feb 30 09:14:03 hsm-a1 NTLS[1]: x",
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        const struct record *r = parse(lines[i]);
 
-    CHECK(r->format != FMT_RFC3164);
-    CHECK(!r->has_ts);
-    r = parse("Nox 28 09:14:03 hsm-a1 NTLS[1]: x");
-    CHECK_INT(r->format, FMT_PLAIN);
+        CHECK_INT(r->format, FMT_RFC3164);
+        CHECK(!r->has_ts);
+        CHECK(r->bad_ts);
+        CHECK_STRN(r->host.p, r->host.n, "hsm-a1");
+        CHECK_STRN(r->program.p, r->program.n, "NTLS");
+        CHECK_STRN(r->message.p, r->message.n, "x");
+        CHECK_INT(parser.bad_time, 1);
+    }
+    CHECK_INT(parse("Nov 28 25:14:03.123456 hsm-a1 NTLS[1]: x")->format, FMT_SHORT_PRECISE);
+    CHECK(rec.bad_ts);
+    CHECK_INT(parse("Nox 28 09:14:03 hsm-a1 NTLS[1]: x")->format, FMT_PLAIN);
+    CHECK(!rec.bad_ts);
+}
+
+static void rfc3164_real_edge_times_are_kept(void)
+{
+    const struct record *r = parse("Dec 31 23:59:60 hsm-a1 NTLS[1]: leap second");
+
+    CHECK(r->has_ts);
+    CHECK(!r->bad_ts);
+    CHECK_INT(r->ts_us, utc(2026, 12, 31, 23, 59, 59, 0));
+    parser_release(&parser);
+    parser_init(&parser, 2024, 0, NULL);
+    parse_line(&parser, strv_from_cstr("Feb 29 00:00:00 h p: leap day"), &rec);
+    CHECK(rec.has_ts);
+    CHECK_INT(rec.ts_us, utc(2024, 2, 29, 0, 0, 0, 0));
+    CHECK_INT(parser.bad_time, 0);
+}
+
+static void impossible_date_never_moves_the_year_guess(void)
+{
+    /* Feb 30 read as Mar 2 was a step back of ten months from December: a new year. */
+    parser_release(&parser);
+    parser_init(&parser, 2026, 0, NULL);
+    parse_line(&parser, strv_from_cstr("Dec 31 23:00:00 h p: a"), &rec);
+    CHECK_INT(rec.ts_us, utc(2026, 12, 31, 23, 0, 0, 0));
+    parse_line(&parser, strv_from_cstr("Feb 30 23:10:00 h p: b"), &rec);
+    CHECK(!rec.has_ts);
+    parse_line(&parser, strv_from_cstr("Dec 31 23:20:00 h p: c"), &rec);
+    CHECK_INT(rec.ts_us, utc(2026, 12, 31, 23, 20, 0, 0));
+    /* A Feb 29 checked against the year a step would give, not the year before it. */
+    parse_line(&parser, strv_from_cstr("Feb 29 00:00:00 h p: d"), &rec);
+    CHECK(!rec.has_ts);
+    parse_line(&parser, strv_from_cstr("Jan  1 00:00:00 h p: e"), &rec);
+    CHECK_INT(rec.ts_us, utc(2027, 1, 1, 0, 0, 0, 0));
+    CHECK_INT(parser.bad_time, 2);
 }
 
 static void rfc3164_pri_above_191_is_not_a_pri(void)
@@ -163,12 +214,24 @@ static void rfc5424_bom_before_msg_is_dropped(void)
     CHECK_STRN(r->message.p, r->message.n, "msg");
 }
 
-static void rfc5424_bad_timestamp_is_not_rfc5424(void)
+static void rfc5424_impossible_timestamp_keeps_header_without_time(void)
 {
     const struct record *r = parse("<165>1 2026-02-30T09:14:03Z h app 1 - - m");
 
-    CHECK(r->format != FMT_RFC5424);
+    CHECK_INT(r->format, FMT_RFC5424);
     CHECK(!r->has_ts);
+    CHECK(r->bad_ts);
+    CHECK_STRN(r->host.p, r->host.n, "h");
+    CHECK_STRN(r->program.p, r->program.n, "app");
+    CHECK_STRN(r->message.p, r->message.n, "m");
+    r = parse("<165>1 2026-11-28T24:00:00+01:00 h app 1 - - m");
+    CHECK_INT(r->format, FMT_RFC5424);
+    CHECK(r->bad_ts);
+    r = parse("<165>1 2026-13-01T09:14:03 h app 1 - - m");
+    CHECK_INT(r->format, FMT_RFC5424);
+    CHECK(r->bad_ts);
+    r = parse("<165>1 2026-11-28X09:14:03Z h app 1 - - m");
+    CHECK(r->format != FMT_RFC5424);
 }
 
 static void luna_tail_fills_every_field(void)
@@ -192,6 +255,26 @@ static void luna_tail_takes_year_from_line_not_guess(void)
     CHECK_INT(r->format, FMT_LUNA_TAIL);
     CHECK_INT(r->ts_us, utc(2019, 1, 2, 0, 0, 1, 0));
     CHECK_INT(r->pri, 0 * 8 + 3);
+}
+
+static void luna_tail_impossible_date_keeps_header_without_time(void)
+{
+    const struct record *r = parse("2026 Feb 29 09:14:03 hsm-a1 local5 info NTLS[2981]: msg");
+
+    CHECK_INT(r->format, FMT_LUNA_TAIL);
+    CHECK(!r->has_ts);
+    CHECK(r->bad_ts);
+    CHECK_STRN(r->host.p, r->host.n, "hsm-a1");
+    CHECK_STRN(r->program.p, r->program.n, "NTLS");
+    CHECK_INT(parse("2026 Nov 31 09:14:03 hsm-a1 local5 info NTLS[2981]: msg")->format,
+              FMT_LUNA_TAIL);
+    CHECK(rec.bad_ts);
+    CHECK_INT(parse("2026 Nov 30 25:14:03 hsm-a1 local5 info NTLS[2981]: msg")->format,
+              FMT_LUNA_TAIL);
+    CHECK(rec.bad_ts);
+    r = parse("2024 Feb 29 09:14:03 hsm-a1 local5 info NTLS[2981]: msg");
+    CHECK(r->has_ts);
+    CHECK_INT(r->ts_us, utc(2024, 2, 29, 9, 14, 3, 0));
 }
 
 static void luna_tail_tolerates_runs_of_spaces(void)
@@ -328,7 +411,9 @@ static void zoneless_timestamps_take_the_parser_offset(void)
 {
     /* The host wrote local time at UTC+01:00: 10:14:03 local is 09:14:03 UTC. */
     parser_release(&parser);
-    parser_init(&parser, 2026, 0, 3600);
+    static struct parse_zone plus1;
+    parse_zone_fixed(&plus1, 3600);
+    parser_init(&parser, 2026, 0, &plus1);
     parse_line(&parser, strv_from_cstr("Nov 28 10:14:03 h p: a"), &rec);
     CHECK_INT(rec.ts_us, utc(2026, 11, 28, 9, 14, 3, 0));
     parse_line(&parser, strv_from_cstr("2026 Nov 28 10:14:03 h local5 info p: a"), &rec);
@@ -404,7 +489,9 @@ int main(void)
     TAP_RUN(rfc3164_space_padded_day_parses);
     TAP_RUN(rfc3164_zero_padded_day_parses);
     TAP_RUN(rfc3164_without_hostname_takes_tag);
-    TAP_RUN(rfc3164_with_bad_time_is_not_rfc3164);
+    TAP_RUN(rfc3164_with_impossible_time_keeps_header_without_time);
+    TAP_RUN(rfc3164_real_edge_times_are_kept);
+    TAP_RUN(impossible_date_never_moves_the_year_guess);
     TAP_RUN(rfc3164_pri_above_191_is_not_a_pri);
     TAP_RUN(rfc5424_fills_every_field);
     TAP_RUN(rfc5424_zoned_timestamp_is_converted_to_utc);
@@ -413,9 +500,10 @@ int main(void)
     TAP_RUN(rfc5424_structured_data_with_escapes_is_skipped);
     TAP_RUN(rfc5424_unterminated_structured_data_is_rejected);
     TAP_RUN(rfc5424_bom_before_msg_is_dropped);
-    TAP_RUN(rfc5424_bad_timestamp_is_not_rfc5424);
+    TAP_RUN(rfc5424_impossible_timestamp_keeps_header_without_time);
     TAP_RUN(luna_tail_fills_every_field);
     TAP_RUN(luna_tail_takes_year_from_line_not_guess);
+    TAP_RUN(luna_tail_impossible_date_keeps_header_without_time);
     TAP_RUN(luna_tail_tolerates_runs_of_spaces);
     TAP_RUN(luna_tail_accepts_space_before_pid);
     TAP_RUN(luna_tail_with_unknown_facility_is_not_luna_tail);

@@ -146,6 +146,33 @@ static void iso_rejects_impossible_dates(void)
     CHECK(iso("2000-02-29T00:00:00Z", 0, &us, &zoned) == 20);
 }
 
+static void iso_fields_keep_the_shape_of_impossible_dates(void)
+{
+    struct civil_time c;
+    bool zoned = true;
+    int off = 1;
+
+    CHECK_INT(parse_time_iso_fields(strv_from_cstr("2026-02-30T25:61:62 h"), &c, &zoned, &off), 19);
+    CHECK_INT(c.year, 2026);
+    CHECK_INT(c.month, 2);
+    CHECK_INT(c.day, 30);
+    CHECK_INT(c.hour, 25);
+    CHECK_INT(c.min, 61);
+    CHECK_INT(c.sec, 62);
+    CHECK(!zoned);
+    CHECK_INT(off, 0);
+    CHECK(!parse_time_valid(&c));
+    CHECK_INT(parse_time_iso_fields(strv_from_cstr("2026-13-00 00:00:00-0130"), &c, &zoned, &off),
+              24);
+    CHECK(zoned);
+    CHECK_INT(off, -5400);
+    CHECK(!parse_time_valid(&c));
+    CHECK_INT(parse_time_iso_fields(strv_from_cstr("2026-11-28X09:14:03Z"), &c, &zoned, &off), 0);
+    c = (struct civil_time){ 2016, 12, 31, 23, 59, 60, 0 };
+    CHECK(parse_time_valid(&c));
+    CHECK_INT(parse_time_civil_us(&c), parse_time_civil(2016, 12, 31, 23, 59, 59, 0));
+}
+
 static void iso_rejects_malformed_text(void)
 {
     int64_t us;
@@ -191,7 +218,11 @@ static void clock_parses_parts(void)
     CHECK_INT(parse_time_clock(strv_from_cstr("09:14:03. x"), &h, &m, &s, &u), 8);
     CHECK_INT(u, 0);
     CHECK_INT(parse_time_clock(strv_from_cstr("9:14:03"), &h, &m, &s, &u), 0);
-    CHECK_INT(parse_time_clock(strv_from_cstr("09:14:61"), &h, &m, &s, &u), 0);
+    CHECK_INT(parse_time_clock(strv_from_cstr("09:1x:03"), &h, &m, &s, &u), 0);
+    /* The shape of a time, if no real one: the caller tells a bad time from no time. */
+    CHECK_INT(parse_time_clock(strv_from_cstr("25:14:61"), &h, &m, &s, &u), 8);
+    CHECK_INT(h, 25);
+    CHECK_INT(s, 61);
 }
 
 static void format_round_trips_through_iso(void)
@@ -321,6 +352,7 @@ int main(void)
     TAP_RUN(iso_without_zone_uses_default_offset);
     TAP_RUN(iso_fraction_is_scaled_to_microseconds);
     TAP_RUN(iso_rejects_impossible_dates);
+    TAP_RUN(iso_fields_keep_the_shape_of_impossible_dates);
     TAP_RUN(iso_rejects_malformed_text);
     TAP_RUN(iso_bad_zone_is_not_consumed);
     TAP_RUN(iso_leap_second_folds_into_59);
