@@ -603,6 +603,25 @@ static int reopen_immutable(struct db *db)
     return r;
 }
 
+/* A writer killed while it switched a new database to WAL mode leaves a hot rollback journal,
+ * which only a read-write connection may roll back: SQLite refuses a read-only reader with
+ * SQLITE_READONLY_ROLLBACK. Rolling it back restores the file as it was before that write,
+ * which changes no data a reader could have seen, so a reader that may write the file does it
+ * with a connection of its own and then reads as usual. Returns 0 when it was done. */
+static int roll_back_hot_journal(struct db *db)
+{
+    if (sqlite3_extended_errcode(db->h) != SQLITE_READONLY_ROLLBACK || access(db->path, W_OK) < 0)
+        return -1;
+    sqlite3 *rw = NULL;
+    int rc = sqlite3_open_v2(db->path, &rw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(rw, DB_BUSY_TIMEOUT_MS);
+        rc = sqlite3_exec(rw, "PRAGMA schema_version", NULL, NULL, NULL);
+    }
+    sqlite3_close(rw);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 static int restore_all_indexes(struct db *db, struct hl_err *err);
 
 int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err)
@@ -654,6 +673,8 @@ int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err)
         goto fail;
     }
     r = migrate(db, err);
+    if (r < 0 && readonly && roll_back_hot_journal(db) == 0)
+        r = migrate(db, err);
     if (r < 0 && readonly && reopen_immutable(db) == 0) {
         sqlite3_busy_handler(db->h, busy_wait, db);
         r = exec_sql(db, "PRAGMA query_only = ON", err);

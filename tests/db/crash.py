@@ -15,6 +15,7 @@ import random
 import signal
 import sqlite3
 import subprocess
+import sys
 import tarfile
 import time
 
@@ -128,5 +129,25 @@ c.check(p.returncode == 0 and c.query(db, INDEXES) == clean_indexes
         and c.query(db, "SELECT count(*) FROM deferred_indexes") == [["0"]],
         "deferred: the next writer (a scan of nothing) creates them again", p.stderr)
 c.check(c.integrity(db), "deferred: integrity_check ok")
+
+# A writer killed inside a rollback-journal transaction (a scan creating its database is in
+# one until the switch to WAL) leaves a hot journal, which a read-only connection may not roll
+# back. A query still reads the database, as committed (the kills above land there by chance).
+db = c.path("hot-journal.db")
+writer = subprocess.Popen([sys.executable, "-c", """
+import os, signal, sqlite3, sys
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("CREATE TABLE t(x)")
+con.execute("INSERT INTO t VALUES (1)")
+con.execute("PRAGMA cache_size = 1")
+con.execute("BEGIN")
+con.executemany("INSERT INTO t VALUES (?)", ((i,) for i in range(20000)))
+os.kill(os.getpid(), signal.SIGKILL)
+""", db])
+writer.wait()
+c.check(os.path.exists(db + "-journal"), "hot journal: the killed writer left its journal")
+p = c.run(db, "query", "--format", "csv", "SELECT count(*) AS n FROM t")
+c.check(p.returncode == 0 and p.stdout.split() == ["n", "1"],
+        "hot journal: a query reads what was committed", p.stdout + p.stderr)
 
 c.finish()
