@@ -267,7 +267,7 @@ static const char *safe(struct buf *b, const unsigned char *text)
     return buf_cstr(b);
 }
 
-/* "2026-11-28T14:02:51.000000Z" as "2026-11-28 14:02:51". */
+/* A stored time to the second: "2026-11-28 14:02:51". */
 static const char *short_ts(const unsigned char *ts, char out[24])
 {
     if (!ts)

@@ -95,8 +95,10 @@ static void on_line(void *ctx, const struct record *rec, const char *source, uin
         return;
     char line[24], ts[PARSE_TIME_ISO_LEN], ret_hex[16], ckr_hex[16];
     snprintf(line, sizeof(line), "%llu", (unsigned long long)line_no);
+    /* JSON is read by other programs: RFC 3339 there; tables and CSV as hsmlog stores times. */
+    bool json = pc->out.fmt == OUT_JSON || pc->out.fmt == OUT_JSON_ARRAY;
     if (rec->has_ts)
-        parse_time_format(rec->ts_us, ts);
+        (json ? parse_time_format_rfc3339 : parse_time_format)(rec->ts_us, ts);
     struct luna_fields lf;
     parse_luna(rec->message, &lf);
     snprintf(ret_hex, sizeof(ret_hex), "0x%08X", (unsigned)lf.luna_ret_value);

@@ -97,7 +97,6 @@ static void on_signal(int sig)
 static void short_time(int64_t us, char out[PARSE_TIME_ISO_LEN])
 {
     parse_time_format(us, out);
-    out[10] = ' ';
     out[19] = '\0';
 }
 
@@ -147,8 +146,14 @@ static int put_json_finding(struct buf *b, const struct finding *f)
     int r = buf_adds(b, "{\"rule\":");
     r = r ? r : json_put_string(b, f->rule->id, strlen(f->rule->id));
     r = r ? r : buf_printf(b, ",\"severity\":\"%s\",\"ts\":", severity_name(f->rule->severity));
-    if (r == 0)
-        r = f->ts ? json_put_string(b, f->ts, strlen(f->ts)) : buf_adds(b, "null");
+    if (r == 0 && rec->has_ts) {
+        /* RFC 3339 for the programs that read this, not the stored form of f->ts. */
+        char ts[PARSE_TIME_ISO_LEN];
+        parse_time_format_rfc3339(rec->ts_us, ts);
+        r = json_put_string(b, ts, strlen(ts));
+    } else if (r == 0) {
+        r = buf_adds(b, "null");
+    }
     const struct {
         const char *key;
         struct strv v;

@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "diag.h"
+#include "event_id.h"
 #include "parse_time.h"
 #include "utf8.h"
 
@@ -25,6 +26,7 @@ extern const char schema_005_open_incidents[];
 extern const char schema_006_deferred_indexes[];
 extern const char schema_007_finding_links[];
 extern const char schema_008_message_at[];
+extern const char schema_009_time_identity[];
 static const char *const migrations[] = { schema_001_core,
                                           schema_002_incidents,
                                           schema_003_time_ordered_indexes,
@@ -32,7 +34,8 @@ static const char *const migrations[] = { schema_001_core,
                                           schema_005_open_incidents,
                                           schema_006_deferred_indexes,
                                           schema_007_finding_links,
-                                          schema_008_message_at };
+                                          schema_008_message_at,
+                                          schema_009_time_identity };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
                "one migration script per schema version");
@@ -233,6 +236,23 @@ static int read_version(struct db *db, int *ret_version, struct hl_err *err)
     return r;
 }
 
+/* hsmlog_event_hash(ts, raw): the event hash of a stored timed line (event_id_hash_raw()),
+ * for the schema 9 upgrade, which rekeys rows stored with another identity. */
+static void sql_event_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const unsigned char *ts = sqlite3_value_text(argv[0]);
+    int64_t us;
+    bool zoned;
+    if (!ts || !parse_time_iso(strv_from_cstr((const char *)ts), 0, &us, &zoned)) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    const void *raw = sqlite3_value_blob(argv[1]);
+    int n = sqlite3_value_bytes(argv[1]);
+    sqlite3_result_int64(ctx, event_id_hash_raw(us, raw ? raw : "", raw ? (size_t)n : 0));
+}
+
 static int migrate(struct db *db, struct hl_err *err)
 {
     int version = 0;
@@ -245,12 +265,17 @@ static int migrate(struct db *db, struct hl_err *err)
     /* Another process may have migrated while this one waited for the lock: read it again
      * under the lock, so each script runs once. */
     r = read_version(db, &version, err);
-    /* Versions 3 and 4 copy the findings and marks tables: say why the first scan pauses
-     * (version 5 only adds indexes to the small incidents table). */
-    if (r == 0 && version > 0 && version < 4)
+    /* Versions 3, 4 and 9 rewrite the findings and marks tables: say why the first scan
+     * pauses (the others add columns, views or indexes of the small incidents table). */
+    if (r == 0 && version > 0 && version < 9)
         diag_info(db->path,
                   "upgrading the database from schema %d to %d (once; a large one takes a while)",
                   version, DB_SCHEMA_VERSION);
+    if (r == 0 && version < 9 &&
+        sqlite3_create_function(db->h, "hsmlog_event_hash", 2,
+                                SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+                                sql_event_hash, NULL, NULL) != SQLITE_OK)
+        r = db_fail(db, err, "cannot prepare the schema upgrade");
     for (int v = version; r == 0 && v < DB_SCHEMA_VERSION; v++)
         r = exec_sql(db, migrations[v], err);
     if (r == 0 && version < DB_SCHEMA_VERSION) {
@@ -461,6 +486,7 @@ enum finding_param {
     FP_OCCURRENCE,
     FP_GROUP_KEY,
     FP_MESSAGE_AT,
+    FP_TS_UNIX,
     FP__COUNT
 };
 _Static_assert(FP__COUNT == DB_FINDING_PARAMS, "one index per parameter");
@@ -480,6 +506,7 @@ static const char *const finding_params[FP__COUNT] = {
     [FP_OCCURRENCE] = ":occurrence",
     [FP_GROUP_KEY] = ":group_key",
     [FP_MESSAGE_AT] = ":message_at",
+    [FP_TS_UNIX] = ":ts_unix",
 };
 
 static int prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct hl_err *err)
@@ -542,17 +569,17 @@ static int prepare_all(struct db *db, struct hl_err *err)
         r = prepare(db, &db->st_finding_add,
                     "INSERT OR IGNORE INTO finding_rows(source_id, line, ts, host, program, pid,"
                     " rule_id, severity, message, fields, raw, event_hash, occurrence, group_key,"
-                    " message_at) VALUES(:source_id, :line, :ts, :host, :program, :pid,"
+                    " message_at, ts_unix) VALUES(:source_id, :line, :ts, :host, :program, :pid,"
                     " :rule_id, :severity, :message, :fields, :raw, :event_hash, :occurrence,"
-                    " :group_key, :message_at)",
+                    " :group_key, :message_at, :ts_unix)",
                     err);
     for (size_t i = 0; r == 0 && i < DB_FINDING_PARAMS; i++)
         db->finding_param[i] = sqlite3_bind_parameter_index(db->st_finding_add, finding_params[i]);
     if (r == 0)
         r = prepare(db, &db->st_mark_add,
-                    "INSERT OR IGNORE INTO marks(rule_id, kind, source_id, line, ts, host,"
+                    "INSERT OR IGNORE INTO marks(rule_id, kind, source_id, line, ts, ts_unix, host,"
                     " group_key, event_hash, occurrence) VALUES(:rule_id, :kind, :source_id,"
-                    " :line, :ts, :host, :group_key, :event_hash, :occurrence)",
+                    " :line, :ts, :ts_unix, :host, :group_key, :event_hash, :occurrence)",
                     err);
     if (r == 0)
         r = prepare(db, &db->st_dirty,
@@ -1100,18 +1127,18 @@ static int spill_one(void *ctx, uint64_t hash, int64_t ts, uint64_t n)
     return step_done(sp->db, sp->db->st_seen_put, sp->err, "cannot count event");
 }
 
-/* The in-memory counter is full at an event of time ts_us. Usually the log is read in time
+/* The in-memory counter is full at an event of second `second`. Usually the log is read in time
  * order and the events older than this one will not come again: they move to the temp table,
  * and counting goes on in memory (with each event counted in the temp table instead, 17% of
  * the storage thread went to it with many findings). When too few are older (no times, or
  * out of order), all of them move and the temp table counts from now on. Events older than
  * seen_below always count in the temp table, so each event is counted in one place. */
-static int spill_seen(struct db *db, int64_t ts_us, struct hl_err *err)
+static int spill_seen(struct db *db, int64_t second, struct hl_err *err)
 {
     struct spill sp = { db, err };
-    int r = occur_move_older(&db->seen_mem, ts_us, spill_one, &sp);
+    int r = occur_move_older(&db->seen_mem, second, spill_one, &sp);
     if (r == 0) {
-        db->seen_below = ts_us;
+        db->seen_below = second;
     } else if (r == 1) {
         r = occur_each(&db->seen_mem, spill_one, &sp);
         occur_reset(&db->seen_mem);
@@ -1121,22 +1148,23 @@ static int spill_seen(struct db *db, int64_t ts_us, struct hl_err *err)
     return r;
 }
 
-int db_occurrence(struct db *db, int64_t event_hash, int64_t ts_us, int64_t *ret_n,
+int db_occurrence(struct db *db, int64_t event_hash, int64_t second, int64_t *ret_n,
                   struct hl_err *err)
 {
     int r = begin(db, err);
     if (r < 0)
         return r;
-    if (ts_us >= db->seen_below) {
+    if (second >= db->seen_below) {
         uint64_t n = 0;
-        r = occur_add(&db->seen_mem, (uint64_t)event_hash, ts_us, &n);
+        r = occur_add(&db->seen_mem, (uint64_t)event_hash, second, &n);
         if (r == 1) {
             /* Full: after the spill the event counts in memory, which then has room (at most
              * a quarter of it is kept), or past a full spill in the temp table. */
-            if ((r = spill_seen(db, ts_us, err)) < 0)
+            if ((r = spill_seen(db, second, err)) < 0)
                 return r;
-            r = ts_us >= db->seen_below ? occur_add(&db->seen_mem, (uint64_t)event_hash, ts_us, &n)
-                                        : 1;
+            r = second >= db->seen_below
+                        ? occur_add(&db->seen_mem, (uint64_t)event_hash, second, &n)
+                        : 1;
         }
         if (r < 0)
             return hl_err_set(err, r, db->path, "out of memory");
@@ -1146,7 +1174,7 @@ int db_occurrence(struct db *db, int64_t event_hash, int64_t ts_us, int64_t *ret
         }
     }
     sqlite3_stmt *st = db->st_seen;
-    bind_int(st, ":ts", ts_us);
+    bind_int(st, ":ts", second);
     bind_int(st, ":hash", event_hash);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
@@ -1184,6 +1212,8 @@ int db_finding_add(struct db *db, const struct db_finding *f, bool *ret_new, str
     sqlite3_bind_int64(st, at[FP_SOURCE_ID], f->source_id);
     sqlite3_bind_int64(st, at[FP_LINE], (int64_t)f->line);
     bind_text_at(st, at[FP_TS], f->ts);
+    if (f->ts)
+        sqlite3_bind_int64(st, at[FP_TS_UNIX], f->second);
     bind_strv_at(st, at[FP_HOST], f->host, true);
     bind_strv_at(st, at[FP_PROGRAM], f->program, true);
     if (f->pid >= 0)
@@ -1227,6 +1257,8 @@ int db_mark_add(struct db *db, const struct db_mark *m, struct hl_err *err)
     bind_int(st, ":source_id", m->source_id);
     bind_int(st, ":line", (int64_t)m->line);
     bind_text(st, ":ts", m->ts);
+    if (m->ts)
+        bind_int(st, ":ts_unix", m->second);
     bind_strv(st, ":host", m->host, true);
     bind_strv(st, ":group_key", m->group_key, false);
     bind_int(st, ":event_hash", m->event_hash);

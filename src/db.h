@@ -15,7 +15,7 @@
 #include "rule.h"
 
 /* Schema version this build writes; user_version of a migrated database. */
-#define DB_SCHEMA_VERSION 8
+#define DB_SCHEMA_VERSION 9
 
 /* Findings and source rows per transaction before db_tick() commits. */
 #define DB_BATCH_ROWS 5000
@@ -31,7 +31,7 @@
 #define DB_WHOLE_PAIRS 32
 
 /* Named parameters of the statement that stores a finding. */
-#define DB_FINDING_PARAMS 15
+#define DB_FINDING_PARAMS 16
 
 /* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
  * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
@@ -154,12 +154,12 @@ HL_NODISCARD int db_source_add(struct db *db, const struct db_source *s, int64_t
 HL_NODISCARD int db_source_end(struct db *db, int64_t id, const struct db_source *s,
                                struct hl_err *err);
 
-/* Counts one more sighting of event_hash in this scan and returns the count in *ret_n: the
- * k-th identical event of a scan is occurrence k, so re-reading the same input maps every
- * line to a row that already exists, while two identical lines stay two rows. ts_us is the
- * event's time (any fixed value, e.g. 0, for a line without one): it only orders the spill
- * table, since a timed event's hash includes its time already. */
-HL_NODISCARD int db_occurrence(struct db *db, int64_t event_hash, int64_t ts_us, int64_t *ret_n,
+/* Counts one more sighting of event_hash in this source and returns the count in *ret_n: the
+ * k-th identical event of a source is occurrence k, so re-reading the same input maps every
+ * line to a row that already exists, while two identical lines stay two rows. second is the
+ * event's whole second (event_id_second(); any fixed value, e.g. 0, for a line without a
+ * time): it only orders the spill table, since a timed event's hash includes it already. */
+HL_NODISCARD int db_occurrence(struct db *db, int64_t event_hash, int64_t second, int64_t *ret_n,
                                struct hl_err *err);
 
 /* A finding row. Strings are borrowed for the call; slices may hold any bytes (message and
@@ -167,7 +167,8 @@ HL_NODISCARD int db_occurrence(struct db *db, int64_t event_hash, int64_t ts_us,
 struct db_finding {
     int64_t source_id;
     uint64_t line;
-    const char *ts; /* ISO text, or NULL */
+    const char *ts; /* stored time text (parse_time_format()), or NULL */
+    int64_t second; /* its whole second (event_id_second()), for ts_unix; unused without ts */
     struct strv host, program;
     int64_t pid; /* -1 when absent or not numeric */
     const char *rule_id;
@@ -180,7 +181,8 @@ struct db_finding {
     struct strv group_key; /* JSON array of the rule's group-by values */
 };
 
-/* Inserts f unless the same (rule_id, event_hash, occurrence) is stored already. Sets
+/* Inserts f unless the same event (ts_unix, rule_id, event_hash, occurrence) is stored
+ * already. Sets
  * *ret_new to whether a row was added. Commits automatically every DB_BATCH_ROWS rows. */
 HL_NODISCARD int db_finding_add(struct db *db, const struct db_finding *f, bool *ret_new,
                                 struct hl_err *err);
@@ -191,14 +193,16 @@ struct db_mark {
     const char *kind;    /* "reset" or "expect" */
     int64_t source_id;
     uint64_t line;
-    const char *ts; /* ISO text, or NULL */
+    const char *ts; /* stored time text (parse_time_format()), or NULL */
+    int64_t second; /* its whole second (event_id_second()), for ts_unix; unused without ts */
     struct strv host;
     struct strv group_key;
     int64_t event_hash;
     int64_t occurrence;
 };
 
-/* Stores m unless the same (rule_id, kind, event_hash, occurrence) is stored already. */
+/* Stores m unless the same (ts_unix, rule_id, kind, event_hash, occurrence) is stored
+ * already. */
 HL_NODISCARD int db_mark_add(struct db *db, const struct db_mark *m, struct hl_err *err);
 
 /* Marks the incidents of rule_id on host for a rebuild (incidents_update()): those of group

@@ -197,7 +197,8 @@ size_t parse_time_iso(struct strv s, int default_offset_s, int64_t *ret_us, bool
     return n;
 }
 
-void parse_time_format(int64_t us, char out[PARSE_TIME_ISO_LEN])
+/* Writes "YYYY-MM-DD?HH:MM:SS" with sep at '?' and returns the microseconds left over. */
+static unsigned format_seconds(int64_t us, char sep, char *p)
 {
     int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
     int64_t frac = us - secs * 1000000;
@@ -209,8 +210,7 @@ void parse_time_format(int64_t us, char out[PARSE_TIME_ISO_LEN])
     /* Fixed-width fields, written by hand: the values are range-bound by construction, and
      * this avoids snprintf on the path that formats every finding's time. */
     unsigned yy = (unsigned)(y < 0 ? 0 : y % 10000), hh = (unsigned)(rem / 3600),
-             mi = (unsigned)(rem / 60 % 60), ss = (unsigned)(rem % 60), micro = (unsigned)frac;
-    char *p = out;
+             mi = (unsigned)(rem / 60 % 60), ss = (unsigned)(rem % 60);
     p[0] = (char)('0' + yy / 1000);
     p[1] = (char)('0' + yy / 100 % 10);
     p[2] = (char)('0' + yy / 10 % 10);
@@ -221,7 +221,7 @@ void parse_time_format(int64_t us, char out[PARSE_TIME_ISO_LEN])
     p[7] = '-';
     p[8] = (char)('0' + d / 10);
     p[9] = (char)('0' + d % 10);
-    p[10] = 'T';
+    p[10] = sep;
     p[11] = (char)('0' + hh / 10);
     p[12] = (char)('0' + hh % 10);
     p[13] = ':';
@@ -230,13 +230,34 @@ void parse_time_format(int64_t us, char out[PARSE_TIME_ISO_LEN])
     p[16] = ':';
     p[17] = (char)('0' + ss / 10);
     p[18] = (char)('0' + ss % 10);
-    p[19] = '.';
-    for (int i = 25; i >= 20; i--) {
+    return (unsigned)frac;
+}
+
+static void format_micro(unsigned micro, char *p)
+{
+    p[0] = '.';
+    for (int i = 6; i >= 1; i--) {
         p[i] = (char)('0' + micro % 10);
         micro /= 10;
     }
-    p[26] = 'Z';
-    p[27] = '\0';
+}
+
+void parse_time_format(int64_t us, char out[PARSE_TIME_ISO_LEN])
+{
+    unsigned micro = format_seconds(us, ' ', out);
+    if (micro == 0) {
+        out[19] = '\0';
+        return;
+    }
+    format_micro(micro, out + 19);
+    out[26] = '\0';
+}
+
+void parse_time_format_rfc3339(int64_t us, char out[PARSE_TIME_ISO_LEN])
+{
+    format_micro(format_seconds(us, 'T', out), out + 19);
+    out[26] = 'Z';
+    out[27] = '\0';
 }
 
 int parse_time_offset(const char *s, int *ret_offset_s)

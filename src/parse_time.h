@@ -12,7 +12,8 @@
 #include "err.h"
 #include "strv.h"
 
-/* Buffer size for parse_time_format(): "2026-11-28T09:14:03.123456Z" plus NUL. */
+/* Buffer size for parse_time_format() and parse_time_format_rfc3339(): the longer,
+ * "2026-11-28T09:14:03.123456Z", plus NUL. */
 #define PARSE_TIME_ISO_LEN 28
 
 /* A date and time as a line wrote it, field by field. The fields hold what the digits say,
@@ -61,8 +62,15 @@ size_t parse_time_iso_fields(struct strv s, struct civil_time *ret, bool *ret_zo
  * one); a leap second stays 60. */
 size_t parse_time_clock(struct strv s, int *ret_hour, int *ret_min, int *ret_sec, int *ret_usec);
 
-/* Writes us as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (fixed width, so text order is time order). */
+/* Writes us (UTC) as "YYYY-MM-DD HH:MM:SS", with ".ffffff" when it has a fraction: the form
+ * hsmlog stores and prints. It is SQLite's own (datetime() writes it, and takes it as UTC), so
+ * a stored time compares right against datetime('...') and a hand-typed '2026-11-28 20:00',
+ * with <, <=, = and BETWEEN alike; text order is time order. */
 void parse_time_format(int64_t us, char out[PARSE_TIME_ISO_LEN]);
+
+/* Writes us as RFC 3339 UTC, "YYYY-MM-DDTHH:MM:SS.ffffffZ" (fixed width), for JSON output
+ * that other programs read. */
+void parse_time_format_rfc3339(int64_t us, char out[PARSE_TIME_ISO_LEN]);
 
 /* Parses an offset "+HH:MM", "-HHMM", "Z" or "UTC" into seconds east of UTC. Returns 0 on
  * success, -1 when s is not an offset. */

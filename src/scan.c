@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "event_id.h"
 #include "handoff.h"
 #include "incident.h"
 #include "json.h"
@@ -214,7 +215,7 @@ static int group_key_json(const struct rule_incident_spec *spec, const struct re
     return r ? r : buf_addc(out, ']');
 }
 
-/* FNV-1a, 64 bit: stable across runs and machines, which is all the identity needs. */
+/* FNV-1a, 64 bit, for the carry table's keys. */
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *u = p;
@@ -223,33 +224,6 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
         h *= 0x100000001b3ULL;
     }
     return h;
-}
-
-static uint64_t fnv_field(uint64_t h, struct strv s)
-{
-    h = fnv1a(h, s.p ? s.p : "", s.n);
-    return fnv1a(h, "\x1f", 1); /* separator: "ab"+"c" differs from "a"+"bc" */
-}
-
-int64_t scan_event_hash(const struct record *rec, const char *source)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    if (rec->has_ts) {
-        /* A timestamped event is the same event whichever file or stream it was read from
-         * (overlapping journalctl windows, a bundle holding a copy of messages). */
-        char ts[24];
-        int n = snprintf(ts, sizeof(ts), "%lld", (long long)rec->ts_us);
-        h = fnv_field(h, strv_make(ts, (size_t)n));
-        h = fnv_field(h, rec->host);
-        h = fnv_field(h, rec->program);
-        h = fnv_field(h, rec->pid);
-        h = fnv_field(h, rec->message);
-    } else {
-        /* Without a time, only the source tells two identical pasted lines apart. */
-        h = fnv_field(h, strv_from_cstr(source));
-        h = fnv_field(h, rec->raw);
-    }
-    return (int64_t)h;
 }
 
 /* ---- per-line matching ------------------------------------------------------------------ */
@@ -281,8 +255,6 @@ static int64_t parse_pid(struct strv pid)
 }
 
 /* ---- carried context ---------------------------------------------------------------------- */
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n);
 
 /* Builds the context key of rec (host, program, pid) and its hash; false when it does not
  * fit. */
@@ -446,6 +418,7 @@ static int apply_mark(struct scan *sc, const struct hit *h, struct hl_err *err)
         .source_id = h->source_id,
         .line = h->line,
         .ts = h->ts,
+        .second = h->rec.has_ts ? event_id_second(h->rec.ts_us) : 0,
         .host = h->rec.host,
         .group_key = h->key,
         .event_hash = h->hash,
@@ -469,8 +442,8 @@ static int apply_hit(struct scan *sc, const struct hit *h, struct hl_err *err)
         /* Between lines: a line's rows commit together, and the write lock is shared. */
         if (sc->writer && (r = db_tick(sc->db, err)) < 0)
             return r;
-        int64_t ts_us = h->rec.has_ts ? h->rec.ts_us : 0;
-        if ((r = db_occurrence(sc->db, h->hash, ts_us, &sc->occurrence, err)) < 0)
+        int64_t second = h->rec.has_ts ? event_id_second(h->rec.ts_us) : 0;
+        if ((r = db_occurrence(sc->db, h->hash, second, &sc->occurrence, err)) < 0)
             return r;
     }
     if (h->rule->role != RULE_ROLE_FINDING)
@@ -481,6 +454,7 @@ static int apply_hit(struct scan *sc, const struct hit *h, struct hl_err *err)
             .source_id = h->source_id,
             .line = h->line,
             .ts = h->ts,
+            .second = h->rec.has_ts ? event_id_second(h->rec.ts_us) : 0,
             .host = h->rec.host,
             .program = h->rec.program,
             .pid = parse_pid(h->rec.pid),
@@ -688,7 +662,7 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
         .key = sc->db ? strv_make(buf_cstr(&sc->key), sc->key.len) : STRV_NULL,
     };
     if (sc->db && !lc->hashed) {
-        lc->hash = scan_event_hash(rec, lc->label);
+        lc->hash = event_id_hash(rec, lc->label);
         lc->hashed = true;
     }
     h.hash = lc->hash;

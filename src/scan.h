@@ -180,7 +180,4 @@ HL_NODISCARD int scan_text(struct scan *sc, const char *label, const char *text,
 HL_NODISCARD int scan_fields_json(const struct ruleset *rs, const struct rule *rule,
                                   const struct record *rec, struct buf *out);
 
-/* Returns the event identity hash of a record (see docs/SCHEMA.md, findings.event_hash). */
-int64_t scan_event_hash(const struct record *rec, const char *source);
-
 #endif

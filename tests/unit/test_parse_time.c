@@ -228,8 +228,8 @@ static void clock_parses_parts(void)
 static void format_round_trips_through_iso(void)
 {
     static const char *const texts[] = {
-        "2026-11-28T09:14:03.123456Z", "1970-01-01T00:00:00.000000Z", "2024-02-29T23:59:59.999999Z",
-        "1969-12-31T23:59:59.999999Z", "2000-03-01T00:00:00.000001Z", "9999-12-31T23:59:59.000000Z",
+        "2026-11-28 09:14:03.123456", "1970-01-01 00:00:00",        "2024-02-29 23:59:59.999999",
+        "1969-12-31 23:59:59.999999", "2000-03-01 00:00:00.000001", "9999-12-31 23:59:59",
     };
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
         int64_t us;
@@ -242,17 +242,31 @@ static void format_round_trips_through_iso(void)
     }
 }
 
-static void format_writes_fixed_width_utc(void)
+/* SQLite's form: whole seconds end at the seconds, so a stored time equals the text
+ * datetime() gives for it; a fraction is six digits. */
+static void format_writes_sqlite_form_utc(void)
 {
     char out[PARSE_TIME_ISO_LEN];
 
     parse_time_format(INT64_C(1795857243) * US + 5, out);
-    CHECK_STR(out, "2026-11-28T09:14:03.000005Z");
-    CHECK_INT(strlen(out), PARSE_TIME_ISO_LEN - 1);
+    CHECK_STR(out, "2026-11-28 09:14:03.000005");
+    parse_time_format(INT64_C(1795857243) * US, out);
+    CHECK_STR(out, "2026-11-28 09:14:03");
     parse_time_format(-1, out);
-    CHECK_STR(out, "1969-12-31T23:59:59.999999Z");
+    CHECK_STR(out, "1969-12-31 23:59:59.999999");
     parse_time_format(-86400 * US, out);
-    CHECK_STR(out, "1969-12-31T00:00:00.000000Z");
+    CHECK_STR(out, "1969-12-31 00:00:00");
+}
+
+static void format_rfc3339_is_fixed_width(void)
+{
+    char out[PARSE_TIME_ISO_LEN];
+
+    parse_time_format_rfc3339(INT64_C(1795857243) * US, out);
+    CHECK_STR(out, "2026-11-28T09:14:03.000000Z");
+    CHECK_INT(strlen(out), PARSE_TIME_ISO_LEN - 1);
+    parse_time_format_rfc3339(-1, out);
+    CHECK_STR(out, "1969-12-31T23:59:59.999999Z");
 }
 
 static void offset_parses_every_spelling(void)
@@ -358,7 +372,8 @@ int main(void)
     TAP_RUN(iso_leap_second_folds_into_59);
     TAP_RUN(clock_parses_parts);
     TAP_RUN(format_round_trips_through_iso);
-    TAP_RUN(format_writes_fixed_width_utc);
+    TAP_RUN(format_writes_sqlite_form_utc);
+    TAP_RUN(format_rfc3339_is_fixed_width);
     TAP_RUN(offset_parses_every_spelling);
     TAP_RUN(year_month_of_time);
     TAP_RUN(year_guess_first_line_after_ref_month_is_last_year);
