@@ -54,6 +54,16 @@ bool parse_iso(struct parser *p, struct strv line, struct record *r);
 bool parse_json(struct parser *p, struct strv line, struct record *r);
 bool parse_bare(struct strv line, struct record *r);
 
+/* Reads what follows a timestamp: "host tag[pid]: msg", "host tag: msg" or (no host)
+ * "tag[pid]: msg", each token in the shape a syslog header gives it (parse_syslog.c). With
+ * certain (the line had a PRI), a host followed by no tag is a header too. Returns false,
+ * leaving r's header fields unspecified, when the text has no header shape. */
+bool parse_host_and_tag(struct strv s, bool certain, struct record *r);
+
+/* Makes r a plain-text line that keeps the time already in it: no host, program or pid, and
+ * the text after the timestamp (rest) as its message. */
+void parse_plain_with_time(struct strv rest, struct record *r);
+
 /* Splits "tag[pid]: message" / "tag: message" at the start of s into r->program, r->pid and
  * r->message. With space_before_pid, "tag [pid]: message" is accepted too (Luna tail form).
  * Returns false and sets only r->message = s when s does not start with a tag. */

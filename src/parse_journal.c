@@ -32,20 +32,14 @@ bool parse_iso(struct parser *p, struct strv line, struct record *r)
     else
         (void)parser_zoned_time(&t, off, r);
     r->format = FMT_ISO;
-    s = strv_make(s.p + n, s.n - n);
-    while (s.n && s.p[0] == ' ')
-        s = strv_make(s.p + 1, s.n - 1);
-    size_t h = 0;
-    while (h < s.n && s.p[h] != ' ')
-        h++;
-    struct strv tok = strv_make(s.p, h);
-    if (tok.n && tok.p[tok.n - 1] != ':' && !memchr(tok.p, '[', tok.n)) {
-        r->host = tok;
-        s = strv_make(s.p + h, s.n - h);
-        while (s.n && s.p[0] == ' ')
-            s = strv_make(s.p + 1, s.n - 1);
-    }
-    parse_tag(s, false, r);
+    struct strv rest = strv_make(s.p + n, s.n - n);
+    /* A decimal comma ("10:00:01,123") is Python's and log4j's, never syslog's or journalctl's:
+     * such a line has no syslog header whatever follows. */
+    bool comma = memchr(s.p, ',', n) != NULL;
+    while (rest.n && rest.p[0] == ' ')
+        rest = strv_make(rest.p + 1, rest.n - 1);
+    if (comma || !parse_host_and_tag(rest, r->pri >= 0, r))
+        parse_plain_with_time(rest, r);
     return true;
 }
 

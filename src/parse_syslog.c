@@ -8,6 +8,11 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+static bool is_alnum_or_utf8(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+
 /* Returns s with its first n bytes dropped (n <= s.n). */
 static struct strv skip(struct strv s, size_t n)
 {
@@ -108,18 +113,66 @@ bool parse_bare(struct strv line, struct record *r)
     return true;
 }
 
-/* Host and tag after a timestamp. A first token that already looks like a tag ("prog:" or
- * "prog[12]:") means the sender left the hostname out, as local syslog(3) callers do. */
-static void parse_host_and_tag(struct strv s, struct record *r)
+/* RFC 3164 §4.1.2: HOSTNAME is a host name, an IPv4 or an IPv6 address: it starts with a
+ * letter or digit (UTF-8 bytes are let through for internationalised names), never with the
+ * "-", "+0000", "[1234]" or "(sda1)" that follow the time in application logs. The levels
+ * those logs print after their time ("2026-11-28 10:00:01 INFO app: ...") are never taken as
+ * hosts either: real hosts are not named that way, and those lines are not syslog. The rest
+ * of the token is not checked, so that a hostile host name still reaches the output escaping
+ * as it is. */
+static bool host_shaped(struct strv t)
+{
+    static const char *const levels[] = { "TRACE",   "DEBUG", "INFO",  "NOTICE", "WARN",
+                                          "WARNING", "ERR",   "ERROR", "CRIT",   "CRITICAL",
+                                          "ALERT",   "EMERG", "FATAL", "SEVERE" };
+    if (!t.n || !is_alnum_or_utf8((unsigned char)t.p[0]))
+        return false;
+    for (size_t i = 0; i < ARRAY_SIZE(levels); i++)
+        if (strv_eq(t, levels[i]))
+            return false;
+    return true;
+}
+
+/* A syslog tag ends its token in ':' (then a space or the end of the line), or in "[pid]:".
+ * "libsystemd0:amd64" (dpkg's package names) has a colon but is no tag. */
+static bool tag_shaped(struct strv s)
+{
+    struct record tmp = { 0 };
+    if (!parse_tag(s, false, &tmp))
+        return false;
+    size_t end = (size_t)(tmp.message.p - s.p); /* past "tag:" or "tag[pid]:" and one space */
+    return tmp.pid.p || end == s.n || s.p[end - 1] == ' ';
+}
+
+bool parse_host_and_tag(struct strv s, bool certain, struct record *r)
 {
     struct strv rest;
     struct strv tok = next_token(s, &rest);
-    bool looks_like_tag = tok.n && (tok.p[tok.n - 1] == ':' || memchr(tok.p, '[', tok.n));
-    if (!looks_like_tag) {
-        r->host = tok;
-        s = skip_spaces(rest);
-    }
-    parse_tag(s, false, r);
+    struct strv after = skip_spaces(rest);
+    /* A first token that already is a tag ("prog:" or "prog[12]:") means the sender left the
+     * hostname out, as local syslog(3) callers and journalctl --no-hostname do. */
+    if (tag_shaped(s))
+        return parse_tag(s, false, r);
+    if (!host_shaped(tok))
+        return false;
+    if (tag_shaped(after))
+        return r->host = tok, parse_tag(after, false, r);
+    /* RFC 3164 §4.1.3 makes the TAG optional: after a PRI, which only syslog writes, the host
+     * stands alone ("<13>Nov 28 09:14:03 combo syslogd 1.4.1: restart."). */
+    if (!certain)
+        return false;
+    r->host = tok;
+    r->message = after;
+    return true;
+}
+
+/* A time with no header shape after it ("2026-11-28 10:00:01 status installed ..." in
+ * dpkg.log): plain text that keeps its time, the message after it. */
+void parse_plain_with_time(struct strv rest, struct record *r)
+{
+    r->format = FMT_PLAIN;
+    r->host = r->program = r->pid = STRV_NULL;
+    r->message = skip_spaces(rest);
 }
 
 bool parse_rfc3164(struct parser *p, struct strv line, struct record *r)
@@ -160,7 +213,8 @@ bool parse_rfc3164(struct parser *p, struct strv line, struct record *r)
         return false;
     r->format = c > 8 ? FMT_SHORT_PRECISE : FMT_RFC3164;
     (void)parser_local_time(p, &t, r);
-    parse_host_and_tag(skip_spaces(skip(s, i)), r);
+    if (!parse_host_and_tag(skip_spaces(skip(s, i)), r->pri >= 0, r))
+        parse_plain_with_time(skip(s, i), r);
     return true;
 }
 

@@ -481,6 +481,70 @@ static void pid_above_int32_max_is_absent(void)
     CHECK(!parse_pid_ok(strv_from_cstr("00000000001")));
 }
 
+/* dpkg.log, Python's logging and log4j, PostgreSQL and fluentd print a time and then words
+ * that are not a syslog host and tag. Such lines keep their time and are plain text. */
+static void dpkg_line_has_no_host_or_program(void)
+{
+    const struct record *r =
+            parse("2026-11-28 10:00:01 status installed libsystemd0:amd64 252.38-1");
+
+    CHECK_INT(r->format, FMT_PLAIN);
+    CHECK(r->has_ts);
+    CHECK_INT(r->ts_us, utc(2026, 11, 28, 10, 0, 1, 0));
+    CHECK(strv_is_empty(r->host));
+    CHECK(strv_is_empty(r->program));
+    CHECK_STRN(r->message.p, r->message.n, "status installed libsystemd0:amd64 252.38-1");
+    r = parse("2026-11-28 10:00:01 configure libsystemd0:amd64 252.38-1 <none>");
+    CHECK_INT(r->format, FMT_PLAIN);
+    CHECK(strv_is_empty(r->host));
+    CHECK(strv_is_empty(r->program));
+}
+
+static void application_log_lines_are_not_syslog_headers(void)
+{
+    static const char *const lines[] = {
+        "2026-11-28 10:00:01,123 - util.py[DEBUG]: Reading from /etc/hosts",
+        "2026-11-28 10:00:01,123 ERROR com.example.Pool: connection refused",
+        "2026-11-28 10:00:01.123 INFO urllib3.connectionpool: Starting new HTTPS connection",
+        "2026-11-28 10:00:01.123 UTC [1234] LOG:  database system is ready",
+        "2026-11-28 10:00:01 +0000 [info]: starting fluentd",
+        "Nov 28 10:00:01 : alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/ls",
+        "Nov 28 10:00:01 combo syslogd 1.4.1: restart.",
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        const struct record *r = parse(lines[i]);
+        CHECK_INT(r->format, FMT_PLAIN);
+        CHECK(r->has_ts);
+        CHECK(strv_is_empty(r->host));
+        CHECK(strv_is_empty(r->program));
+    }
+}
+
+static void pri_makes_a_host_without_tag_a_header(void)
+{
+    const struct record *r = parse("<46>Nov 28 10:00:01 combo syslogd 1.4.1: restart.");
+
+    CHECK_INT(r->format, FMT_RFC3164);
+    CHECK_STRN(r->host.p, r->host.n, "combo");
+    CHECK(strv_is_empty(r->program));
+    CHECK_STRN(r->message.p, r->message.n, "syslogd 1.4.1: restart.");
+}
+
+static void tag_needs_space_or_pid_after_colon(void)
+{
+    const struct record *r = parse("Nov 28 10:00:01 hsm-a1 NTLS[2981]:no space");
+
+    CHECK_INT(r->format, FMT_RFC3164);
+    CHECK_STRN(r->program.p, r->program.n, "NTLS");
+    r = parse("Nov 28 10:00:01 hsm-a1 lunash:");
+    CHECK_INT(r->format, FMT_RFC3164);
+    CHECK_STRN(r->program.p, r->program.n, "lunash");
+    CHECK(strv_is_empty(r->message));
+    r = parse("2026-11-28T10:00:01+01:00 hsm-a1 sshd(pam_unix)[19939]: check pass");
+    CHECK_INT(r->format, FMT_ISO);
+    CHECK_STRN(r->program.p, r->program.n, "sshd(pam_unix)");
+}
+
 int main(void)
 {
     parser_init(&parser, 2026, 0, 0);
@@ -519,6 +583,10 @@ int main(void)
     TAP_RUN(seen_counts_each_format);
     TAP_RUN(pri_191_is_the_last_pri_in_every_form);
     TAP_RUN(pid_above_int32_max_is_absent);
+    TAP_RUN(dpkg_line_has_no_host_or_program);
+    TAP_RUN(application_log_lines_are_not_syslog_headers);
+    TAP_RUN(pri_makes_a_host_without_tag_a_header);
+    TAP_RUN(tag_needs_space_or_pid_after_colon);
     parser_release(&parser);
     return tap_done();
 }
