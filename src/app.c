@@ -100,6 +100,15 @@ int app_input_option(const char *command, int opt, const char *arg, struct scan_
             return app_usage_error(command, "--max-members takes a count, not '%s'", arg), -1;
         so->limits.max_members = v;
         return 1;
+    case APP_OPT_PROGRAM:
+    case APP_OPT_HOST:
+        /* A header field is one word: a space would make it a different log line. */
+        if (!*arg || strpbrk(arg, " \t\r\n"))
+            return app_usage_error(command, "--%s takes a name without spaces, not '%s'",
+                                   opt == APP_OPT_HOST ? "host" : "program", arg),
+                   -1;
+        *(opt == APP_OPT_HOST ? &so->host : &so->program) = arg;
+        return 1;
     }
     return 0;
 }

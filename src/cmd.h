@@ -43,16 +43,20 @@ struct app {
 /* Applies a common option returned by getopt_long; returns true when it was one. */
 bool app_common_option(struct app *app, int opt, const char *arg);
 
-/* Long options of the commands that read inputs (scan, parse): how undated timestamps are read
- * and the input limits. */
+/* Long options of the commands that read inputs (scan, parse): how undated timestamps are read,
+ * the input limits, and the program and host of lines that name none. */
+#define APP_OPT_PROGRAM 1010
+#define APP_OPT_HOST    1011
 #define APP_INPUT_LONG_OPTIONS                                                        \
     { "year", required_argument, NULL, 'Y' }, { "tz", required_argument, NULL, 'T' }, \
             { "max-line", required_argument, NULL, 'M' },                             \
             { "max-depth", required_argument, NULL, 'D' },                            \
             { "max-size", required_argument, NULL, 'S' },                             \
             { "max-ratio", required_argument, NULL, 'R' },                            \
+            { "max-members", required_argument, NULL, 'X' },                          \
+            { "program", required_argument, NULL, APP_OPT_PROGRAM },                  \
     {                                                                                 \
-        "max-members", required_argument, NULL, 'X'                                   \
+        "host", required_argument, NULL, APP_OPT_HOST                                 \
     }
 
 struct scan_options;

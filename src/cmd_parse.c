@@ -35,6 +35,8 @@ static const char parse_usage[] =
         "      --max-line BYTES  longest line; longer lines are cut (default 65536)\n"
         "      --max-depth N     containers nested deeper are skipped (default 8)\n"
         "      --max-size, --max-ratio, --max-members   input limits as for scan\n"
+        "      --program NAME    program of lines that name none (journalctl -o cat)\n"
+        "      --host NAME       host of lines that name none\n"
         "\n"
         "Examples:\n"
         "  hsmlog parse /var/log/messages | jq -r 'select(.rc) | [.ts, .host, .rc] | @tsv'\n"
@@ -150,6 +152,12 @@ static void on_problem(void *ctx, const struct hl_err *err, bool skipped)
         diag_error(err->where, "%s", err->msg);
 }
 
+static void on_warning(void *ctx, const struct hl_err *err)
+{
+    (void)ctx;
+    diag_warn(err->where, "%s", err->msg);
+}
+
 static void on_idle(void *ctx)
 {
     (void)ctx;
@@ -213,7 +221,12 @@ int cmd_parse(int argc, char **argv, struct app *app)
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
-    struct scan_sink sink = { .problem = on_problem, .idle = on_idle, .ctx = &pc };
+    struct scan_sink sink = {
+        .problem = on_problem,
+        .idle = on_idle,
+        .warning = on_warning,
+        .ctx = &pc,
+    };
     struct scan scan;
     scan_init(&scan, &opt, &rs, NULL, &sink, &stop_requested);
     scan.on_line = on_line;

@@ -48,6 +48,9 @@ static const char scan_usage[] =
         "                        after its first 16 MiB: a decompression bomb (default 250)\n"
         "      --max-members N   files read from one archive; the rest are skipped (default\n"
         "                        100000)\n"
+        "      --program NAME    program of lines that name none, so that rules for it can\n"
+        "                        match text with no header (journalctl -o cat)\n"
+        "      --host NAME       host of lines that name none\n"
         "      --db PATH, --no-db, --rules PATH, -q, -v   see 'hsmlog --help'\n"
         "\n"
         "Exit status: 0 ok, 1 --fail-on matched, 2 usage/rule/database error,\n"
@@ -55,6 +58,7 @@ static const char scan_usage[] =
         "\n"
         "Examples:\n"
         "  journalctl -u ntls --since today | hsmlog scan -\n"
+        "  journalctl -u ntls -o cat | hsmlog scan --program NTLS --host hsm-a1 -\n"
         "  hsmlog scan /var/log/messages /var/log/lunalogs support-bundle.tgz\n"
         "  hsmlog scan --output json --no-db messages.gz | jq -r .rule\n";
 

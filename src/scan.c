@@ -786,6 +786,11 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
             break;
         }
         parse_line(&parser, line, &rec);
+        /* --program and --host say what header-less text (journalctl -o cat) is. */
+        if (!rec.program.n && sc->opt.program)
+            rec.program = strv_from_cstr(sc->opt.program);
+        if (!rec.host.n && sc->opt.host)
+            rec.host = strv_from_cstr(sc->opt.host);
         if (sc->on_line)
             sc->on_line(sc->on_line_ctx, &rec, info->label, lines.line_no);
         if (rec.has_ts && rec.ts_us > sc->max_ts_us)
@@ -805,8 +810,11 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     sc->stream_label = NULL;
     sc->lines += lines.line_no;
     sc->cut_lines += lines.cut;
-    for (int f = 0; f < FMT__COUNT; f++)
+    for (int f = 0; f < FMT__COUNT; f++) {
         sc->formats[f] += parser.seen[f];
+        sc->input_records += parser.seen[f];
+    }
+    sc->input_plain += parser.seen[FMT_PLAIN];
     row.bytes = src->offset;
     row.lines = lines.line_no;
     row.truncated_lines = lines.cut;
@@ -1038,6 +1046,24 @@ static int scan_stream(struct scan *sc, struct source *src, struct stream_info *
     return 0;
 }
 
+/* journalctl -o cat, a bare message stream: not one line had a header, so no rule scoped to a
+ * program or host can match. Said once per input file, after all of its streams were read,
+ * unless --program or --host already said what the text is. */
+static void warn_if_headerless(struct scan *sc, const char *label)
+{
+    bool warn = sc->input_records && sc->input_plain == sc->input_records && !sc->opt.program &&
+                !sc->opt.host && sc->sink.warning;
+    sc->input_records = sc->input_plain = 0;
+    if (!warn)
+        return;
+    struct hl_err e;
+    hl_err_set(&e, HL_EFORMAT, label,
+               "no line has a syslog or journal header, so rules for a program or host cannot "
+               "match; for journalctl use -o short-iso or -o json, or say what the text is with "
+               "--program NAME (and --host NAME)");
+    sc->sink.warning(sc->sink.ctx, &e);
+}
+
 int scan_path(struct scan *sc, const char *path, struct hl_err *err)
 {
     struct source *src;
@@ -1058,7 +1084,10 @@ int scan_path(struct scan *sc, const char *path, struct hl_err *err)
     }
     struct stream_info info = { .label = src->label, .mtime = mtime, .size = size };
     sc->bottom = src;
+    sc->input_records = sc->input_plain = 0;
     int r = scan_stream(sc, src, &info, err);
+    if (r >= 0)
+        warn_if_headerless(sc, src->label);
     sc->bytes_before += source_position(src);
     sc->bottom = NULL;
     source_free(src);

@@ -42,11 +42,13 @@ struct scan_options {
     size_t max_line;             /* longest line matched; 0 = LINES_DEFAULT_MAX_LINE */
     int max_depth;               /* container nesting limit; 0 = SCAN_DEFAULT_MAX_DEPTH */
     struct decomp_limits limits; /* decompression bomb caps; zeros take the defaults */
-    bool follow;        /* a live stream: commit at least every SCAN_FOLLOW_COMMIT_NS while lines
-                           keep coming (the input pausing commits anyway) */
-    bool writer_thread; /* store findings on a second thread (struct handoff): sink.finding
-                           is then called on that thread, and must not touch what the
-                           other callbacks touch */
+    const char *program; /* borrowed: --program, the program of lines that name none, or NULL */
+    const char *host;    /* borrowed: --host, the host of lines that name none, or NULL */
+    bool follow;         /* a live stream: commit at least every SCAN_FOLLOW_COMMIT_NS while lines
+                            keep coming (the input pausing commits anyway) */
+    bool writer_thread;  /* store findings on a second thread (struct handoff): sink.finding
+                            is then called on that thread, and must not touch what the
+                            other callbacks touch */
 };
 
 #define SCAN_FOLLOW_COMMIT_NS 1000000000LL /* once a second */
@@ -87,7 +89,7 @@ struct scan_sink {
      * command can draw progress (scan_progress()). Must be cheap. */
     void (*tick)(void *ctx, const struct scan *sc);
     /* Something the user should know that did not stop reading (a rule gave up on a line at
-     * a PCRE2 limit); err says where and what. */
+     * a PCRE2 limit, an input had no header at all); err says where and what. */
     void (*warning)(void *ctx, const struct hl_err *err);
 };
 
@@ -125,6 +127,8 @@ struct scan {
     uint64_t incomplete;           /* sources that could not be read in full */
     uint64_t skipped;              /* sources skipped (binary, unreadable type) */
     uint64_t formats[FMT__COUNT];  /* lines per header format */
+    uint64_t input_records;        /* records of the input file being read (all its streams) */
+    uint64_t input_plain;          /* ... of them plain text: no header at all */
     struct buf fields;             /* owned: scratch for a finding's fields JSON */
     struct buf message;            /* owned: scratch for a UTF-8-clean message */
     struct buf key;                /* owned: scratch for an incident key */

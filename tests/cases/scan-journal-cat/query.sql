@@ -1,0 +1,1 @@
+SELECT rule_id, host, program, line FROM findings ORDER BY id;
