@@ -1042,6 +1042,17 @@ static int scan_stream(struct scan *sc, struct source *src, struct stream_info *
     case CONTENT_COMPRESSED:
     case CONTENT_ARCHIVE:
         return scan_archive(sc, src, info, err);
+    case CONTENT_UTF16LE:
+    case CONTENT_UTF16BE: {
+        /* Not a container: no depth. The UTF-8 it gives never starts with a BOM again. */
+        struct source *u;
+        if (source_utf16_new(src, what.content == CONTENT_UTF16BE, &u, err) < 0)
+            return HL_ENOMEM;
+        kind_append(info, what.name);
+        int r = scan_stream(sc, u, info, err);
+        source_free(u);
+        return r;
+    }
     }
     return 0;
 }

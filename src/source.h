@@ -116,6 +116,8 @@ enum content {
     CONTENT_GZIP,       /* 1f 8b: inflated by zlib (source_gzip) */
     CONTENT_COMPRESSED, /* bzip2, xz, zstd, lz4, lzma, compress: libarchive's filters */
     CONTENT_ARCHIVE,    /* tar, zip, cpio, 7z, ar, iso: libarchive's formats */
+    CONTENT_UTF16LE,    /* FF FE: UTF-16 text, decoded to UTF-8 (source_utf16) */
+    CONTENT_UTF16BE,    /* FE FF */
 };
 
 struct sniff {
@@ -150,6 +152,12 @@ HL_NODISCARD int decomp_check(const struct decomp_limits *lim, uint64_t in, uint
  * bytes decoded before the damage were delivered, and with HL_ELIMIT past lim. */
 HL_NODISCARD int source_gzip_new(struct source *upstream, const struct decomp_limits *lim,
                                  struct source **ret, struct hl_err *err);
+
+/* Stacks a UTF-16 decoder on upstream (a stream that starts with a byte order mark, which is
+ * dropped): its reads give UTF-8, with U+FFFD for unpaired surrogates and an odd last byte.
+ * Upstream read errors come back after the bytes decoded before them. Fails with HL_ENOMEM. */
+HL_NODISCARD int source_utf16_new(struct source *upstream, bool big_endian, struct source **ret,
+                                  struct hl_err *err);
 
 /* Wraps bytes in memory (borrowed: they must outlive the source). */
 HL_NODISCARD int source_open_mem(const char *data, size_t len, const char *label,

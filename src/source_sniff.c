@@ -96,6 +96,15 @@ int source_sniff(struct source *s, struct sniff *ret, struct hl_err *err)
         *ret = (struct sniff){ CONTENT_EMPTY, "empty" };
         return 0;
     }
+    /* A UTF-16 byte order mark. FF FE 00 00 would be UTF-32LE's, which is left alone. */
+    if (n >= 2 && p[0] == 0xFF && p[1] == 0xFE && !(n >= 4 && p[2] == 0 && p[3] == 0)) {
+        *ret = (struct sniff){ CONTENT_UTF16LE, "utf-16le" };
+        return 0;
+    }
+    if (n >= 2 && p[0] == 0xFE && p[1] == 0xFF) {
+        *ret = (struct sniff){ CONTENT_UTF16BE, "utf-16be" };
+        return 0;
+    }
     for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++) {
         if (starts(p, n, magics[i].bytes, magics[i].len)) {
             /* "MZ" and "\x5d\0\0" are short: confirm they are not the start of a text line. */
