@@ -36,6 +36,33 @@ static void ckr_known_pairs_resolve_both_ways(void)
     check_pair(CODE_CKR, "CKR_VENDOR_DEFINED", 0x80000000u);
 }
 
+/* OASIS PKCS#11 v3.2 (published/3-02/pkcs11t.h) codes: "#define CKR_PENDING 0x00000204UL". */
+static void ckr_v3_2_codes_resolve_both_ways(void)
+{
+    check_pair(CODE_CKR, "CKR_KEY_EXHAUSTED", 0x203);
+    check_pair(CODE_CKR, "CKR_PENDING", 0x204);
+    check_pair(CODE_CKR, "CKR_OPERATION_NOT_VALIDATED", 0x207);
+    check_pair(CODE_CKR, "CKR_PARAMETER_SET_NOT_SUPPORTED", 0x209);
+}
+
+/* Luna's vendor codes as pycryptoki's defines.py gives them, CKR_VENDOR_DEFINED + n:
+ * "CKR_USER_LOCKED_OUT = CKR_VENDOR_DEFINED + 0x07", "CKR_HSM_TAMPERED = CKR_VENDOR_DEFINED +
+ * 0x76", "CKR_BUSY = CKR_VENDOR_DEFINED + 0x1604" (the largest). */
+static void ckr_vendor_codes_resolve_both_ways(void)
+{
+    check_pair(CODE_CKR, "CKR_USER_LOCKED_OUT", 0x80000007u);
+    check_pair(CODE_CKR, "CKR_SO_LOGIN_FAILURE_THRESHOLD", 0x8000001Cu);
+    check_pair(CODE_CKR, "CKR_PARTITION_DISABLED", 0x80000020u);
+    check_pair(CODE_CKR, "CKR_MTK_ZEROIZED", 0x80000026u);
+    check_pair(CODE_CKR, "CKR_AUDIT_LOGIN_TIMEOUT_IN_PROGRESS", 0x8000003Bu);
+    check_pair(CODE_CKR, "CKR_AUDIT_LOGIN_FAILURE_THRESHOLD", 0x8000003Cu);
+    check_pair(CODE_CKR, "CKR_HSM_TAMPERED", 0x80000076u);
+    check_pair(CODE_CKR, "CKR_OBJECT_TYPE_INVALID", 0x80000112u);
+    check_pair(CODE_CKR, "CKR_BUSY", 0x80001604u);
+    /* Defined by Luna below the vendor range. */
+    check_pair(CODE_CKR, "CKR_INSERTION_CALLBACK_NOT_SUPPORTED", 0x141);
+}
+
 /* Pairs as Thales publishes them: pycryptoki's retcodes.py (in signed decimal there, e.g.
  * 68107 and -2147482613) and, for LUNA_RET_OPERATION_RESTRICTED, the Luna 7 "System
  * Operational and Error Messages" page ("10A0B"). */
@@ -49,12 +76,29 @@ static void luna_ret_known_pairs_resolve_both_ways(void)
     check_pair(CODE_LUNA_RET, "LUNA_RET_CANNOT_PERFORM_OPERATION_TWICE", 0x00010A0C);
     check_pair(CODE_LUNA_RET, "LUNA_RET_KEY_UNEXTRACTABLE", 0x006A0000);
     check_pair(CODE_LUNA_RET, "LUNA_RET_SIGNING_KEY_MUST_BE_LOCAL", 0x00680001);
+    /* The lockout, tamper and zeroization codes the rule pack names (retcodes.py:
+     * LUNA_RET_AUDIT_LOGIN_FAILURE_THRESHOLD = -2147480310, LUNA_RET_HSM_TAMPERED =
+     * -2147482315, LUNA_RET_MTK_ZEROIZED = -2147482319, LUNA_RET_TOKEN_LOCKED_OUT_STC =
+     * 3145994, LUNA_RET_UM_PIN_INCORRECT_CONTAINER_LOCKED = 10485762). */
+    check_pair(CODE_LUNA_RET, "LUNA_RET_AUDIT_LOGIN_FAILURE_THRESHOLD", 0x80000D0Au);
+    check_pair(CODE_LUNA_RET, "LUNA_RET_AUDIT_LOGIN_TIMEOUT_IN_PROGRESS", 0x80000D09u);
+    check_pair(CODE_LUNA_RET, "LUNA_RET_HSM_TAMPERED", 0x80000535u);
+    check_pair(CODE_LUNA_RET, "LUNA_RET_MTK_ZEROIZED", 0x80000531u);
+    check_pair(CODE_LUNA_RET, "LUNA_RET_TOKEN_LOCKED_OUT_STC", 0x0030010A);
+    check_pair(CODE_LUNA_RET, "LUNA_RET_UM_PIN_INCORRECT_CONTAINER_LOCKED", 0x00A00002);
+    check_pair(CODE_LUNA_RET, "LUNA_RET_CONTAINER_LOCKED", 0x80000009u);
+    check_pair(CODE_LUNA_RET, "LUNA_RET_SO_LOGIN_FAILURE_THRESHOLD", 0x0030000F);
 }
 
 static void unpublished_luna_ret_names_are_absent(void)
 {
     /* No public Thales source gives this name a number, so the table must not carry it. */
     CHECK(luna_code_by_name("LUNA_RET_SP_TIMEOUT", strlen("LUNA_RET_SP_TIMEOUT")) == NULL);
+    /* Nor this one, which no Thales source has at all (the lockout codes are above). */
+    CHECK(luna_code_by_name("LUNA_RET_UM_PIN_LOCKED", strlen("LUNA_RET_UM_PIN_LOCKED")) == NULL);
+    /* retcodes.py gives it MM_NOT_ENOUGH_MEMORY's number; a number names one row. */
+    const struct luna_code *c = luna_code_by_value(CODE_LUNA_RET, 0x00310000);
+    CHECK_STR(c ? c->name : NULL, "LUNA_RET_MM_NOT_ENOUGH_MEMORY");
 }
 
 static void same_value_resolves_per_family(void)
@@ -127,7 +171,7 @@ static void table_is_unique_per_family(void)
     /* Walking those values reaches each row once. A duplicate value hides a row and a
      * mis-sorted or duplicate name fails the by-name check, so either shows up as a count
      * below luna_code_count(); so does a row outside the walk (then widen the walk). */
-    found += walk_values(CODE_CKR, 0x80000000u, 0x80000000u);
+    found += walk_values(CODE_CKR, 0x80000000u, 0x80001FFFu);
     for (uint32_t v = 0; v < 0x1000; v++) {
         if (luna_code_by_value(CODE_CKR, v) == NULL)
             continue;
@@ -141,12 +185,14 @@ static void table_is_unique_per_family(void)
         found += walk_values(CODE_LUNA_RET, upper, upper | 0xFFF);
     }
     CHECK_INT(found, luna_code_count());
-    CHECK(luna_code_count() > 400);
+    CHECK(luna_code_count() > 700);
 }
 
 int main(void)
 {
     TAP_RUN(ckr_known_pairs_resolve_both_ways);
+    TAP_RUN(ckr_v3_2_codes_resolve_both_ways);
+    TAP_RUN(ckr_vendor_codes_resolve_both_ways);
     TAP_RUN(luna_ret_known_pairs_resolve_both_ways);
     TAP_RUN(unpublished_luna_ret_names_are_absent);
     TAP_RUN(same_value_resolves_per_family);
