@@ -66,6 +66,7 @@ static const char scan_usage[] =
  * the rest, so memory does not grow with the input. */
 #define SUMMARY_HOSTS 6
 struct rule_stats {
+    enum severity severity; /* the highest of its findings' (severity-when) */
     uint64_t count;
     uint64_t fresh; /* new to the database */
     bool has_ts;
@@ -149,7 +150,7 @@ static int put_json_finding(struct buf *b, const struct finding *f)
     const struct record *rec = f->rec;
     int r = buf_adds(b, "{\"rule\":");
     r = r ? r : json_put_string(b, f->rule->id, strlen(f->rule->id));
-    r = r ? r : buf_printf(b, ",\"severity\":\"%s\",\"ts\":", severity_name(f->rule->severity));
+    r = r ? r : buf_printf(b, ",\"severity\":\"%s\",\"ts\":", severity_name(f->severity));
     if (r == 0 && rec->has_ts) {
         /* RFC 3339 for the programs that read this, not the stored form of f->ts. */
         char ts[PARSE_TIME_ISO_LEN];
@@ -195,8 +196,8 @@ static int put_follow_line(struct buf *b, const struct finding *f, bool color)
     if (f->rec->has_ts)
         short_time(f->rec->ts_us, ts);
     char upper[16];
-    upper_severity(f->rule->severity, upper);
-    const char *sgr = color ? term_severity_sgr(f->rule->severity) : "";
+    upper_severity(f->severity, upper);
+    const char *sgr = color ? term_severity_sgr(f->severity) : "";
     int r = buf_printf(b, "%s %s%-8s%s ", ts, sgr, upper, *sgr ? TERM_SGR_RESET : "");
     r = r ? r : term_escape(b, f->rule->id, strlen(f->rule->id));
     r = r ? r : buf_addc(b, ' ');
@@ -222,7 +223,9 @@ static void on_finding(void *ctx, const struct finding *f)
         st->has_ts = true;
     }
     note_host(st, f->rec->host);
-    if (sc->fail_on >= 0 && (int)f->rule->severity >= sc->fail_on)
+    if ((int)f->severity > (int)st->severity)
+        st->severity = f->severity;
+    if (sc->fail_on >= 0 && (int)f->severity >= sc->fail_on)
         sc->failed = true;
     if (!(sc->json || sc->follow) || sc->output_broken)
         return;
@@ -277,8 +280,8 @@ static int cmp_stats(const void *a, const void *b, void *ctx)
     const struct scan_cmd *sc = ctx;
     size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
     const struct rule *ra = &sc->rs->rules[ia], *rb = &sc->rs->rules[ib];
-    if (ra->severity != rb->severity)
-        return ra->severity > rb->severity ? -1 : 1;
+    if (sc->stats[ia].severity != sc->stats[ib].severity)
+        return sc->stats[ia].severity > sc->stats[ib].severity ? -1 : 1;
     if (sc->stats[ia].count != sc->stats[ib].count)
         return sc->stats[ia].count > sc->stats[ib].count ? -1 : 1;
     return strcmp(ra->id, rb->id);
@@ -393,7 +396,7 @@ static void print_summary(struct db *db, struct scan_cmd *sc, const struct scan 
     for (size_t k = 0; k < n_fired; k++) {
         const struct rule *rule = &sc->rs->rules[order[k]];
         const struct rule_stats *st = &sc->stats[order[k]];
-        put_severity(sc, rule->severity);
+        put_severity(sc, st->severity);
         putchar(' ');
         put_text(rule->id);
         printf("  x%llu", (unsigned long long)st->count);

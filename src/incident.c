@@ -224,6 +224,35 @@ static bool key_field(const struct rule *r, const char *key, const char *name, s
     return found;
 }
 
+/* An incident's field for rule_severity(): its key holds every group-by value. */
+struct key_lookup {
+    const struct rule *rule;
+    const char *key;
+    struct buf value;
+};
+
+static bool lookup_key_field(void *ctx, const char *name, struct strv *ret)
+{
+    struct key_lookup *l = ctx;
+    if (!key_field(l->rule, l->key, name, &l->value) || !l->value.len)
+        return false;
+    *ret = strv_make(l->value.data, l->value.len);
+    return true;
+}
+
+/* The severity of d: an escalation or expectation has its rule's; an incident of a rule's own
+ * findings, the severity-when its key says. */
+static enum severity incident_severity(const struct draft_incident *d, const struct rule *from)
+{
+    if (d->rule != from || !d->rule->n_severity_when)
+        return d->rule->severity;
+    struct key_lookup l = { .rule = d->rule, .key = d->key };
+    buf_init(&l.value, 0);
+    enum severity sev = rule_severity(d->rule, lookup_key_field, &l);
+    buf_release(&l.value);
+    return sev;
+}
+
 /* ---- summaries -------------------------------------------------------------------------- */
 
 static void put_ts(struct buf *out, bool has_ts, int64_t us)
@@ -234,9 +263,7 @@ static void put_ts(struct buf *out, bool has_ts, int64_t us)
         return;
     }
     parse_time_format(us, ts);
-    /* "2026-11-28 14:02:51": seconds are enough in a sentence. */
-    ts[10] = ' ';
-    ts[19] = '\0';
+    ts[19] = '\0'; /* "2026-11-28 14:02:51": seconds are enough in a sentence */
     HL_IGNORE(buf_adds(out, ts));
 }
 
@@ -344,7 +371,7 @@ static int write_incident(struct builder *b, const struct draft_incident *d,
     const char *summary = summarize(b, d, from, host);
     sqlite3_bind_text(st, 1, d->rule->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, from->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, severity_name(d->rule->severity), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, severity_name(incident_severity(d, from)), -1, SQLITE_STATIC);
     bind_host(st, 4, host);
     sqlite3_bind_text(st, 5, d->key, -1, SQLITE_STATIC);
     if (d->has_ts) {
@@ -510,6 +537,11 @@ static int escalate(struct walk *w, const struct event *e)
         if (w->escalated[i] || w->since_reset < x->count || !where_holds(w->rule, x, w->key))
             continue;
         w->escalated[i] = true;
+        /* A later escalation of the group overtakes the earlier ones ("1 left" once the
+         * partition was zeroized): they are closed, and it alone stays open. */
+        int r = close_escalations(w);
+        if (r < 0)
+            return r;
         struct draft_incident d = {
             .rule = &w->b->rs->rules[x->target_idx],
             .key = w->key,
@@ -519,8 +551,7 @@ static int escalate(struct walk *w, const struct event *e)
             .count = w->since_reset,
             .state = "open", /* until a reset says otherwise (below) */
         };
-        int r = write_incident(w->b, &d, w->rule, w->host);
-        if (r < 0)
+        if ((r = write_incident(w->b, &d, w->rule, w->host)) < 0)
             return r;
         w->open_escalations[w->n_open_escalations++] = sqlite3_last_insert_rowid(w->b->db->h);
     }
@@ -568,33 +599,50 @@ static int add_finding(struct walk *w, const struct event *e)
 }
 
 /* 1 when a reset that applies to the walk's key has a time in [from_us, to_us) (INT64_MIN and
- * INT64_MAX for open ends), 0 when none (or the rule has no reset), or an error. Several resets
- * between two findings do what the first does, so the walk asks once per finding, through
- * marks_rule_host, instead of reading every reset: a busy client logs a good login every few
- * seconds, for years. */
+ * INT64_MAX for open ends), 0 when none (or the rule has no reset), or an error. A reset is a
+ * line of the rule's reset pattern, or a finding on the walk's host of a rule it names in
+ * reset-by (hsm.zeroized overtakes a count of bad HSM SO logins). Several resets between two
+ * findings do what the first does, so the walk asks once per finding, through marks_rule_host
+ * and findings_rule_host, instead of reading every reset: a busy client logs a good login
+ * every few seconds, for years. */
 static int reset_between(struct walk *w, int64_t from_us, int64_t to_us)
 {
-    if (w->rule->inc.reset_idx == SIZE_MAX)
-        return 0; /* the rule has no reset pattern */
+    const struct rule_incident_spec *sp = &w->rule->inc;
+    if (sp->reset_idx == SIZE_MAX && sp->n_reset_by == 0)
+        return 0;
     char from[PARSE_TIME_ISO_LEN] = "", to[PARSE_TIME_ISO_LEN] = "~"; /* "~" sorts last */
     if (from_us != INT64_MIN)
         parse_time_format(from_us, from);
     if (to_us != INT64_MAX)
         parse_time_format(to_us, to);
+    int rc = SQLITE_DONE, found = 0;
     sqlite3_stmt *st = w->b->st_resets;
-    sqlite3_bind_text(st, 1, w->rule->id, -1, SQLITE_STATIC);
-    bind_host(st, 2, w->host);
-    sqlite3_bind_text(st, 3, w->key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, from, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, to, -1, SQLITE_STATIC);
-    int rc, found = 0;
-    while (!found && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *key = sqlite3_column_text(st, 0);
-        found = reset_applies(key ? (const char *)key : "[]", w->key);
+    if (sp->reset_idx != SIZE_MAX) {
+        sqlite3_bind_text(st, 1, w->rule->id, -1, SQLITE_STATIC);
+        bind_host(st, 2, w->host);
+        sqlite3_bind_text(st, 3, w->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, from, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, to, -1, SQLITE_STATIC);
+        while (!found && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const unsigned char *key = sqlite3_column_text(st, 0);
+            found = reset_applies(key ? (const char *)key : "[]", w->key);
+        }
+        sqlite3_reset(st);
     }
-    int r = found || rc == SQLITE_DONE ? found : fail(w->b, "cannot read the resets of a group");
-    sqlite3_reset(st);
-    return r;
+    for (size_t i = 0; !found && (rc == SQLITE_DONE || rc == SQLITE_ROW) && i < sp->n_reset_by;
+         i++) {
+        if (!sp->reset_by_idx || sp->reset_by_idx[i] == SIZE_MAX)
+            continue;
+        st = w->b->st_reset_by;
+        sqlite3_bind_text(st, 1, w->b->rs->rules[sp->reset_by_idx[i]].id, -1, SQLITE_STATIC);
+        bind_host(st, 2, w->host);
+        sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        found = rc == SQLITE_ROW;
+        sqlite3_reset(st);
+    }
+    return found || rc == SQLITE_DONE ? found : fail(w->b, "cannot read the resets of a group");
 }
 
 /* Building the incidents of one key is a walk over its findings in time order (untimed
@@ -885,6 +933,9 @@ static const struct {
       "SELECT group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset' AND host IS ?2"
       " AND ts >= ?4 AND ts < ?5 AND (group_key = ?3 OR instr(group_key, '\"\"') > 0)"
       " ORDER BY ts" },
+    { offsetof(struct builder, st_reset_by),
+      "SELECT 1 FROM finding_rows WHERE rule_id = ?1 AND host IS ?2 AND ts >= ?3 AND ts < ?4"
+      " LIMIT 1" },
     { offsetof(struct builder, st_expects),
       "SELECT ts FROM marks WHERE rule_id = ?1 AND kind = 'expect' AND host IS ?2"
       " AND ts IS NOT NULL ORDER BY ts" },

@@ -17,9 +17,10 @@ struct builder {
     const struct ruleset *rs;
     struct hl_err *err;
     int64_t clock_us; /* latest log time of any scan; INT64_MIN when none */
-    sqlite3_stmt *st_findings, *st_resets, *st_expects, *st_triggers, *st_delete, *st_old_save,
-            *st_insert, *st_close, *st_link_range, *st_pair_clear, *st_pair_fill, *st_old_save_keys,
-            *st_delete_keys, *st_pair_fill_keys, *st_key_add, *st_old_find, *st_old_take, *st_moved;
+    sqlite3_stmt *st_findings, *st_resets, *st_reset_by, *st_expects, *st_triggers, *st_delete,
+            *st_old_save, *st_insert, *st_close, *st_link_range, *st_pair_clear, *st_pair_fill,
+            *st_old_save_keys, *st_delete_keys, *st_pair_fill_keys, *st_key_add, *st_old_find,
+            *st_old_take, *st_moved;
     int64_t next_id;       /* incidents.id of the next new incident: above every id of the update */
     bool any_old;          /* temp.old has rows: incidents may be made again with their ids */
     int64_t *new_first_us; /* owned: per rule (as rs->rules), the earliest first time of a new

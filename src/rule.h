@@ -68,6 +68,16 @@ struct rule_cause {
     size_t n_same;
 };
 
+/* `severity-when = SEVERITY where FIELD = A|B`: findings whose FIELD (a group-by field, so
+ * that an incident's key tells it too) is one of the values have this severity instead of the
+ * rule's. */
+struct rule_severity_when {
+    enum severity severity;
+    char *field;   /* owned: a name of the rule's group-by */
+    char **values; /* owned: alternatives, compared case-insensitively */
+    size_t n_values;
+};
+
 /* A multi-line test: the lines since the previous `test-incidents`, and what they must give:
  * "auth.near-zeroize 1, auth.login-failed 1 closed". */
 struct rule_seq_test {
@@ -96,10 +106,24 @@ struct rule_incident_spec {
     char **carry; /* owned: Luna fields taken from the latest earlier line of the same host,
                      program and pid when the line lacks them ("client_ip") */
     size_t n_carry;
+    char **reset_by; /* owned: `reset-by` rule ids: their findings on a host reset this rule's
+                        groups on that host, as a reset line does */
+    size_t n_reset_by;
+    size_t *reset_by_idx; /* owned: set by ruleset_link(), parallel to reset_by; SIZE_MAX for a
+                             name that is not a rule with a regex (a load error) */
+    size_t *resets;       /* owned: set by ruleset_link(): the rules whose reset-by names this
+                             one, whose groups a new finding of this rule must rebuild */
+    size_t n_resets;
     unsigned limit; /* the count at which the bad thing happens, for {left}; 0 none */
     char *template; /* owned: `incident` summary template, or NULL */
     struct rule_seq_test *seq_tests; /* owned */
     size_t n_seq_tests;
+};
+
+/* Which hosts a rule's findings may come from (`hosts`). */
+enum rule_hosts {
+    RULE_HOSTS_ANY,       /* every host */
+    RULE_HOSTS_APPLIANCE, /* Luna appliances only (src/appliance.h) */
 };
 
 /* One compiled rule. Invariants after a successful load: id, summary and remedy are set;
@@ -116,6 +140,11 @@ struct rule {
     char *refs;      /* owned: references joined with "\n", or NULL */
     char **programs; /* owned: lowercase program names, or NULL for "any program" */
     size_t n_programs;
+    bool program_none;     /* `program` lists "(none)": lines without a program pass too (with
+                              no names, only they do) */
+    enum rule_hosts hosts; /* `hosts` */
+    struct rule_severity_when *severity_when; /* owned: first match wins */
+    size_t n_severity_when;
     char *regex_src;     /* owned: the pattern as written */
     pcre2_code *re;      /* owned: compiled pattern, JIT-compiled when JIT is available */
     char *exclude_src;   /* owned: the exclude pattern as written, or NULL */
@@ -217,6 +246,13 @@ static inline bool rule_is_public(const struct rule *r)
 {
     return r->role == RULE_ROLE_FINDING || r->role == RULE_ROLE_DERIVED;
 }
+
+/* Returns the severity of a finding or incident of rule: that of its first `severity-when`
+ * whose field has one of its values, else the rule's. get is asked for each field a
+ * severity-when names (a group-by field: host, program, source or a field of the finding) and
+ * returns false when the finding has none. */
+typedef bool rule_field_fn(void *ctx, const char *field, struct strv *ret_value);
+enum severity rule_severity(const struct rule *rule, rule_field_fn *get, void *ctx);
 
 /* Returns the rule with this id, or NULL. */
 const struct rule *ruleset_find(const struct ruleset *rs, const char *id);

@@ -41,6 +41,9 @@ enum rule_key {
     KEY_TEST_LOG,
     KEY_TEST_INCIDENTS,
     KEY_CARRY,
+    KEY_HOSTS,
+    KEY_RESET_BY,
+    KEY_SEVERITY_WHEN,
     KEY__COUNT
 };
 
@@ -72,6 +75,9 @@ static const struct key_info {
     [KEY_TEST_LOG] = { "test-log", false, true, false },
     [KEY_TEST_INCIDENTS] = { "test-incidents", false, true, false },
     [KEY_CARRY] = { "carry", false, false, false },
+    [KEY_HOSTS] = { "hosts", false, false, false },
+    [KEY_RESET_BY] = { "reset-by", false, false, false },
+    [KEY_SEVERITY_WHEN] = { "severity-when", false, true, false },
 };
 
 /* Default `gap`: findings of one key further apart than this are separate incidents. */
@@ -168,6 +174,7 @@ static void draft_release(struct draft *d)
 }
 
 static void spec_release(struct rule_incident_spec *sp);
+static void free_strs(char **v, size_t n);
 
 static void rule_release(struct rule *r)
 {
@@ -178,6 +185,11 @@ static void rule_release(struct rule *r)
     for (size_t i = 0; i < r->n_programs; i++)
         free(r->programs[i]);
     free(r->programs);
+    for (size_t i = 0; i < r->n_severity_when; i++) {
+        free(r->severity_when[i].field);
+        free_strs(r->severity_when[i].values, r->severity_when[i].n_values);
+    }
+    free(r->severity_when);
     free(r->regex_src);
     pcre2_code_free(r->re);
     free(r->exclude_src);
@@ -256,7 +268,9 @@ static int split_programs(struct rule *r, const char *list)
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         struct strv name = strv_trim(strv_make(p, n));
-        if (name.n) {
+        if (strv_eq(name, "(none)")) {
+            r->program_none = true; /* lines without a program: a pasted console session */
+        } else if (name.n) {
             char **v = realloc(r->programs, (r->n_programs + 1) * sizeof(*v));
             if (!v)
                 return HL_ENOMEM;
@@ -378,6 +392,9 @@ static void spec_release(struct rule_incident_spec *sp)
         free_strs(sp->causes[i].same, sp->causes[i].n_same);
     }
     free(sp->causes);
+    free_strs(sp->reset_by, sp->n_reset_by);
+    free(sp->reset_by_idx);
+    free(sp->resets);
     free(sp->template);
     for (size_t i = 0; i < sp->n_seq_tests; i++) {
         free_strs(sp->seq_tests[i].lines, sp->seq_tests[i].n_lines);
@@ -427,6 +444,31 @@ static bool parse_escalation(struct loader *ld, const struct value *v, struct ru
     if (!e->where_field ||
         split_list(strv_from_cstr(eq + 1), '|', &e->where_values, &e->n_where_values) < 0) {
         ld->nomem = true;
+        return false;
+    }
+    return true;
+}
+
+/* `severity-when = SEVERITY where FIELD = A|B` */
+static bool parse_severity_when(struct loader *ld, const struct value *v,
+                                struct rule_severity_when *sw)
+{
+    const char *s = buf_cstr(&v->text);
+    const char *where = strstr(s, " where ");
+    const char *eq = where ? strchr(where, '=') : NULL;
+    struct strv sev = strv_trim(strv_make(s, where ? (size_t)(where - s) : strlen(s)));
+    struct strv field = eq ? strv_trim(strv_make(where + 7, (size_t)(eq - where - 7))) : STRV_NULL;
+    if (!eq || !field.n || severity_parse(sev.p, sev.n, &sw->severity) < 0) {
+        value_error(ld, v, "bad severity-when '%s' (want: SEVERITY where FIELD = A|B)", s);
+        return false;
+    }
+    if (!(sw->field = strndup(field.p, field.n)) ||
+        split_list(strv_from_cstr(eq + 1), '|', &sw->values, &sw->n_values) < 0) {
+        ld->nomem = true;
+        return false;
+    }
+    if (!sw->n_values) {
+        value_error(ld, v, "bad severity-when '%s' (no value after '=')", s);
         return false;
     }
     return true;
@@ -562,6 +604,10 @@ static bool parse_incident_spec(struct loader *ld, const struct draft *d,
     }
     if (d->n_values[KEY_AFTER] && !(sp->after = strdup(value_cstr(d, KEY_AFTER, 0))))
         ld->nomem = true;
+    if (d->n_values[KEY_RESET_BY] && split_list(strv_make(d->values[KEY_RESET_BY][0].text.data,
+                                                          d->values[KEY_RESET_BY][0].text.len),
+                                                ',', &sp->reset_by, &sp->n_reset_by) < 0)
+        ld->nomem = true;
     if (d->n_values[KEY_LIMIT]) {
         char *end;
         unsigned long n = strtoul(value_cstr(d, KEY_LIMIT, 0), &end, 10);
@@ -588,10 +634,12 @@ static bool parse_incident_spec(struct loader *ld, const struct draft *d,
     }
     if (derived &&
         (d->n_values[KEY_RESET] || d->n_values[KEY_THRESHOLD] || d->n_values[KEY_ESCALATE] ||
-         d->n_values[KEY_EXCLUDE] || d->n_values[KEY_PROGRAM])) {
+         d->n_values[KEY_EXCLUDE] || d->n_values[KEY_PROGRAM] || d->n_values[KEY_HOSTS] ||
+         d->n_values[KEY_RESET_BY] || d->n_values[KEY_SEVERITY_WHEN])) {
         add_error(ld, d->line, 0, NULL, 0,
-                  "rule '%s' has no 'regex', so 'program', 'exclude', 'reset', 'threshold' and "
-                  "'escalate' have nothing to work on",
+                  "rule '%s' has no 'regex', so 'program', 'hosts', 'exclude', 'reset', "
+                  "'reset-by', 'threshold', 'escalate' and 'severity-when' have nothing to "
+                  "work on",
                   d->id);
         ok = false;
     }
@@ -731,6 +779,24 @@ static void finish_stanza(struct loader *ld, struct draft *d)
     struct rule_incident_spec spec = { 0 };
     if (!parse_incident_spec(ld, d, &spec))
         d->broken = true;
+    enum rule_hosts hosts = RULE_HOSTS_ANY;
+    if (d->n_values[KEY_HOSTS]) {
+        const struct value *v = &d->values[KEY_HOSTS][0];
+        if (strcmp(buf_cstr(&v->text), "appliance") == 0) {
+            hosts = RULE_HOSTS_APPLIANCE;
+        } else if (strcmp(buf_cstr(&v->text), "any") != 0) {
+            value_error(ld, v, "unknown hosts '%s' (use appliance or any)", buf_cstr(&v->text));
+            d->broken = true;
+        }
+    }
+    size_t n_severity_when = d->n_values[KEY_SEVERITY_WHEN];
+    struct rule_severity_when *severity_when =
+            n_severity_when ? calloc(n_severity_when, sizeof(*severity_when)) : NULL;
+    if (n_severity_when && !severity_when)
+        ld->nomem = true;
+    for (size_t i = 0; severity_when && i < n_severity_when; i++)
+        if (!parse_severity_when(ld, &d->values[KEY_SEVERITY_WHEN][i], &severity_when[i]))
+            d->broken = true;
     /* expect = PATTERN within DURATION: the pattern is what precedes the last " within ". */
     char *expect_src = NULL;
     if (d->n_values[KEY_EXPECT]) {
@@ -756,6 +822,11 @@ static void finish_stanza(struct loader *ld, struct draft *d)
     }
     struct rule *r = d->broken || ld->nomem ? NULL : append_rule(ld);
     if (!r) {
+        for (size_t i = 0; severity_when && i < n_severity_when; i++) {
+            free(severity_when[i].field);
+            free_strs(severity_when[i].values, severity_when[i].n_values);
+        }
+        free(severity_when);
         pcre2_code_free(re);
         pcre2_code_free(exclude);
         pcre2_code_free(reset);
@@ -781,6 +852,10 @@ static void finish_stanza(struct loader *ld, struct draft *d)
               (!exclude || r->exclude_src);
     if (ok && d->n_values[KEY_PROGRAM])
         ok = split_programs(r, buf_cstr(&d->values[KEY_PROGRAM][0].text)) == 0;
+    r->hosts = hosts;
+    r->severity_when = severity_when;
+    r->n_severity_when = n_severity_when;
+    severity_when = NULL;
     struct buf refs;
     buf_init(&refs, 0);
     for (size_t i = 0; ok && i < d->n_values[KEY_REFS]; i++)
@@ -1093,9 +1168,44 @@ static bool in_group_by(const struct rule *r, const char *field)
     return false;
 }
 
+/* Resolves rule i's reset-by names and adds i to the `resets` of each rule named. */
+static int link_reset_by(struct ruleset *rs, size_t i, struct loader *ld)
+{
+    struct rule *r = &rs->rules[i];
+    free(r->inc.reset_by_idx);
+    r->inc.reset_by_idx = NULL;
+    if (!r->inc.n_reset_by)
+        return 0;
+    if (!(r->inc.reset_by_idx = calloc(r->inc.n_reset_by, sizeof(*r->inc.reset_by_idx))))
+        return HL_ENOMEM;
+    for (size_t k = 0; k < r->inc.n_reset_by; k++) {
+        size_t c = find_public(rs, r->inc.reset_by[k]);
+        r->inc.reset_by_idx[k] = SIZE_MAX;
+        if (c == SIZE_MAX || rs->rules[c].role != RULE_ROLE_FINDING) {
+            add_error(ld, r->line, 0, NULL, 0,
+                      "rule '%s': reset-by names '%s', which is not a rule with a regex", r->id,
+                      r->inc.reset_by[k]);
+            continue;
+        }
+        struct rule *by = &rs->rules[c];
+        size_t *v = realloc(by->inc.resets, (by->inc.n_resets + 1) * sizeof(*v));
+        if (!v)
+            return HL_ENOMEM;
+        by->inc.resets = v;
+        by->inc.resets[by->inc.n_resets++] = i;
+        r->inc.reset_by_idx[k] = c;
+    }
+    return 0;
+}
+
 int ruleset_link(struct ruleset *rs, struct rule_errors *errs)
 {
     struct loader ld = { .rs = rs, .errs = errs };
+    for (size_t i = 0; i < rs->n; i++) { /* built again below */
+        free(rs->rules[i].inc.resets);
+        rs->rules[i].inc.resets = NULL;
+        rs->rules[i].inc.n_resets = 0;
+    }
     bool *raised = calloc(rs->n ? rs->n : 1, sizeof(*raised));
     if (!raised)
         return HL_ENOMEM;
@@ -1130,6 +1240,13 @@ int ruleset_link(struct ruleset *rs, struct rule_errors *errs)
             if (find_public(rs, r->inc.causes[k].rule_id) == SIZE_MAX)
                 add_error(&ld, r->line, 0, NULL, 0, "rule '%s': caused-by names unknown rule '%s'",
                           r->id, r->inc.causes[k].rule_id);
+        for (size_t k = 0; k < r->n_severity_when; k++)
+            if (!in_group_by(r, r->severity_when[k].field))
+                add_error(&ld, r->line, 0, NULL, 0,
+                          "rule '%s': severity-when field '%s' is not in its group-by", r->id,
+                          r->severity_when[k].field);
+        if (link_reset_by(rs, i, &ld) < 0)
+            ld.nomem = true;
     }
     for (size_t i = 0; i < rs->n; i++) {
         const struct rule *r = &rs->rules[i];

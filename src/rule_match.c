@@ -856,8 +856,10 @@ static void view_line(struct ruleset *rs, const struct record *rec, struct line_
 static bool program_allowed(const struct rule *rule, const struct record *rec,
                             const struct line_view *v)
 {
+    if (rec->program.n == 0)
+        return rule->program_none || !rule->n_programs;
     if (!rule->n_programs)
-        return true;
+        return !rule->program_none;
     if (rule->program_mask & v->programs)
         return true;
     if (rule->n_programs <= RULE_MAX_PROGRAMS &&
@@ -955,6 +957,20 @@ int ruleset_match(struct ruleset *rs, const struct record *rec, rule_hit_fn *hit
                 return r;
         }
     return 0;
+}
+
+enum severity rule_severity(const struct rule *rule, rule_field_fn *get, void *ctx)
+{
+    for (size_t i = 0; i < rule->n_severity_when; i++) {
+        const struct rule_severity_when *sw = &rule->severity_when[i];
+        struct strv v;
+        if (!get(ctx, sw->field, &v))
+            continue;
+        for (size_t k = 0; k < sw->n_values; k++)
+            if (strlen(sw->values[k]) == v.n && strncasecmp(sw->values[k], v.p, v.n) == 0)
+                return sw->severity;
+    }
+    return rule->severity;
 }
 
 size_t rule_captures(const struct ruleset *rs, const struct rule *rule, struct strv message,

@@ -396,6 +396,7 @@ static int mark_dirty(struct scan *sc, const struct rule *rule, struct strv host
  * thread (struct handoff). Everything is borrowed. */
 struct hit {
     const struct rule *rule; /* the finding's rule, or the reset/expect pattern's rule */
+    enum severity severity;  /* findings: the finding's (rule_severity()) */
     const char *label;       /* source label: valid until the stream ends */
     int64_t source_id;
     uint64_t line;
@@ -459,7 +460,7 @@ static int apply_hit(struct scan *sc, const struct hit *h, struct hl_err *err)
             .program = h->rec.program,
             .pid = parse_pid(h->rec.pid),
             .rule_id = h->rule->id,
-            .severity = severity_name(h->rule->severity),
+            .severity = severity_name(h->severity),
             .message = h->rec.message,
             .fields = h->fields,
             .raw = h->rec.raw,
@@ -471,6 +472,11 @@ static int apply_hit(struct scan *sc, const struct hit *h, struct hl_err *err)
             return r;
         if (is_new && (r = mark_dirty(sc, h->rule, h->rec.host, h->key, err)) < 0)
             return r;
+        /* It resets every group of the rules that name it in reset-by, on its host. */
+        for (size_t i = 0; is_new && i < h->rule->inc.n_resets; i++)
+            if ((r = mark_dirty(sc, &sc->rs->rules[h->rule->inc.resets[i]], h->rec.host,
+                                strv_from_cstr(""), err)) < 0)
+                return r;
     }
     sc->findings++;
     if (is_new) {
@@ -480,6 +486,7 @@ static int apply_hit(struct scan *sc, const struct hit *h, struct hl_err *err)
     if (sc->sink.finding) {
         struct finding f = {
             .rule = h->rule,
+            .severity = h->severity,
             .rec = &h->rec,
             .source = h->label,
             .line = h->line,
@@ -509,6 +516,7 @@ enum hit_part {
 
 struct hit_msg {
     const struct rule *rule;
+    enum severity severity;
     const char *label;
     int64_t source_id;
     uint64_t line;
@@ -534,6 +542,7 @@ static int writer_apply(void *ctx, void *msg, size_t len, struct hl_err *err)
     }
     struct hit h = {
         .rule = m->rule,
+        .severity = m->severity,
         .label = m->label,
         .source_id = m->source_id,
         .line = m->line,
@@ -600,6 +609,7 @@ static int store_hit(struct scan *sc, const struct hit *h, struct hl_err *err)
         return writer_sync(sc, err); /* the thread failed: its error */
     *m = (struct hit_msg){
         .rule = h->rule,
+        .severity = h->severity,
         .label = h->label,
         .source_id = h->source_id,
         .line = h->line,
@@ -626,10 +636,39 @@ static int store_hit(struct scan *sc, const struct hit *h, struct hl_err *err)
 
 /* ---- hits ------------------------------------------------------------------------------- */
 
+/* A finding's field for rule_severity(): the group-by names a key is made of. */
+struct field_lookup {
+    const struct record *rec;
+    const char *source;
+    const struct field_set *fs;
+};
+
+static bool lookup_field(void *ctx, const char *name, struct strv *ret)
+{
+    const struct field_lookup *l = ctx;
+    struct strv v = STRV_NULL;
+    if (strcmp(name, "host") == 0)
+        v = l->rec->host;
+    else if (strcmp(name, "program") == 0)
+        v = l->rec->program;
+    else if (strcmp(name, "source") == 0)
+        v = strv_from_cstr(l->source);
+    else
+        for (size_t k = 0; k < l->fs->n && !v.p; k++)
+            if (strcmp(l->fs->v[k].name, name) == 0)
+                v = l->fs->v[k].value;
+    *ret = v;
+    return v.n > 0;
+}
+
 static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
 {
     struct line_ctx *lc = ctx;
     struct scan *sc = lc->sc;
+    /* An appliance rule's line from a host not known as an appliance is a client's. */
+    if (rule->role == RULE_ROLE_FINDING && rule->hosts == RULE_HOSTS_APPLIANCE &&
+        !appliance_hosts_has(&sc->appliances, rec))
+        return 0;
     if (rec->has_ts && !lc->have_ts_text) {
         parse_time_format(rec->ts_us, lc->ts_text);
         lc->have_ts_text = true;
@@ -649,8 +688,10 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
     if (r < 0)
         return hl_err_set(lc->err, r, lc->label, "cannot build fields of line %llu",
                           (unsigned long long)lc->line_no);
+    struct field_lookup fl = { rec, lc->label, &fs };
     struct hit h = {
         .rule = rule,
+        .severity = rule->n_severity_when ? rule_severity(rule, lookup_field, &fl) : rule->severity,
         .label = lc->label,
         .source_id = lc->source_id,
         .line = lc->line_no,
@@ -797,6 +838,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
             sc->max_ts_us = rec.ts_us;
         if (sc->n_carry_programs)
             carry_note(sc, &rec);
+        appliance_hosts_note(&sc->appliances, &rec);
         lc.line_no = lines.line_no;
         lc.have_ts_text = false;
         lc.hashed = false;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "appliance.h"
 #include "buf.h"
 #include "common.h"
 #include "db.h"
@@ -67,6 +68,7 @@ struct scan_options {
 /* One finding as the sink sees it. Everything is borrowed and valid only during the call. */
 struct finding {
     const struct rule *rule;
+    enum severity severity; /* the rule's, or its severity-when's for this finding */
     const struct record *rec;
     const char *source; /* label: "messages", "bundle.tgz!var/log/messages.1.gz" */
     uint64_t line;      /* 1-based line in source */
@@ -148,12 +150,13 @@ struct scan {
     size_t n_carry_programs;
     struct carry_slot carry[SCAN_CARRY_SLOTS];
     uint64_t carry_tick;
-    struct source *bottom;    /* borrowed: the current input's bottom layer, or NULL */
-    uint64_t bytes_before;    /* input bytes of the inputs finished before it */
-    const char *stream_label; /* borrowed: label of the text stream being read, or NULL */
-    unsigned tick_lines;      /* lines between sink ticks; 0 for none */
-    unsigned lines_to_tick;   /* lines left until the next tick */
-    int64_t committed_ns;     /* CLOCK_MONOTONIC of the last idle commit (follow) */
+    struct appliance_hosts appliances; /* hosts known to be Luna appliances (hosts = appliance) */
+    struct source *bottom;             /* borrowed: the current input's bottom layer, or NULL */
+    uint64_t bytes_before;             /* input bytes of the inputs finished before it */
+    const char *stream_label;          /* borrowed: label of the text stream being read, or NULL */
+    unsigned tick_lines;               /* lines between sink ticks; 0 for none */
+    unsigned lines_to_tick;            /* lines left until the next tick */
+    int64_t committed_ns;              /* CLOCK_MONOTONIC of the last idle commit (follow) */
 };
 
 /* Fills *ret with how far the scan is. Cheap (one lseek at most); call from sink.tick. */
