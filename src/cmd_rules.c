@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "appliance.h"
 #include "diag.h"
 #include "out.h"
 #include "parse.h"
@@ -247,7 +248,9 @@ static int rules_test(struct ruleset *rs)
             struct record rec;
             parser_init(&parser, tm.tm_year + 1900, 0, 0);
             parse_line(&parser, strv_from_cstr(test->line), &rec);
-            bool matched = rule_matches(rs, rule, &rec);
+            /* A line alone is an appliance's only by its own program or form. */
+            bool matched = rule_matches(rs, rule, &rec) &&
+                           (rule->hosts != RULE_HOSTS_APPLIANCE || appliance_line(&rec));
             if (matched == test->must_match) {
                 passed++;
                 diag_note("ok %s:%u %s", rule->file, test->src_line, rule->id);
