@@ -2,6 +2,7 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,11 +118,50 @@ int app_usage_error(const char *command, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "hsmlog: %s: ", command);
+    fprintf(stderr, "hsmlog: %s%s", command ? command : "", command ? ": " : "");
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'hsmlog %s --help'.\n", command);
+    fprintf(stderr, "\nTry 'hsmlog %s%s--help'.\n", command ? command : "", command ? " " : "");
     va_end(ap);
     return EXIT_USAGE;
+}
+
+int app_option_error(const char *command, char **argv, int c, const struct option *longopts)
+{
+    /* getopt_long() has stepped past the option's word when it is a long option, or the last
+     * of a cluster of short ones; optopt is the short option, or the long option's value,
+     * or 0 for a long option it does not know. */
+    const char *word = optind > 0 ? argv[optind - 1] : "";
+    size_t len = strcspn(word, "=");
+    bool is_long = strncmp(word, "--", 2) == 0 && len > 2;
+    /* A known long option that word names (or abbreviates) with optopt as its value; else the
+     * error is about a short option in a cluster that follows it. */
+    bool long_known = false;
+    for (const struct option *o = longopts; is_long && optopt && o->name; o++)
+        long_known |= o->val == optopt && strncmp(o->name, word + 2, len - 2) == 0;
+    char name[128];
+    if (is_long && (!optopt || long_known))
+        snprintf(name, sizeof(name), "%.*s", (int)len, word);
+    else
+        snprintf(name, sizeof(name), "-%c", optopt);
+    if (c == ':')
+        return app_usage_error(command, "option '%s' needs an argument", name);
+    if (long_known && word[len] == '=')
+        return app_usage_error(command, "option '%s' takes no argument", name);
+    if (is_long && !optopt) {
+        /* getopt_long() takes a unique abbreviation: one that is not names the candidates. */
+        char cand[512] = "";
+        size_t used = 0, n = 0;
+        for (const struct option *o = longopts; o->name; o++) {
+            if (strncmp(o->name, word + 2, len - 2) != 0 || used >= sizeof(cand))
+                continue;
+            used += (size_t)snprintf(cand + used, sizeof(cand) - used, "%s--%s", n ? ", " : "",
+                                     o->name);
+            n++;
+        }
+        if (n > 1)
+            return app_usage_error(command, "option '%s' is ambiguous: %s", name, cand);
+    }
+    return app_usage_error(command, "unknown option '%s'", name);
 }
 
 void app_print_rule_error(const struct rule_error *e)

@@ -3,6 +3,7 @@
 #ifndef HSMLOG_CMD_H
 #define HSMLOG_CMD_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -39,6 +40,11 @@ struct app {
     {                                                                                             \
         "verbose", no_argument, NULL, 'v'                                                         \
     }
+
+/* The lines of a command's --help that list the options of every command. */
+#define APP_COMMON_HELP                                                                   \
+    "      --db PATH, --no-db, --rules PATH, -q (--quiet: errors only), -v (--verbose)\n" \
+    "                        options of every command: see 'hsmlog --help'\n"
 
 /* Applies a common option returned by getopt_long; returns true when it was one. */
 bool app_common_option(struct app *app, int opt, const char *arg);
@@ -99,12 +105,25 @@ void app_print_rule_error(const struct rule_error *e);
  * printing why. */
 char *app_db_path(const struct app *app);
 
-/* Prints "unknown option" style usage errors and returns EXIT_USAGE. */
+/* Prints "unknown option" style usage errors, "hsmlog: command: message" and a hint to see
+ * command's --help, and returns EXIT_USAGE. command NULL: hsmlog's own options. */
 int app_usage_error(const char *command, const char *fmt, ...) HL_PRINTF(2, 3);
 
-/* Steps a prepared statement and prints its rows in fmt (the output of `hsmlog query`).
- * Returns 0, or EXIT_USAGE after printing why. */
-int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt);
+/* The getopt_long() option string prefix every command uses: ':' so that a missing argument
+ * returns ':' instead of printing getopt's own message (opterr is cleared by main()). */
+#define APP_GETOPT ":"
+
+/* Prints which option of command getopt_long() stopped at and why (it returned '?' or ':'):
+ * an unknown or ambiguous option, one that needs an argument, one given an argument it does
+ * not take; argv and longopts are those getopt_long() was given. Returns EXIT_USAGE. */
+int app_option_error(const char *command, char **argv, int c, const struct option *longopts);
+
+/* Steps a prepared statement and prints its rows in fmt (the output of `hsmlog query`), with
+ * the columns described by cols (one per result column), or for NULL as `query` describes
+ * them (times and rule ids by their origin in the schema, see cmd_query.c). Returns 0, or
+ * EXIT_USAGE after printing why. */
+int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt,
+                        const struct out_column *cols);
 
 /* The text of a `hsmlog help TOPIC` topic that is not a command, or NULL. */
 const char *help_topic(const char *name);

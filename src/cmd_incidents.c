@@ -25,32 +25,44 @@ static const char incidents_usage[] =
         "Options:\n"
         "      --since TIME    incidents active at or after TIME: 2026-11-28, 2026-11-28T14:00,\n"
         "                      or a duration back from now (90m, 12h, 7d)\n"
-        "      --host HOST     only this host\n"
-        "      --rule RULE     only this rule id\n"
+        "      --host HOST     only this host (any case: host names are case-insensitive)\n"
+        "      --rule RULE     only this rule id; a rule the database does not know is an\n"
+        "                      error ('hsmlog rules list' shows them)\n"
         "      --open          only incidents still open (going on, or an expected event\n"
         "                      whose window has not passed)\n"
         "  -f, --format FMT    table (default), csv, json (one object per line) or\n"
-        "                      json-array; see 'hsmlog help formats'\n"
-        "      --rebuild       rebuild every incident with the current rules first\n"
+        "                      json-array; see 'hsmlog help formats'. A table on a narrow\n"
+        "                      terminal keeps id, rule and first_ts whole and drops cause,\n"
+        "                      last_ts, count, state, severity, summary, then host, in that\n"
+        "                      order, until a row fits\n"
+        "      --rebuild       rebuild every incident with the current rules first\n" APP_COMMON_HELP
         "\n"
         "Examples:\n"
         "  hsmlog incidents --open\n"
         "  hsmlog incidents --since 12h --host hsm-a1 --format csv\n"
         "\n"
-        "Exit status: 0 ok, 2 usage or database error.\n";
+        "Exit status: 0 ok, 2 usage or database error (also an unknown --rule).\n";
 
 static const char report_usage[] =
         "usage: hsmlog report [--since TIME] [--host HOST] [--rule RULE] [--open]\n"
         "\n"
         "Prints, per host, a timeline of incidents with the probable cause and the remedy of\n"
-        "each: the text to paste into a support ticket. TIME as for 'hsmlog incidents'.\n"
-        "Log text in it is shown escaped (see 'hsmlog help formats').\n"
+        "each: the text to paste into a support ticket. Log text in it is shown escaped\n"
+        "(see 'hsmlog help formats'). For the same incidents as data, or to rebuild them,\n"
+        "use 'hsmlog incidents' (--format, --rebuild).\n"
         "\n"
+        "Options:\n"
+        "      --since TIME    incidents active at or after TIME: 2026-11-28, 2026-11-28T14:00,\n"
+        "                      or a duration back from now (90m, 12h, 7d)\n"
+        "      --host HOST     only this host (any case: host names are case-insensitive)\n"
+        "      --rule RULE     only this rule id; a rule the database does not know is an\n"
+        "                      error ('hsmlog rules list' shows them)\n"
+        "      --open          only incidents still open\n" APP_COMMON_HELP "\n"
         "Examples:\n"
         "  hsmlog report --since 7d\n"
         "  hsmlog report --host hsm-a1 --open\n"
         "\n"
-        "Exit status: 0 ok, 2 usage or database error.\n";
+        "Exit status: 0 ok, 2 usage or database error (also an unknown --rule).\n";
 
 /* Turns --since into the ISO text incidents are compared with. */
 static int since_to_iso(const char *arg, char out[PARSE_TIME_ISO_LEN])
@@ -90,10 +102,12 @@ static const char incidents_sql[] =
         "SELECT i.id, i.severity, i.rule_id AS rule, i.host, i.first_ts, i.last_ts, i.count,"
         " i.state, i.summary,"
         " CASE WHEN c.id IS NULL THEN NULL ELSE '#' || c.id || ' ' || c.rule_id"
-        "  || coalesce(' on ' || c.host, '') || coalesce(' at ' || c.first_ts, '') END AS cause"
+        "  || coalesce(' on ' || c.host, '')"
+        "  || coalesce(' at ' || substr(c.first_ts, 1, 10) || ' ' || substr(c.first_ts, 12, 8), '')"
+        " END AS cause"
         " FROM incidents i LEFT JOIN incidents c ON c.id = i.cause_incident_id"
         " WHERE (?1 IS NULL OR coalesce(i.last_ts, i.first_ts) >= ?1)"
-        " AND (?2 IS NULL OR i.host = ?2) AND (?3 IS NULL OR i.rule_id = ?3)"
+        " AND (?2 IS NULL OR i.host = ?2 COLLATE NOCASE) AND (?3 IS NULL OR i.rule_id = ?3)"
         " AND (?4 = 0 OR i.state = 'open')"
         " ORDER BY i.first_ts IS NULL, i.first_ts DESC, i.id DESC";
 
@@ -128,35 +142,48 @@ static int rebuild_all(struct app *app, const char *path)
     return status;
 }
 
-/* Parses the options both commands share; returns -1 to go on, else an exit status. */
+/* Options both commands take; incidents adds OPT_REBUILD and --format. */
+enum {
+    OPT_SINCE = 2000,
+    OPT_HOST,
+    OPT_RULE,
+    OPT_OPEN,
+    OPT_REBUILD
+};
+#define FILTER_LONG_OPTIONS                                                              \
+    { "since", required_argument, NULL, OPT_SINCE },                                     \
+            { "host", required_argument, NULL, OPT_HOST },                               \
+            { "rule", required_argument, NULL, OPT_RULE },                               \
+            { "open", no_argument, NULL, OPT_OPEN }, { "help", no_argument, NULL, 'h' }, \
+    {                                                                                    \
+        "rebuild", no_argument, NULL, OPT_REBUILD                                        \
+    }
+
+/* Parses the options of incidents or report; returns -1 to go on, else an exit status. */
 static int parse_options(int argc, char **argv, struct app *app, const char *name,
                          const char *usage, struct filter *f, enum out_format *fmt, bool *rebuild)
 {
-    enum {
-        OPT_SINCE = 2000,
-        OPT_HOST,
-        OPT_RULE,
-        OPT_OPEN,
-        OPT_REBUILD
-    };
     static const struct option options[] = {
         APP_LONG_OPTIONS,
-        { "since", required_argument, NULL, OPT_SINCE },
-        { "host", required_argument, NULL, OPT_HOST },
-        { "rule", required_argument, NULL, OPT_RULE },
-        { "open", no_argument, NULL, OPT_OPEN },
-        { "rebuild", no_argument, NULL, OPT_REBUILD },
+        FILTER_LONG_OPTIONS,
         { "format", required_argument, NULL, 'f' },
-        { "help", no_argument, NULL, 'h' },
         { 0 },
     };
     bool report = strcmp(name, "report") == 0;
     int c;
-    while ((c = getopt_long(argc, argv, "hf:qv", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, APP_GETOPT "hf:qv", options, NULL)) != -1) {
         if (app_common_option(app, c, optarg))
             continue;
-        if (report && (c == OPT_REBUILD || c == 'f'))
-            c = '?';
+        /* Said, rather than unknown: someone who knows them from incidents tries them here. */
+        if (report && c == 'f')
+            return app_usage_error(name,
+                                   "option '--format' is not one of report's: a report "
+                                   "is text to read or paste; 'hsmlog incidents --format "
+                                   "%s' gives the same incidents as data",
+                                   optarg);
+        if (report && c == OPT_REBUILD)
+            return app_usage_error(name, "option '--rebuild' is not one of report's: run "
+                                         "'hsmlog incidents --rebuild' first");
         switch (c) {
         case 'h':
             fputs(usage, stdout);
@@ -187,8 +214,7 @@ static int parse_options(int argc, char **argv, struct app *app, const char *nam
             *rebuild = true;
             break;
         default:
-            fprintf(stderr, "Try 'hsmlog %s --help'.\n", name);
-            return EXIT_USAGE;
+            return app_option_error(name, argv, c, options);
         }
     }
     if (optind != argc)
@@ -196,6 +222,37 @@ static int parse_options(int argc, char **argv, struct app *app, const char *nam
     if (app->no_db)
         return app_usage_error(name, "--no-db leaves no incidents to show");
     return -1;
+}
+
+/* Checks --rule against the rules the database knows (the rules table, which every scan and
+ * --rebuild fill with the loaded rules, and the incidents of rules since removed). Returns
+ * 0, or EXIT_USAGE after saying that no such rule exists. */
+static int check_rule(const char *name, struct db *db, const char *rule)
+{
+    static const char sql[] =
+            "SELECT EXISTS (SELECT 1 FROM rules WHERE id = ?1)"
+            " OR EXISTS (SELECT 1 FROM incidents WHERE rule_id = ?1),"
+            " (SELECT id FROM rules WHERE id = ?1 COLLATE NOCASE ORDER BY id LIMIT 1)";
+    if (!rule)
+        return 0;
+    sqlite3_stmt *st = NULL;
+    int status = 0;
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        diag_error(name, "%s: %s", db->path, sqlite3_errmsg(db->h));
+        status = EXIT_USAGE;
+    } else if (!sqlite3_column_int(st, 0)) {
+        const char *like = (const char *)sqlite3_column_text(st, 1);
+        if (like)
+            diag_error(name, "no rule '%s'; did you mean '%s'?", rule, like);
+        else
+            diag_error(name, "no rule '%s' in the database; 'hsmlog rules list' shows the rules",
+                       rule);
+        status = EXIT_USAGE;
+    }
+    sqlite3_finalize(st);
+    return status;
 }
 
 int cmd_incidents(int argc, char **argv, struct app *app)
@@ -225,9 +282,19 @@ int cmd_incidents(int argc, char **argv, struct app *app)
                    path, sqlite3_errmsg(db.h));
         status = EXIT_USAGE;
     }
+    if (status == 0)
+        status = check_rule("incidents", &db, f.rule);
     if (status == 0) {
+        /* out.h lists these priorities: what stays on a narrow terminal. */
+        static const struct out_column cols[] = {
+            { "id", OUT_COL_TEXT, OUT_KEEP, 0 },       { "severity", OUT_COL_TEXT, 4, 0 },
+            { "rule", OUT_COL_TEXT, OUT_KEEP, 0 },     { "host", OUT_COL_TEXT, 2, 0 },
+            { "first_ts", OUT_COL_TIME, OUT_KEEP, 0 }, { "last_ts", OUT_COL_TIME, 8, 0 },
+            { "count", OUT_COL_TEXT, 7, 0 },           { "state", OUT_COL_TEXT, 6, 0 },
+            { "summary", OUT_COL_TEXT, 3, 24 },        { "cause", OUT_COL_TEXT, 9, 0 },
+        };
         bind_filter(st, &f);
-        status = cmd_print_statement(db.h, st, fmt);
+        status = cmd_print_statement(db.h, st, fmt, cols);
     }
     sqlite3_finalize(st);
     db_close(&db);
@@ -303,7 +370,7 @@ int cmd_report(int argc, char **argv, struct app *app)
             " FROM incidents i LEFT JOIN rules r ON r.id = i.rule_id"
             " LEFT JOIN incidents c ON c.id = i.cause_incident_id"
             " WHERE (?1 IS NULL OR coalesce(i.last_ts, i.first_ts) >= ?1)"
-            " AND (?2 IS NULL OR i.host = ?2) AND (?3 IS NULL OR i.rule_id = ?3)"
+            " AND (?2 IS NULL OR i.host = ?2 COLLATE NOCASE) AND (?3 IS NULL OR i.rule_id = ?3)"
             " AND (?4 = 0 OR i.state = 'open')"
             " ORDER BY i.host IS NULL, i.host, i.first_ts IS NULL, i.first_ts, i.id";
     sqlite3_stmt *st = NULL;
@@ -313,7 +380,7 @@ int cmd_report(int argc, char **argv, struct app *app)
                    "--rebuild' or the next scan)",
                    path, sqlite3_errmsg(db.h));
         status = EXIT_USAGE;
-    } else {
+    } else if ((status = check_rule("report", &db, f.rule)) == 0) {
         bind_filter(st, &f);
         /* Host, summaries and remedies may carry log text: every one is escaped. */
         struct buf host, b1, b2, b3;
@@ -325,7 +392,9 @@ int cmd_report(int argc, char **argv, struct app *app)
         width = width < 40 ? (width ? 40 : 96) : HL_MIN(width, 96);
         unsigned long n = 0;
         int rc;
-        printf("hsmlog report%s%s\n", f.has_since ? " since " : "", f.has_since ? f.since : "");
+        char since[24];
+        printf("hsmlog report%s%s\n", f.has_since ? " since " : "",
+               f.has_since ? short_ts((const unsigned char *)f.since, since) : "");
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             const char *h = safe(&b1, sqlite3_column_text(st, 0));
             if (n == 0 || strcmp(h, buf_cstr(&host)) != 0) {

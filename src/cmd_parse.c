@@ -37,6 +37,7 @@ static const char parse_usage[] =
         "      --max-size, --max-ratio, --max-members   input limits as for scan\n"
         "      --program NAME    program of lines that name none (journalctl -o cat)\n"
         "      --host NAME       host of lines that name none\n"
+        "  -q, --quiet           errors only: no warnings about skipped input\n" APP_COMMON_HELP
         "\n"
         "Examples:\n"
         "  hsmlog parse /var/log/messages | jq -r 'select(.rc) | [.ts, .host, .rc] | @tsv'\n"
@@ -176,7 +177,7 @@ int cmd_parse(int argc, char **argv, struct app *app)
     struct scan_options opt = { 0 };
     enum out_format fmt = OUT_JSON;
     int c;
-    while ((c = getopt_long(argc, argv, "hf:qv", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, APP_GETOPT "hf:qv", options, NULL)) != -1) {
         if (app_common_option(app, c, optarg))
             continue;
         int in = app_input_option("parse", c, optarg, &opt);
@@ -194,8 +195,7 @@ int cmd_parse(int argc, char **argv, struct app *app)
                                        optarg);
             break;
         default:
-            fprintf(stderr, "Try 'hsmlog parse --help'.\n");
-            return EXIT_USAGE;
+            return app_option_error("parse", argv, c, options);
         }
     }
     if (!opt.max_line)
@@ -208,7 +208,15 @@ int cmd_parse(int argc, char **argv, struct app *app)
     hl_err_clear(&err);
     struct parse_cmd pc = { 0 };
     int status = EXIT_OK;
-    if (ruleset_prepare(&rs, &err) < 0 || out_begin(&pc.out, fmt, stdout, N_COLUMNS, columns) < 0) {
+    /* On a narrow terminal (out.h): ts stays whole, message goes last, the Luna details first. */
+    static const unsigned cut[N_COLUMNS] = { 4,  5,  6,  OUT_KEEP, 2,  3,  7,  8,  9, 10,
+                                             11, 12, 13, 14,       15, 17, 16, 18, 1 };
+    struct out_column cols[N_COLUMNS];
+    for (size_t i = 0; i < N_COLUMNS; i++)
+        cols[i] = (struct out_column){ columns[i], i == 3 ? OUT_COL_TIME : OUT_COL_TEXT, cut[i],
+                                       i == N_COLUMNS - 1 ? 24 : 0 };
+    if (ruleset_prepare(&rs, &err) < 0 ||
+        out_begin_columns(&pc.out, fmt, stdout, N_COLUMNS, cols) < 0) {
         diag_error("parse", "out of memory");
         ruleset_release(&rs);
         return EXIT_USAGE;

@@ -12,21 +12,52 @@ static const char query_usage[] =
         "usage: hsmlog query [--format FORMAT] SQL\n"
         "\n"
         "Runs SQL (one or more statements) against the findings database, read-only,\n"
-        "and prints the rows. Tables: sources, findings, incidents, marks, rules, scans (docs/SCHEMA.md).\n"
-        "Statements that would change anything (INSERT, UPDATE, DELETE, CREATE, DROP, ATTACH,\n"
-        "a PRAGMA given a value, VACUUM, load_extension) are refused before they run.\n"
+        "and prints the rows. Tables: sources, findings, incidents, marks, rules, scans\n"
+        "(docs/SCHEMA.md). Every statement is checked before the first runs: one that is\n"
+        "wrong, or would change anything (INSERT, UPDATE, DELETE, CREATE, DROP, ATTACH, a\n"
+        "PRAGMA given a value, VACUUM, load_extension), stops them all, and none runs.\n"
+        "\n"
+        "Columns read straight from a column of the schema keep its meaning: JSON columns\n"
+        "(findings.fields, findings.group_key, incidents.key, marks.group_key) are JSON\n"
+        "values, not strings, in json and json-array; times (ts, first_ts, started_at ...,\n"
+        "and computed columns named ts or *_ts) show as 2026-11-28 13:10:12 in a table; on a\n"
+        "narrow terminal times and rule ids stay whole and other columns give way from the\n"
+        "right. CSV on a terminal shows control characters escaped, as a table does.\n"
         "\n"
         "Options:\n"
         "  -f, --format FORMAT   table (default), csv, json (one object per line) or\n"
-        "                        json-array; see 'hsmlog help formats'\n"
-        "      --db PATH         database (default: see 'hsmlog --help')\n"
-        "\n"
+        "                        json-array; see 'hsmlog help formats'\n" APP_COMMON_HELP "\n"
         "Example:\n"
         "  hsmlog query \"SELECT host, rule_id, count(*) AS n FROM findings GROUP BY 1, 2\"\n"
         "\n"
         "Exit status: 0 ok, 2 bad or refused statement, or no database.\n";
 
-int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt)
+/* How a result column is shown: what its origin in the schema holds (db_column_kind()), else
+ * a computed column named ts or *_ts is taken for a time and one named rule_id or rule for a
+ * rule id (JSON only by origin: a name says nothing of the text). Times and rule ids are kept
+ * whole on a narrow terminal, the other columns give way from the right. */
+static struct out_column query_column(sqlite3_stmt *st, int i)
+{
+    const char *name = sqlite3_column_name(st, i);
+    enum db_col_kind kind =
+            db_column_kind(sqlite3_column_table_name(st, i), sqlite3_column_origin_name(st, i));
+    size_t n = name ? strlen(name) : 0;
+    if (kind == DB_COL_OTHER && n &&
+        (strcmp(name, "ts") == 0 || (n > 3 && strcmp(name + n - 3, "_ts") == 0)))
+        kind = DB_COL_TIME;
+    if (kind == DB_COL_OTHER && n && (strcmp(name, "rule_id") == 0 || strcmp(name, "rule") == 0))
+        kind = DB_COL_RULE;
+    return (struct out_column){
+        .name = name,
+        .kind = kind == DB_COL_TIME   ? OUT_COL_TIME
+                : kind == DB_COL_JSON ? OUT_COL_JSON
+                                      : OUT_COL_TEXT,
+        .cut = kind == DB_COL_TIME || kind == DB_COL_RULE ? OUT_KEEP : (unsigned)i + 1,
+    };
+}
+
+int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt,
+                        const struct out_column *cols)
 {
     int ncols = sqlite3_column_count(st);
     if (ncols == 0) {
@@ -40,18 +71,16 @@ int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt)
         }
         return 0;
     }
-    const char **names = calloc((size_t)ncols, sizeof(*names));
+    struct out_column *own = NULL;
     struct out_cell *cells = calloc((size_t)ncols, sizeof(*cells));
     struct out_ctx out;
     int status = 0;
-    if (!names || !cells) {
-        diag_error("query", "out of memory");
-        status = EXIT_USAGE;
-        goto out;
+    if (!cols && (own = calloc((size_t)ncols, sizeof(*own))) != NULL) {
+        for (int i = 0; i < ncols; i++)
+            own[i] = query_column(st, i);
+        cols = own;
     }
-    for (int i = 0; i < ncols; i++)
-        names[i] = sqlite3_column_name(st, i);
-    if (out_begin(&out, fmt, stdout, (size_t)ncols, names) < 0) {
+    if (!cols || !cells || out_begin_columns(&out, fmt, stdout, (size_t)ncols, cols) < 0) {
         diag_error("query", "out of memory");
         status = EXIT_USAGE;
         goto out;
@@ -83,7 +112,7 @@ int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt)
             status = EXIT_USAGE;
     }
 out:
-    free(names);
+    free(own);
     free(cells);
     return status;
 }
@@ -98,7 +127,7 @@ int cmd_query(int argc, char **argv, struct app *app)
     };
     enum out_format fmt = OUT_TABLE;
     int c;
-    while ((c = getopt_long(argc, argv, "hf:qv", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, APP_GETOPT "hf:qv", options, NULL)) != -1) {
         if (app_common_option(app, c, optarg))
             continue;
         switch (c) {
@@ -111,8 +140,7 @@ int cmd_query(int argc, char **argv, struct app *app)
                                        optarg);
             break;
         default:
-            fprintf(stderr, "Try 'hsmlog query --help'.\n");
-            return EXIT_USAGE;
+            return app_option_error("query", argv, c, options);
         }
     }
     if (optind != argc - 1)
@@ -131,21 +159,43 @@ int cmd_query(int argc, char **argv, struct app *app)
         free(path);
         return EXIT_USAGE;
     }
+    /* Every statement is prepared, and so checked by the read-only guard, before the first
+     * runs: one that is wrong or refused stops them all, rather than after the others printed. */
     int status = 0;
-    const char *tail = sql;
-    while (status == 0 && tail && *tail) {
+    size_t n = 0, cap = 0;
+    sqlite3_stmt **stmts = NULL;
+    for (const char *tail = sql; status == 0 && tail && *tail;) {
         sqlite3_stmt *st = NULL;
         const char *next = NULL;
         if (db_prepare_query(&db, tail, &st, &next, &err) < 0) {
-            diag_error("query", "%s", err.msg);
+            if (n)
+                diag_error("query", "statement %zu: %s; none of the statements was run", n + 1,
+                           err.msg);
+            else
+                diag_error("query", "%s", err.msg);
             status = EXIT_USAGE;
             break;
         }
-        if (st)
-            status = cmd_print_statement(db.h, st, fmt);
-        sqlite3_finalize(st);
         tail = next;
+        if (!st)
+            continue; /* white space or a comment */
+        if (n == cap) {
+            sqlite3_stmt **v = realloc(stmts, (cap = cap ? 2 * cap : 4) * sizeof(*v));
+            if (!v) {
+                sqlite3_finalize(st);
+                diag_error("query", "out of memory");
+                status = EXIT_USAGE;
+                break;
+            }
+            stmts = v;
+        }
+        stmts[n++] = st;
     }
+    for (size_t i = 0; status == 0 && i < n; i++)
+        status = cmd_print_statement(db.h, stmts[i], fmt, NULL);
+    for (size_t i = 0; i < n; i++)
+        sqlite3_finalize(stmts[i]);
+    free(stmts);
     db_close(&db);
     free(path);
     return status;

@@ -27,6 +27,12 @@ static const char rules_usage[] =
         "        through the full parser and matcher\n"
         "path    where rules are looked for, in order, and which exist and are used\n"
         "\n"
+        "Options:\n"
+        "  -f, --format FORMAT   of list and path: table (default), csv, json or json-array\n"
+        "  -q, --quiet           errors only: check and test print their problems, no totals\n"
+        "  -v, --verbose         test: every passing test too\n"
+        "      --rules PATH      rule file or directory, repeatable (see below)\n" APP_COMMON_HELP
+        "\n"
         "Rules come from --rules PATH (repeatable), else $HSMLOG_RULES (colon-separated),\n"
         "else the installed rules directory (also found relative to the binary), else,\n"
         "for a binary in its build tree, the source tree. The file format: 'hsmlog help\n"
@@ -41,9 +47,14 @@ static const char rules_usage[] =
 
 static int rules_list(struct ruleset *rs, enum out_format fmt)
 {
-    static const char *const names[] = { "id", "severity", "program", "summary" };
+    static const struct out_column cols[] = {
+        { "id", OUT_COL_TEXT, OUT_KEEP, 0 },
+        { "severity", OUT_COL_TEXT, 1, 0 },
+        { "program", OUT_COL_TEXT, 2, 0 },
+        { "summary", OUT_COL_TEXT, 3, 24 },
+    };
     struct out_ctx out;
-    if (out_begin(&out, fmt, stdout, ARRAY_SIZE(names), names) < 0)
+    if (out_begin_columns(&out, fmt, stdout, ARRAY_SIZE(cols), cols) < 0)
         return EXIT_USAGE;
     int r = 0;
     for (size_t i = 0; r == 0 && i < rs->n; i++) {
@@ -70,12 +81,17 @@ static int rules_list(struct ruleset *rs, enum out_format fmt)
 /* `rules path`: every place rules are looked for, in order. */
 static int rules_path(struct app *app, enum out_format fmt)
 {
-    static const char *const names[] = { "origin", "path", "exists", "used" };
+    static const struct out_column cols[] = {
+        { "origin", OUT_COL_TEXT, 1, 0 },
+        { "path", OUT_COL_TEXT, 2, 24 },
+        { "exists", OUT_COL_TEXT, 3, 0 },
+        { "used", OUT_COL_TEXT, 4, 0 },
+    };
     struct rule_dirs dirs;
     struct out_ctx out;
     if (app_rule_dirs(app, &dirs) < 0)
         return EXIT_USAGE;
-    if (out_begin(&out, fmt, stdout, ARRAY_SIZE(names), names) < 0) {
+    if (out_begin_columns(&out, fmt, stdout, ARRAY_SIZE(cols), cols) < 0) {
         app_rule_dirs_release(&dirs);
         return EXIT_USAGE;
     }
@@ -124,7 +140,8 @@ static int rules_check(struct ruleset *rs, size_t load_errors)
         fprintf(stderr, "%zu problem%s in rule files\n", problems, problems == 1 ? "" : "s");
         return EXIT_USAGE;
     }
-    printf("%zu rules ok\n", n_public);
+    if (diag_verbosity >= 0) /* -q: errors only */
+        printf("%zu rules ok\n", n_public);
     return EXIT_OK;
 }
 
@@ -280,8 +297,9 @@ static int rules_test(struct ruleset *rs)
     size_t n_public = 0;
     for (size_t i = 0; i < rs->n; i++)
         n_public += rule_is_public(&rs->rules[i]);
-    printf("%zu rules, %zu tests: %zu passed, %zu failed\n", n_public, passed + failed, passed,
-           failed);
+    if (diag_verbosity >= 0) /* -q: errors only; the failures are on stderr */
+        printf("%zu rules, %zu tests: %zu passed, %zu failed\n", n_public, passed + failed, passed,
+               failed);
     return failed ? EXIT_FINDINGS : EXIT_OK;
 }
 
@@ -295,7 +313,7 @@ int cmd_rules(int argc, char **argv, struct app *app)
     };
     enum out_format fmt = OUT_TABLE;
     int c;
-    while ((c = getopt_long(argc, argv, "hf:qv", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, APP_GETOPT "hf:qv", options, NULL)) != -1) {
         if (app_common_option(app, c, optarg))
             continue;
         switch (c) {
@@ -308,8 +326,7 @@ int cmd_rules(int argc, char **argv, struct app *app)
                                        optarg);
             break;
         default:
-            fprintf(stderr, "Try 'hsmlog rules --help'.\n");
-            return EXIT_USAGE;
+            return app_option_error("rules", argv, c, options);
         }
     }
     if (optind != argc - 1)

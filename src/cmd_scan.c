@@ -51,7 +51,8 @@ static const char scan_usage[] =
         "      --program NAME    program of lines that name none, so that rules for it can\n"
         "                        match text with no header (journalctl -o cat)\n"
         "      --host NAME       host of lines that name none\n"
-        "      --db PATH, --no-db, --rules PATH, -q, -v   see 'hsmlog --help'\n"
+        "  -q, --quiet           errors only: no summary, totals, warnings or progress\n"
+        "                        (--output json and the --follow lines still print)\n" APP_COMMON_HELP
         "\n"
         "Exit status: 0 ok, 1 --fail-on matched, 2 usage/rule/database error,\n"
         "3 some input could not be read in full (the rest was still scanned and stored).\n"
@@ -471,7 +472,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
     struct scan_cmd sc = { .fail_on = -1 };
     enum term_when color = TERM_AUTO, progress = TERM_AUTO;
     int c;
-    while ((c = getopt_long(argc, argv, "fho:qv", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, APP_GETOPT "fho:qv", options, NULL)) != -1) {
         if (app_common_option(app, c, optarg))
             continue;
         int in = app_input_option("scan", c, optarg, &opt);
@@ -511,8 +512,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
                         "scan", "--color takes 'auto', 'always' or 'never', not '%s'", optarg);
             break;
         default:
-            fprintf(stderr, "Try 'hsmlog scan --help'.\n");
-            return EXIT_USAGE;
+            return app_option_error("scan", argv, c, options);
         }
     }
     if (!opt.max_line)
@@ -619,9 +619,12 @@ int cmd_scan(int argc, char **argv, struct app *app)
             fatal = true;
         }
     }
-    if (!sc.json && !sc.output_broken && sc.follow)
+    /* -q: errors only. What was asked for (--output json, the --follow lines) still prints;
+     * the summary and the totals are not. */
+    bool quiet = diag_verbosity < 0;
+    if (!sc.json && !sc.output_broken && sc.follow && !quiet)
         print_totals(&scan, fired_rules(&sc), secs, opt.max_line);
-    else if (!sc.json && !sc.output_broken)
+    else if (!sc.json && !sc.output_broken && !quiet)
         print_summary(fatal ? NULL : dbp, &sc, &scan, secs, opt.max_line);
     if (interrupted)
         diag_warn(NULL, "interrupted; what was read is stored");

@@ -1314,3 +1314,44 @@ int db_scan_clock(struct db *db, const char *ts, struct hl_err *err)
     bind_int(st, ":id", db->scan_id);
     return step_done(db, st, err, "cannot record the log clock");
 }
+
+enum db_col_kind db_column_kind(const char *table, const char *column)
+{
+    /* Every column of every schema version that holds a time, JSON or a rule id. findings
+     * is a table up to version 6 (a read-only query does not upgrade), a view over
+     * finding_rows after. */
+    static const struct {
+        const char *table, *column;
+        enum db_col_kind kind;
+    } cols[] = {
+        { "finding_rows", "ts", DB_COL_TIME },
+        { "finding_rows", "fields", DB_COL_JSON },
+        { "finding_rows", "group_key", DB_COL_JSON },
+        { "finding_rows", "rule_id", DB_COL_RULE },
+        { "findings", "ts", DB_COL_TIME },
+        { "findings", "fields", DB_COL_JSON },
+        { "findings", "group_key", DB_COL_JSON },
+        { "findings", "rule_id", DB_COL_RULE },
+        { "incidents", "first_ts", DB_COL_TIME },
+        { "incidents", "last_ts", DB_COL_TIME },
+        { "incidents", "key", DB_COL_JSON },
+        { "incidents", "rule_id", DB_COL_RULE },
+        { "incidents", "from_rule_id", DB_COL_RULE },
+        { "marks", "ts", DB_COL_TIME },
+        { "marks", "group_key", DB_COL_JSON },
+        { "marks", "rule_id", DB_COL_RULE },
+        { "incidents_dirty", "rule_id", DB_COL_RULE },
+        { "rules", "id", DB_COL_RULE },
+        { "scans", "started_at", DB_COL_TIME },
+        { "scans", "finished_at", DB_COL_TIME },
+        { "scans", "last_ts", DB_COL_TIME },
+        { "sources", "mtime", DB_COL_TIME },
+    };
+    if (!table || !column)
+        return DB_COL_OTHER;
+    for (size_t i = 0; i < ARRAY_SIZE(cols); i++)
+        if (sqlite3_stricmp(table, cols[i].table) == 0 &&
+            sqlite3_stricmp(column, cols[i].column) == 0)
+            return cols[i].kind;
+    return DB_COL_OTHER;
+}

@@ -225,6 +225,19 @@ HL_NODISCARD int db_cache_restore(struct db *db, int own, struct hl_err *err);
  * transaction, sorting in a small cache. Returns 0 or a negative hl_code. */
 HL_NODISCARD int db_restore_indexes(struct db *db, struct hl_err *err);
 
+/* What a column of the schema holds, for the formats that show it otherwise than as text. */
+enum db_col_kind {
+    DB_COL_OTHER,
+    DB_COL_TIME, /* a stored time: findings.ts, incidents.first_ts, scans.started_at ... */
+    DB_COL_JSON, /* JSON text: findings.fields and group_key, incidents.key, marks.group_key */
+    DB_COL_RULE, /* a rule id: rules.id and the rule_id columns */
+};
+
+/* Returns what column of table holds, by their names in the schema (the origin a result
+ * column reads, sqlite3_column_table_name() and sqlite3_column_origin_name(); a column of the
+ * findings view has finding_rows as its table). NULL names give DB_COL_OTHER. */
+enum db_col_kind db_column_kind(const char *table, const char *column);
+
 /* Raises scans.last_ts of the running scan to ts (ISO text) when it is later. */
 HL_NODISCARD int db_scan_clock(struct db *db, const char *ts, struct hl_err *err);
 

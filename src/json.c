@@ -2,7 +2,9 @@
  * the values a caller asks for, so a journal line with forty fields costs one pass. */
 #include "json.h"
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "err.h"
 #include "utf8.h"
@@ -18,17 +20,27 @@ int json_put_string(struct buf *out, const char *p, size_t n)
     size_t i = 0, run = 0;
     while (r == 0 && i < n) {
         unsigned char c = u[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
             i++;
             continue;
         }
         size_t len = c >= 0x80 ? utf8_seq_len(u + i, n - i) : 0;
-        if (len) {
+        if (len && !utf8_acts_on_terminal(u + i, len)) {
             i += len;
             continue;
         }
         if ((r = buf_add(out, p + run, i - run)) < 0)
             return r;
+        if (len) {
+            /* The same character, written so that NDJSON read on a terminal cannot drive it. */
+            uint32_t cp = len == 2 ? (uint32_t)(u[i] & 0x1F) << 6 | (u[i + 1] & 0x3F)
+                                   : (uint32_t)(u[i] & 0x0F) << 12 |
+                                             (uint32_t)(u[i + 1] & 0x3F) << 6 | (u[i + 2] & 0x3F);
+            r = buf_printf(out, "\\u%04x", (unsigned)cp);
+            i += len;
+            run = i;
+            continue;
+        }
         char esc[7] = { '\\', 0 };
         switch (c) {
         case '"':
@@ -46,7 +58,7 @@ int json_put_string(struct buf *out, const char *p, size_t n)
             r = buf_add(out, "\\t", 2);
             break;
         default:
-            if (c < 0x20 && c != 0) {
+            if ((c < 0x20 && c != 0) || c == 0x7f) {
                 esc[1] = 'u';
                 esc[2] = '0';
                 esc[3] = '0';
@@ -308,4 +320,174 @@ int json_value_decode(struct strv v, struct buf *out)
             return 0;
         return buf_add(out, v.p, v.n);
     }
+}
+
+/* ---- json_put_value(): a strict reader that writes what it reads ---- */
+
+struct jcopy {
+    const char *p, *end; /* borrowed: the unread text */
+    struct buf *out;     /* borrowed */
+    struct buf str;      /* owned: one decoded string */
+    int depth;
+};
+
+static int copy_value(struct jcopy *c);
+
+/* A string token: no raw control byte, only the escapes RFC 8259 section 7 allows. */
+static int copy_string(struct jcopy *c)
+{
+    const char *start = c->p++;
+    while (c->p < c->end && *c->p != '"') {
+        unsigned char ch = (unsigned char)*c->p;
+        if (ch < 0x20)
+            return HL_EFORMAT;
+        if (ch == '\\') {
+            if (++c->p >= c->end)
+                return HL_EFORMAT;
+            if (*c->p == 'u') {
+                uint32_t cp;
+                if (hex4(c->p + 1, c->end, &cp) < 0)
+                    return HL_EFORMAT;
+                c->p += 4;
+            } else if (*c->p == '\0' || !strchr("\"\\/bfnrt", *c->p)) {
+                return HL_EFORMAT;
+            }
+        }
+        c->p++;
+    }
+    if (c->p >= c->end)
+        return HL_EFORMAT;
+    c->p++;
+    buf_reset(&c->str);
+    int r = decode_string(strv_make(start, (size_t)(c->p - start)), &c->str);
+    return r ? r : json_put_string(c->out, c->str.data ? c->str.data : "", c->str.len);
+}
+
+static bool is_digit(const char *p, const char *end)
+{
+    return p < end && *p >= '0' && *p <= '9';
+}
+
+/* A number per RFC 8259 section 6, copied as written. */
+static int copy_number(struct jcopy *c)
+{
+    const char *p = c->p, *end = c->end;
+    if (p < end && *p == '-')
+        p++;
+    if (!is_digit(p, end))
+        return HL_EFORMAT;
+    if (*p == '0')
+        p++;
+    else
+        while (is_digit(p, end))
+            p++;
+    if (p < end && *p == '.') {
+        if (!is_digit(++p, end))
+            return HL_EFORMAT;
+        while (is_digit(p, end))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (!is_digit(p, end))
+            return HL_EFORMAT;
+        while (is_digit(p, end))
+            p++;
+    }
+    int r = buf_add(c->out, c->p, (size_t)(p - c->p));
+    c->p = p;
+    return r;
+}
+
+/* An array or an object: values (objects: string keys and values) between commas. */
+static int copy_container(struct jcopy *c)
+{
+    char close = *c->p == '[' ? ']' : '}';
+    bool object = close == '}';
+    if (++c->depth > JSON_MAX_DEPTH)
+        return HL_EFORMAT;
+    int r = buf_addc(c->out, *c->p++);
+    c->p = skip_ws(c->p, c->end);
+    if (r == 0 && c->p < c->end && *c->p == close) {
+        c->p++;
+        c->depth--;
+        return buf_addc(c->out, close);
+    }
+    while (r == 0) {
+        if (object) {
+            c->p = skip_ws(c->p, c->end);
+            if (c->p >= c->end || *c->p != '"')
+                return HL_EFORMAT;
+            if ((r = copy_string(c)) < 0)
+                return r;
+            c->p = skip_ws(c->p, c->end);
+            if (c->p >= c->end || *c->p != ':')
+                return HL_EFORMAT;
+            c->p++;
+            if ((r = buf_addc(c->out, ':')) < 0)
+                return r;
+        }
+        if ((r = copy_value(c)) < 0)
+            return r;
+        c->p = skip_ws(c->p, c->end);
+        if (c->p < c->end && *c->p == close) {
+            c->p++;
+            c->depth--;
+            return buf_addc(c->out, close);
+        }
+        if (c->p >= c->end || *c->p != ',')
+            return HL_EFORMAT;
+        c->p++;
+        r = buf_addc(c->out, ',');
+    }
+    return r;
+}
+
+static int copy_literal(struct jcopy *c, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
+        return HL_EFORMAT;
+    c->p += n;
+    return buf_add(c->out, word, n);
+}
+
+static int copy_value(struct jcopy *c)
+{
+    c->p = skip_ws(c->p, c->end);
+    if (c->p >= c->end)
+        return HL_EFORMAT;
+    switch (*c->p) {
+    case '"':
+        return copy_string(c);
+    case '[':
+    case '{':
+        return copy_container(c);
+    case 't':
+        return copy_literal(c, "true");
+    case 'f':
+        return copy_literal(c, "false");
+    case 'n':
+        return copy_literal(c, "null");
+    default:
+        return copy_number(c);
+    }
+}
+
+int json_put_value(struct buf *out, const char *p, size_t n)
+{
+    struct jcopy c = { .p = p, .end = p + n, .out = out };
+    buf_init(&c.str, 0);
+    size_t mark = out->len;
+    int r = copy_value(&c);
+    if (r == 0 && skip_ws(c.p, c.end) != c.end)
+        r = HL_EFORMAT;
+    buf_release(&c.str);
+    if (r < 0 && out->data) {
+        out->len = mark;
+        out->data[mark] = '\0';
+    }
+    return r;
 }

@@ -13,6 +13,13 @@
  * become U+FFFD, so the result is always valid JSON. Fails with buf_add()'s codes. */
 HL_NODISCARD int json_put_string(struct buf *out, const char *p, size_t n);
 
+/* Appends the JSON text p[0..n), exactly one value with optional white space around it, to out
+ * re-written: each string through json_put_string() (so escaped as every string hsmlog writes),
+ * numbers, true, false, null and the structure as they are, white space dropped. Returns 0, or
+ * HL_EFORMAT when the text is not one valid JSON value (RFC 8259) nested at most 64 deep (out
+ * is then as it was), or buf_add()'s codes. */
+HL_NODISCARD int json_put_value(struct buf *out, const char *p, size_t n);
+
 /* Cursor over the members of one JSON object. Borrowed text: valid while the caller's line is. */
 struct json_iter {
     const char *p;   /* borrowed: next unread byte */

@@ -46,7 +46,9 @@ static const char main_usage_tail[] =
         "  --no-db        do not open or write a database\n"
         "  --rules PATH   rule file or directory, repeatable (default: $HSMLOG_RULES,\n"
         "                 then the installed rules)\n"
-        "  -q, --quiet    errors only      -v, --verbose   say more\n"
+        "  -q, --quiet    errors only: no warnings, progress, summaries or totals (what a\n"
+        "                 command is asked for, such as rows, a report or JSON, still prints)\n"
+        "  -v, --verbose  say more\n"
         "\n"
         "Exit status: 0 ok; 1 findings at or above --fail-on (or a rule test failed);\n"
         "2 usage, rule-file or database error; 3 some input could not be read in full.\n"
@@ -129,7 +131,8 @@ int main(int argc, char **argv)
     };
     int opt, status;
     /* '+': stop at the command name; options after it belong to the command. */
-    while ((opt = getopt_long(argc, argv, "+hVqv", options, NULL)) != -1) {
+    opterr = 0; /* app_option_error() says which option and why, in hsmlog's words */
+    while ((opt = getopt_long(argc, argv, "+" APP_GETOPT "hVqv", options, NULL)) != -1) {
         if (app_common_option(&app, opt, optarg))
             continue;
         switch (opt) {
@@ -142,8 +145,7 @@ int main(int argc, char **argv)
             status = EXIT_OK;
             goto out;
         default:
-            fputs("Try 'hsmlog --help'.\n", stderr);
-            status = EXIT_USAGE;
+            status = app_option_error(NULL, argv, opt, options);
             goto out;
         }
     }

@@ -1,10 +1,10 @@
 /* The output formats. Table cells are escaped so one row stays one line and log text cannot
- * drive the terminal; CSV and JSON keep values exact (made valid UTF-8). */
+ * drive the terminal; CSV and JSON keep values exact (made valid UTF-8), except CSV written
+ * to a terminal, which is for eyes and is escaped as the table is. */
 #include "out.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -22,6 +22,41 @@ int out_format_parse(const char *s, enum out_format *ret)
         }
     }
     return -1;
+}
+
+static bool digits(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    return true;
+}
+
+bool out_short_time(const char *p, size_t n, char out[20])
+{
+    /* "YYYY-MM-DD HH:MM:SS", then a fraction (".ffffff", any digits) or none, then "Z" or
+     * nothing: SQLite's form that hsmlog stores, and the RFC 3339 form with 'T' and 'Z' of
+     * older databases. */
+    if (n < 19 || !digits(p, 4) || p[4] != '-' || !digits(p + 5, 2) || p[7] != '-' ||
+        !digits(p + 8, 2) || (p[10] != 'T' && p[10] != ' ') || !digits(p + 11, 2) || p[13] != ':' ||
+        !digits(p + 14, 2) || p[16] != ':' || !digits(p + 17, 2))
+        return false;
+    size_t i = 19;
+    if (i < n && p[i] == '.') {
+        size_t d = ++i;
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == d)
+            return false;
+    }
+    if (i < n && p[i] == 'Z')
+        i++;
+    if (i != n)
+        return false;
+    memcpy(out, p, 19);
+    out[10] = ' ';
+    out[19] = '\0';
+    return true;
 }
 
 /* Display width of escaped text: UTF-8 sequences count as one column. */
@@ -44,14 +79,21 @@ static size_t text_prefix(const char *p, size_t n, size_t cols)
     return i;
 }
 
-/* Escapes a cell into o->cell; NULL shows as nothing. */
-static int table_escape(struct out_ctx *o, const struct out_cell *c)
+/* Escapes a cell into o->cell as the table shows it; NULL shows as nothing. */
+static int table_escape(struct out_ctx *o, size_t col, const struct out_cell *c)
 {
     buf_reset(&o->cell);
-    return c->type == OUT_NULL ? 0 : term_escape_cell(&o->cell, c->text, c->len);
+    if (c->type == OUT_NULL)
+        return 0;
+    char ts[20];
+    if (o->cols[col].kind == OUT_COL_TIME && c->type == OUT_TEXT &&
+        out_short_time(c->text, c->len, ts))
+        return buf_add(&o->cell, ts, 19);
+    return term_escape_cell(&o->cell, c->text, c->len);
 }
 
-/* Adds an escaped cell to the row, cut to width on a terminal, padded unless last. */
+/* Adds an escaped cell to the row: cut to width on a terminal, else whole even when wider;
+ * padded to width and followed by the gap unless it is the last column shown. */
 static int table_put_cell(struct out_ctx *o, const char *text, size_t len, size_t width, bool last)
 {
     struct buf *b = &o->line;
@@ -66,12 +108,24 @@ static int table_put_cell(struct out_ctx *o, const char *text, size_t len, size_
     } else {
         r = buf_add(b, text, len);
     }
-    for (size_t i = w; r == 0 && !last && i < width + 2; i++)
+    for (size_t i = w; r == 0 && !last && i < width + OUT_TABLE_GAP; i++)
+        r = buf_addc(b, ' ');
+    /* A cell wider than its column (off a terminal, or a streamed row past the sample) still
+     * leaves the gap, so it never runs into the next cell. */
+    for (size_t i = 0; r == 0 && !last && w > width && i < OUT_TABLE_GAP; i++)
         r = buf_addc(b, ' ');
     return r;
 }
 
-/* Prints one row of escaped texts (NUL-terminated strings). */
+/* The last column that is printed, or ncols when every column is hidden. */
+static size_t last_shown(const struct out_ctx *o)
+{
+    for (size_t i = o->ncols; i-- > 0;)
+        if (!o->tcol[i].hidden)
+            return i;
+    return o->ncols;
+}
+
 /* Ends the row in o->line and writes it. Trailing spaces of a short last-but-one column are
  * noise. */
 static int table_end_line(struct out_ctx *o)
@@ -84,13 +138,18 @@ static int table_end_line(struct out_ctx *o)
     return r;
 }
 
+/* Prints one row of escaped texts (NUL-terminated strings). */
 static int table_print_texts(struct out_ctx *o, char *const *texts)
 {
     buf_reset(&o->line);
+    size_t last = last_shown(o);
     int r = 0;
-    for (size_t i = 0; r == 0 && i < o->ncols; i++)
+    for (size_t i = 0; r == 0 && i < o->ncols; i++) {
+        if (o->tcol[i].hidden)
+            continue;
         r = table_put_cell(o, texts[i] ? texts[i] : "", texts[i] ? strlen(texts[i]) : 0,
-                           o->width[i], i + 1 == o->ncols);
+                           o->tcol[i].width, i == last);
+    }
     return r ? r : table_end_line(o);
 }
 
@@ -98,10 +157,13 @@ static int table_print_texts(struct out_ctx *o, char *const *texts)
 static int table_print_row(struct out_ctx *o, const struct out_cell *cells)
 {
     buf_reset(&o->line);
+    size_t last = last_shown(o);
     int r = 0;
     for (size_t i = 0; r == 0 && i < o->ncols; i++) {
-        if ((r = table_escape(o, &cells[i])) == 0)
-            r = table_put_cell(o, buf_cstr(&o->cell), o->cell.len, o->width[i], i + 1 == o->ncols);
+        if (o->tcol[i].hidden)
+            continue;
+        if ((r = table_escape(o, i, &cells[i])) == 0)
+            r = table_put_cell(o, buf_cstr(&o->cell), o->cell.len, o->tcol[i].width, i == last);
     }
     return r ? r : table_end_line(o);
 }
@@ -115,30 +177,78 @@ static void free_sample(struct out_ctx *o)
     o->sampled = 0;
 }
 
-/* On a terminal, narrows columns until a row fits in o->columns: first the last column
- * (usually the free text: a message, a summary) down to OUT_TABLE_LAST_MIN, then the widest
- * ones, none below OUT_TABLE_MIN, so a very narrow terminal still wraps. */
-static void table_fit(struct out_ctx *o)
+static size_t row_width(const struct out_ctx *o)
 {
-    size_t total = 2 * (o->ncols - 1);
-    for (size_t i = 0; i < o->ncols; i++)
-        total += o->width[i];
-    size_t *last = &o->width[o->ncols - 1];
-    if (total > (size_t)o->columns && *last > OUT_TABLE_LAST_MIN) {
-        size_t cut = HL_MIN(total - (size_t)o->columns, *last - OUT_TABLE_LAST_MIN);
-        *last -= cut;
+    size_t total = 0, shown = 0;
+    for (size_t i = 0; i < o->ncols; i++) {
+        if (!o->tcol[i].hidden) {
+            total += o->tcol[i].width;
+            shown++;
+        }
+    }
+    return total + (shown ? OUT_TABLE_GAP * (shown - 1) : 0);
+}
+
+/* Of the columns that may give way and have not been handled (done[]), the one to give way
+ * next: the highest cut, the rightmost of equals; ncols when none is left. */
+static size_t next_to_give(const struct out_ctx *o, const bool *done)
+{
+    size_t best = o->ncols;
+    for (size_t i = 0; i < o->ncols; i++) {
+        if (done[i] || o->cols[i].cut == OUT_KEEP)
+            continue;
+        if (best == o->ncols || o->cols[i].cut >= o->cols[best].cut)
+            best = i;
+    }
+    return best;
+}
+
+/* On a terminal, makes a row fit in o->columns as out.h describes: narrow, then hide, then
+ * give the room hidden columns freed back to the most important narrowed ones. */
+static int table_fit(struct out_ctx *o)
+{
+    size_t avail = (size_t)o->columns, total = row_width(o);
+    if (total <= avail)
+        return 0;
+    bool *done = calloc(o->ncols, sizeof(*done));
+    if (!done)
+        return HL_ENOMEM;
+    for (size_t i; total > avail && (i = next_to_give(o, done)) < o->ncols;) {
+        struct out_tcol *t = &o->tcol[i];
+        size_t min = HL_MAX(o->cols[i].min ? o->cols[i].min : OUT_TABLE_MIN, 1);
+        done[i] = true;
+        /* A cut number is a wrong number, and a cut time no time. */
+        if (t->numeric || o->cols[i].kind == OUT_COL_TIME || t->width <= min)
+            continue;
+        size_t cut = HL_MIN(t->width - min, total - avail);
+        t->width -= cut;
         total -= cut;
     }
-    while (total > (size_t)o->columns) {
-        size_t widest = 0;
-        for (size_t i = 1; i < o->ncols; i++)
-            if (o->width[i] > o->width[widest])
-                widest = i;
-        if (o->width[widest] <= OUT_TABLE_MIN)
-            break;
-        o->width[widest]--;
-        total--;
+    memset(done, 0, o->ncols * sizeof(*done));
+    for (size_t i; total > avail && (i = next_to_give(o, done)) < o->ncols;) {
+        done[i] = true;
+        o->tcol[i].hidden = true;
+        total = row_width(o);
     }
+    /* Room left over (a hidden column freed more than was missing) goes back to the cut
+     * columns still shown, the most important first. */
+    while (total < avail) {
+        size_t best = o->ncols;
+        for (size_t i = 0; i < o->ncols; i++) {
+            const struct out_tcol *t = &o->tcol[i];
+            if (t->hidden || t->width >= t->full)
+                continue;
+            if (best == o->ncols || o->cols[i].cut < o->cols[best].cut)
+                best = i;
+        }
+        if (best == o->ncols)
+            break;
+        size_t add = HL_MIN(avail - total, o->tcol[best].full - o->tcol[best].width);
+        o->tcol[best].width += add;
+        total += add;
+    }
+    free(done);
+    return 0;
 }
 
 /* Prints the header, the rule line and the buffered rows; later rows stream. */
@@ -148,28 +258,33 @@ static int table_flush_sample(struct out_ctx *o)
     int r = texts ? 0 : HL_ENOMEM;
     for (size_t i = 0; r == 0 && i < o->ncols; i++) {
         buf_reset(&o->cell);
-        r = term_escape_cell(&o->cell, o->names[i], strlen(o->names[i]));
+        r = term_escape_cell(&o->cell, o->cols[i].name, strlen(o->cols[i].name));
         if (r == 0 && !(texts[i] = strdup(buf_cstr(&o->cell))))
             r = HL_ENOMEM;
         size_t w = text_width(buf_cstr(&o->cell), o->cell.len);
-        if (r == 0 && w > o->width[i])
-            o->width[i] = w;
+        if (r == 0 && w > o->tcol[i].width)
+            o->tcol[i].width = w;
+        o->tcol[i].full = o->tcol[i].width;
     }
-    if (o->columns)
-        table_fit(o);
+    if (r == 0 && o->columns)
+        r = table_fit(o);
     if (r == 0)
         r = table_print_texts(o, texts);
     for (size_t i = 0; texts && i < o->ncols; i++)
         free(texts[i]);
+    buf_reset(&o->line);
+    size_t last = last_shown(o);
     for (size_t i = 0; r == 0 && i < o->ncols; i++) {
-        size_t w = i + 1 == o->ncols ? HL_MAX(o->width[i], 1) : o->width[i];
+        if (o->tcol[i].hidden)
+            continue;
+        size_t w = i == last ? HL_MAX(o->tcol[i].width, 1) : o->tcol[i].width;
         for (size_t k = 0; r == 0 && k < w; k++)
-            r = fputc('-', o->fp) == EOF ? HL_EIO : 0;
-        if (r == 0 && i + 1 < o->ncols)
-            r = fputs("  ", o->fp) == EOF ? HL_EIO : 0;
+            r = buf_addc(&o->line, '-');
+        for (size_t k = 0; r == 0 && i != last && k < OUT_TABLE_GAP; k++)
+            r = buf_addc(&o->line, ' ');
     }
     if (r == 0)
-        r = fputc('\n', o->fp) == EOF ? HL_EIO : 0;
+        r = table_end_line(o);
     for (size_t k = 0; r == 0 && k < o->sampled; k++) {
         for (size_t i = 0; i < o->ncols; i++)
             texts[i] = (char *)o->sample[k * o->ncols + i].text;
@@ -186,7 +301,7 @@ static int table_row(struct out_ctx *o, const struct out_cell *cells)
         return table_print_row(o, cells);
     size_t base = o->sampled * o->ncols;
     for (size_t i = 0; i < o->ncols; i++) {
-        int r = table_escape(o, &cells[i]);
+        int r = table_escape(o, i, &cells[i]);
         char *copy = r == 0 ? strdup(buf_cstr(&o->cell)) : NULL;
         if (!copy) {
             for (size_t k = 0; k < i; k++)
@@ -194,13 +309,14 @@ static int table_row(struct out_ctx *o, const struct out_cell *cells)
             return r ? r : HL_ENOMEM;
         }
         o->sample[base + i] = (struct out_cell){ OUT_TEXT, copy, o->cell.len };
+        o->tcol[i].numeric &= cells[i].type != OUT_TEXT;
         /* Off a terminal, padding stops at OUT_TABLE_WIDTH and longer cells overflow; on
          * one, columns are measured in full and then fitted to the screen. */
         size_t w = text_width(copy, o->cell.len);
         if (!o->columns)
             w = HL_MIN(w, (size_t)OUT_TABLE_WIDTH);
-        if (w > o->width[i])
-            o->width[i] = w;
+        if (w > o->tcol[i].width)
+            o->tcol[i].width = w;
     }
     o->sampled++;
     if (o->sampled == OUT_TABLE_SAMPLE)
@@ -214,7 +330,9 @@ static int table_end(struct out_ctx *o)
 }
 
 /* A CSV field per RFC 4180: made valid UTF-8 (NUL and bad bytes become U+FFFD), quoted when
- * it holds a comma, a quote, a line break or any other control character. */
+ * it holds a comma, a quote, a line break or any other control character. On a terminal the
+ * field is escaped as a table cell is (term_escape_cell()) instead: no control byte reaches
+ * the screen, and the escaped text needs quotes only for a comma or a quote. */
 static int csv_put(struct out_ctx *o, const struct out_cell *c)
 {
     struct buf *b = &o->line;
@@ -222,9 +340,9 @@ static int csv_put(struct out_ctx *o, const struct out_cell *c)
         return 0;
     const char *p = c->text;
     size_t n = c->len;
-    if (!utf8_is_clean(p, n)) {
+    if (o->terminal || !utf8_is_clean(p, n)) {
         buf_reset(&o->cell);
-        int r = utf8_sanitize(&o->cell, p, n);
+        int r = o->terminal ? term_escape_cell(&o->cell, p, n) : utf8_sanitize(&o->cell, p, n);
         if (r < 0)
             return r;
         p = buf_cstr(&o->cell);
@@ -241,8 +359,15 @@ static int csv_put(struct out_ctx *o, const struct out_cell *c)
     return r ? r : buf_addc(b, '"');
 }
 
+static int csv_header(struct out_ctx *o);
+
 static int csv_line(struct out_ctx *o, const struct out_cell *cells)
 {
+    if (!o->started) {
+        int r = csv_header(o);
+        if (r < 0)
+            return r;
+    }
     buf_reset(&o->line);
     int r = 0;
     for (size_t i = 0; r == 0 && i < o->ncols; i++) {
@@ -258,16 +383,23 @@ static int csv_line(struct out_ctx *o, const struct out_cell *cells)
     return r;
 }
 
-static int csv_begin(struct out_ctx *o)
+/* The header line, written with the first row (or at the end): o->terminal is final then. */
+static int csv_header(struct out_ctx *o)
 {
+    o->started = true;
     struct out_cell *head = calloc(o->ncols, sizeof(*head));
     if (!head)
         return HL_ENOMEM;
     for (size_t i = 0; i < o->ncols; i++)
-        head[i] = (struct out_cell){ OUT_TEXT, o->names[i], strlen(o->names[i]) };
+        head[i] = (struct out_cell){ OUT_TEXT, o->cols[i].name, strlen(o->cols[i].name) };
     int r = csv_line(o, head);
     free(head);
     return r;
+}
+
+static int csv_end(struct out_ctx *o)
+{
+    return o->started ? 0 : csv_header(o);
 }
 
 /* True when text is a JSON number (RFC 8259 section 6); SQLite prints Inf for overflowed reals. */
@@ -311,7 +443,7 @@ static int json_object(struct out_ctx *o, const struct out_cell *cells)
         if (i)
             r = buf_addc(&o->line, ',');
         if (r == 0)
-            r = json_put_string(&o->line, o->names[i], strlen(o->names[i]));
+            r = json_put_string(&o->line, o->cols[i].name, strlen(o->cols[i].name));
         if (r == 0)
             r = buf_addc(&o->line, ':');
         if (r)
@@ -319,9 +451,12 @@ static int json_object(struct out_ctx *o, const struct out_cell *cells)
         const struct out_cell *c = &cells[i];
         if (c->type == OUT_NULL)
             r = buf_adds(&o->line, "null");
-        else if (c->type == OUT_TEXT)
-            r = json_put_string(&o->line, c->text, c->len);
-        else if (json_number(c->text, c->len))
+        else if (c->type == OUT_TEXT) {
+            r = o->cols[i].kind == OUT_COL_JSON ? json_put_value(&o->line, c->text, c->len)
+                                                : HL_EFORMAT;
+            if (r == HL_EFORMAT) /* text, or a JSON column's cell that is not JSON after all */
+                r = json_put_string(&o->line, c->text, c->len);
+        } else if (json_number(c->text, c->len))
             r = buf_add(&o->line, c->text, c->len);
         else /* Inf, -Inf: no JSON number says that; keep the text */
             r = json_put_string(&o->line, c->text, c->len);
@@ -381,7 +516,7 @@ static const struct out_ops {
     int (*end)(struct out_ctx *o);
 } out_ops[OUT__COUNT] = {
     [OUT_TABLE] = { table_begin, table_row, table_end },
-    [OUT_CSV] = { csv_begin, csv_line, nothing },
+    [OUT_CSV] = { nothing, csv_line, csv_end },
     [OUT_JSON] = { nothing, ndjson_row, nothing },
     [OUT_JSON_ARRAY] = { json_array_begin, json_array_row, json_array_end },
 };
@@ -389,18 +524,18 @@ static const struct out_ops {
 static void out_free(struct out_ctx *o)
 {
     free_sample(o);
-    for (size_t i = 0; o->names && i < o->ncols; i++)
-        free(o->names[i]);
-    free(o->names);
-    free(o->width);
+    for (size_t i = 0; o->cols && i < o->ncols; i++)
+        free((char *)o->cols[i].name);
+    free(o->cols);
+    free(o->tcol);
     buf_release(&o->line);
     buf_release(&o->cell);
-    o->names = NULL;
-    o->width = NULL;
+    o->cols = NULL;
+    o->tcol = NULL;
 }
 
-int out_begin(struct out_ctx *o, enum out_format fmt, FILE *fp, size_t ncols,
-              const char *const *names)
+int out_begin_columns(struct out_ctx *o, enum out_format fmt, FILE *fp, size_t ncols,
+                      const struct out_column *cols)
 {
     memset(o, 0, sizeof(*o));
     o->fmt = fmt;
@@ -408,24 +543,40 @@ int out_begin(struct out_ctx *o, enum out_format fmt, FILE *fp, size_t ncols,
     o->ncols = ncols;
     buf_init(&o->line, 0);
     buf_init(&o->cell, 0);
-    o->names = calloc(ncols ? ncols : 1, sizeof(*o->names));
-    o->width = calloc(ncols ? ncols : 1, sizeof(*o->width));
-    if (!o->names || !o->width) {
+    o->cols = calloc(ncols ? ncols : 1, sizeof(*o->cols));
+    o->tcol = calloc(ncols ? ncols : 1, sizeof(*o->tcol));
+    if (!o->cols || !o->tcol) {
         out_free(o);
         return HL_ENOMEM;
     }
     for (size_t i = 0; i < ncols; i++) {
-        o->names[i] = strdup(names[i] ? names[i] : "");
-        if (!o->names[i]) {
+        o->cols[i] = cols[i];
+        o->cols[i].name = strdup(cols[i].name ? cols[i].name : "");
+        o->tcol[i].numeric = true;
+        if (!o->cols[i].name) {
             out_free(o);
             return HL_ENOMEM;
         }
     }
+    o->terminal = isatty(fileno(fp)) == 1;
     if (fmt == OUT_TABLE)
         o->columns = term_width(fileno(fp));
     int r = out_ops[fmt].begin(o);
     if (r < 0)
         out_free(o);
+    return r;
+}
+
+int out_begin(struct out_ctx *o, enum out_format fmt, FILE *fp, size_t ncols,
+              const char *const *names)
+{
+    struct out_column *cols = calloc(ncols ? ncols : 1, sizeof(*cols));
+    if (!cols)
+        return HL_ENOMEM;
+    for (size_t i = 0; i < ncols; i++)
+        cols[i] = (struct out_column){ .name = names[i], .cut = (unsigned)i + 1 };
+    int r = out_begin_columns(o, fmt, fp, ncols, cols);
+    free(cols);
     return r;
 }
 

@@ -73,20 +73,6 @@ static int put_hex(struct buf *out, const unsigned char *p, size_t n)
     return r;
 }
 
-/* True for a well-formed sequence a terminal may act on: C1 controls (ECMA-48 gives 0x9B the
- * meaning of ESC [), and the bidi embeddings, overrides and isolates that reorder what is
- * shown ("Trojan Source", CVE-2021-42574). */
-static bool unsafe_seq(const unsigned char *p, size_t len)
-{
-    if (len == 2)
-        return p[0] == 0xC2 && p[1] < 0xA0;
-    if (len == 3 && p[0] == 0xE2 && p[1] == 0x80)
-        return p[2] >= 0xAA && p[2] <= 0xAE; /* U+202A..U+202E */
-    if (len == 3 && p[0] == 0xE2 && p[1] == 0x81)
-        return p[2] >= 0xA6 && p[2] <= 0xA9; /* U+2066..U+2069 */
-    return false;
-}
-
 static int escape(struct buf *out, const char *p, size_t n, bool keep_tab)
 {
     const unsigned char *u = (const unsigned char *)p;
@@ -99,7 +85,7 @@ static int escape(struct buf *out, const char *p, size_t n, bool keep_tab)
             bad = (u[i] < 0x20 && !(u[i] == '\t' && keep_tab)) || u[i] == 0x7f;
         } else {
             len = utf8_seq_len(u + i, n - i);
-            bad = len == 0 || unsafe_seq(u + i, len);
+            bad = len == 0 || utf8_acts_on_terminal(u + i, len);
             if (len == 0)
                 len = 1;
         }

@@ -31,6 +31,17 @@ size_t utf8_seq_len(const unsigned char *p, size_t n)
     return len;
 }
 
+bool utf8_acts_on_terminal(const unsigned char *p, size_t len)
+{
+    if (len == 2)
+        return p[0] == 0xC2 && p[1] < 0xA0;
+    if (len == 3 && p[0] == 0xE2 && p[1] == 0x80)
+        return p[2] >= 0xAA && p[2] <= 0xAE; /* U+202A..U+202E */
+    if (len == 3 && p[0] == 0xE2 && p[1] == 0x81)
+        return p[2] >= 0xA6 && p[2] <= 0xA9; /* U+2066..U+2069 */
+    return false;
+}
+
 int utf8_is_clean(const char *p, size_t n)
 {
     const unsigned char *u = (const unsigned char *)p;

@@ -243,6 +243,74 @@ static void decode_rejects_malformed_values(void)
     buf_release(&b);
 }
 
+static void put_string_escapes_what_a_terminal_acts_on(void)
+{
+    /* The same characters, as \\u escapes: NDJSON read on a terminal cannot drive it. */
+    PUT("del\x7f", "\"del\\u007f\"");
+    PUT("csi\xC2\x9B"
+        "2J c1 end\xC2\x9F nbsp\xC2\xA0",
+        "\"csi\\u009b2J c1 end\\u009f nbsp\xC2\xA0\"");
+    PUT("\xE2\x80\xAE"
+        "evil\xE2\x81\xA6 \xE2\x80\xA6",
+        "\"\\u202eevil\\u2066 \xE2\x80\xA6\"");
+}
+
+/* Copies text with json_put_value() and compares the output (NULL: it must be refused). */
+static void check_value(const char *text, const char *want)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    CHECK_INT(buf_adds(&b, "<"), 0);
+    int r = json_put_value(&b, text, strlen(text));
+    if (want) {
+        CHECK_INT(r, 0);
+        CHECK(b.len > 0 && b.data[0] == '<');
+        CHECK_STR(b.len ? b.data + 1 : "", want);
+    } else {
+        CHECK_INT(r, HL_EFORMAT);
+        CHECK_STR(buf_cstr(&b), "<"); /* left as it was */
+    }
+    buf_release(&b);
+}
+
+static void put_value_rewrites_valid_json(void)
+{
+    check_value("{}", "{}");
+    check_value(" { \"a\" : [ 1 , -2.5e+3 , true , false , null ] } ",
+                "{\"a\":[1,-2.5e+3,true,false,null]}");
+    check_value("[\"hsm-a1\",\"HSM SO\"]", "[\"hsm-a1\",\"HSM SO\"]");
+    check_value("\"\\u00e9\\/\\n\"", "\"\xC3\xA9/\\n\"");
+    /* Strings go through json_put_string(): a stored bidi override comes out escaped. */
+    check_value("{\"m\":\"\xE2\x80\xAE"
+                "x\"}",
+                "{\"m\":\"\\u202ex\"}");
+    check_value("0", "0");
+}
+
+static void put_value_refuses_what_is_not_json(void)
+{
+    check_value("", NULL);
+    check_value("{", NULL);
+    check_value("{\"a\":1,}", NULL);
+    check_value("[1 2]", NULL);
+    check_value("{a:1}", NULL);
+    check_value("\"tab\there\"", NULL); /* a raw control byte in a string */
+    check_value("\"\\x\"", NULL);
+    check_value("01", NULL);
+    check_value("1.", NULL);
+    check_value("tru", NULL);
+    check_value("{} {}", NULL);
+    check_value("plain text", NULL);
+    char deep[200];
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 100);
+    struct buf b;
+    buf_init(&b, 0);
+    CHECK_INT(json_put_value(&b, deep, sizeof(deep)), HL_EFORMAT); /* nested past 64 */
+    CHECK_INT(json_put_value(&b, deep + 40, 120), 0);
+    buf_release(&b);
+}
+
 int main(void)
 {
     TAP_RUN(put_string_quotes_plain_text);
@@ -252,6 +320,9 @@ int main(void)
     TAP_RUN(put_string_replaces_invalid_utf8);
     TAP_RUN(put_string_replaces_nul);
     TAP_RUN(put_string_fails_at_buffer_cap);
+    TAP_RUN(put_string_escapes_what_a_terminal_acts_on);
+    TAP_RUN(put_value_rewrites_valid_json);
+    TAP_RUN(put_value_refuses_what_is_not_json);
     TAP_RUN(iter_yields_raw_members);
     TAP_RUN(iter_skips_over_nested_values);
     TAP_RUN(iter_over_empty_object_ends_at_once);

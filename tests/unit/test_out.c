@@ -1,7 +1,9 @@
 /* Unit tests for out: terminal escaping of untrusted text (controls, ESC, C1, bidi, bad
  * UTF-8, NUL), and the exact bytes of each format written to a real file: NDJSON, the JSON
- * array, CSV quoting of controls and invalid UTF-8, numbers that are not JSON numbers, and a
- * table with control characters in cells and names. */
+ * array, CSV quoting of controls and invalid UTF-8, numbers that are not JSON numbers, a
+ * table with control characters in cells and names; the separator after an overflowing cell,
+ * times to the second, fitting a terminal by column priority, JSON columns embedded as JSON,
+ * and CSV escaped on a terminal. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +125,199 @@ static void table_escapes_cells_and_names(void)
     free(t);
 }
 
+/* Writes rows through fmt with these columns, as if fp were a terminal `columns` wide (0: a
+ * file), and returns the bytes. */
+static char *render_cols(enum out_format fmt, const struct out_column *cols, size_t ncols,
+                         const struct out_cell *cells, size_t nrows, int columns)
+{
+    FILE *fp = tmpfile();
+    if (!fp)
+        return NULL;
+    struct out_ctx o;
+    int r = out_begin_columns(&o, fmt, fp, ncols, cols);
+    if (r == 0) {
+        o.columns = fmt == OUT_TABLE ? columns : 0;
+        o.terminal = columns > 0;
+    }
+    for (size_t i = 0; r == 0 && i < nrows; i++)
+        r = out_row(&o, cells + ncols * i);
+    if (r == 0)
+        r = out_end(&o);
+    long n = ftell(fp);
+    char *text = r == 0 && n >= 0 ? calloc(1, (size_t)n + 1) : NULL;
+    rewind(fp);
+    if (text && fread(text, 1, (size_t)n, fp) != (size_t)n) {
+        free(text);
+        text = NULL;
+    }
+    fclose(fp);
+    return text;
+}
+
+#define T(s)                       \
+    {                              \
+        OUT_TEXT, s, sizeof(s) - 1 \
+    }
+
+static void table_overflow_keeps_the_separator(void)
+{
+    /* Off a terminal a column is padded to OUT_TABLE_WIDTH at most; a longer cell overflows,
+     * and the next cell still starts two spaces after it. */
+    static const struct out_column cols[] = { { "message", OUT_COL_TEXT, 1, 0 },
+                                              { "rule_id", OUT_COL_TEXT, 2, 0 } };
+    static const struct out_cell cells[] = {
+        T("0123456789012345678901234567890123456789012345678901234567890123456789"),
+        T("a.b"),
+        T("short"),
+        T("c.d"),
+    };
+    char *t = render_cols(OUT_TABLE, cols, 2, cells, 2, 0);
+    CHECK_STR(t, "message                                                       rule_id\n"
+                 "------------------------------------------------------------  -------\n"
+                 "0123456789012345678901234567890123456789012345678901234567890123456789  a.b\n"
+                 "short                                                         c.d\n");
+    free(t);
+}
+
+static const struct out_column inc_cols[] = {
+    { "id", OUT_COL_TEXT, OUT_KEEP, 0 }, { "rule", OUT_COL_TEXT, OUT_KEEP, 0 },
+    { "host", OUT_COL_TEXT, 2, 0 },      { "ts", OUT_COL_TIME, OUT_KEEP, 0 },
+    { "last_ts", OUT_COL_TIME, 5, 0 },   { "count", OUT_COL_TEXT, 4, 0 },
+    { "summary", OUT_COL_TEXT, 3, 24 },
+};
+static const struct out_cell inc_rows[] = {
+    { OUT_INT, "7", 1 },
+    T("ntls.unknown-ca"),
+    T("hsm-a1.example"),
+    T("2026-11-28T13:10:12.000000Z"),
+    T("2026-11-28 13:12:00.500000Z"),
+    { OUT_INT, "12345", 5 },
+    T("12 client connection(s) to hsm-a1 refused the HSM's server certificate"),
+};
+
+static void table_shows_times_to_the_second(void)
+{
+    /* Either stored form; a time column's cell that is no stored time is shown as it is. */
+    static const struct out_cell odd[] = {
+        { OUT_INT, "8", 1 },
+        T("r"),
+        { OUT_NULL, NULL, 0 },
+        T("2026-11-28T13:10:12Z"),
+        T("2026-11-28 13:10:12.Z"),
+        T("1"),
+        T("s"),
+    };
+    char *t = render_cols(OUT_TABLE, inc_cols, 7, odd, 1, 0);
+    CHECK_STR(t, "id  rule  host  ts                   last_ts                count  summary\n"
+                 "--  ----  ----  -------------------  ---------------------  -----  -------\n"
+                 "8   r           2026-11-28 13:10:12  2026-11-28 13:10:12.Z  1      s\n");
+    free(t);
+    /* CSV and JSON keep the stored text. */
+    t = render_cols(OUT_CSV, inc_cols, 7, inc_rows, 1, 0);
+    CHECK(t && strstr(t, ",2026-11-28T13:10:12.000000Z,2026-11-28 13:12:00.500000Z,"));
+    free(t);
+    char ts[20];
+    CHECK(out_short_time("2026-11-28 13:10:12.000000Z", 27, ts));
+    CHECK_STR(ts, "2026-11-28 13:10:12");
+    CHECK(out_short_time("2026-11-28 13:10:12.774512", 26, ts));
+    CHECK_STR(ts, "2026-11-28 13:10:12");
+    CHECK(out_short_time("2026-11-28 13:10:12", 19, ts));
+    CHECK(!out_short_time("2026-11-28 13:10:12.", 20, ts));
+    CHECK(!out_short_time("2026-11-28 13:10:12+01:00", 25, ts));
+    CHECK(!out_short_time("2026-11-28X13:10:12Z", 20, ts));
+    CHECK(!out_short_time("2026-11-28T13:10", 16, ts));
+}
+
+static void table_fits_a_terminal_by_priority(void)
+{
+    /* A file: nothing cut, the summary padded to OUT_TABLE_WIDTH. */
+    char *t = render_cols(OUT_TABLE, inc_cols, 7, inc_rows, 1, 0);
+    CHECK_STR(t, "id  rule             host            ts                   last_ts              "
+                 "count  summary\n"
+                 "--  ---------------  --------------  -------------------  -------------------  "
+                 "-----  ------------------------------------------------------------\n"
+                 "7   ntls.unknown-ca  hsm-a1.example  2026-11-28 13:10:12  2026-11-28 13:12:00  "
+                 "12345  12 client connection(s) to hsm-a1 refused the HSM's server certificate\n");
+    free(t);
+    /* 120: the summary (cut 3) narrows; times and the number never do. */
+    t = render_cols(OUT_TABLE, inc_cols, 7, inc_rows, 1, 120);
+    CHECK_STR(t, "id  rule             host            ts                   last_ts              "
+                 "count  summary\n"
+                 "--  ---------------  --------------  -------------------  -------------------  "
+                 "-----  ----------------------------------\n"
+                 "7   ntls.unknown-ca  hsm-a1.example  2026-11-28 13:10:12  2026-11-28 13:12:00  "
+                 "12345  12 client connection(s) to hsm-a1\xE2\x80\xA6\n");
+    free(t);
+    /* 80: the summary down to its 24 and the host to 8 are not enough: last_ts (cut 5) and
+     * count (4) hide, and the room left goes back to the host, more important (2). */
+    t = render_cols(OUT_TABLE, inc_cols, 7, inc_rows, 1, 80);
+    CHECK_STR(t,
+              "id  rule             host          ts                   summary\n"
+              "--  ---------------  ------------  -------------------  ------------------------\n"
+              "7   ntls.unknown-ca  hsm-a1.exam\xE2\x80\xA6  2026-11-28 13:10:12  12 client "
+              "connection(s)\xE2\x80\xA6\n");
+    free(t);
+    /* 50: the summary hides too; the host stays, cut to 8. */
+    t = render_cols(OUT_TABLE, inc_cols, 7, inc_rows, 1, 50);
+    CHECK_STR(t, "id  rule             host      ts\n"
+                 "--  ---------------  --------  -------------------\n"
+                 "7   ntls.unknown-ca  hsm-a1.\xE2\x80\xA6  2026-11-28 13:10:12\n");
+    free(t);
+    /* 20: what is kept is kept, and the row wraps. */
+    t = render_cols(OUT_TABLE, inc_cols, 7, inc_rows, 1, 20);
+    CHECK_STR(t, "id  rule             ts\n"
+                 "--  ---------------  -------------------\n"
+                 "7   ntls.unknown-ca  2026-11-28 13:10:12\n");
+    free(t);
+}
+
+static void json_embeds_json_columns(void)
+{
+    static const struct out_column cols[] = { { "fields", OUT_COL_JSON, 1, 0 },
+                                              { "key", OUT_COL_JSON, 2, 0 },
+                                              { "text", OUT_COL_TEXT, 3, 0 } };
+    static const struct out_cell cells[] = {
+        T("{\"client_ip\":\"10.1.2.3\",\"n\":2}"),
+        T("[\"hsm-a1\",\"\xE2\x80\xAE\"]"),
+        T("{}"),
+        T("not json"),
+        { OUT_NULL, NULL, 0 },
+        T("[1]"),
+    };
+    char *t = render_cols(OUT_JSON, cols, 3, cells, 2, 0);
+    CHECK_STR(t,
+              "{\"fields\":{\"client_ip\":\"10.1.2.3\",\"n\":2},\"key\":[\"hsm-a1\",\"\\u202e\"],"
+              "\"text\":\"{}\"}\n"
+              "{\"fields\":\"not json\",\"key\":null,\"text\":\"[1]\"}\n");
+    free(t);
+    t = render_cols(OUT_JSON_ARRAY, cols, 3, cells, 1, 0);
+    CHECK_STR(
+            t,
+            "[\n{\"fields\":{\"client_ip\":\"10.1.2.3\",\"n\":2},\"key\":[\"hsm-a1\",\"\\u202e\"],"
+            "\"text\":\"{}\"}\n]\n");
+    free(t);
+}
+
+static void csv_on_a_terminal_is_escaped(void)
+{
+    static const struct out_column cols[] = { { "a", OUT_COL_TEXT, 1, 0 },
+                                              { "b\x1b", OUT_COL_TEXT, 2, 0 } };
+    static const struct out_cell cells[] = {
+        T("esc\x1b[2J, tab\t nl\n"),
+        T("bidi\xE2\x80\xAE bad\xff \"q\""),
+    };
+    char *t = render_cols(OUT_CSV, cols, 2, cells, 1, 80);
+    CHECK_STR(t,
+              "a,b\\x1b\r\n"
+              "\"esc\\x1b[2J, tab\\x09 nl\\x0a\",\"bidi\\xe2\\x80\\xae bad\\xff \"\"q\"\"\"\r\n");
+    free(t);
+    /* Into a file the same row is data: raw bytes, quoted (invalid UTF-8 made U+FFFD). */
+    t = render_cols(OUT_CSV, cols, 2, cells, 1, 0);
+    CHECK_STR(t, "a,\"b\x1b\"\r\n"
+                 "\"esc\x1b[2J, tab\t nl\n\",\"bidi\xE2\x80\xAE bad\xEF\xBF\xBD \"\"q\"\"\"\r\n");
+    free(t);
+}
+
 int main(void)
 {
     TAP_RUN(escape_makes_text_inert);
@@ -130,5 +325,10 @@ int main(void)
     TAP_RUN(json_array_keeps_the_old_shape);
     TAP_RUN(csv_quotes_controls_and_cleans_utf8);
     TAP_RUN(table_escapes_cells_and_names);
+    TAP_RUN(table_overflow_keeps_the_separator);
+    TAP_RUN(table_shows_times_to_the_second);
+    TAP_RUN(table_fits_a_terminal_by_priority);
+    TAP_RUN(json_embeds_json_columns);
+    TAP_RUN(csv_on_a_terminal_is_escaped);
     return tap_done();
 }
