@@ -238,7 +238,12 @@ void ruleset_release_prefilter(struct ruleset *rs);
  * load, before ruleset_prepare(). */
 int ruleset_link(struct ruleset *rs, struct rule_errors *errs);
 
-/* Parses a duration "90s", "10m", "2h", "7d" (also "500ms"); returns 0 or -1. */
+/* The longest duration a rule or --since takes: 36500 days. Times stay within years 0 to
+ * 9999, so a time plus or minus a duration never overflows int64_t. */
+#define RULE_DURATION_MAX_US (36500 * INT64_C(86400000000))
+
+/* Parses a duration "90s", "10m", "2h", "7d" (also "500ms") of at most RULE_DURATION_MAX_US;
+ * returns 0 or -1. */
 int rule_duration_parse(const char *s, int64_t *ret_us);
 
 /* True for the rules users see (findings and derived rules), false for internal patterns. */

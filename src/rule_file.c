@@ -336,7 +336,7 @@ int rule_duration_parse(const char *s, int64_t *ret_us)
                   { "d", 86400 * INT64_C(1000000) } };
     for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
         if (strcmp(end, units[i].unit) == 0) {
-            if (v > INT64_MAX / units[i].us)
+            if (v > RULE_DURATION_MAX_US / units[i].us)
                 return -1;
             *ret_us = v * units[i].us;
             return 0;

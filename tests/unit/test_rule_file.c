@@ -448,6 +448,18 @@ static void durations_parse_with_units(void)
     CHECK_INT(rule_duration_parse("5w", &us), -1);
 }
 
+static void durations_stop_at_36500_days(void)
+{
+    int64_t us = 0;
+    CHECK_INT(rule_duration_parse("36500d", &us), 0);
+    CHECK_INT(us, RULE_DURATION_MAX_US);
+    CHECK_INT(rule_duration_parse("876000h", &us), 0);
+    CHECK_INT(rule_duration_parse("36501d", &us), -1);
+    CHECK_INT(rule_duration_parse("876001h", &us), -1);
+    CHECK_INT(rule_duration_parse("9223372036854775807ms", &us), -1);
+    CHECK_INT(rule_duration_parse("106751991d", &us), -1);
+}
+
 static void incident_keys_are_read(void)
 {
     CHECK_INT(load("[a.b]\n" GOOD_BODY "group-by = host, client_ip\ngap = 90s\n"
@@ -619,6 +631,7 @@ int main(void)
     TAP_RUN(missing_file_is_an_error_not_a_crash);
     TAP_RUN(shipped_rules_load_cleanly);
     TAP_RUN(durations_parse_with_units);
+    TAP_RUN(durations_stop_at_36500_days);
     TAP_RUN(incident_keys_are_read);
     TAP_RUN(bad_incident_keys_are_reported);
     TAP_RUN(broken_references_are_reported_at_link);
