@@ -67,11 +67,13 @@ int app_input_option(const char *command, int opt, const char *arg, struct scan_
         so->year = (int)v;
         return 1;
     case 'T': {
-        int off;
-        if (parse_time_offset(arg, &off) < 0)
-            return app_usage_error(command, "--tz takes an offset such as +01:00, not '%s'", arg),
+        struct hl_err err;
+        if (parse_zone_init(&so->zone, arg, &err) < 0)
+            return app_usage_error(command,
+                                   "--tz takes an offset such as +01:00 or a zone of the tz "
+                                   "database such as Europe/Berlin, not '%s'",
+                                   arg),
                    -1;
-        parse_zone_fixed(&so->zone, off);
         return 1;
     }
     case 'M':
@@ -112,6 +114,14 @@ int app_input_option(const char *command, int opt, const char *arg, struct scan_
         return 1;
     }
     return 0;
+}
+
+void app_input_zone(struct scan_options *so)
+{
+    struct hl_err err;
+    if (!so->zone.name[0] && parse_zone_local(&so->zone, &err) < 0)
+        diag_warn(NULL, "%s", err.msg);
+    diag_note("times without a zone are read in %s", so->zone.name);
 }
 
 int app_usage_error(const char *command, const char *fmt, ...)

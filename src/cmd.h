@@ -71,6 +71,10 @@ struct scan_options;
  * one, 0 when it was not, or -1 after a usage error naming command was printed. */
 int app_input_option(const char *command, int opt, const char *arg, struct scan_options *so);
 
+/* Gives so the local zone (TZ, else /etc/localtime) unless --tz named one, warning when TZ
+ * names no zone, and says which with -v. Call after the options. */
+void app_input_zone(struct scan_options *so);
+
 /* One place rules are looked for, in order of precedence (see app_rule_dirs()). */
 struct rule_dir {
     const char *origin; /* static: "--rules", "HSMLOG_RULES", "installed", ... */

@@ -67,7 +67,42 @@ static const char environment_help[] =
         "                  also found relative to the binary). 'hsmlog rules path' lists\n"
         "                  every place in order.\n"
         "  COLUMNS         terminal width for tables when the terminal does not say\n"
-        "  TZ              not used: timestamps without a zone are UTC unless --tz\n";
+        "  TZ              zone of timestamps that have none, unless --tz names one;\n"
+        "                  unset: /etc/localtime; empty: UTC ('hsmlog help time')\n"
+        "  TZDIR           where tz database zones are looked up (default\n"
+        "                  /usr/share/zoneinfo)\n";
+
+static const char time_help[] =
+        "Times (scan, parse)\n"
+        "\n"
+        "Stored times are UTC, in SQLite's form: 2026-11-28 09:14:03.\n"
+        "\n"
+        "Zones. Timestamps without a zone (RFC 3164 and journalctl -o short,\n"
+        "short-precise, the Luna 'syslog tail' form, ISO without an offset) are local\n"
+        "time: read in the zone --tz names, else in TZ, else in /etc/localtime, as\n"
+        "journalctl and lnav do. --tz takes a zone of the tz database (Europe/Berlin,\n"
+        "from $TZDIR or /usr/share/zoneinfo; a name that is not there is a usage error)\n"
+        "or an offset (+01:00, -0800, UTC). A zone gives each line the offset of its own\n"
+        "date: in Berlin +02:00 in July, +01:00 in January. A TZ that names no zone is\n"
+        "read as UTC, as libc reads it, with a warning. RFC 5424, short-iso, ISO with an\n"
+        "offset and journal JSON carry their zone and ignore --tz and TZ. -v says which\n"
+        "zone is used.\n"
+        "\n"
+        "Changes of clocks. A time in the hour skipped when clocks go forward (02:30 on\n"
+        "2026-03-29 in Berlin) is read with the offset before the change (01:30Z, where\n"
+        "a clock not yet changed puts it). A time in the hour that happens twice when\n"
+        "clocks go back (02:30 on 2026-10-25) is the one of its two instants nearer to\n"
+        "the line before it in the same input (the later on a tie; the first when no\n"
+        "timed line comes before): 02:59 then 02:00 are one minute apart.\n"
+        "\n"
+        "Impossible times. A header whose date or time does not exist (Feb 29 of a\n"
+        "common year, Nov 31, 25:00, minute 60) keeps its host, program and message but\n"
+        "no time (ts NULL); the line is still matched and never moves the year guess.\n"
+        "A leap second (23:59:60) is stored as 23:59:59.\n"
+        "\n"
+        "Examples:\n"
+        "  journalctl -u ntls --since today | hsmlog scan -\n"
+        "  hsmlog scan --tz Europe/Berlin --year 2026 hsm-a1-messages.log\n";
 
 static const char rule_format_help[] =
         "Rule files (hsmlog-rules(5); rules/README.md in the source)\n"
@@ -108,6 +143,7 @@ static const struct {
     { "formats", formats_help, "output formats: table, csv, json (NDJSON), json-array" },
     { "exit", exit_help, "exit statuses" },
     { "environment", environment_help, "environment variables and where files are" },
+    { "time", time_help, "how times are read: zones, changes of clocks, impossible dates" },
     { "rule-format", rule_format_help, "the rule file format (also: rules-format)" },
     { "rules-format", rule_format_help, NULL },
 };

@@ -31,7 +31,7 @@ static const char parse_usage[] =
         "  -f, --format FORMAT   json (one object per line, default), csv, table or\n"
         "                        json-array; see 'hsmlog help formats'\n"
         "      --year YEAR       year for timestamps that have none (as for scan)\n"
-        "      --tz OFFSET       zone of timestamps that have none, e.g. +01:00\n"
+        "      --tz ZONE         zone of timestamps that have none (as for scan)\n"
         "      --max-line BYTES  longest line; longer lines are cut (default 65536)\n"
         "      --max-depth N     containers nested deeper are skipped (default 8)\n"
         "      --max-size, --max-ratio, --max-members   input limits as for scan\n"
@@ -198,6 +198,7 @@ int cmd_parse(int argc, char **argv, struct app *app)
             return app_option_error("parse", argv, c, options);
         }
     }
+    app_input_zone(&opt);
     if (!opt.max_line)
         opt.max_line = LINES_DEFAULT_MAX_LINE;
 

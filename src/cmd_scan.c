@@ -40,7 +40,9 @@ static const char scan_usage[] =
         "                        (info, notice, warning, error, critical)\n"
         "      --year YEAR       year for timestamps that have none (default: from the\n"
         "                        file's modification time, else today)\n"
-        "      --tz OFFSET       zone of timestamps that have none, e.g. +01:00 (default UTC)\n"
+        "      --tz ZONE         zone of timestamps that have none: Europe/Berlin (tz\n"
+        "                        database) or +01:00 (default: TZ, else /etc/localtime;\n"
+        "                        see 'hsmlog help time')\n"
         "      --max-line BYTES  longest line matched; longer lines are cut (default 65536)\n"
         "      --max-depth N     containers (gzip, archive) nested deeper are skipped (default 8)\n"
         "      --max-size BYTES  most bytes one decompressed stream may yield (default 64 GiB)\n"
@@ -515,6 +517,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
             return app_option_error("scan", argv, c, options);
         }
     }
+    app_input_zone(&opt);
     if (!opt.max_line)
         opt.max_line = LINES_DEFAULT_MAX_LINE;
     int n_inputs = argc - optind;

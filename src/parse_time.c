@@ -277,13 +277,230 @@ int parse_time_offset(const char *s, int *ret_offset_s)
 
 void parse_zone_fixed(struct parse_zone *z, int offset_s)
 {
+    memset(z, 0, sizeof(*z));
     z->offset_s = offset_s;
+    int a = offset_s < 0 ? -offset_s : offset_s;
+    if (offset_s == 0)
+        snprintf(z->name, sizeof(z->name), "UTC");
+    else
+        snprintf(z->name, sizeof(z->name), "%c%02d:%02d", offset_s < 0 ? '-' : '+', a / 3600,
+                 a / 60 % 60);
+}
+
+static void zone_tzdb(struct parse_zone *z, const char *name)
+{
+    memset(z, 0, sizeof(*z));
+    z->tzdb = true;
+    snprintf(z->name, sizeof(z->name), "%s", name);
+    for (size_t i = 0; i < ARRAY_SIZE(z->hours); i++)
+        z->hours[i].hour = INT64_MIN;
+    z->last_start_us = INT64_MAX;
+    tzset();
+}
+
+/* Returns true when path is a file that starts like a TZif file (RFC 8536 §3.1: the magic
+ * "TZif"). A directory ("Europe") or any other file is not a zone. */
+static bool is_tzif(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char magic[4];
+    bool ok = read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+              memcmp(magic, "TZif", 4) == 0;
+    close(fd);
+    return ok;
+}
+
+/* Returns true when name (as TZ would hold it, a leading ':' allowed) is a zone of the tz
+ * database, looked up the way glibc does: an absolute path as it is, else under $TZDIR or
+ * /usr/share/zoneinfo. */
+static bool tzdb_has(const char *name)
+{
+    if (*name == ':')
+        name++;
+    if (!*name)
+        return false;
+    if (*name == '/')
+        return is_tzif(name);
+    const char *dir = getenv("TZDIR");
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
+    return n > 0 && (size_t)n < sizeof(path) && is_tzif(path);
+}
+
+int parse_zone_init(struct parse_zone *z, const char *spec, struct hl_err *err)
+{
+    int off;
+    if (parse_time_offset(spec, &off) == 0) {
+        parse_zone_fixed(z, off);
+        return 0;
+    }
+    if (!tzdb_has(spec))
+        return hl_err_set(err, HL_EUSAGE, NULL,
+                          "'%s' is no offset such as +01:00 and no zone of the tz database "
+                          "such as Europe/Berlin",
+                          spec);
+    if (setenv("TZ", spec, 1) < 0)
+        return hl_err_errno(err, HL_ENOMEM, NULL, "cannot set TZ");
+    zone_tzdb(z, *spec == ':' ? spec + 1 : spec);
+    return 0;
+}
+
+int parse_zone_local(struct parse_zone *z, struct hl_err *err)
+{
+    const char *tz = getenv("TZ");
+    if (!tz) {
+        /* glibc reads /etc/localtime; its link target names the zone for messages. */
+        char target[256];
+        ssize_t n = readlink("/etc/localtime", target, sizeof(target) - 1);
+        const char *name = "/etc/localtime";
+        if (n > 0) {
+            target[n] = '\0';
+            const char *tail = strstr(target, "zoneinfo/");
+            name = tail ? tail + strlen("zoneinfo/") : target;
+        }
+        zone_tzdb(z, name);
+        return 0;
+    }
+    if (!*tz) {
+        parse_zone_fixed(z, 0);
+        return 0;
+    }
+    /* Not a zone file, libc parses TZ as a POSIX rule ("CET-1CEST,M3.5.0,M10.5.0/3"), which
+     * always has an offset, so a digit; anything else libc reads as UTC. */
+    if (!tzdb_has(tz) && (*tz == ':' || !strpbrk(tz, "0123456789"))) {
+        parse_zone_fixed(z, 0);
+        return hl_err_set(err, HL_EUSAGE, NULL,
+                          "TZ is '%s', which is no zone of the tz database: times without a "
+                          "zone are read as UTC",
+                          tz);
+    }
+    zone_tzdb(z, *tz == ':' ? tz + 1 : tz);
+    return 0;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* Seconds east of UTC at the UTC time t, from the tz database through TZ. */
+static int32_t utc_offset(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    return localtime_r(&tt, &tm) ? (int32_t)tm.tm_gmtoff : 0;
+}
+
+/* Which UTC offsets the local second ls can be read with. A day either side is outside any
+ * zone's offset (at most 26 hours apart), so a and b are the offsets before and after the
+ * change nearest ls, if there is one. */
+static void classify(int64_t ls, struct parse_zone_hour *h)
+{
+    int32_t a = utc_offset(ls - 86400), b = utc_offset(ls + 86400);
+    bool va = utc_offset(ls - a) == a, vb = a != b && utc_offset(ls - b) == b;
+    if (va && vb) {
+        /* Clocks went back: the offset before the change is the larger one, and its reading
+         * is the earlier instant. */
+        h->n = 2;
+        h->off[0] = HL_MAX(a, b);
+        h->off[1] = HL_MIN(a, b);
+    } else if (va || vb) {
+        h->n = 1;
+        h->off[0] = va ? a : b;
+    } else {
+        h->n = 0;
+        h->off[0] = a;
+    }
+}
+
+static int64_t pick(const struct parse_zone_hour *h, int64_t local_us, int64_t near_us)
+{
+    int64_t first = local_us - (int64_t)h->off[0] * 1000000;
+    if (h->n != 2)
+        return first;
+    int64_t second = local_us - (int64_t)h->off[1] * 1000000;
+    if (near_us == INT64_MIN)
+        return first;
+    /* |first - near| < |second - near|, without overflow: first < second. */
+    if (near_us <= first)
+        return first;
+    if (near_us >= second)
+        return second;
+    return near_us - first < second - near_us ? first : second;
+}
+
+#define HOUR_US INT64_C(3600000000)
+
+/* The lookup behind parse_zone_to_utc()'s fast path, kept out of line so that the fast path
+ * stays a leaf function without a stack frame. */
+static __attribute__((noinline)) int64_t tzdb_to_utc(struct parse_zone *z, int64_t local_us,
+                                                     int64_t near_us)
+{
+    int64_t hour = floor_div(local_us, HOUR_US);
+    struct parse_zone_hour *h = &z->hours[(uint64_t)hour % PARSE_ZONE_HOURS];
+    if (h->hour != hour) {
+        /* The whole hour reads alike when its first and last second do: clocks change at
+         * most once an hour. */
+        struct parse_zone_hour end;
+        classify(hour * 3600, h);
+        classify(hour * 3600 + 3599, &end);
+        if (end.n != h->n || end.off[0] != h->off[0] || (h->n == 2 && end.off[1] != h->off[1]))
+            h->n = -1;
+        h->hour = hour;
+    }
+    if (h->n == 1) {
+        z->last_start_us = hour * HOUR_US;
+        z->last_off_us = (int64_t)h->off[0] * 1000000;
+    }
+    if (h->n >= 0)
+        return pick(h, local_us, near_us);
+    struct parse_zone_hour one;
+    classify(floor_div(local_us, 1000000), &one);
+    return pick(&one, local_us, near_us);
 }
 
 int64_t parse_zone_to_utc(struct parse_zone *z, int64_t local_us, int64_t near_us)
 {
-    (void)near_us;
-    return z ? local_us - (int64_t)z->offset_s * 1000000 : local_us;
+    if (!z)
+        return local_us;
+    if (!z->tzdb)
+        return local_us - (int64_t)z->offset_s * 1000000;
+    /* Most lines fall in the hour of the line before: no division, no table. */
+    if (local_us >= z->last_start_us && local_us - z->last_start_us < HOUR_US)
+        return local_us - z->last_off_us;
+    return tzdb_to_utc(z, local_us, near_us);
+}
+
+void parse_zone_civil(struct parse_zone *z, int64_t us, struct civil_time *ret)
+{
+    int64_t secs = floor_div(us, 1000000);
+    if (z && z->tzdb) {
+        time_t t = (time_t)secs;
+        struct tm tm;
+        if (localtime_r(&t, &tm)) {
+            *ret = (struct civil_time){ tm.tm_year + 1900,
+                                        tm.tm_mon + 1,
+                                        tm.tm_mday,
+                                        tm.tm_hour,
+                                        tm.tm_min,
+                                        tm.tm_sec,
+                                        (int)(us - secs * 1000000) };
+            return;
+        }
+    }
+    if (z && !z->tzdb)
+        secs += z->offset_s;
+    int64_t days = floor_div(secs, 86400), rem = secs - days * 86400;
+    unsigned m, d;
+    civil_from_days(days, &ret->year, &m, &d);
+    ret->month = (int)m;
+    ret->day = (int)d;
+    ret->hour = (int)(rem / 3600);
+    ret->min = (int)(rem / 60 % 60);
+    ret->sec = (int)(rem % 60);
+    ret->usec = (int)(us - floor_div(us, 1000000) * 1000000);
 }
 
 void year_guess_init(struct year_guess *g, int base_year, int ref_month)

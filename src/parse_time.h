@@ -76,20 +76,66 @@ void parse_time_format_rfc3339(int64_t us, char out[PARSE_TIME_ISO_LEN]);
  * success, -1 when s is not an offset. */
 int parse_time_offset(const char *s, int *ret_offset_s);
 
-/* The zone that times written without one are read in. A fixed offset for now (UTC when
- * zeroed).
- * Invariant: offset_s is within -24h..+24h. */
+/* One local hour of a tz database zone, as struct parse_zone caches it. */
+struct parse_zone_hour {
+    int64_t hour;   /* the local hour this is for (local seconds / 3600, rounded down);
+                       INT64_MIN for an empty slot */
+    int32_t off[2]; /* seconds east of UTC, as n says */
+    int n;          /* 1: off[0] holds all hour; 2: the hour happens twice (clocks set back),
+                       first at off[0], then at off[1]; 0: the hour does not exist (clocks set
+                       forward), off[0] held before; -1: the offsets change within the hour,
+                       each time is looked up alone */
+};
+
+#define PARSE_ZONE_HOURS 8 /* cached hours: a power of two */
+
+/* The zone that times written without one are read in: a fixed offset, or a zone of the
+ * system's tz database read through libc (TZ, localtime_r). A tz database zone caches the
+ * offsets of the local hours it has seen, so a line costs no libc call once its hour is known.
+ *
+ * Invariants: a process reads one tz database zone at a time, since libc keeps it in TZ: the
+ * latest parse_zone_init() or parse_zone_local() wins, and an older tz database zone must not
+ * be used after it. A zeroed struct is UTC. */
 struct parse_zone {
-    int offset_s; /* seconds east of UTC */
+    bool tzdb;      /* offsets from the tz database, else offset_s */
+    int offset_s;   /* the fixed offset, seconds east of UTC */
+    char name[256]; /* "Europe/Berlin", "+01:00": for messages;
+                       "" when zeroed */
+    struct parse_zone_hour hours[PARSE_ZONE_HOURS]; /* indexed by hour % PARSE_ZONE_HOURS */
+    int64_t last_start_us; /* local start of the latest hour read, when it has one offset:
+                              the next line is most likely in it; INT64_MAX for none */
+    int64_t last_off_us;   /* that hour's offset, in microseconds */
 };
 
 /* Sets z to a fixed offset of offset_s seconds east of UTC. */
 void parse_zone_fixed(struct parse_zone *z, int offset_s);
 
+/* Sets z to the zone spec names: an offset parse_time_offset() reads ("+01:00", "UTC"), or
+ * a zone of the system's tz database ("Europe/Berlin": a TZif file under $TZDIR, else
+ * /usr/share/zoneinfo; an absolute path to one works too). A tz database zone becomes the
+ * process's TZ. Fails with HL_EUSAGE, err naming spec, when it is neither: libc would read an
+ * unknown name as UTC without a word. */
+HL_NODISCARD int parse_zone_init(struct parse_zone *z, const char *spec, struct hl_err *err);
+
+/* Sets z to the local zone, found as journalctl and lnav find it: TZ when it is set (empty
+ * means UTC), else /etc/localtime (none means UTC). Returns 0, or HL_EUSAGE when TZ names no
+ * zone of the tz database and is no POSIX TZ rule either: z then reads UTC, as libc does, and
+ * err says so. */
+HL_NODISCARD int parse_zone_local(struct parse_zone *z, struct hl_err *err);
+
 /* Returns the UTC time of local_us, a civil time in zone z counted as if it were UTC
- * (parse_time_civil_us() of the fields as written). near_us is the time of the line before
- * in the same stream (INT64_MIN for none). z may be NULL for UTC. */
+ * (parse_time_civil_us() of the fields as written). z may be NULL for UTC.
+ * Times that a change of clocks makes special follow one documented rule (README, Input):
+ * a time in the hour skipped when clocks go forward (02:30 on a spring-forward day) is read
+ * with the offset in effect before the change, so it lands where a clock not yet changed
+ * would put it (01:30Z in Berlin, the instant that is 03:30 summer time). A time in the hour
+ * that happens twice when clocks go back is the one of its two instants nearer to near_us,
+ * the time of the line before it in the same input (a later one on a tie), or the first of
+ * them when near_us is INT64_MIN (no line before). */
 int64_t parse_zone_to_utc(struct parse_zone *z, int64_t local_us, int64_t near_us);
+
+/* Fills *ret with the civil time in z (NULL for UTC) of the UTC time us. */
+void parse_zone_civil(struct parse_zone *z, int64_t us, struct civil_time *ret);
 
 /* Gives year-less timestamps a year, one file (or stream) at a time.
  *

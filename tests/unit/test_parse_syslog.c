@@ -426,6 +426,47 @@ static void zoneless_timestamps_take_the_parser_offset(void)
     CHECK_INT(rec.ts_us, utc(2026, 11, 28, 9, 14, 3, 0));
 }
 
+static void zoneless_timestamps_follow_the_zone_through_a_change_of_clocks(void)
+{
+    static struct parse_zone berlin;
+
+    CHECK_INT(parse_zone_init(&berlin, "Europe/Berlin", NULL), 0);
+    parser_release(&parser);
+    parser_init(&parser, 2026, 0, &berlin);
+    /* The night of 2026-10-25, as a Berlin syslog writes it: 02:xx twice. */
+    static const struct {
+        const char *line;
+        int h, mi;
+    } night[] = {
+        { "Oct 25 01:59:00 h p: a", 23, 59 },
+        { "Oct 25 02:30:00 h p: b", 0, 30 },
+        { "Oct 25 02:29:00 h p: out of order", 0, 29 },
+        { "Oct 25 02:59:00 h p: c", 0, 59 },
+        { "Oct 25 02:00:00 h p: d", 1, 0 },
+        { "Oct 25 02:30:00 h p: e", 1, 30 },
+        { "Oct 25 03:00:00 h p: f", 2, 0 },
+    };
+    for (size_t i = 0; i < sizeof(night) / sizeof(night[0]); i++) {
+        parse_line(&parser, strv_from_cstr(night[i].line), &rec);
+        CHECK_INT(rec.ts_us,
+                  utc(2026, 10, night[i].h == 23 ? 24 : 25, night[i].h, night[i].mi, 0, 0));
+    }
+    /* Times that carry a zone ignore it. */
+    parse_line(&parser, strv_from_cstr("2026-07-01T12:00:00+0000 h p: z"), &rec);
+    CHECK_INT(rec.ts_us, utc(2026, 7, 1, 12, 0, 0, 0));
+    parse_line(&parser, strv_from_cstr("<1>1 2026-07-01T12:00:00Z h p - - - z"), &rec);
+    CHECK_INT(rec.ts_us, utc(2026, 7, 1, 12, 0, 0, 0));
+    parse_line(&parser, strv_from_cstr("{\"__REALTIME_TIMESTAMP\":\"1782907200000000\"}"), &rec);
+    CHECK_INT(rec.ts_us, utc(2026, 7, 1, 12, 0, 0, 0));
+    /* Those without one use it: the Luna tail form and zone-less ISO, summer and winter. */
+    parse_line(&parser, strv_from_cstr("2026 Jul  1 12:00:00 h local5 info p: z"), &rec);
+    CHECK_INT(rec.ts_us, utc(2026, 7, 1, 10, 0, 0, 0));
+    parse_line(&parser, strv_from_cstr("2026-01-01 12:00:00 h p: z"), &rec);
+    CHECK_INT(rec.ts_us, utc(2026, 1, 1, 11, 0, 0, 0));
+    parser_release(&parser);
+    parser_init(&parser, 2026, 0, NULL);
+}
+
 static void seen_counts_each_format(void)
 {
     parser_release(&parser);
@@ -580,6 +621,7 @@ int main(void)
     TAP_RUN(parse_tag_splits_program_pid_and_message);
     TAP_RUN(rfc3164_year_follows_the_file_across_new_year);
     TAP_RUN(zoneless_timestamps_take_the_parser_offset);
+    TAP_RUN(zoneless_timestamps_follow_the_zone_through_a_change_of_clocks);
     TAP_RUN(seen_counts_each_format);
     TAP_RUN(pri_191_is_the_last_pri_in_every_form);
     TAP_RUN(pid_above_int32_max_is_absent);

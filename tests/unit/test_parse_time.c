@@ -4,6 +4,7 @@
  * values were computed independently (Python's datetime with timezone.utc). */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "parse_time.h"
@@ -291,6 +292,166 @@ static void offset_parses_every_spelling(void)
     CHECK_INT(off, 7);
 }
 
+/* The UTC microseconds of a local civil time read in z, with near as the line before. */
+static int64_t local(struct parse_zone *z, int y, int mo, int d, int h, int mi, int64_t near)
+{
+    return parse_zone_to_utc(z, parse_time_civil(y, mo, d, h, mi, 0, 0), near);
+}
+
+static int64_t at(int y, int mo, int d, int h, int mi)
+{
+    return parse_time_civil(y, mo, d, h, mi, 0, 0);
+}
+
+static void zone_fixed_offsets_are_named_and_applied(void)
+{
+    struct parse_zone z;
+
+    CHECK_INT(parse_zone_init(&z, "+05:30", NULL), 0);
+    CHECK_STR(z.name, "+05:30");
+    CHECK_INT(local(&z, 2026, 7, 1, 12, 0, INT64_MIN), at(2026, 7, 1, 6, 30));
+    CHECK_INT(parse_zone_init(&z, "-0800", NULL), 0);
+    CHECK_STR(z.name, "-08:00");
+    CHECK_INT(parse_zone_init(&z, "UTC", NULL), 0);
+    CHECK_STR(z.name, "UTC");
+    CHECK_INT(local(&z, 2026, 7, 1, 12, 0, INT64_MIN), at(2026, 7, 1, 12, 0));
+    CHECK_INT(parse_zone_to_utc(NULL, at(2026, 7, 1, 12, 0), INT64_MIN), at(2026, 7, 1, 12, 0));
+}
+
+static void zone_names_outside_the_tz_database_are_refused(void)
+{
+    struct parse_zone z;
+    struct hl_err err;
+
+    /* libc would read each of these as UTC without a word. */
+    CHECK_INT(parse_zone_init(&z, "Europe/Berln", &err), HL_EUSAGE);
+    CHECK(strstr(err.msg, "'Europe/Berln'") != NULL);
+    CHECK_INT(parse_zone_init(&z, "Europe", &err), HL_EUSAGE); /* a directory */
+    CHECK_INT(parse_zone_init(&z, "CEST", &err), HL_EUSAGE);
+    CHECK_INT(parse_zone_init(&z, "", &err), HL_EUSAGE);
+    CHECK_INT(parse_zone_init(&z, "/etc/passwd", &err), HL_EUSAGE); /* not TZif */
+    CHECK_INT(parse_zone_init(&z, ":Europe/Berlin", &err), 0);
+    CHECK_STR(z.name, "Europe/Berlin");
+    CHECK_INT(parse_zone_init(&z, "/usr/share/zoneinfo/Asia/Tokyo", &err), 0);
+    CHECK_INT(local(&z, 2026, 7, 1, 12, 0, INT64_MIN), at(2026, 7, 1, 3, 0));
+}
+
+static void zone_berlin_has_summer_and_winter_offsets(void)
+{
+    struct parse_zone z;
+
+    CHECK_INT(parse_zone_init(&z, "Europe/Berlin", NULL), 0);
+    CHECK(z.tzdb);
+    CHECK_INT(local(&z, 2026, 7, 1, 12, 0, INT64_MIN), at(2026, 7, 1, 10, 0));
+    CHECK_INT(local(&z, 2026, 1, 1, 12, 0, INT64_MIN), at(2026, 1, 1, 11, 0));
+    /* Again, from the cache. */
+    CHECK_INT(local(&z, 2026, 7, 1, 12, 59, INT64_MIN), at(2026, 7, 1, 10, 59));
+    CHECK_INT(local(&z, 2026, 1, 1, 12, 1, INT64_MIN), at(2026, 1, 1, 11, 1));
+    /* 1 hour apart in the hour before and after the change of 2026-03-29 02:00 CET. */
+    CHECK_INT(local(&z, 2026, 3, 29, 1, 59, INT64_MIN), at(2026, 3, 29, 0, 59));
+    CHECK_INT(local(&z, 2026, 3, 29, 3, 0, INT64_MIN), at(2026, 3, 29, 1, 0));
+}
+
+static void zone_gap_reads_with_the_offset_before_the_change(void)
+{
+    struct parse_zone z;
+
+    /* 02:30 on a spring-forward day does not exist: read as a clock not yet changed. */
+    CHECK_INT(parse_zone_init(&z, "Europe/Berlin", NULL), 0);
+    CHECK_INT(local(&z, 2026, 3, 29, 2, 30, INT64_MIN), at(2026, 3, 29, 1, 30));
+    CHECK_INT(local(&z, 2026, 3, 29, 2, 0, at(2026, 3, 29, 1, 0)), at(2026, 3, 29, 1, 0));
+    CHECK_INT(parse_zone_init(&z, "America/New_York", NULL), 0);
+    CHECK_INT(local(&z, 2026, 3, 8, 2, 30, INT64_MIN), at(2026, 3, 8, 7, 30));
+    CHECK_INT(local(&z, 2026, 3, 8, 3, 0, INT64_MIN), at(2026, 3, 8, 7, 0));
+}
+
+static void zone_repeated_hour_follows_the_line_before(void)
+{
+    struct parse_zone z;
+
+    /* Berlin, 2026-10-25: 02:00-02:59 happens at +02:00 (00:xxZ), then at +01:00 (01:xxZ). */
+    CHECK_INT(parse_zone_init(&z, "Europe/Berlin", NULL), 0);
+    CHECK_INT(local(&z, 2026, 10, 25, 2, 30, INT64_MIN), at(2026, 10, 25, 0, 30));
+    CHECK_INT(local(&z, 2026, 10, 25, 2, 30, at(2026, 10, 25, 0, 20)), at(2026, 10, 25, 0, 30));
+    /* 02:59 then 02:00: the clock went back, the second 02:00. */
+    CHECK_INT(local(&z, 2026, 10, 25, 2, 0, at(2026, 10, 25, 0, 59)), at(2026, 10, 25, 1, 0));
+    CHECK_INT(local(&z, 2026, 10, 25, 2, 30, at(2026, 10, 25, 1, 0)), at(2026, 10, 25, 1, 30));
+    /* A small step back inside either hour stays in it. */
+    CHECK_INT(local(&z, 2026, 10, 25, 2, 29, at(2026, 10, 25, 0, 30)), at(2026, 10, 25, 0, 29));
+    CHECK_INT(local(&z, 2026, 10, 25, 2, 5, at(2026, 10, 25, 1, 40)), at(2026, 10, 25, 1, 5));
+    /* A tie goes to the later instant; a line long before or after picks the nearer end. */
+    CHECK_INT(local(&z, 2026, 10, 25, 2, 30, at(2026, 10, 25, 1, 0)), at(2026, 10, 25, 1, 30));
+    CHECK_INT(local(&z, 2026, 10, 25, 2, 30, at(2026, 10, 24, 0, 0)), at(2026, 10, 25, 0, 30));
+    CHECK_INT(local(&z, 2026, 10, 25, 2, 30, at(2026, 10, 26, 0, 0)), at(2026, 10, 25, 1, 30));
+    CHECK_INT(local(&z, 2026, 10, 25, 3, 0, INT64_MIN), at(2026, 10, 25, 2, 0));
+    /* New York, 2026-11-01: 01:00-01:59 at -04:00, then at -05:00. */
+    CHECK_INT(parse_zone_init(&z, "America/New_York", NULL), 0);
+    CHECK_INT(local(&z, 2026, 11, 1, 1, 30, INT64_MIN), at(2026, 11, 1, 5, 30));
+    CHECK_INT(local(&z, 2026, 11, 1, 1, 5, at(2026, 11, 1, 5, 59)), at(2026, 11, 1, 6, 5));
+}
+
+static void zone_change_within_an_hour_is_read_line_by_line(void)
+{
+    struct parse_zone z;
+
+    /* Lord Howe Island moves by 30 minutes: on 2026-10-04 02:00-02:29 does not exist, and
+     * on 2026-04-05 01:30-01:59 happens twice. */
+    CHECK_INT(parse_zone_init(&z, "Australia/Lord_Howe", NULL), 0);
+    CHECK_INT(local(&z, 2026, 10, 4, 1, 59, INT64_MIN), at(2026, 10, 3, 15, 29));
+    CHECK_INT(local(&z, 2026, 10, 4, 2, 15, INT64_MIN), at(2026, 10, 3, 15, 45));
+    CHECK_INT(local(&z, 2026, 10, 4, 2, 45, INT64_MIN), at(2026, 10, 3, 15, 45));
+    CHECK_INT(local(&z, 2026, 4, 5, 1, 15, INT64_MIN), at(2026, 4, 4, 14, 15));
+    CHECK_INT(local(&z, 2026, 4, 5, 1, 45, INT64_MIN), at(2026, 4, 4, 14, 45));
+    CHECK_INT(local(&z, 2026, 4, 5, 1, 45, at(2026, 4, 4, 15, 10)), at(2026, 4, 4, 15, 15));
+}
+
+static void zone_local_follows_tz(void)
+{
+    struct parse_zone z;
+    struct hl_err err;
+
+    setenv("TZ", "America/New_York", 1);
+    CHECK_INT(parse_zone_local(&z, &err), 0);
+    CHECK_STR(z.name, "America/New_York");
+    CHECK_INT(local(&z, 2026, 7, 1, 12, 0, INT64_MIN), at(2026, 7, 1, 16, 0));
+    /* A POSIX rule is libc's to read. */
+    setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+    CHECK_INT(parse_zone_local(&z, &err), 0);
+    CHECK_INT(local(&z, 2026, 7, 1, 12, 0, INT64_MIN), at(2026, 7, 1, 10, 0));
+    setenv("TZ", "", 1);
+    CHECK_INT(parse_zone_local(&z, &err), 0);
+    CHECK_STR(z.name, "UTC");
+    setenv("TZ", "Mars/Olympus", 1);
+    CHECK_INT(parse_zone_local(&z, &err), HL_EUSAGE);
+    CHECK(strstr(err.msg, "'Mars/Olympus'") != NULL);
+    CHECK_INT(local(&z, 2026, 7, 1, 12, 0, INT64_MIN), at(2026, 7, 1, 12, 0));
+    setenv("TZ", "UTC", 1);
+}
+
+static void zone_civil_is_the_local_date(void)
+{
+    struct parse_zone z;
+    struct civil_time c;
+
+    CHECK_INT(parse_zone_init(&z, "Europe/Berlin", NULL), 0);
+    parse_zone_civil(&z, at(2026, 12, 31, 23, 30) + 5, &c);
+    CHECK_INT(c.year, 2027);
+    CHECK_INT(c.month, 1);
+    CHECK_INT(c.day, 1);
+    CHECK_INT(c.hour, 0);
+    CHECK_INT(c.min, 30);
+    CHECK_INT(c.usec, 5);
+    CHECK_INT(parse_zone_init(&z, "-01:00", NULL), 0);
+    parse_zone_civil(&z, at(2027, 1, 1, 0, 30), &c);
+    CHECK_INT(c.year, 2026);
+    CHECK_INT(c.day, 31);
+    CHECK_INT(c.hour, 23);
+    parse_zone_civil(NULL, -1, &c);
+    CHECK_INT(c.year, 1969);
+    CHECK_INT(c.sec, 59);
+    CHECK_INT(c.usec, 999999);
+}
+
 static void year_month_of_time(void)
 {
     int y = 0, m = 0;
@@ -376,6 +537,14 @@ int main(void)
     TAP_RUN(format_rfc3339_is_fixed_width);
     TAP_RUN(offset_parses_every_spelling);
     TAP_RUN(year_month_of_time);
+    TAP_RUN(zone_fixed_offsets_are_named_and_applied);
+    TAP_RUN(zone_names_outside_the_tz_database_are_refused);
+    TAP_RUN(zone_berlin_has_summer_and_winter_offsets);
+    TAP_RUN(zone_gap_reads_with_the_offset_before_the_change);
+    TAP_RUN(zone_repeated_hour_follows_the_line_before);
+    TAP_RUN(zone_change_within_an_hour_is_read_line_by_line);
+    TAP_RUN(zone_local_follows_tz);
+    TAP_RUN(zone_civil_is_the_local_date);
     TAP_RUN(year_guess_first_line_after_ref_month_is_last_year);
     TAP_RUN(year_guess_first_line_up_to_ref_month_is_base_year);
     TAP_RUN(year_guess_advances_on_december_to_january);
