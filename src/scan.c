@@ -3,10 +3,12 @@
  * that (Luna fields, JSON, the event hash, UTF-8 cleaning) is done only for matched lines. */
 #include "scan.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "event_id.h"
@@ -1005,6 +1007,18 @@ static int scan_archive(struct scan *sc, struct source *src, struct stream_info 
             }
             member.parent_id = container_id;
         }
+        if (m.skip) {
+            /* A link, a device or an encrypted member: a row that says why it was not read. */
+            snprintf(member.kind, sizeof(member.kind), "%s", m.kind);
+            struct hl_err e;
+            hl_err_set(&e, HL_EFORMAT, m.label, "%s", m.skip);
+            report_problem(sc, &e, true);
+            if ((r = record_unread(sc, &member, "skipped", m.skip, err)) < 0) {
+                status = r;
+                break;
+            }
+            continue;
+        }
         r = scan_stream(sc, m.src, &member, err);
         if (r < 0) {
             status = r;
@@ -1117,21 +1131,25 @@ static void warn_if_headerless(struct scan *sc, const char *label)
     sc->sink.warning(sc->sink.ctx, &e);
 }
 
-int scan_path(struct scan *sc, const char *path, struct hl_err *err)
+/* Reads one file (or stdin), named label in messages and rows when label is not path itself.
+ * Same returns as scan_path(). */
+static int scan_file(struct scan *sc, const char *path, const char *label, struct hl_err *err)
 {
     struct source *src;
     int64_t mtime, size;
     struct hl_err open_err;
     hl_err_clear(&open_err);
     const struct source_wait wait = { .idle = scan_idle, .ctx = sc, .stop = sc->stop };
-    if (source_open_file(path, &wait, &src, &mtime, &size, &open_err) < 0) {
+    if (source_open_file(path, &wait, &src, &mtime, &size, &open_err) < 0 ||
+        (label != path && source_relabel(src, label, &open_err) < 0)) {
         if (open_err.code == HL_ENOMEM) {
             *err = open_err;
             return HL_ENOMEM;
         }
+        snprintf(open_err.where, sizeof(open_err.where), "%s", label);
         report_problem(sc, &open_err, false);
         /* Nothing was read, so nothing says what it is. */
-        struct stream_info info = { .label = path, .kind = "unknown", .mtime = -1, .size = -1 };
+        struct stream_info info = { .label = label, .kind = "unknown", .mtime = -1, .size = -1 };
         int r = record_unread(sc, &info, "error", open_err.msg, err);
         return r < 0 ? r : 1;
     }
@@ -1145,6 +1163,123 @@ int scan_path(struct scan *sc, const char *path, struct hl_err *err)
     sc->bottom = NULL;
     source_free(src);
     return r;
+}
+
+/* Records a directory entry that is not read (a special file, a link to a directory, a
+ * directory too deep) as skipped, and tells the sink. */
+static int skip_entry(struct scan *sc, const char *label, const char *kind, const char *why,
+                      struct hl_err *err)
+{
+    struct hl_err e;
+    hl_err_set(&e, HL_EFORMAT, label, "%s", why);
+    report_problem(sc, &e, true);
+    struct stream_info info = { .label = label, .mtime = -1, .size = -1 };
+    snprintf(info.kind, sizeof(info.kind), "%s", kind);
+    return record_unread(sc, &info, "skipped", why, err);
+}
+
+static const char *special_kind(mode_t mode)
+{
+    return S_ISFIFO(mode)   ? "fifo"
+           : S_ISSOCK(mode) ? "socket"
+           : S_ISCHR(mode)  ? "character device"
+           : S_ISBLK(mode)  ? "block device"
+                            : "special file";
+}
+
+/* Byte order, not the locale's collation: the same tree is read in the same order anywhere. */
+static int cmp_names(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int not_dot(const struct dirent *d)
+{
+    return strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0;
+}
+
+#define SCAN_MAX_DIR_DEPTH 64 /* directory levels below an argument; deeper ones are skipped */
+
+/* Reads a directory tree (an extracted support bundle) in name order. Files are read like
+ * arguments, each with its own modification time; a symbolic link to a file is read, one to a
+ * directory is not followed (no loops); fifos, sockets and devices are skipped with a row.
+ * Entries are labelled "dir/sub/file", each name escaped as in archive labels. */
+static int scan_dir(struct scan *sc, const char *path, const char *label, int depth,
+                    struct hl_err *err)
+{
+    struct dirent **names = NULL;
+    int n = scandir(path, &names, not_dot, cmp_names);
+    if (n < 0) {
+        struct hl_err e;
+        hl_err_errno(&e, HL_EIO, label, "cannot read directory");
+        report_problem(sc, &e, false);
+        struct stream_info info = { .label = label, .kind = "directory", .mtime = -1, .size = -1 };
+        int r = record_unread(sc, &info, "error", e.msg, err);
+        return r < 0 ? r : 1;
+    }
+    int status = 0;
+    for (int i = 0; i < n && status >= 0 && !stopping(sc); i++) {
+        char *child = NULL, *child_label = NULL;
+        size_t len = strlen(path);
+        bool slash = len && path[len - 1] == '/';
+        if (asprintf(&child, "%s%s%s", path, slash ? "" : "/", names[i]->d_name) < 0)
+            child = NULL;
+        child_label = source_label_join(label, slash ? '\0' : '/', names[i]->d_name);
+        if (!child || !child_label) {
+            free(child);
+            free(child_label);
+            status = hl_err_set(err, HL_ENOMEM, label, "out of memory");
+            break;
+        }
+        struct stat st;
+        int r;
+        bool link = false;
+        if (lstat(child, &st) < 0) {
+            struct hl_err e;
+            hl_err_errno(&e, HL_EIO, child_label, "cannot stat");
+            report_problem(sc, &e, false);
+            struct stream_info info = {
+                .label = child_label, .kind = "unknown", .mtime = -1, .size = -1
+            };
+            r = record_unread(sc, &info, "error", e.msg, err);
+            r = r < 0 ? r : 1;
+        } else if (S_ISLNK(st.st_mode) && ((link = true), stat(child, &st) < 0)) {
+            r = skip_entry(sc, child_label, "symlink", "dangling symbolic link", err);
+        } else if (S_ISDIR(st.st_mode) && link) {
+            r = skip_entry(sc, child_label, "symlink", "symbolic link to a directory, not followed",
+                           err);
+        } else if (S_ISDIR(st.st_mode)) {
+            r = depth + 1 >= SCAN_MAX_DIR_DEPTH
+                        ? skip_entry(sc, child_label, "directory",
+                                     "directory nested deeper than 64 levels", err)
+                        : scan_dir(sc, child, child_label, depth + 1, err);
+        } else if (S_ISREG(st.st_mode)) {
+            r = scan_file(sc, child, child_label, err);
+        } else {
+            char why[64];
+            snprintf(why, sizeof(why), "%s, not a regular file", special_kind(st.st_mode));
+            r = skip_entry(sc, child_label, special_kind(st.st_mode), why, err);
+        }
+        free(child);
+        free(child_label);
+        if (r < 0)
+            status = r;
+        else if (r == 1)
+            status = 1;
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return status;
+}
+
+int scan_path(struct scan *sc, const char *path, struct hl_err *err)
+{
+    struct stat st;
+    /* A directory is walked; anything else (stdin, a file, a pipe the user named) is read. */
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return scan_dir(sc, path, path, 0, err);
+    return scan_file(sc, path, path, err);
 }
 
 int scan_text(struct scan *sc, const char *label, const char *text, size_t len, struct hl_err *err)

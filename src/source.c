@@ -22,6 +22,42 @@ struct source *source_new(const struct source_ops *ops, void *impl, struct sourc
     return s;
 }
 
+int source_relabel(struct source *s, const char *label, struct hl_err *err)
+{
+    char *l = strdup(label);
+    if (!l)
+        return hl_err_set(err, HL_ENOMEM, s->label, "out of memory");
+    free(s->label);
+    s->label = l;
+    return 0;
+}
+
+char *source_label_join(const char *parent, char sep, const char *name)
+{
+    size_t plen = strlen(parent), extra = 0;
+    for (const char *c = name; *c; c++)
+        extra += *c == '%' || *c == '!' ? 2 : 0;
+    char *out = malloc(plen + 1 + strlen(name) + extra + 1);
+    if (!out)
+        return NULL;
+    char *o = out;
+    memcpy(o, parent, plen);
+    o += plen;
+    if (sep)
+        *o++ = sep;
+    for (const char *c = name; *c; c++) {
+        if (*c == '%' || *c == '!') {
+            *o++ = '%';
+            *o++ = '2';
+            *o++ = *c == '%' ? '5' : '1';
+        } else {
+            *o++ = *c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 void source_free(struct source *s)
 {
     if (!s)

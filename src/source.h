@@ -73,6 +73,15 @@ struct source {
 struct source *source_new(const struct source_ops *ops, void *impl, struct source *upstream,
                           const char *label);
 
+/* Replaces s's label with a copy of label. Fails with HL_ENOMEM (the old label stays). */
+HL_NODISCARD int source_relabel(struct source *s, const char *label, struct hl_err *err);
+
+/* Returns "<parent><sep><name>" (no sep when it is '\0') with '%' in name written as "%25" and
+ * '!' as "%21", so that '!' in a label only ever separates an archive from its member:
+ * "a.tgz!b%21c" is member "b!c", "a.tgz!b!c" is member c of member b. Caller frees; NULL when
+ * memory ran out. */
+char *source_label_join(const char *parent, char sep, const char *name);
+
 /* Frees s and its impl, not the layer below. NULL-safe. */
 void source_free(struct source *s);
 

@@ -37,7 +37,8 @@ struct archive_walk {
     const void *data; /* the current data block of the member, owned by libarchive */
     size_t block_left;
     int64_t block_offset; /* member offset of block[0]; ahead of member_out across a hole */
-    uint64_t members;     /* regular-file members handed out so far */
+    uint64_t members;     /* members handed out so far, skipped ones included */
+    char skip[256];       /* why the current member is not read */
 };
 
 static la_ssize_t read_cb(struct archive *a, void *ctx, const void **ret_buf)
@@ -193,6 +194,63 @@ static void set_kind(struct archive_walk *w)
         snprintf(w->kind + len, sizeof(w->kind) - len, "%s%s", len ? "/" : "", format_kind(w->a));
 }
 
+/* Fills *ret for a member that is not read: anything but a regular file, a hard link (its
+ * bytes are those of the member it names, read there) and an encrypted member (hsmlog takes
+ * no passphrase; libarchive would fail its data as damage). Returns false for a member to
+ * read. */
+static bool member_skip(struct archive_walk *w, struct archive_entry *entry,
+                        struct archive_member *ret)
+{
+    const char *kind = NULL, *target = archive_entry_hardlink(entry);
+    /* A tar hard link entry has no file type of its own, only the name it links to. */
+    switch (target ? AE_IFREG : archive_entry_filetype(entry)) {
+    case AE_IFREG:
+        if (target)
+            kind = "hardlink";
+        else if (archive_entry_is_encrypted(entry))
+            kind = "encrypted";
+        break;
+    case AE_IFLNK:
+        kind = "symlink";
+        target = archive_entry_symlink(entry);
+        break;
+    case AE_IFIFO:
+        kind = "fifo";
+        break;
+    case AE_IFSOCK:
+        kind = "socket";
+        break;
+    case AE_IFCHR:
+        kind = "character device";
+        break;
+    case AE_IFBLK:
+        kind = "block device";
+        break;
+    default:
+        kind = "special file";
+        break;
+    }
+    if (!kind)
+        return false;
+    if (strcmp(kind, "encrypted") == 0)
+        snprintf(w->skip, sizeof(w->skip), "encrypted, no passphrase to read it");
+    else if (strcmp(kind, "hardlink") == 0)
+        snprintf(w->skip, sizeof(w->skip), "hard link to '%.200s', read there", target);
+    else if (strcmp(kind, "symlink") == 0)
+        snprintf(w->skip, sizeof(w->skip), "symbolic link to '%.200s'", target ? target : "");
+    else
+        snprintf(w->skip, sizeof(w->skip), "%s, not a regular file", kind);
+    *ret = (struct archive_member){
+        .path = w->path,
+        .label = w->label,
+        .size = -1,
+        .mtime = archive_entry_mtime_is_set(entry) ? (int64_t)archive_entry_mtime(entry) : -1,
+        .kind = kind,
+        .skip = w->skip,
+    };
+    return true;
+}
+
 static void drop_member(struct archive_walk *w)
 {
     source_free(w->member);
@@ -243,8 +301,8 @@ int archive_walk_next(struct archive_walk *w, struct archive_member *ret, struct
         /* ARCHIVE_OK or ARCHIVE_WARN (an odd but readable header). */
         w->raw = (archive_format(w->a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_RAW;
         set_kind(w);
-        if (!w->raw && archive_entry_filetype(entry) != AE_IFREG)
-            continue; /* directories, links, devices: nothing to read */
+        if (!w->raw && archive_entry_filetype(entry) == AE_IFDIR)
+            continue; /* no bytes of its own: its members follow */
         break;
     }
     /* Millions of tiny members cost a sources row each: stop at the cap, like a bomb. */
@@ -261,12 +319,12 @@ int archive_walk_next(struct archive_walk *w, struct archive_member *ret, struct
     while (path[0] == '.' && path[1] == '/')
         path += 2;
     w->path = strdup(path);
-    if (w->raw)
-        w->label = strdup(w->upstream->label);
-    else if (asprintf(&w->label, "%s!%s", w->upstream->label, path) < 0)
-        w->label = NULL;
+    w->label =
+            w->raw ? strdup(w->upstream->label) : source_label_join(w->upstream->label, '!', path);
     if (!w->path || !w->label)
         return hl_err_set(err, HL_ENOMEM, w->upstream->label, "out of memory");
+    if (!w->raw && member_skip(w, entry, ret))
+        return 1;
     w->member = source_new(&member_ops, w, w->upstream, w->label);
     if (!w->member)
         return hl_err_set(err, HL_ENOMEM, w->label, "out of memory");

@@ -18,10 +18,12 @@ struct archive_walk;
  * archive_walk_free(). */
 struct archive_member {
     const char *path;   /* path inside the archive, "var/log/messages" */
-    const char *label;  /* "<archive label>!<path>" */
+    const char *label;  /* "<archive label>!<path>", the path escaped (source_label_join()) */
     int64_t size;       /* bytes, -1 when the archive does not say */
     int64_t mtime;      /* seconds since the epoch, -1 when unknown */
-    struct source *src; /* the member's bytes */
+    struct source *src; /* the member's bytes; NULL when skip is set */
+    const char *kind;   /* static, with skip: "symlink", "hardlink", "fifo", "encrypted" ... */
+    const char *skip;   /* why the member is not read (a link, a device, encrypted), or NULL */
 };
 
 /* Starts reading an archive from upstream (borrowed; must outlive the walk). lim caps the
@@ -31,7 +33,9 @@ struct archive_member {
 HL_NODISCARD int archive_walk_open(struct source *upstream, const struct decomp_limits *lim,
                                    struct archive_walk **ret, struct hl_err *err);
 
-/* Moves to the next regular-file member. Returns 1 with *ret filled, 0 at the end, or a
+/* Moves to the next member other than a directory. A regular file comes with src to read;
+ * links, devices, fifos and encrypted members come with skip saying why they are not read.
+ * Returns 1 with *ret filled, 0 at the end, or a
  * negative hl_code when the archive cannot be read further (err set). Damaged headers that
  * libarchive can step over are skipped; archive_walk_damage() reports them. */
 HL_NODISCARD int archive_walk_next(struct archive_walk *w, struct archive_member *ret,
