@@ -52,6 +52,9 @@ bool parse_rfc5424(struct parser *p, struct strv line, struct record *r);
 bool parse_luna_tail(struct parser *p, struct strv line, struct record *r);
 bool parse_iso(struct parser *p, struct strv line, struct record *r);
 bool parse_json(struct parser *p, struct strv line, struct record *r);
+bool parse_short_full(struct parser *p, struct strv line, struct record *r);
+bool parse_short_unix(struct strv line, struct record *r);
+bool parse_short_monotonic(struct strv line, struct record *r);
 bool parse_bare(struct strv line, struct record *r);
 
 /* Reads what follows a timestamp: "host tag[pid]: msg", "host tag: msg" or (no host)

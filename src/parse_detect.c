@@ -12,6 +12,9 @@ static const char *const format_names[FMT__COUNT] = {
     [FMT_RFC5424] = "rfc5424",
     [FMT_LUNA_TAIL] = "luna-tail",
     [FMT_JSON] = "json",
+    [FMT_SHORT_FULL] = "short-full",
+    [FMT_SHORT_UNIX] = "short-unix",
+    [FMT_SHORT_MONOTONIC] = "short-monotonic",
 };
 
 const char *rec_format_name(enum rec_format f)
@@ -106,17 +109,25 @@ static bool dispatch(struct parser *p, struct strv line, struct record *r)
     char c = line.p[0];
     if (c == '{')
         return parse_json(p, line, r);
+    /* journalctl -o json-seq: RFC 7464 puts a record separator (0x1E) before each text. */
+    if (c == '\x1e' && line.n > 1 && line.p[1] == '{')
+        return parse_json(p, strv_make(line.p + 1, line.n - 1), r);
+    /* journalctl -o json-sse: server-sent events, "data: {...}" then an empty line. */
+    if (c == 'd' && strv_starts_with(line, "data: {"))
+        return parse_json(p, strv_make(line.p + 6, line.n - 6), r);
     if (c == '<')
         return parse_with_pri(p, line, r);
+    if (c == '[')
+        return parse_short_monotonic(line, r);
     if (is_digit(c) && line.n >= 11) {
         if (line.p[4] == '-')
             return parse_iso(p, line, r);
         if (line.p[4] == ' ')
             return parse_luna_tail(p, line, r);
-        return false;
+        return parse_short_unix(line, r);
     }
-    if (c >= 'A' && c <= 'S' && line.n >= 15 && line.p[3] == ' ')
-        return parse_rfc3164(p, line, r);
+    if (c >= 'A' && c <= 'W' && line.n >= 15 && line.p[3] == ' ')
+        return line.p[8] == '-' ? parse_short_full(p, line, r) : parse_rfc3164(p, line, r);
     return false;
 }
 

@@ -43,6 +43,132 @@ bool parse_iso(struct parser *p, struct strv line, struct record *r)
     return true;
 }
 
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static struct strv skip_spaces(struct strv s)
+{
+    while (s.n && s.p[0] == ' ')
+        s = strv_make(s.p + 1, s.n - 1);
+    return s;
+}
+
+/* journalctl -o short-full and -o with-unit (logs-show.c, format_timestamp()):
+ * "Sat 2026-11-28 07:00:05 CET hsm-a1 NTLS[2981]: msg". The zone is an abbreviation in the
+ * zone journalctl ran in; abbreviations are ambiguous (IST, CST), so the time is taken as
+ * local like every zone-less time, except "UTC" (journalctl --utc) and the numeric "+03" that
+ * zones without an abbreviation print, which are exact. with-unit prints the unit where the
+ * identifier goes; a service unit is named as `journalctl -u` names it, without ".service". */
+bool parse_short_full(struct parser *p, struct strv line, struct record *r)
+{
+    static const char days[] = "MonTueWedThuFriSatSun";
+    bool weekday = false;
+    for (size_t i = 0; i + 3 <= sizeof(days) - 1 && line.n >= 4; i += 3)
+        weekday |= memcmp(line.p, days + i, 3) == 0;
+    if (!weekday || line.p[3] != ' ')
+        return false;
+    struct strv s = strv_make(line.p + 4, line.n - 4);
+    struct civil_time t;
+    bool zoned;
+    int off;
+    size_t n = parse_time_iso_fields(s, &t, &zoned, &off);
+    if (!n || zoned || n >= s.n || s.p[n] != ' ' || s.p[10] != ' ')
+        return false;
+    struct strv rest = skip_spaces(strv_make(s.p + n, s.n - n));
+    size_t z = 0;
+    while (z < rest.n && rest.p[z] != ' ')
+        z++;
+    struct strv zone = strv_make(rest.p, z);
+    if (!z)
+        return false;
+    rest = skip_spaces(strv_make(rest.p + z, rest.n - z));
+    int zone_off;
+    if (strv_eq(zone, "UTC") || strv_eq(zone, "GMT"))
+        (void)parser_zoned_time(&t, 0, r);
+    else if ((zone.p[0] == '+' || zone.p[0] == '-') && zone.n <= 6) {
+        char buf[8];
+        memcpy(buf, zone.p, zone.n);
+        buf[zone.n] = '\0';
+        if (parse_time_offset(buf, &zone_off) < 0)
+            return false;
+        (void)parser_zoned_time(&t, zone_off, r);
+    } else {
+        (void)parser_local_time(p, &t, r);
+    }
+    r->format = FMT_SHORT_FULL;
+    if (!parse_host_and_tag(rest, false, r)) {
+        parse_plain_with_time(rest, r);
+        return true;
+    }
+    if (r->program.n > 8 && memcmp(r->program.p + r->program.n - 8, ".service", 8) == 0)
+        r->program.n -= 8;
+    return true;
+}
+
+/* journalctl -o short-unix: seconds since the epoch with microseconds ("%10llu.%06llu"),
+ * always UTC. */
+bool parse_short_unix(struct strv line, struct record *r)
+{
+    size_t i = 0;
+    uint64_t secs = 0;
+    while (i < line.n && i < 12 && is_digit(line.p[i]))
+        secs = secs * 10 + (uint64_t)(line.p[i++] - '0');
+    if (i < 9 || i + 8 > line.n || line.p[i] != '.' || line.p[i + 7] != ' ')
+        return false;
+    uint64_t usec = 0;
+    for (size_t k = i + 1; k < i + 7; k++) {
+        if (!is_digit(line.p[k]))
+            return false;
+        usec = usec * 10 + (uint64_t)(line.p[k] - '0');
+    }
+    struct strv rest = skip_spaces(strv_make(line.p + i + 8, line.n - i - 8));
+    if (!parse_host_and_tag(rest, false, r))
+        return false;
+    /* 9999-12-31 23:59:59 is the last second a stored time can show. */
+    if (secs <= UINT64_C(253402300799)) {
+        r->has_ts = true;
+        r->ts_us = (int64_t)(secs * 1000000 + usec);
+    }
+    r->format = FMT_SHORT_UNIX;
+    return true;
+}
+
+/* journalctl -o short-monotonic "[%5llu.%06llu]" and -o short-delta, which adds
+ * " <%5llu.%06llu >" (or spaces) inside the brackets: seconds since boot, no wall time, so the
+ * line keeps a NULL time and the rest of its header. dmesg's own "[    1.234567] usb 1-1: ..."
+ * has no host and tag after the brackets and stays plain text. */
+bool parse_short_monotonic(struct strv line, struct record *r)
+{
+    size_t i = 1;
+    while (i < line.n && line.p[i] == ' ')
+        i++;
+    size_t d = i;
+    while (i < line.n && is_digit(line.p[i]))
+        i++;
+    if (i == d || i + 7 >= line.n || line.p[i] != '.')
+        return false;
+    for (size_t k = i + 1; k < i + 7; k++)
+        if (!is_digit(line.p[k]))
+            return false;
+    i += 7;
+    /* short-delta's "<    0.005057 >" or its blank when there is no previous entry. */
+    while (i < line.n && line.p[i] != ']' && i < 64) {
+        char c = line.p[i];
+        if (c != ' ' && c != '<' && c != '>' && c != '.' && c != '*' && !is_digit(c))
+            return false;
+        i++;
+    }
+    if (i >= line.n || line.p[i] != ']')
+        return false;
+    struct strv rest = skip_spaces(strv_make(line.p + i + 1, line.n - i - 1));
+    if (!parse_host_and_tag(rest, false, r))
+        return false;
+    r->format = FMT_SHORT_MONOTONIC;
+    return true;
+}
+
 /* Returns the text of a JSON string value without its quotes. Journal field values other than
  * MESSAGE are identifiers and numbers, so escapes are not decoded here. */
 static struct strv unquote(struct strv v)
@@ -50,6 +176,16 @@ static struct strv unquote(struct strv v)
     if (v.n >= 2 && v.p[0] == '"')
         return strv_make(v.p + 1, v.n - 2);
     return STRV_NULL;
+}
+
+/* A numeric field as text: journalctl writes "1795845605095383" as a string, log shippers
+ * (Vector, Fluent Bit) as a JSON number. Whatever it holds is range-checked by the caller,
+ * so "-1", "1e3" and 20 digits are absent, never wrapped. */
+static struct strv number(struct strv v)
+{
+    if (v.n && (is_digit(v.p[0]) || v.p[0] == '-'))
+        return v;
+    return unquote(v);
 }
 
 /* The last microsecond hsmlog can show: 9999-12-31T23:59:59.999999Z. Later values would
@@ -72,7 +208,7 @@ bool parse_json(struct parser *p, struct strv line, struct record *r)
             message = val;
             has_message = true;
         } else if (strv_eq(key, "__REALTIME_TIMESTAMP")) {
-            realtime = unquote(val);
+            realtime = number(val);
         } else if (strv_eq(key, "_HOSTNAME")) {
             r->host = unquote(val);
         } else if (strv_eq(key, "SYSLOG_IDENTIFIER")) {
@@ -80,13 +216,13 @@ bool parse_json(struct parser *p, struct strv line, struct record *r)
         } else if (strv_eq(key, "_COMM")) {
             comm = unquote(val);
         } else if (strv_eq(key, "SYSLOG_PID")) {
-            syslog_pid = unquote(val);
+            syslog_pid = number(val);
         } else if (strv_eq(key, "_PID")) {
-            r->pid = unquote(val);
+            r->pid = number(val);
         } else if (strv_eq(key, "PRIORITY")) {
-            priority = unquote(val);
+            priority = number(val);
         } else if (strv_eq(key, "SYSLOG_FACILITY")) {
-            facility = unquote(val);
+            facility = number(val);
         }
     }
     /* A journal line is an object with at least a timestamp or a message; anything else

@@ -19,7 +19,11 @@ enum rec_format {
     FMT_ISO,           /* journalctl -o short-iso / short-iso-precise, rsyslog RFC 3339 files */
     FMT_RFC5424,       /* "<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG" */
     FMT_LUNA_TAIL,     /* Luna appliance "syslog tail": "YYYY Mon dd hh:mm:ss host fac sev tag" */
-    FMT_JSON,          /* journalctl -o json: one object per line */
+    FMT_JSON,          /* journalctl -o json, json-seq, json-sse: one object per line */
+    FMT_SHORT_FULL,    /* journalctl -o short-full / with-unit: "Sat 2026-11-28 07:00:05 CET ..." */
+    FMT_SHORT_UNIX,    /* journalctl -o short-unix: "1795845605.095383 host tag[pid]: msg" */
+    FMT_SHORT_MONOTONIC, /* journalctl -o short-monotonic / short-delta: "[21415.215982] ...",
+                            no wall time */
     FMT__COUNT
 };
 
