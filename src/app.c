@@ -346,6 +346,16 @@ int app_load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t
     return status;
 }
 
+void app_note_dead_scans(const struct db *db)
+{
+    if (db->dead_scans)
+        diag_warn(db->path,
+                  "%u earlier scan%s ended without finishing (%s process is gone): marked "
+                  "'dead' in the scans table; scan %s input again to store what is missing",
+                  db->dead_scans, db->dead_scans == 1 ? "" : "s",
+                  db->dead_scans == 1 ? "its" : "their", db->dead_scans == 1 ? "its" : "their");
+}
+
 char *app_db_path(const struct app *app)
 {
     char *path = app->db_path ? strdup(app->db_path) : db_default_path();

@@ -105,6 +105,9 @@ int app_load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t
 /* Prints one rule-file error with the offending line and a caret under the column. */
 void app_print_rule_error(const struct rule_error *e);
 
+/* Warns (unless -q) when opening db for writing marked earlier scans dead. */
+void app_note_dead_scans(const struct db *db);
+
 /* Resolves the database path (--db, else the default); returns a string to free, or NULL after
  * printing why. */
 char *app_db_path(const struct app *app);

@@ -131,7 +131,10 @@ static int rebuild_all(struct app *app, const char *path)
     struct db db = { 0 };
     struct hl_err err;
     hl_err_clear(&err);
-    if (status == 0 && (db_open(&db, path, false, &err) < 0 || db_put_rules(&db, &rs, &err) < 0 ||
+    bool opened = status == 0 && db_open(&db, path, false, &err) == 0;
+    if (opened)
+        app_note_dead_scans(&db);
+    if (status == 0 && (!opened || db_put_rules(&db, &rs, &err) < 0 ||
                         incidents_rekey(&db, &rs, &err) < 0 || incidents_mark_all(&db, &err) < 0 ||
                         incidents_update(&db, &rs, &err) < 0 || db_commit(&db, &err) < 0)) {
         diag_err(&err);

@@ -24,6 +24,9 @@ static const char scan_usage[] =
         "(tar, tar.gz, zip ...), detected from content. Prints a summary of what fired,\n"
         "with remedies, and stores findings in the database.\n"
         "\n"
+        "Earlier scans of the database whose process is gone (killed, crashed) are\n"
+        "marked 'dead' in its scans table, with a warning.\n"
+        "\n"
         "With --follow, reads a live stream (journalctl -f) and prints each finding as\n"
         "soon as its line arrives, one line each, committing to the database at least\n"
         "once a second; SIGINT or SIGTERM stores everything read and exits 0.\n"
@@ -564,6 +567,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
         }
         dbp = &db;
         diag_note("database %s", db_path);
+        app_note_dead_scans(&db);
     }
 
     struct sigaction sa = { .sa_handler = on_signal };

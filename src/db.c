@@ -14,6 +14,7 @@
 #include "diag.h"
 #include "event_id.h"
 #include "parse_time.h"
+#include "proc.h"
 #include "utf8.h"
 
 /* The numbered schema scripts, embedded at build time (tools/embed.c). Script i takes a
@@ -27,6 +28,7 @@ extern const char schema_006_deferred_indexes[];
 extern const char schema_007_finding_links[];
 extern const char schema_008_message_at[];
 extern const char schema_009_time_identity[];
+extern const char schema_010_scan_writer[];
 static const char *const migrations[] = { schema_001_core,
                                           schema_002_incidents,
                                           schema_003_time_ordered_indexes,
@@ -35,7 +37,8 @@ static const char *const migrations[] = { schema_001_core,
                                           schema_006_deferred_indexes,
                                           schema_007_finding_links,
                                           schema_008_message_at,
-                                          schema_009_time_identity };
+                                          schema_009_time_identity,
+                                          schema_010_scan_writer };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
                "one migration script per schema version");
@@ -531,8 +534,9 @@ static int prepare_all(struct db *db, struct hl_err *err)
                      err);
     if (r == 0)
         r = prepare(db, &db->st_scan_begin,
-                    "INSERT INTO scans(started_at, command, version)"
-                    " VALUES(:started_at, :command, :version)",
+                    "INSERT INTO scans(started_at, command, version, pid, pid_start, boot_id,"
+                    " hostname) VALUES(:started_at, :command, :version, :pid, :pid_start,"
+                    " :boot_id, :hostname)",
                     err);
     if (r == 0)
         r = prepare(db, &db->st_scan_end,
@@ -651,6 +655,8 @@ static int roll_back_hot_journal(struct db *db)
 
 static int restore_all_indexes(struct db *db, struct hl_err *err);
 
+static int mark_dead_scans(struct db *db, struct hl_err *err);
+
 int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err)
 {
     memset(db, 0, sizeof(*db));
@@ -714,6 +720,8 @@ int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err)
         goto fail;
     /* A scan that was killed before it built them again. */
     if (!readonly && (r = restore_all_indexes(db, err)) < 0)
+        goto fail;
+    if (!readonly && (r = mark_dead_scans(db, err)) < 0)
         goto fail;
     if (readonly && (r = guard_install(db, err)) < 0)
         goto fail;
@@ -1022,6 +1030,69 @@ static int restore_all_indexes(struct db *db, struct hl_err *err)
     return r;
 }
 
+/* Marks 'dead' the scans rows still 'running' whose process is gone (proc_judge(): only rows
+ * of this host are judged, see docs/SCHEMA.md), and their sources rows left 'reading'. A
+ * scan killed by SIGKILL, the OOM killer or a crash cannot finish its own row; the next
+ * writer does, so that 'running' means running. Counts them in db->dead_scans. */
+static int mark_dead_scans(struct db *db, struct hl_err *err)
+{
+    struct proc_ident self;
+    if (proc_self(&self) < 0 || !self.host[0])
+        return 0; /* no /proc: nothing can be judged */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->h,
+                           "SELECT id, pid, pid_start, boot_id FROM scans"
+                           " WHERE status = 'running' AND hostname = :host AND pid IS NOT NULL"
+                           " AND pid_start IS NOT NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, err, "cannot read the scans");
+    bind_text(st, ":host", self.host);
+    int64_t dead[64];
+    size_t n = 0;
+    int rc = SQLITE_DONE;
+    /* At most 64 a time: the next writer marks the rest. */
+    while (n < ARRAY_SIZE(dead) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct proc_ident other = {
+            .pid = sqlite3_column_int64(st, 1),
+            .start = sqlite3_column_int64(st, 2),
+        };
+        const char *boot = (const char *)sqlite3_column_text(st, 3);
+        snprintf(other.boot_id, sizeof(other.boot_id), "%s", boot ? boot : "");
+        snprintf(other.host, sizeof(other.host), "%s", self.host);
+        if (proc_judge(&self, &other) == PROC_GONE)
+            dead[n++] = sqlite3_column_int64(st, 0);
+    }
+    if (n < ARRAY_SIZE(dead) && rc != SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return db_fail(db, err, "cannot read the scans");
+    }
+    sqlite3_finalize(st);
+    if (n == 0)
+        return 0;
+    int r = begin(db, err);
+    /* 'running' in the WHERE: a scan that finished meanwhile keeps its own status. */
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        char sql[320];
+        snprintf(sql, sizeof(sql),
+                 "UPDATE sources SET status = 'dead', error = 'the scan ended before this"
+                 " source was read in full (its process is gone)' WHERE scan_id = %lld AND"
+                 " status = 'reading' AND EXISTS (SELECT 1 FROM scans WHERE id = %lld AND"
+                 " status = 'running'); UPDATE scans SET status = 'dead' WHERE id = %lld AND"
+                 " status = 'running'",
+                 (long long)dead[i], (long long)dead[i], (long long)dead[i]);
+        r = exec_sql(db, sql, err);
+        if (r == 0)
+            db->dead_scans += (unsigned)sqlite3_changes(db->h);
+    }
+    if (r == 0)
+        return db_commit(db, err);
+    if (!sqlite3_get_autocommit(db->h))
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    db->in_tx = false;
+    db->dead_scans = 0;
+    return r;
+}
+
 int db_scan_begin(struct db *db, const char *command, struct hl_err *err)
 {
     char now[PARSE_TIME_ISO_LEN];
@@ -1033,6 +1104,16 @@ int db_scan_begin(struct db *db, const char *command, struct hl_err *err)
     bind_text(st, ":started_at", now);
     bind_text(st, ":command", command);
     bind_text(st, ":version", HSMLOG_VERSION);
+    /* Who runs it: what mark_dead_scans() of a later writer judges it by. */
+    struct proc_ident self;
+    (void)proc_self(&self);
+    bind_int(st, ":pid", self.pid);
+    if (self.start >= 0)
+        bind_int(st, ":pid_start", self.start);
+    if (self.boot_id[0])
+        bind_text(st, ":boot_id", self.boot_id);
+    if (self.host[0])
+        bind_text(st, ":hostname", self.host);
     r = step_done(db, st, err, "cannot record scan");
     if (r == 0)
         db->scan_id = sqlite3_last_insert_rowid(db->h);

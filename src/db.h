@@ -15,7 +15,7 @@
 #include "rule.h"
 
 /* Schema version this build writes; user_version of a migrated database. */
-#define DB_SCHEMA_VERSION 9
+#define DB_SCHEMA_VERSION 10
 
 /* Findings and source rows per transaction before db_tick() commits. */
 #define DB_BATCH_ROWS 5000
@@ -36,13 +36,14 @@
 /* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
  * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
 struct db {
-    sqlite3 *h;        /* owned */
-    char *path;        /* owned: for messages */
-    bool readonly;     /* opened for `query` */
-    int migrated_from; /* user_version before this open upgraded it; 0 when it did not */
-    bool in_tx;        /* a write transaction is open */
-    unsigned pending;  /* rows written in the open transaction */
-    int64_t scan_id;   /* scans.id of the running scan, 0 before db_scan_begin() */
+    sqlite3 *h;          /* owned */
+    char *path;          /* owned: for messages */
+    bool readonly;       /* opened for `query` */
+    int migrated_from;   /* user_version before this open upgraded it; 0 when it did not */
+    unsigned dead_scans; /* scans rows this open marked 'dead' (their process is gone) */
+    bool in_tx;          /* a write transaction is open */
+    unsigned pending;    /* rows written in the open transaction */
+    int64_t scan_id;     /* scans.id of the running scan, 0 before db_scan_begin() */
     sqlite3_stmt *st_scan_begin, *st_scan_end;
     sqlite3_stmt *st_source_add, *st_source_end;
     sqlite3_stmt *st_rule_put;
@@ -86,7 +87,9 @@ char *db_default_path(void);
  * Several processes may open, create and migrate one database at the same time: locks are
  * waited for (with jitter) up to DB_BUSY_TIMEOUT_MS. A read-only handle is guarded: it
  * refuses statements that would write, ATTACH/DETACH, setting PRAGMAs and extensions, and
- * says why in db->refused (see db_prepare_query()). */
+ * says why in db->refused (see db_prepare_query()). A writing open marks 'dead' the scans
+ * still 'running' whose process is gone, and their sources left 'reading' (docs/SCHEMA.md,
+ * "Dead scans"), counting them in db->dead_scans. */
 HL_NODISCARD int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err);
 
 /* SQLite's page size for new databases (main and temp), and the pages of the pool below: the
