@@ -62,6 +62,30 @@ static struct strv finish_line(struct lines *l, char *p, size_t n)
     return strv_make(p, n);
 }
 
+ssize_t lines_take(struct lines *l, size_t want, struct strv *ret, struct hl_err *err)
+{
+    lines_check(l);
+    while (l->start == l->end && !l->eof && !l->read_error) {
+        ssize_t n = refill(l, &l->read_err);
+        if (n == 0)
+            l->eof = true;
+        else if (n < 0)
+            l->read_error = (int)n;
+    }
+    size_t n = HL_MIN(want, l->end - l->start);
+    if (n == 0) {
+        if (l->read_error && err)
+            *err = l->read_err;
+        return l->read_error;
+    }
+    const char *p = l->buf + l->start;
+    for (const char *q = p; (q = memchr(q, '\n', n - (size_t)(q - p))); q++)
+        l->line_no++;
+    l->start += n;
+    *ret = strv_make(p, n);
+    return (ssize_t)n;
+}
+
 int lines_next(struct lines *l, struct strv *ret_line, struct hl_err *err)
 {
     lines_check(l);

@@ -49,4 +49,10 @@ void lines_release(struct lines *l);
  * (with err filled) once every line read before the error has been handed out. */
 HL_NODISCARD int lines_next(struct lines *l, struct strv *ret_line, struct hl_err *err);
 
+/* Hands out up to want raw bytes (at least one unless the input ended) at *ret, valid until
+ * the next lines call: the binary value of a journal export field, whose length is given and
+ * whose bytes may hold '\n'. Newlines in them count as lines. Returns the byte count, 0 at the
+ * end of input, or a negative hl_code (err filled) once the buffered bytes are used up. */
+HL_NODISCARD ssize_t lines_take(struct lines *l, size_t want, struct strv *ret, struct hl_err *err);
+
 #endif

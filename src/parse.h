@@ -55,6 +55,7 @@ bool parse_json(struct parser *p, struct strv line, struct record *r);
 bool parse_short_full(struct parser *p, struct strv line, struct record *r);
 bool parse_short_unix(struct strv line, struct record *r);
 bool parse_short_monotonic(struct strv line, struct record *r);
+bool parse_export(struct parser *p, struct strv rec, struct record *r);
 bool parse_bare(struct strv line, struct record *r);
 
 /* Reads what follows a timestamp: "host tag[pid]: msg", "host tag: msg" or (no host)

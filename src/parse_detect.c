@@ -15,6 +15,7 @@ static const char *const format_names[FMT__COUNT] = {
     [FMT_SHORT_FULL] = "short-full",
     [FMT_SHORT_UNIX] = "short-unix",
     [FMT_SHORT_MONOTONIC] = "short-monotonic",
+    [FMT_EXPORT] = "export",
 };
 
 const char *rec_format_name(enum rec_format f)
@@ -119,6 +120,8 @@ static bool dispatch(struct parser *p, struct strv line, struct record *r)
         return parse_with_pri(p, line, r);
     if (c == '[')
         return parse_short_monotonic(line, r);
+    if (c == '_' && line.n > 2 && line.p[1] == '_')
+        return parse_export(p, line, r);
     if (is_digit(c) && line.n >= 11) {
         if (line.p[4] == '-')
             return parse_iso(p, line, r);

@@ -192,6 +192,41 @@ static struct strv number(struct strv v)
  * print with a wrapped-around year. */
 #define JOURNAL_MAX_REALTIME_US UINT64_C(253402300799999999)
 
+/* The fields both journal forms carry, as found in one entry. */
+struct journal_fields {
+    struct strv realtime, comm, syslog_pid, priority, facility;
+};
+
+/* Fills r from f (host, program and pid already set from the entry). */
+static void journal_finish(const struct journal_fields *f, struct record *r)
+{
+    struct strv comm = f->comm, syslog_pid = f->syslog_pid, realtime = f->realtime;
+    struct strv priority = f->priority, facility = f->facility;
+    /* Every number below is range-checked here, where it is read: a value out of range is
+     * taken as absent, never used as it is (a PRIORITY of 8 would make PRI 192, past the end
+     * of every facility table). */
+    if (r->program.n == 0)
+        r->program = comm;
+    if (!parse_pid_ok(r->pid))
+        r->pid = STRV_NULL;
+    if (parse_pid_ok(syslog_pid))
+        r->pid = syslog_pid;
+    uint64_t v;
+    if (strv_to_uint(realtime, JOURNAL_MAX_REALTIME_US, &v)) {
+        r->ts_us = (int64_t)v;
+        r->has_ts = true;
+    }
+    /* systemd.journal-fields(7): PRIORITY is a syslog severity 0-7 and SYSLOG_FACILITY a
+     * facility 0-23; an entry without a usable facility is taken as "user" (1), the facility
+     * syslog(3) assumes. */
+    uint64_t sev, fac;
+    if (strv_to_uint(priority, 7, &sev)) {
+        if (!strv_to_uint(facility, 23, &fac))
+            fac = 1;
+        r->pri = (int)(fac * 8 + sev);
+    }
+}
+
 bool parse_json(struct parser *p, struct strv line, struct record *r)
 {
     struct json_iter it;
@@ -229,34 +264,78 @@ bool parse_json(struct parser *p, struct strv line, struct record *r)
      * starting with '{' is left to the plain-text path. */
     if (rc < 0 || (!has_message && realtime.n == 0))
         return false;
-    /* Every number below is range-checked here, where it is read: a value out of range is
-     * taken as absent, never used as it is (a PRIORITY of 8 would make PRI 192, past the end
-     * of every facility table). */
-    if (r->program.n == 0)
-        r->program = comm;
-    if (!parse_pid_ok(r->pid))
-        r->pid = STRV_NULL;
-    if (parse_pid_ok(syslog_pid))
-        r->pid = syslog_pid;
-    uint64_t v;
-    if (strv_to_uint(realtime, JOURNAL_MAX_REALTIME_US, &v)) {
-        r->ts_us = (int64_t)v;
-        r->has_ts = true;
-    }
-    /* systemd.journal-fields(7): PRIORITY is a syslog severity 0-7 and SYSLOG_FACILITY a
-     * facility 0-23; an entry without a usable facility is taken as "user" (1), the facility
-     * syslog(3) assumes. */
-    uint64_t sev, fac;
-    if (strv_to_uint(priority, 7, &sev)) {
-        if (!strv_to_uint(facility, 23, &fac))
-            fac = 1;
-        r->pri = (int)(fac * 8 + sev);
-    }
+    struct journal_fields f = { realtime, comm, syslog_pid, priority, facility };
+    journal_finish(&f, r);
     buf_reset(&p->scratch);
     /* MESSAGE is a string, an array of bytes (not valid UTF-8), or null. */
     if (has_message && json_value_decode(message, &p->scratch) < 0)
         buf_reset(&p->scratch);
     r->message = strv_make(buf_cstr(&p->scratch), p->scratch.len);
     r->format = FMT_JSON;
+    return true;
+}
+
+/* journalctl -o export, one entry assembled by records.c: "NAME=value" lines, or the name
+ * alone, a 64-bit little-endian length, the bytes (MESSAGE with a newline or a byte that is
+ * not printable UTF-8) and a newline. Lengths are checked against what the record holds: a
+ * record cut at --max-line keeps the fields before the cut. */
+bool parse_export(struct parser *p, struct strv rec, struct record *r)
+{
+    struct journal_fields f = { 0 };
+    struct strv message = STRV_NULL;
+    bool has_message = false;
+    size_t i = 0;
+    while (i < rec.n) {
+        const char *line = rec.p + i;
+        const char *nl = memchr(line, '\n', rec.n - i);
+        size_t n = nl ? (size_t)(nl - line) : rec.n - i;
+        const char *eq = memchr(line, '=', n);
+        struct strv key, val;
+        if (eq) {
+            key = strv_make(line, (size_t)(eq - line));
+            val = strv_make(eq + 1, n - (size_t)(eq - line) - 1);
+            i += n + 1;
+        } else {
+            key = strv_make(line, n);
+            i += n + 1;
+            if (i + 8 > rec.n)
+                break;
+            uint64_t len = 0;
+            for (int k = 7; k >= 0; k--)
+                len = len << 8 | (unsigned char)rec.p[i + (size_t)k];
+            i += 8;
+            size_t have = rec.n - i;
+            val = strv_make(rec.p + i, len < have ? (size_t)len : have);
+            i += val.n + 1;
+        }
+        if (strv_eq(key, "MESSAGE")) {
+            message = val;
+            has_message = true;
+        } else if (strv_eq(key, "__REALTIME_TIMESTAMP")) {
+            f.realtime = val;
+        } else if (strv_eq(key, "_HOSTNAME")) {
+            r->host = val;
+        } else if (strv_eq(key, "SYSLOG_IDENTIFIER")) {
+            r->program = val;
+        } else if (strv_eq(key, "_COMM")) {
+            f.comm = val;
+        } else if (strv_eq(key, "SYSLOG_PID")) {
+            f.syslog_pid = val;
+        } else if (strv_eq(key, "_PID")) {
+            r->pid = val;
+        } else if (strv_eq(key, "PRIORITY")) {
+            f.priority = val;
+        } else if (strv_eq(key, "SYSLOG_FACILITY")) {
+            f.facility = val;
+        }
+    }
+    if (!has_message && f.realtime.n == 0)
+        return false;
+    journal_finish(&f, r);
+    buf_reset(&p->scratch);
+    if (has_message && buf_add(&p->scratch, message.p, message.n) < 0)
+        buf_reset(&p->scratch);
+    r->message = strv_make(buf_cstr(&p->scratch), p->scratch.len);
+    r->format = FMT_EXPORT;
     return true;
 }

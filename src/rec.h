@@ -24,6 +24,7 @@ enum rec_format {
     FMT_SHORT_UNIX,    /* journalctl -o short-unix: "1795845605.095383 host tag[pid]: msg" */
     FMT_SHORT_MONOTONIC, /* journalctl -o short-monotonic / short-delta: "[21415.215982] ...",
                             no wall time */
+    FMT_EXPORT,          /* journalctl -o export: one entry of "NAME=value" lines (records.c) */
     FMT__COUNT
 };
 

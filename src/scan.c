@@ -18,6 +18,7 @@
 #include "lines.h"
 #include "parse.h"
 #include "parse_time.h"
+#include "records.h"
 #include "source.h"
 #include "source_archive.h"
 #include "utf8.h"
@@ -791,6 +792,13 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     struct lines lines;
     if ((r = lines_init(&lines, src, sc->opt.max_line, 0, err)) < 0)
         return r;
+    /* Multi-line records (journalctl -o json-pretty, -o export) become one record here. */
+    struct records recs;
+    if ((r = records_init(&recs, &lines, sc->opt.max_line, err)) < 0) {
+        lines_release(&lines);
+        return r;
+    }
+    uint64_t rec_line = 0;
     int year, month;
     year_reference(sc, info->mtime, &year, &month);
     struct parser parser;
@@ -814,7 +822,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
             status = r;
             break;
         }
-        int n = lines_next(&lines, &line, &read_err);
+        int n = records_next(&recs, &line, &rec_line, &read_err);
         if (n == 0)
             break;
         if (n < 0) {
@@ -835,13 +843,13 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
         if (!rec.host.n && sc->opt.host)
             rec.host = strv_from_cstr(sc->opt.host);
         if (sc->on_line)
-            sc->on_line(sc->on_line_ctx, &rec, info->label, lines.line_no);
+            sc->on_line(sc->on_line_ctx, &rec, info->label, rec_line);
         if (rec.has_ts && rec.ts_us > sc->max_ts_us)
             sc->max_ts_us = rec.ts_us;
         if (sc->n_carry_programs)
             carry_note(sc, &rec);
         appliance_hosts_note(&sc->appliances, &rec);
-        lc.line_no = lines.line_no;
+        lc.line_no = rec_line;
         lc.have_ts_text = false;
         lc.hashed = false;
         if ((r = ruleset_match(sc->rs, &rec, on_hit, &lc)) < 0) {
@@ -853,7 +861,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     }
     sc->stream_label = NULL;
     sc->lines += lines.line_no;
-    sc->cut_lines += lines.cut;
+    sc->cut_lines += lines.cut + recs.cut;
     for (int f = 0; f < FMT__COUNT; f++) {
         sc->formats[f] += parser.seen[f];
         sc->input_records += parser.seen[f];
@@ -861,7 +869,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     sc->input_plain += parser.seen[FMT_PLAIN];
     row.bytes = src->offset;
     row.lines = lines.line_no;
-    row.truncated_lines = lines.cut;
+    row.truncated_lines = lines.cut + recs.cut;
     /* The stream's hits are all stored before its row is finished. */
     if (status >= 0 && (r = writer_sync(sc, err)) < 0)
         status = r;
@@ -871,6 +879,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     if (sc->db && status >= 0 && (r = db_source_end(sc->db, lc.source_id, &row, err)) < 0)
         status = r;
     parser_release(&parser);
+    records_release(&recs);
     lines_release(&lines);
     return status;
 }
