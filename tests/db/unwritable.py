@@ -108,7 +108,7 @@ else:
           " skipped (the read-only mount above covers it)")
 
 # --- full disk ---
-# One namespace per scenario: a 1 MiB tmpfs holding a copy of the database, filled up with a
+# One namespace per scenario: a 64 MiB tmpfs holding a copy of the database, filled up with a
 # filler file but for `room` KiB. After the scan the filler goes, and query reads the result.
 big, n_big = c.gen_log("big.log", "hsm-f1", 200)
 
@@ -122,7 +122,7 @@ def full_disk(room_kib, name, start_db):
     script = """
 set -u
 cd {out}
-mount -t tmpfs -o size=24m tmpfs mnt
+mount -t tmpfs -o size=64m tmpfs mnt
 cp {db} mnt/hsmlog.db
 dd if=/dev/zero of=mnt/filler bs=1k 2>/dev/null
 [ {room} -gt 0 ] && truncate -s -{room}k mnt/filler
