@@ -107,6 +107,7 @@ static const char time_help[] =
         "Impossible times. A header whose date or time does not exist (Feb 29 of a\n"
         "common year, Nov 31, 25:00, minute 60) keeps its host, program and message but\n"
         "no time (ts NULL); the line is still matched and never moves the year guess.\n"
+        "Such lines are counted in the summary and in sources.bad_time_lines.\n"
         "A leap second (23:59:60) is stored as 23:59:59.\n"
         "\n"
         "Examples:\n"

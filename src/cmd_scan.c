@@ -380,6 +380,9 @@ static void print_totals(const struct scan *scan, size_t n_fired, double seconds
     if (scan->cut_lines)
         printf("; %llu line%s cut to %zu bytes", (unsigned long long)scan->cut_lines,
                scan->cut_lines == 1 ? "" : "s", max_line);
+    if (scan->bad_time_lines)
+        printf("; %llu line%s with an impossible time (stored without one)",
+               (unsigned long long)scan->bad_time_lines, scan->bad_time_lines == 1 ? "" : "s");
     if (scan->incomplete)
         printf("; %llu source%s not read in full", (unsigned long long)scan->incomplete,
                scan->incomplete == 1 ? "" : "s");

@@ -29,6 +29,7 @@ extern const char schema_007_finding_links[];
 extern const char schema_008_message_at[];
 extern const char schema_009_time_identity[];
 extern const char schema_010_scan_writer[];
+extern const char schema_011_bad_time_lines[];
 static const char *const migrations[] = { schema_001_core,
                                           schema_002_incidents,
                                           schema_003_time_ordered_indexes,
@@ -38,7 +39,8 @@ static const char *const migrations[] = { schema_001_core,
                                           schema_007_finding_links,
                                           schema_008_message_at,
                                           schema_009_time_identity,
-                                          schema_010_scan_writer };
+                                          schema_010_scan_writer,
+                                          schema_011_bad_time_lines };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
                "one migration script per schema version");
@@ -551,7 +553,8 @@ static int prepare_all(struct db *db, struct hl_err *err)
     if (r == 0)
         r = prepare(db, &db->st_source_end,
                     "UPDATE sources SET kind = :kind, bytes = :bytes, lines = :lines,"
-                    " truncated_lines = :truncated_lines, findings = :findings,"
+                    " truncated_lines = :truncated_lines, bad_time_lines = :bad_time_lines,"
+                    " findings = :findings,"
                     " status = :status, error = :error WHERE id = :id",
                     err);
     if (r == 0)
@@ -1186,6 +1189,7 @@ int db_source_end(struct db *db, int64_t id, const struct db_source *s, struct h
     bind_int(st, ":bytes", (int64_t)s->bytes);
     bind_int(st, ":lines", (int64_t)s->lines);
     bind_int(st, ":truncated_lines", (int64_t)s->truncated_lines);
+    bind_int(st, ":bad_time_lines", (int64_t)s->bad_time_lines);
     bind_int(st, ":findings", (int64_t)s->findings);
     bind_text(st, ":status", s->status);
     bind_text(st, ":error", s->error);

@@ -15,7 +15,7 @@
 #include "rule.h"
 
 /* Schema version this build writes; user_version of a migrated database. */
-#define DB_SCHEMA_VERSION 10
+#define DB_SCHEMA_VERSION 11
 
 /* Findings and source rows per transaction before db_tick() commits. */
 #define DB_BATCH_ROWS 5000
@@ -144,9 +144,10 @@ struct db_source {
     uint64_t bytes;    /* bytes read after decompression */
     uint64_t lines;
     uint64_t truncated_lines;
-    uint64_t findings;  /* new findings from this source */
-    const char *status; /* "reading", "ok", "partial", "error", "skipped" */
-    const char *error;  /* NULL when none */
+    uint64_t bad_time_lines; /* lines whose header wrote a time that does not exist */
+    uint64_t findings;       /* new findings from this source */
+    const char *status;      /* "reading", "ok", "partial", "error", "skipped" */
+    const char *error;       /* NULL when none */
 };
 
 /* Inserts a sources row and returns its id in *ret_id. */

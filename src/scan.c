@@ -862,6 +862,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     sc->stream_label = NULL;
     sc->lines += lines.line_no;
     sc->cut_lines += lines.cut + recs.cut;
+    sc->bad_time_lines += parser.bad_time;
     for (int f = 0; f < FMT__COUNT; f++) {
         sc->formats[f] += parser.seen[f];
         sc->input_records += parser.seen[f];
@@ -870,6 +871,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     row.bytes = src->offset;
     row.lines = lines.line_no;
     row.truncated_lines = lines.cut + recs.cut;
+    row.bad_time_lines = parser.bad_time;
     /* The stream's hits are all stored before its row is finished. */
     if (status >= 0 && (r = writer_sync(sc, err)) < 0)
         status = r;

@@ -119,6 +119,7 @@ struct scan {
                                       pipe still hands over what it holds (source_wait) */
     uint64_t lines;                /* lines read over all sources */
     uint64_t cut_lines;            /* lines longer than max_line */
+    uint64_t bad_time_lines;       /* lines whose header wrote a time that does not exist */
     uint64_t findings;             /* findings in the input */
     uint64_t new_findings;         /* findings added to the database */
     uint64_t stream_new_findings;  /* ... by the stream being read */
