@@ -176,7 +176,7 @@ int app_option_error(const char *command, char **argv, int c, const struct optio
 
 void app_print_rule_error(const struct rule_error *e)
 {
-    fprintf(stderr, "%s: error: %s\n", e->where, e->msg);
+    fprintf(stderr, "%s: %s: %s\n", e->where, e->warning ? "warning" : "error", e->msg);
     if (e->text) {
         fprintf(stderr, "    %s\n", e->text);
         if (e->col > 0)
@@ -322,13 +322,19 @@ int app_load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t
         diag_error(NULL, "out of memory while loading rules");
         status = EXIT_USAGE;
     }
-    for (size_t i = 0; i < errs.n; i++)
-        app_print_rule_error(&errs.v[i]);
+    /* Warnings (references to disabled rules) are the site's own choice: `rules check` and
+     * -v show them, a scan does not repeat them every run, and -q never does. */
+    size_t n_errors = 0;
+    for (size_t i = 0; i < errs.n; i++) {
+        n_errors += !errs.v[i].warning;
+        if (!errs.v[i].warning || (diag_verbosity >= 0 && (report_only || diag_verbosity > 0)))
+            app_print_rule_error(&errs.v[i]);
+    }
     if (ret_errors)
-        *ret_errors = errs.n;
-    if (errs.n && !report_only) {
+        *ret_errors = n_errors;
+    if (n_errors && !report_only) {
         diag_error(NULL, "%zu error%s in rule files; fix them or check with 'hsmlog rules check'",
-                   errs.n, errs.n == 1 ? "" : "s");
+                   n_errors, n_errors == 1 ? "" : "s");
         status = EXIT_USAGE;
     }
     struct hl_err err;

@@ -3,7 +3,11 @@
  *
  * Loading never stops at the first problem: every error is collected in a struct
  * rule_errors (file, line, column, the offending text) so `rules check` can show them all and
- * `scan` can refuse to run with a complete list. */
+ * `scan` can refuse to run with a complete list.
+ *
+ * Order of use: ruleset_load() for the pack, then ruleset_load_site() for each site
+ * directory (its stanzas may override loaded rules key by key), then ruleset_link() (after
+ * which nothing more can be loaded), then ruleset_prepare(). */
 #ifndef HSMLOG_RULE_H
 #define HSMLOG_RULE_H
 
@@ -18,6 +22,7 @@
 #include "strv.h"
 
 struct lit_index;
+struct rule_draft; /* rule_file.c: a stanza's values as written, kept for overrides */
 
 enum severity {
     SEV_INFO,
@@ -37,7 +42,8 @@ int severity_parse(const char *s, size_t n, enum severity *ret);
 /* One embedded example line. */
 struct rule_test {
     char *line;        /* owned: the log line */
-    unsigned src_line; /* line in the rule file, for messages */
+    const char *file;  /* borrowed from ruleset.files: the file the line is in */
+    unsigned src_line; /* line in that file, for messages */
     bool must_match;   /* true for `test`, false for `test-no` */
 };
 
@@ -83,7 +89,8 @@ struct rule_severity_when {
 struct rule_seq_test {
     char **lines; /* owned */
     size_t n_lines;
-    char *want; /* owned: the test-incidents value */
+    char *want;       /* owned: the test-incidents value */
+    const char *file; /* borrowed from ruleset.files: the file of the test-incidents line */
     unsigned src_line;
 };
 
@@ -98,7 +105,7 @@ struct rule_incident_spec {
     struct rule_escalation *escalations; /* owned */
     size_t n_escalations;
     char *after;               /* owned: derived rule's trigger rule id, with expect */
-    size_t after_idx;          /* set by ruleset_link() */
+    size_t after_idx;          /* set by ruleset_link(); SIZE_MAX when the rule is disabled */
     size_t expect_idx;         /* index of the RULE_ROLE_EXPECT rule, or SIZE_MAX */
     int64_t expect_us;         /* the expectation's window */
     struct rule_cause *causes; /* owned */
@@ -128,7 +135,10 @@ enum rule_hosts {
 
 /* One compiled rule. Invariants after a successful load: id, summary and remedy are set;
  * regex_src and re are set unless role is RULE_ROLE_DERIVED; literal is NULL or a byte string
- * every match must contain. */
+ * every match must contain; exclude[i] is the compiled exclude_src[i]. A site override
+ * rebuilds the rule in place (same index) from its merged keys, so it is always a rule the
+ * loader validated whole. A disabled rule stays in the set (it is listed and stored) but
+ * matches nothing. */
 struct rule {
     enum rule_role role;
     size_t owner; /* for RESET and EXPECT: index of the rule the pattern belongs to */
@@ -145,11 +155,12 @@ struct rule {
     enum rule_hosts hosts; /* `hosts` */
     struct rule_severity_when *severity_when; /* owned: first match wins */
     size_t n_severity_when;
-    char *regex_src;     /* owned: the pattern as written */
-    pcre2_code *re;      /* owned: compiled pattern, JIT-compiled when JIT is available */
-    char *exclude_src;   /* owned: the exclude pattern as written, or NULL */
-    pcre2_code *exclude; /* owned: compiled exclude pattern, or NULL */
-    char *literal;       /* owned: the longest literal every match contains, or NULL */
+    char *regex_src;      /* owned: the pattern as written */
+    pcre2_code *re;       /* owned: compiled pattern, JIT-compiled when JIT is available */
+    char **exclude_src;   /* owned: n_exclude exclude patterns as written, in file order */
+    pcre2_code **exclude; /* owned: the compiled exclude patterns, same order */
+    size_t n_exclude;
+    char *literal; /* owned: the longest literal every match contains, or NULL */
     size_t literal_len;
     bool literal_icase; /* compare the literal ASCII-case-insensitively */
     uint16_t *lit_ids;  /* owned: prefilter literals (ruleset.lits); a match contains at
@@ -158,17 +169,25 @@ struct rule {
     uint64_t program_mask;   /* bit i: programs[] holds ruleset.programs[i] */
     struct rule_test *tests; /* owned: embedded examples in file order */
     size_t n_tests;
-    char *file;                    /* owned: rule file path */
-    unsigned line;                 /* line of the [id] header */
+    const char *file;              /* borrowed from ruleset.files: file of the first [id] */
+    unsigned line;                 /* line of that [id] header */
     unsigned long long limit_hits; /* matches of it abandoned at a PCRE2 limit */
+    bool disabled;                 /* `enabled = no`; internal rules take their owner's at
+                                      ruleset_link() */
+    char *overrides;               /* owned: NULL, or the site stanzas that changed it,
+                                      "FILE:LINE (key, ...)" joined with "; " in load order */
+    struct rule_draft *draft;      /* owned: the keys as written, merged with the overrides so
+                                      far; NULL for internal rules and after ruleset_link() */
 };
 
 /* One problem found while loading rules. */
 struct rule_error {
-    char *where; /* owned: "rules/ntls.rules:14:23" */
-    char *msg;   /* owned: "bad regex: missing closing parenthesis" */
-    char *text;  /* owned: the offending line, or NULL */
-    int col;     /* 1-based column of the caret under text, 0 for none */
+    char *where;  /* owned: "rules/ntls.rules:14:23" */
+    char *msg;    /* owned: "bad regex: missing closing parenthesis" */
+    char *text;   /* owned: the offending line, or NULL */
+    int col;      /* 1-based column of the caret under text, 0 for none */
+    bool warning; /* a consequence worth knowing (a reference to a disabled rule), not an
+                     error: the rules still load, and the counts returned leave it out */
 };
 
 struct rule_errors {
@@ -206,10 +225,17 @@ struct ruleset {
     char **programs; /* owned: distinct lowercase program names of all rules */
     size_t n_programs;
     pcre2_match_data *md;          /* owned: reused for every match */
+    pcre2_match_data *md_exclude;  /* owned: for exclude patterns, so md keeps the captures */
     pcre2_match_context *mctx;     /* owned: match, depth, heap limits */
     bool jit;                      /* PCRE2 JIT is in use */
     unsigned long long limit_hits; /* matches abandoned at a PCRE2 limit */
     rule_limit_fn *on_limit;       /* or NULL */
+    char **files;                  /* owned: every rule file name loaded, in load order; the
+                                      file fields of rules and tests point here */
+    size_t n_files;
+    char **texts; /* owned: each loaded file's text, which the drafts point into; freed by
+                     ruleset_link() with the drafts */
+    size_t n_texts;
 };
 
 /* Sets up an empty ruleset. */
@@ -227,6 +253,21 @@ HL_NODISCARD int ruleset_load(struct ruleset *rs, const char *path, struct rule_
 HL_NODISCARD int ruleset_load_text(struct ruleset *rs, const char *name, const char *text,
                                    size_t len, struct rule_errors *errs);
 
+/* Loads a site rule directory (/etc/hsmlog/rules.d, ~/.config/hsmlog/rules.d): its *.rules
+ * files in name order, after the pack. A stanza whose id is loaded overrides that rule: a
+ * value replaces a single key and is appended to a repeatable one, an empty value clears the
+ * key, and the merged rule is validated whole (an override that breaks it is dropped, the
+ * rule stays as it was). A stanza with a new id is a new rule, validated like the pack's; one
+ * with a new id that lacks severity, summary or remedy is reported as an override of an
+ * unknown rule. A missing directory, or one without *.rules files, loads nothing. Returns the
+ * number of errors added, or HL_ENOMEM. */
+HL_NODISCARD int ruleset_load_site(struct ruleset *rs, const char *path, struct rule_errors *errs);
+
+/* Loads site rule text held in memory, named name in messages. Same contract as
+ * ruleset_load_site(). */
+HL_NODISCARD int ruleset_load_site_text(struct ruleset *rs, const char *name, const char *text,
+                                        size_t len, struct rule_errors *errs);
+
 /* Prepares the shared match scratch; call once after the last load. Fails with HL_ENOMEM. */
 HL_NODISCARD int ruleset_prepare(struct ruleset *rs, struct hl_err *err);
 
@@ -234,8 +275,11 @@ HL_NODISCARD int ruleset_prepare(struct ruleset *rs, struct hl_err *err);
 void ruleset_release_prefilter(struct ruleset *rs);
 
 /* Resolves the references between rules (escalate, after, caused-by) and checks them;
- * problems are appended to errs. Returns the number of errors added. Call after the last
- * load, before ruleset_prepare(). */
+ * problems are appended to errs. A disabled rule raises nothing: an escalation to it is
+ * dropped and, when it is derived, its expectation never fires; such references (and those
+ * to a disabled trigger or cause) are added as warnings. Frees the drafts, so no load may
+ * follow. Returns the number of errors added (warnings left out). Call after the last load,
+ * before ruleset_prepare(). */
 int ruleset_link(struct ruleset *rs, struct rule_errors *errs);
 
 /* The longest duration a rule or --since takes: 36500 days. Times stay within years 0 to
@@ -266,12 +310,13 @@ const struct rule *ruleset_find(const struct ruleset *rs, const char *id);
  * Return 0 to go on, or a negative hl_code to stop matching and return it. */
 typedef int rule_hit_fn(void *ctx, const struct rule *rule, const struct record *rec);
 
-/* Runs every rule against rec and calls hit for each match, in load order. Returns 0, or the
- * first negative value hit returned. */
+/* Runs every enabled rule against rec and calls hit for each match, in load order. Returns 0, or
+ * the first negative value hit returned. */
 HL_NODISCARD int ruleset_match(struct ruleset *rs, const struct record *rec, rule_hit_fn *hit,
                                void *ctx);
 
-/* Returns true when rule matches rec (for `rules test`); captures are then in rs->md. */
+/* Returns true when rule matches rec (for `rules test`): its regex matched, no exclude did,
+ * and it is enabled; captures are then in rs->md. */
 bool rule_matches(struct ruleset *rs, const struct rule *rule, const struct record *rec);
 
 /* A named capture of the latest match. */

@@ -1,8 +1,14 @@
 /* Rule-file reader: INI-like stanzas (rules/README.md), one pass over the text, every problem
  * collected with file:line:col. A stanza with any error is dropped as a whole, so a half-read
- * rule never runs. The key table drives parsing; adding a key is one row and one case. */
+ * rule never runs. The key table drives parsing; adding a key is one row and one case.
+ *
+ * Site overrides (ruleset_load_site) work on the stanza as written, not on the compiled rule:
+ * each rule keeps its draft until ruleset_link(), an override merges its values into a copy,
+ * and the copy is built again through the same checks as a fresh stanza. So an override can
+ * never make a rule the loader would refuse, and every error keeps its own file:line:col. */
 #include "rule.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +51,7 @@ enum rule_key {
     KEY_HOSTS,
     KEY_RESET_BY,
     KEY_SEVERITY_WHEN,
+    KEY_ENABLED,
     KEY__COUNT
 };
 
@@ -56,7 +64,7 @@ static const struct key_info {
     [KEY_SEVERITY] = { "severity", true, false, false },
     [KEY_PROGRAM] = { "program", false, false, true },
     [KEY_REGEX] = { "regex", false, false, false }, /* required unless derived (below) */
-    [KEY_EXCLUDE] = { "exclude", false, false, false },
+    [KEY_EXCLUDE] = { "exclude", false, true, false },
     [KEY_SUMMARY] = { "summary", true, false, true },
     [KEY_REMEDY] = { "remedy", true, false, true },
     [KEY_REFS] = { "refs", false, true, true },
@@ -78,6 +86,7 @@ static const struct key_info {
     [KEY_HOSTS] = { "hosts", false, false, false },
     [KEY_RESET_BY] = { "reset-by", false, false, false },
     [KEY_SEVERITY_WHEN] = { "severity-when", false, true, false },
+    [KEY_ENABLED] = { "enabled", false, false, false },
 };
 
 /* Default `gap`: findings of one key further apart than this are separate incidents. */
@@ -85,17 +94,25 @@ static const struct key_info {
 
 /* A value as written, with where it stood (for error columns). */
 struct value {
-    struct buf text; /* the value, continuation lines joined with one space */
-    unsigned line;   /* line of the key */
-    unsigned col;    /* 1-based column where the value starts */
-    const char *src; /* borrowed: start of the key's line in the file text */
-    size_t src_len;  /* length of that line */
+    struct buf text;  /* the value, continuation lines joined with one space */
+    const char *file; /* borrowed from ruleset.files: the file it is in */
+    uint64_t order;   /* load number << 32 | line: orders values across files */
+    unsigned line;    /* line of the key */
+    unsigned col;     /* 1-based column where the value starts */
+    const char *src;  /* borrowed: start of the key's line in ruleset.texts */
+    size_t src_len;   /* length of that line */
 };
 
-/* A stanza being read. Invariant: for a non-repeatable key, n_values[k] <= 1. */
-struct draft {
+/* A stanza being read, or kept with its rule for overrides (then merged with them). In a
+ * merged draft, file and line are those of the latest override, which stanza-level errors
+ * name. Invariant: for a non-repeatable key, n_values[k] <= 1. */
+struct rule_draft {
     char *id;                         /* owned */
+    const char *file;                 /* borrowed from ruleset.files */
     unsigned line;                    /* line of the [id] header */
+    const char *hdr;                  /* borrowed: the header line in ruleset.texts */
+    size_t hdr_len;                   /* its length */
+    unsigned id_col;                  /* 1-based column of the id in it */
     bool broken;                      /* an error was reported for this stanza */
     struct value *values[KEY__COUNT]; /* owned arrays of n_values[k] values */
     size_t n_values[KEY__COUNT];
@@ -105,9 +122,11 @@ struct draft {
 struct loader {
     struct ruleset *rs;
     struct rule_errors *errs;
-    const char *file;
-    int added;  /* errors added by this load */
-    bool nomem; /* an allocation failed: give up */
+    const char *file; /* borrowed: interned in rs->files once the text is read */
+    uint64_t load_no; /* which load this is, for value order */
+    bool site;        /* a site file: stanzas of loaded ids are overrides */
+    int added;        /* errors added by this load (warnings not counted) */
+    bool nomem;       /* an allocation failed: give up */
     /* Hash set of rs->rules indexes + 1 (0 = empty) by id, for the duplicate check, so that a
      * file of tens of thousands of rules loads in linear time. Owned; holds rules [0, hashed). */
     size_t *ids;
@@ -126,24 +145,22 @@ void rule_errors_release(struct rule_errors *e)
     e->n = 0;
 }
 
-static void add_error(struct loader *ld, unsigned line, int col, const char *text, size_t text_len,
-                      const char *fmt, ...) HL_PRINTF(6, 7);
+static void add_problem(struct loader *ld, bool warning, const char *file, unsigned line, int col,
+                        const char *text, size_t text_len, const char *fmt, va_list ap)
+        HL_PRINTF(8, 0);
 
-static void add_error(struct loader *ld, unsigned line, int col, const char *text, size_t text_len,
-                      const char *fmt, ...)
+static void add_problem(struct loader *ld, bool warning, const char *file, unsigned line, int col,
+                        const char *text, size_t text_len, const char *fmt, va_list ap)
 {
-    struct rule_error e = { .col = col };
+    struct rule_error e = { .col = col, .warning = warning };
     char where[600], msg[600];
     if (col > 0)
-        snprintf(where, sizeof(where), "%s:%u:%d", ld->file, line, col);
+        snprintf(where, sizeof(where), "%s:%u:%d", file, line, col);
     else if (line > 0)
-        snprintf(where, sizeof(where), "%s:%u", ld->file, line);
+        snprintf(where, sizeof(where), "%s:%u", file, line);
     else
-        snprintf(where, sizeof(where), "%s", ld->file);
-    va_list ap;
-    va_start(ap, fmt);
+        snprintf(where, sizeof(where), "%s", file);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     e.where = strdup(where);
     e.msg = strdup(msg);
     e.text = text ? strndup(text, text_len) : NULL;
@@ -159,22 +176,71 @@ static void add_error(struct loader *ld, unsigned line, int col, const char *tex
     }
     ld->errs->v = v;
     ld->errs->v[ld->errs->n++] = e;
-    ld->added++;
+    if (!warning)
+        ld->added++;
 }
 
-static void draft_release(struct draft *d)
+/* Reports an error in file (the loader's, or a value's own). */
+static void add_error_in(struct loader *ld, const char *file, unsigned line, int col,
+                         const char *text, size_t text_len, const char *fmt, ...) HL_PRINTF(7, 8);
+
+static void add_error_in(struct loader *ld, const char *file, unsigned line, int col,
+                         const char *text, size_t text_len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_problem(ld, false, file, line, col, text, text_len, fmt, ap);
+    va_end(ap);
+}
+
+static void add_warning_in(struct loader *ld, const char *file, unsigned line, const char *fmt, ...)
+        HL_PRINTF(4, 5);
+
+static void add_warning_in(struct loader *ld, const char *file, unsigned line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_problem(ld, true, file, line, 0, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+#define add_error(ld, ...) add_error_in((ld), (ld)->file, __VA_ARGS__)
+
+static void draft_clear_key(struct rule_draft *d, enum rule_key k)
+{
+    for (size_t i = 0; i < d->n_values[k]; i++)
+        buf_release(&d->values[k][i].text);
+    free(d->values[k]);
+    d->values[k] = NULL;
+    d->n_values[k] = 0;
+}
+
+static void draft_release(struct rule_draft *d)
 {
     free(d->id);
-    for (int k = 0; k < KEY__COUNT; k++) {
-        for (size_t i = 0; i < d->n_values[k]; i++)
-            buf_release(&d->values[k][i].text);
-        free(d->values[k]);
-    }
+    for (int k = 0; k < KEY__COUNT; k++)
+        draft_clear_key(d, (enum rule_key)k);
     memset(d, 0, sizeof(*d));
+}
+
+static void draft_free(struct rule_draft *d)
+{
+    if (d)
+        draft_release(d);
+    free(d);
 }
 
 static void spec_release(struct rule_incident_spec *sp);
 static void free_strs(char **v, size_t n);
+
+static void severity_when_free(struct rule_severity_when *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].field);
+        free_strs(v[i].values, v[i].n_values);
+    }
+    free(v);
+}
 
 static void rule_release(struct rule *r)
 {
@@ -185,26 +251,36 @@ static void rule_release(struct rule *r)
     for (size_t i = 0; i < r->n_programs; i++)
         free(r->programs[i]);
     free(r->programs);
-    for (size_t i = 0; i < r->n_severity_when; i++) {
-        free(r->severity_when[i].field);
-        free_strs(r->severity_when[i].values, r->severity_when[i].n_values);
-    }
-    free(r->severity_when);
+    severity_when_free(r->severity_when, r->n_severity_when);
     free(r->regex_src);
     pcre2_code_free(r->re);
+    for (size_t i = 0; i < r->n_exclude; i++) {
+        free(r->exclude_src[i]);
+        pcre2_code_free(r->exclude[i]);
+    }
     free(r->exclude_src);
-    pcre2_code_free(r->exclude);
+    free(r->exclude);
     free(r->literal);
     for (size_t i = 0; i < r->n_tests; i++)
         free(r->tests[i].line);
     free(r->tests);
-    free(r->file);
+    free(r->overrides);
+    draft_free(r->draft);
     spec_release(&r->inc);
 }
 
 void ruleset_init(struct ruleset *rs)
 {
     memset(rs, 0, sizeof(*rs));
+}
+
+static void free_texts(struct ruleset *rs)
+{
+    for (size_t i = 0; i < rs->n_texts; i++)
+        free(rs->texts[i]);
+    free(rs->texts);
+    rs->texts = NULL;
+    rs->n_texts = 0;
 }
 
 void ruleset_release(struct ruleset *rs)
@@ -214,8 +290,28 @@ void ruleset_release(struct ruleset *rs)
         rule_release(&rs->rules[i]);
     free(rs->rules);
     pcre2_match_data_free(rs->md);
+    pcre2_match_data_free(rs->md_exclude);
     pcre2_match_context_free(rs->mctx);
+    for (size_t i = 0; i < rs->n_files; i++)
+        free(rs->files[i]);
+    free(rs->files);
+    free_texts(rs);
     ruleset_init(rs);
+}
+
+/* Returns the ruleset's copy of the file name, adding it when new; NULL when out of memory. */
+static const char *intern_file(struct ruleset *rs, const char *name)
+{
+    for (size_t i = 0; i < rs->n_files; i++)
+        if (strcmp(rs->files[i], name) == 0)
+            return rs->files[i];
+    char **v = realloc(rs->files, (rs->n_files + 1) * sizeof(*v));
+    if (!v)
+        return NULL;
+    rs->files = v;
+    if (!(v[rs->n_files] = strdup(name)))
+        return NULL;
+    return v[rs->n_files++];
 }
 
 const struct rule *ruleset_find(const struct ruleset *rs, const char *id)
@@ -247,8 +343,8 @@ static pcre2_code *compile_value(struct loader *ld, const struct value *v, const
     if (!re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(errcode, msg, sizeof(msg));
-        add_error(ld, v->line, (int)(v->col + erroff), v->src, v->src_len, "bad %s: %s", key,
-                  (const char *)msg);
+        add_error_in(ld, v->file, v->line, (int)(v->col + erroff), v->src, v->src_len, "bad %s: %s",
+                     key, (const char *)msg);
         return NULL;
     }
     /* JIT may be unavailable on this platform; the interpreter then does the same job. */
@@ -257,7 +353,7 @@ static pcre2_code *compile_value(struct loader *ld, const struct value *v, const
     return re;
 }
 
-static char *dup_value(const struct draft *d, enum rule_key k)
+static char *dup_value(const struct rule_draft *d, enum rule_key k)
 {
     return d->n_values[k] ? strdup(buf_cstr(&d->values[k][0].text)) : NULL;
 }
@@ -406,9 +502,12 @@ static void spec_release(struct rule_incident_spec *sp)
 
 /* Reports a problem with value v, the caret at the start of the value. */
 #define value_error(ld, v, ...) \
-    add_error((ld), (v)->line, (int)(v)->col, (v)->src, (v)->src_len, __VA_ARGS__)
+    add_error_in((ld), (v)->file, (v)->line, (int)(v)->col, (v)->src, (v)->src_len, __VA_ARGS__)
 
-static const char *value_cstr(const struct draft *d, enum rule_key k, size_t i)
+/* Reports a problem of the stanza as a whole, at its [id] header. */
+#define stanza_error(ld, d, ...) add_error_in((ld), (d)->file, (d)->line, 0, NULL, 0, __VA_ARGS__)
+
+static const char *value_cstr(const struct rule_draft *d, enum rule_key k, size_t i)
 {
     return buf_cstr(&d->values[k][i].text);
 }
@@ -493,7 +592,8 @@ static bool parse_cause(struct loader *ld, const struct value *v, struct rule_ca
 }
 
 /* Groups test-log lines into scenarios, each ended by a test-incidents line (file order). */
-static bool parse_seq_tests(struct loader *ld, const struct draft *d, struct rule_incident_spec *sp)
+static bool parse_seq_tests(struct loader *ld, const struct rule_draft *d,
+                            struct rule_incident_spec *sp)
 {
     size_t il = 0, n_logs = d->n_values[KEY_TEST_LOG], n_wants = d->n_values[KEY_TEST_INCIDENTS];
     if (n_wants && !(sp->seq_tests = calloc(n_wants, sizeof(*sp->seq_tests)))) {
@@ -504,11 +604,12 @@ static bool parse_seq_tests(struct loader *ld, const struct draft *d, struct rul
         const struct value *want = &d->values[KEY_TEST_INCIDENTS][iw];
         struct rule_seq_test *t = &sp->seq_tests[sp->n_seq_tests++];
         t->src_line = want->line;
+        t->file = want->file;
         if (!(t->want = strdup(buf_cstr(&want->text)))) {
             ld->nomem = true;
             return false;
         }
-        for (; il < n_logs && d->values[KEY_TEST_LOG][il].line < want->line; il++) {
+        for (; il < n_logs && d->values[KEY_TEST_LOG][il].order < want->order; il++) {
             char **nv = realloc(t->lines, (t->n_lines + 1) * sizeof(*nv));
             if (!nv || !(nv[t->n_lines] = strdup(value_cstr(d, KEY_TEST_LOG, il)))) {
                 if (nv)
@@ -533,7 +634,7 @@ static bool parse_seq_tests(struct loader *ld, const struct draft *d, struct rul
 }
 
 /* Reads the incident keys of d into sp; reports every problem. Returns false on any. */
-static bool parse_incident_spec(struct loader *ld, const struct draft *d,
+static bool parse_incident_spec(struct loader *ld, const struct rule_draft *d,
                                 struct rule_incident_spec *sp)
 {
     bool ok = true;
@@ -622,31 +723,32 @@ static bool parse_incident_spec(struct loader *ld, const struct draft *d,
         ld->nomem = true;
     bool derived = d->n_values[KEY_REGEX] == 0;
     if (!derived && (d->n_values[KEY_AFTER] || d->n_values[KEY_EXPECT])) {
-        add_error(ld, d->line, 0, NULL, 0,
-                  "rule '%s' has 'after'/'expect' and a 'regex': a rule raised by a missing "
-                  "event has no regex of its own",
-                  d->id);
+        stanza_error(ld, d,
+                     "rule '%s' has 'after'/'expect' and a 'regex': a rule raised by a missing "
+                     "event has no regex of its own",
+                     d->id);
         ok = false;
     }
     if (!d->n_values[KEY_AFTER] != !d->n_values[KEY_EXPECT]) {
-        add_error(ld, d->line, 0, NULL, 0, "rule '%s' needs both 'after' and 'expect'", d->id);
+        stanza_error(ld, d, "rule '%s' needs both 'after' and 'expect'", d->id);
         ok = false;
     }
     if (derived &&
         (d->n_values[KEY_RESET] || d->n_values[KEY_THRESHOLD] || d->n_values[KEY_ESCALATE] ||
          d->n_values[KEY_EXCLUDE] || d->n_values[KEY_PROGRAM] || d->n_values[KEY_HOSTS] ||
          d->n_values[KEY_RESET_BY] || d->n_values[KEY_SEVERITY_WHEN])) {
-        add_error(ld, d->line, 0, NULL, 0,
-                  "rule '%s' has no 'regex', so 'program', 'hosts', 'exclude', 'reset', "
-                  "'reset-by', 'threshold', 'escalate' and 'severity-when' have nothing to "
-                  "work on",
-                  d->id);
+        stanza_error(ld, d,
+                     "rule '%s' has no 'regex', so 'program', 'hosts', 'exclude', 'reset', "
+                     "'reset-by', 'threshold', 'escalate' and 'severity-when' have nothing to "
+                     "work on",
+                     d->id);
         ok = false;
     }
     return parse_seq_tests(ld, d, sp) && ok;
 }
 
-/* Adds an empty rule at the end of the set; NULL when out of memory. */
+/* Adds an empty rule slot at the end of the set (not yet counted in n); NULL when out of
+ * memory. */
 static struct rule *append_rule(struct loader *ld)
 {
     if (ld->rs->n == ld->rs->cap) {
@@ -665,7 +767,7 @@ static struct rule *append_rule(struct loader *ld)
     return r;
 }
 
-/* Adds the internal rule for the reset or expect pattern of rules[owner]. */
+/* Adds the internal rule for the reset or expect pattern of rules[owner]; takes re. */
 static bool add_pattern_rule(struct loader *ld, size_t owner, enum rule_role role,
                              const char *suffix, pcre2_code *re, const char *src)
 {
@@ -679,12 +781,13 @@ static bool add_pattern_rule(struct loader *ld, size_t owner, enum rule_role rol
     r->owner = owner;
     r->re = re;
     r->severity = SEV_INFO;
+    r->file = o->file;
     r->line = o->line;
     bool ok = asprintf(&r->id, "%s#%s", o->id, suffix) >= 0;
     if (!ok)
         r->id = NULL;
     ok = ok && (r->summary = strdup(suffix)) && (r->remedy = strdup("")) &&
-         (r->regex_src = strdup(src)) && (r->file = strdup(o->file));
+         (r->regex_src = strdup(src));
     /* A reset line comes from the same programs as the rule's findings. */
     for (size_t i = 0; ok && role == RULE_ROLE_RESET && i < o->n_programs; i++) {
         char **nv = realloc(r->programs, (r->n_programs + 1) * sizeof(*nv));
@@ -702,8 +805,6 @@ static bool add_pattern_rule(struct loader *ld, size_t owner, enum rule_role rol
     return true;
 }
 
-/* Turns a complete draft into a rule, or reports why it cannot be one. A draft already broken
- * by a line error is still checked in full, so every problem of the stanza is reported. */
 static size_t id_hash(const char *id)
 {
     size_t h = 1469598103934665603u;
@@ -742,38 +843,107 @@ static const struct rule *loader_find(struct loader *ld, const char *id)
     return NULL;
 }
 
-static void finish_stanza(struct loader *ld, struct draft *d)
+/* Removes rules[i], an internal rule whose owner an override rebuilds, keeping every index
+ * that points past it right. */
+static void remove_rule(struct loader *ld, size_t i)
 {
-    if (!d->id)
-        goto out;
+    struct ruleset *rs = ld->rs;
+    rule_release(&rs->rules[i]);
+    memmove(&rs->rules[i], &rs->rules[i + 1], (rs->n - i - 1) * sizeof(*rs->rules));
+    rs->n--;
+    for (size_t k = 0; k < rs->n; k++) {
+        struct rule *r = &rs->rules[k];
+        if (!rule_is_public(r) && r->owner > i)
+            r->owner--;
+        if (r->inc.reset_idx != SIZE_MAX && r->inc.reset_idx > i)
+            r->inc.reset_idx--;
+        if (r->inc.expect_idx != SIZE_MAX && r->inc.expect_idx > i)
+            r->inc.expect_idx--;
+    }
+    /* The id set holds indexes: it is filled again at the next lookup. */
+    if (ld->ids)
+        memset(ld->ids, 0, ld->ids_cap * sizeof(*ld->ids));
+    ld->hashed = 0;
+}
+
+/* `enabled`: yes or no, and the spellings systemd's unit files also take. */
+static int parse_yes_no(const char *s, bool *ret)
+{
+    static const char *const yes[] = { "yes", "true", "on", "1" };
+    static const char *const no[] = { "no", "false", "off", "0" };
+    for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+        if (strcasecmp(s, yes[i]) == 0)
+            return *ret = true, 0;
+        if (strcasecmp(s, no[i]) == 0)
+            return *ret = false, 0;
+    }
+    return -1;
+}
+
+/* What a built rule still needs once it has its index: the internal rules of its patterns. */
+struct built {
+    pcre2_code *reset;  /* owned, or NULL */
+    char *reset_src;    /* owned, or NULL */
+    pcre2_code *expect; /* owned, or NULL */
+    char *expect_src;   /* owned, or NULL */
+};
+
+static void built_release(struct built *x)
+{
+    pcre2_code_free(x->reset);
+    free(x->reset_src);
+    pcre2_code_free(x->expect);
+    free(x->expect_src);
+    memset(x, 0, sizeof(*x));
+}
+
+/* Builds r from the complete draft d, checking it whole: a draft already broken by a line error
+ * is still checked in full, so every problem of the stanza is reported. dup is an earlier rule
+ * with the same id (an error), or NULL. Returns true when r is a rule and x holds its reset and
+ * expect patterns; else both are left empty. */
+static bool build_rule(struct loader *ld, struct rule_draft *d, const struct rule *dup,
+                       struct rule *r, struct built *x)
+{
+    memset(r, 0, sizeof(*r));
+    memset(x, 0, sizeof(*x));
+    r->inc.reset_idx = r->inc.expect_idx = SIZE_MAX;
     for (int k = 0; k < KEY__COUNT; k++) {
         if (key_table[k].required && d->n_values[k] == 0) {
-            add_error(ld, d->line, 0, NULL, 0, "rule '%s' has no '%s'", d->id, key_table[k].name);
+            stanza_error(ld, d, "rule '%s' has no '%s'", d->id, key_table[k].name);
             d->broken = true;
         }
     }
-    const struct rule *other = loader_find(ld, d->id);
-    if (other) {
-        add_error(ld, d->line, 0, NULL, 0, "duplicate rule id '%s' (first defined at %s:%u)", d->id,
-                  other->file, other->line);
+    if (dup) {
+        stanza_error(ld, d, "duplicate rule id '%s' (first defined at %s:%u)", d->id, dup->file,
+                     dup->line);
         d->broken = true;
     }
     enum severity sev = SEV_INFO;
     if (d->n_values[KEY_SEVERITY]) {
         const struct value *v = &d->values[KEY_SEVERITY][0];
         if (severity_parse(buf_cstr(&v->text), v->text.len, &sev) < 0) {
-            add_error(ld, v->line, (int)v->col, v->src, v->src_len,
-                      "unknown severity '%s' (use info, notice, warning, error or critical)",
-                      buf_cstr(&v->text));
+            value_error(ld, v,
+                        "unknown severity '%s' (use info, notice, warning, error or critical)",
+                        buf_cstr(&v->text));
             d->broken = true;
         }
     }
-    pcre2_code *re = NULL, *exclude = NULL, *reset = NULL, *expect = NULL;
+    bool enabled = true;
+    if (d->n_values[KEY_ENABLED] && parse_yes_no(value_cstr(d, KEY_ENABLED, 0), &enabled) < 0) {
+        value_error(ld, &d->values[KEY_ENABLED][0], "bad enabled '%s' (use yes or no)",
+                    value_cstr(d, KEY_ENABLED, 0));
+        d->broken = true;
+    }
+    pcre2_code *re = NULL, *reset = NULL, *expect = NULL;
+    size_t n_exclude = d->n_values[KEY_EXCLUDE];
+    pcre2_code **exclude = n_exclude ? calloc(n_exclude, sizeof(*exclude)) : NULL;
+    if (n_exclude && !exclude)
+        ld->nomem = true;
     if (d->n_values[KEY_REGEX] && !(re = compile_value(ld, &d->values[KEY_REGEX][0], "regex")))
         d->broken = true;
-    if (d->n_values[KEY_EXCLUDE] &&
-        !(exclude = compile_value(ld, &d->values[KEY_EXCLUDE][0], "exclude")))
-        d->broken = true;
+    for (size_t i = 0; exclude && i < n_exclude; i++)
+        if (!(exclude[i] = compile_value(ld, &d->values[KEY_EXCLUDE][i], "exclude")))
+            d->broken = true;
     if (d->n_values[KEY_RESET] && !(reset = compile_value(ld, &d->values[KEY_RESET][0], "reset")))
         d->broken = true;
     struct rule_incident_spec spec = { 0 };
@@ -820,42 +990,48 @@ static void finish_stanza(struct loader *ld, struct draft *d)
             buf_release(&pat.text);
         }
     }
-    struct rule *r = d->broken || ld->nomem ? NULL : append_rule(ld);
-    if (!r) {
-        for (size_t i = 0; severity_when && i < n_severity_when; i++) {
-            free(severity_when[i].field);
-            free_strs(severity_when[i].values, severity_when[i].n_values);
-        }
-        free(severity_when);
+    if (d->broken || ld->nomem) {
+        severity_when_free(severity_when, n_severity_when);
         pcre2_code_free(re);
-        pcre2_code_free(exclude);
+        for (size_t i = 0; exclude && i < n_exclude; i++)
+            pcre2_code_free(exclude[i]);
+        free(exclude);
         pcre2_code_free(reset);
         pcre2_code_free(expect);
         free(expect_src);
         spec_release(&spec);
-        goto out;
+        return false;
     }
     r->role = re ? RULE_ROLE_FINDING : RULE_ROLE_DERIVED;
     r->inc = spec;
-    r->id = d->id;
-    d->id = NULL;
     r->severity = sev;
+    r->disabled = !enabled;
+    r->file = d->file;
     r->line = d->line;
     r->re = re;
     r->exclude = exclude;
-    r->file = strdup(ld->file);
+    r->id = strdup(d->id);
     r->summary = dup_value(d, KEY_SUMMARY);
     r->remedy = dup_value(d, KEY_REMEDY);
     r->regex_src = dup_value(d, KEY_REGEX);
-    r->exclude_src = dup_value(d, KEY_EXCLUDE);
-    bool ok = r->file && r->summary && r->remedy && (!re || r->regex_src) &&
-              (!exclude || r->exclude_src);
+    r->exclude_src = n_exclude ? calloc(n_exclude, sizeof(*r->exclude_src)) : NULL;
+    bool ok = r->id && r->summary && r->remedy && (!re || r->regex_src) &&
+              (!n_exclude || r->exclude_src);
+    if (r->exclude_src) {
+        r->n_exclude = n_exclude; /* rule_release() frees each pattern and its text */
+    } else {
+        for (size_t i = 0; i < n_exclude; i++)
+            pcre2_code_free(exclude[i]);
+        free(exclude);
+        r->exclude = NULL;
+    }
+    for (size_t i = 0; ok && i < n_exclude; i++)
+        ok = (r->exclude_src[i] = strdup(value_cstr(d, KEY_EXCLUDE, i))) != NULL;
     if (ok && d->n_values[KEY_PROGRAM])
         ok = split_programs(r, buf_cstr(&d->values[KEY_PROGRAM][0].text)) == 0;
     r->hosts = hosts;
     r->severity_when = severity_when;
     r->n_severity_when = n_severity_when;
-    severity_when = NULL;
     struct buf refs;
     buf_init(&refs, 0);
     for (size_t i = 0; ok && i < d->n_values[KEY_REFS]; i++)
@@ -864,17 +1040,19 @@ static void finish_stanza(struct loader *ld, struct draft *d)
     r->refs = refs.len ? buf_detach(&refs) : NULL;
     buf_release(&refs);
     size_t n_tests = d->n_values[KEY_TEST] + d->n_values[KEY_TEST_NO];
-    r->tests = n_tests ? calloc(n_tests, sizeof(*r->tests)) : NULL;
+    r->tests = ok && n_tests ? calloc(n_tests, sizeof(*r->tests)) : NULL;
     ok = ok && (!n_tests || r->tests);
-    /* Keep file order across both keys, so `rules test` reports in reading order. */
+    /* Keep reading order across both keys (and across files, for overrides), so `rules test`
+     * reports in that order. */
     size_t ia = 0, ib = 0;
     while (ok && r->tests && r->n_tests < n_tests) {
         const struct value *a = ia < d->n_values[KEY_TEST] ? &d->values[KEY_TEST][ia] : NULL;
         const struct value *b = ib < d->n_values[KEY_TEST_NO] ? &d->values[KEY_TEST_NO][ib] : NULL;
-        bool take_a = a && (!b || a->line < b->line);
+        bool take_a = a && (!b || a->order < b->order);
         const struct value *v = take_a ? a : b;
         struct rule_test *t = &r->tests[r->n_tests];
         t->line = strdup(buf_cstr(&v->text));
+        t->file = v->file;
         t->src_line = v->line;
         t->must_match = take_a;
         ok = t->line != NULL;
@@ -887,26 +1065,64 @@ static void finish_stanza(struct loader *ld, struct draft *d)
     }
     if (ok && r->regex_src)
         r->literal = rule_required_literal(r->regex_src, &r->literal_len, &r->literal_icase);
+    x->reset = reset;
+    x->expect = expect;
+    x->expect_src = expect_src;
+    if (ok && reset)
+        ok = (x->reset_src = strdup(value_cstr(d, KEY_RESET, 0))) != NULL;
     if (!ok) {
         rule_release(r);
-        pcre2_code_free(reset);
-        pcre2_code_free(expect);
-        free(expect_src);
+        built_release(x);
+        memset(r, 0, sizeof(*r));
         ld->nomem = true;
-        goto out;
+        return false;
     }
-    size_t idx = ld->rs->n++;
-    if (reset &&
-        add_pattern_rule(ld, idx, RULE_ROLE_RESET, "reset", reset, value_cstr(d, KEY_RESET, 0)))
-        ld->rs->rules[idx].inc.reset_idx = ld->rs->n - 1;
-    if (expect && add_pattern_rule(ld, idx, RULE_ROLE_EXPECT, "expect", expect, expect_src))
-        ld->rs->rules[idx].inc.expect_idx = ld->rs->n - 1;
-    free(expect_src);
-out:
-    draft_release(d);
+    return true;
 }
 
-static struct value *draft_add_value(struct loader *ld, struct draft *d, enum rule_key k)
+/* Moves d to the heap, for a rule to keep; NULL when out of memory (d is then released). */
+static struct rule_draft *draft_keep(struct loader *ld, struct rule_draft *d)
+{
+    struct rule_draft *kept = malloc(sizeof(*kept));
+    if (!kept) {
+        ld->nomem = true;
+        draft_release(d);
+        return NULL;
+    }
+    *kept = *d;
+    memset(d, 0, sizeof(*d));
+    return kept;
+}
+
+/* Gives rules[idx] the internal rules of its reset and expect patterns; takes x's contents. */
+static void add_patterns(struct loader *ld, size_t idx, struct built *x)
+{
+    if (x->reset && add_pattern_rule(ld, idx, RULE_ROLE_RESET, "reset", x->reset, x->reset_src))
+        ld->rs->rules[idx].inc.reset_idx = ld->rs->n - 1;
+    x->reset = NULL;
+    if (x->expect &&
+        add_pattern_rule(ld, idx, RULE_ROLE_EXPECT, "expect", x->expect, x->expect_src))
+        ld->rs->rules[idx].inc.expect_idx = ld->rs->n - 1;
+    x->expect = NULL;
+    built_release(x);
+}
+
+/* Appends the built rule r (from draft d, which it keeps) and its internal rules. */
+static void install_new(struct loader *ld, struct rule_draft *d, struct rule *r, struct built *x)
+{
+    struct rule *slot = append_rule(ld);
+    if (!slot) {
+        rule_release(r);
+        built_release(x);
+        return;
+    }
+    *slot = *r;
+    size_t idx = ld->rs->n++;
+    slot->draft = draft_keep(ld, d);
+    add_patterns(ld, idx, x);
+}
+
+static struct value *draft_add_value(struct loader *ld, struct rule_draft *d, enum rule_key k)
 {
     struct value *v = realloc(d->values[k], (d->n_values[k] + 1) * sizeof(*v));
     if (!v) {
@@ -918,6 +1134,240 @@ static struct value *draft_add_value(struct loader *ld, struct draft *d, enum ru
     memset(nv, 0, sizeof(*nv));
     buf_init(&nv->text, RULE_FILE_MAX);
     return nv;
+}
+
+/* Appends a copy of v (its own text; file and src shared) to key k of d. */
+static bool draft_append_copy(struct loader *ld, struct rule_draft *d, enum rule_key k,
+                              const struct value *v)
+{
+    struct value *nv = draft_add_value(ld, d, k);
+    if (!nv)
+        return false;
+    struct buf text = nv->text;
+    *nv = *v;
+    nv->text = text;
+    if (v->text.len && buf_add(&nv->text, v->text.data, v->text.len) < 0) {
+        ld->nomem = true;
+        return false;
+    }
+    return true;
+}
+
+/* Fills the empty draft c with a copy of d. Returns false when out of memory (c then holds
+ * what was copied, for draft_release()). */
+static bool draft_copy(struct loader *ld, struct rule_draft *c, const struct rule_draft *d)
+{
+    *c = *d;
+    memset(c->values, 0, sizeof(c->values));
+    memset(c->n_values, 0, sizeof(c->n_values));
+    c->broken = false;
+    if (!(c->id = strdup(d->id))) {
+        ld->nomem = true;
+        return false;
+    }
+    for (int k = 0; k < KEY__COUNT; k++)
+        for (size_t i = 0; i < d->n_values[k]; i++)
+            if (!draft_append_copy(ld, c, (enum rule_key)k, &d->values[k][i]))
+                return false;
+    return true;
+}
+
+/* Applies the override stanza o to m, the rule's merged draft so far: a value replaces a key
+ * that is not repeatable and is appended to one that is; an empty value clears the key (as an
+ * empty assignment does in a systemd drop-in), and the stanza's later values of it append.
+ * `test-log` and `test-incidents` are one list of scenarios, cleared together. Returns false
+ * after reporting a key that cannot be cleared, or when out of memory. */
+static bool merge_override(struct loader *ld, struct rule_draft *m, const struct rule_draft *o)
+{
+    bool ok = true;
+    for (int k = 0; k < KEY__COUNT; k++) {
+        for (size_t i = 0; i < o->n_values[k]; i++) {
+            const struct value *v = &o->values[k][i];
+            if (v->text.len == 0 && (key_table[k].required || k == KEY_REGEX)) {
+                value_error(ld, v, "'%s' cannot be cleared%s", key_table[k].name,
+                            k == KEY_REGEX ? "; turn the rule off with 'enabled = no'"
+                                           : ": every rule has one");
+                ok = false;
+                continue;
+            }
+            if (v->text.len == 0 && (k == KEY_TEST_LOG || k == KEY_TEST_INCIDENTS)) {
+                draft_clear_key(m, KEY_TEST_LOG);
+                draft_clear_key(m, KEY_TEST_INCIDENTS);
+            } else if (v->text.len == 0 || !key_table[k].repeatable) {
+                draft_clear_key(m, (enum rule_key)k);
+            }
+            if (v->text.len && !draft_append_copy(ld, m, (enum rule_key)k, v))
+                return false;
+        }
+    }
+    return ok;
+}
+
+/* Returns "FILE:LINE (key, ...)" for the override stanza o, its keys in the order it first
+ * names them, or NULL when out of memory. */
+static char *describe_override(const struct rule_draft *o)
+{
+    int keys[KEY__COUNT];
+    size_t n = 0;
+    for (int k = 0; k < KEY__COUNT; k++) {
+        if (!o->n_values[k])
+            continue;
+        size_t at = n++;
+        while (at > 0 && o->values[keys[at - 1]][0].line > o->values[k][0].line) {
+            keys[at] = keys[at - 1];
+            at--;
+        }
+        keys[at] = k;
+    }
+    struct buf b;
+    buf_init(&b, 0);
+    int r = buf_printf(&b, "%s:%u", o->file, o->line);
+    for (size_t i = 0; r == 0 && i < n; i++)
+        r = buf_printf(&b, "%s%s", i ? ", " : " (", key_table[keys[i]].name);
+    if (r == 0 && n)
+        r = buf_addc(&b, ')');
+    char *s = r == 0 ? buf_detach(&b) : NULL;
+    buf_release(&b);
+    return s;
+}
+
+/* Rebuilds rules[base] with the override stanza o merged into its keys. When the merged rule
+ * does not load, the errors say why and the rule stays as it was. */
+static void override_rule(struct loader *ld, struct rule_draft *o, size_t base)
+{
+    struct ruleset *rs = ld->rs;
+    struct rule_draft m = { 0 };
+    struct rule r;
+    struct built x;
+    assert(rs->rules[base].draft); /* overrides come before ruleset_link() */
+    if (!draft_copy(ld, &m, rs->rules[base].draft))
+        goto out;
+    m.file = o->file;
+    m.line = o->line;
+    m.hdr = o->hdr;
+    m.hdr_len = o->hdr_len;
+    m.id_col = o->id_col;
+    bool merged = merge_override(ld, &m, o);
+    if (ld->nomem)
+        goto out;
+    m.broken = o->broken || !merged;
+    if (!build_rule(ld, &m, NULL, &r, &x))
+        goto out;
+    struct rule *old = &rs->rules[base];
+    char *desc = describe_override(o), *joined = NULL;
+    if (desc && old->overrides && asprintf(&joined, "%s; %s", old->overrides, desc) < 0)
+        joined = NULL;
+    else if (desc && !old->overrides)
+        joined = desc, desc = NULL;
+    free(desc);
+    if (!joined) {
+        ld->nomem = true;
+        rule_release(&r);
+        built_release(&x);
+        goto out;
+    }
+    /* Its internal rules are made again from the merged keys; the later one goes first, so
+     * the earlier index holds. Both come after base. */
+    size_t ri = old->inc.reset_idx, ei = old->inc.expect_idx;
+    size_t hi = ri == SIZE_MAX ? ei : ei == SIZE_MAX ? ri : ri > ei ? ri : ei;
+    size_t lo = hi == ri ? ei : ri;
+    if (hi != SIZE_MAX)
+        remove_rule(ld, hi);
+    if (lo != SIZE_MAX)
+        remove_rule(ld, lo);
+    old = &rs->rules[base];
+    r.file = old->file;
+    r.line = old->line;
+    r.overrides = joined;
+    rule_release(old);
+    *old = r;
+    old->draft = draft_keep(ld, &m);
+    add_patterns(ld, base, &x);
+out:
+    draft_release(&m);
+}
+
+/* Returns the public rule id closest to id within two edits, or NULL: the likely intent of
+ * an override whose id is not loaded. */
+static const char *nearest_id(const struct ruleset *rs, const char *id)
+{
+    size_t n = strlen(id);
+    const char *best = NULL;
+    size_t best_d = 3;
+    if (n >= 64)
+        return NULL;
+    for (size_t r = 0; r < rs->n; r++) {
+        const char *c = rs->rules[r].id;
+        size_t m = strlen(c);
+        if (!rule_is_public(&rs->rules[r]) || m >= 64 || (m > n ? m - n : n - m) >= best_d)
+            continue;
+        size_t row[64], prev;
+        for (size_t j = 0; j <= m; j++)
+            row[j] = j;
+        for (size_t i = 1; i <= n; i++) {
+            prev = row[0];
+            row[0] = i;
+            for (size_t j = 1; j <= m; j++) {
+                size_t cur = row[j];
+                size_t sub = prev + (id[i - 1] != c[j - 1]);
+                size_t del = row[j] + 1, ins = row[j - 1] + 1;
+                row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+                prev = cur;
+            }
+        }
+        if (row[m] < best_d) {
+            best_d = row[m];
+            best = c;
+        }
+    }
+    return best;
+}
+
+/* A site stanza whose id is not loaded is a new rule only when it has what every rule needs;
+ * without that it was meant to override, and one error says so. Returns false then. */
+static bool new_site_rule(struct loader *ld, struct rule_draft *d)
+{
+    if (d->broken && !valid_id(d->id))
+        return false; /* the header's error says it all */
+    bool complete = true;
+    for (int k = 0; k < KEY__COUNT; k++)
+        complete &= !key_table[k].required || d->n_values[k] > 0;
+    if (!complete) {
+        const char *near = nearest_id(ld->rs, d->id);
+        add_error_in(ld, d->file, d->line, (int)d->id_col, d->hdr, d->hdr_len,
+                     "no rule '%s' to override%s%s%s; a new rule needs 'severity', 'summary' and "
+                     "'remedy'",
+                     d->id, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        return false;
+    }
+    /* Empty values clear keys of an override; a new rule has nothing to clear. */
+    for (int k = 0; k < KEY__COUNT; k++)
+        for (size_t i = 0; i < d->n_values[k]; i++)
+            if (d->values[k][i].text.len == 0) {
+                value_error(ld, &d->values[k][i], "empty value for '%s'", key_table[k].name);
+                d->broken = true;
+            }
+    return true;
+}
+
+/* Turns a complete draft into a rule, an override of a loaded rule, or errors. */
+static void finish_stanza(struct loader *ld, struct rule_draft *d)
+{
+    struct rule r;
+    struct built x;
+    if (!d->id)
+        goto out;
+    const struct rule *other = loader_find(ld, d->id);
+    if (other && ld->site) {
+        override_rule(ld, d, (size_t)(other - ld->rs->rules));
+        goto out;
+    }
+    if (ld->site && !new_site_rule(ld, d))
+        goto out;
+    if (build_rule(ld, d, other, &r, &x))
+        install_new(ld, d, &r, &x);
+out:
+    draft_release(d);
 }
 
 static int find_key(struct strv name)
@@ -942,11 +1392,23 @@ static size_t first_bad_byte(struct strv s)
     return s.n;
 }
 
-int ruleset_load_text(struct ruleset *rs, const char *name, const char *text, size_t len,
-                      struct rule_errors *errs)
+/* Loads text (taken: the ruleset keeps it, for the drafts that point into it, until
+ * ruleset_link()), named name in messages; site: stanzas of loaded ids are overrides. */
+static int load_text(struct ruleset *rs, const char *name, char *text, size_t len,
+                     struct rule_errors *errs, bool site)
 {
-    struct loader ld = { .rs = rs, .errs = errs, .file = name };
-    struct draft d = { 0 };
+    struct loader ld = { .rs = rs, .errs = errs, .site = site };
+    char **texts = realloc(rs->texts, (rs->n_texts + 1) * sizeof(*texts));
+    if (!texts) {
+        free(text);
+        return HL_ENOMEM;
+    }
+    rs->texts = texts;
+    rs->texts[rs->n_texts++] = text;
+    ld.load_no = rs->n_texts;
+    if (!(ld.file = intern_file(rs, name)))
+        return HL_ENOMEM;
+    struct rule_draft d = { 0 };
     struct value *last = NULL; /* value an indented line would continue */
     int last_key = -1;
     unsigned line_no = 0;
@@ -993,7 +1455,11 @@ int ruleset_load_text(struct ruleset *rs, const char *name, const char *text, si
         if (t.p[0] == '[') {
             finish_stanza(&ld, &d);
             last = NULL;
+            d.file = ld.file;
             d.line = line_no;
+            d.hdr = raw.p;
+            d.hdr_len = raw.n;
+            d.id_col = (unsigned)(t.p - raw.p) + 2;
             if (t.p[t.n - 1] != ']') {
                 add_error(&ld, line_no, (int)t.n + (int)(t.p - raw.p), raw.p, raw.n,
                           "expected ']' to close the rule id");
@@ -1043,11 +1509,14 @@ int ruleset_load_text(struct ruleset *rs, const char *name, const char *text, si
         struct value *v = draft_add_value(&ld, &d, (enum rule_key)k);
         if (!v)
             break;
+        v->file = ld.file;
+        v->order = ld.load_no << 32 | line_no;
         v->line = line_no;
         v->col = (unsigned)(val.p - raw.p) + 1;
         v->src = raw.p;
         v->src_len = raw.n;
-        if (val.n == 0) {
+        /* In a site file an empty value clears the key it overrides: finish_stanza() knows. */
+        if (val.n == 0 && !ld.site) {
             add_error(&ld, line_no, (int)v->col, raw.p, raw.n, "empty value for '%s'",
                       key_table[k].name);
             d.broken = true;
@@ -1057,14 +1526,37 @@ int ruleset_load_text(struct ruleset *rs, const char *name, const char *text, si
         last = v;
         last_key = k;
     }
-    /* Values point into text for messages; finish while it is still alive. */
     finish_stanza(&ld, &d);
     draft_release(&d);
     free(ld.ids);
     return ld.nomem ? HL_ENOMEM : ld.added;
 }
 
-static int load_file(struct ruleset *rs, const char *path, struct rule_errors *errs)
+static int load_text_copy(struct ruleset *rs, const char *name, const char *text, size_t len,
+                          struct rule_errors *errs, bool site)
+{
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return HL_ENOMEM;
+    if (len)
+        memcpy(copy, text, len);
+    copy[len] = '\0';
+    return load_text(rs, name, copy, len, errs, site);
+}
+
+int ruleset_load_text(struct ruleset *rs, const char *name, const char *text, size_t len,
+                      struct rule_errors *errs)
+{
+    return load_text_copy(rs, name, text, len, errs, false);
+}
+
+int ruleset_load_site_text(struct ruleset *rs, const char *name, const char *text, size_t len,
+                           struct rule_errors *errs)
+{
+    return load_text_copy(rs, name, text, len, errs, true);
+}
+
+static int load_file(struct ruleset *rs, const char *path, struct rule_errors *errs, bool site)
 {
     struct loader ld = { .rs = rs, .errs = errs, .file = path };
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1088,7 +1580,9 @@ static int load_file(struct ruleset *rs, const char *path, struct rule_errors *e
             add_error(&ld, 0, 0, NULL, 0, "cannot read rule file: %s",
                       r == HL_ELIMIT ? "larger than 4 MiB" : strerror(saved));
     } else {
-        r = ruleset_load_text(rs, path, buf_cstr(&text), text.len, errs);
+        size_t len = text.len;
+        char *owned = len ? buf_detach(&text) : strdup("");
+        r = owned ? load_text(rs, path, owned, len, errs, site) : HL_ENOMEM;
     }
     buf_release(&text);
     if (ld.nomem)
@@ -1101,53 +1595,75 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Loads the *.rules files of the directory path in name order (the C locale's byte order, so
+ * "10-site.rules" comes before "20-team.rules" whatever the user's locale). For the pack a
+ * directory without any is an error; a site directory may well be empty. */
+static int load_dir(struct ruleset *rs, const char *path, struct rule_errors *errs, bool site)
+{
+    DIR *dir = opendir(path);
+    struct loader ld = { .rs = rs, .errs = errs, .file = path };
+    if (!dir) {
+        add_error(&ld, 0, 0, NULL, 0, "cannot open rule directory: %s", strerror(errno));
+        return ld.nomem ? HL_ENOMEM : ld.added;
+    }
+    char **names = NULL;
+    size_t n = 0;
+    int total = 0;
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len <= 6 || strcmp(de->d_name + len - 6, ".rules") != 0 || de->d_name[0] == '.')
+            continue;
+        char **v = realloc(names, (n + 1) * sizeof(*v));
+        if (!v) {
+            total = HL_ENOMEM;
+            break;
+        }
+        names = v;
+        if (asprintf(&names[n], "%s/%s", path, de->d_name) < 0) {
+            total = HL_ENOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(dir);
+    if (n)
+        qsort(names, n, sizeof(*names), cmp_names);
+    for (size_t i = 0; i < n; i++) {
+        if (total >= 0) {
+            int r = load_file(rs, names[i], errs, site);
+            total = r < 0 ? r : total + r;
+        }
+        free(names[i]);
+    }
+    free(names);
+    if (total == 0 && n == 0 && !site) {
+        add_error(&ld, 0, 0, NULL, 0, "no *.rules files in this directory");
+        total = ld.nomem ? HL_ENOMEM : ld.added;
+    }
+    return total;
+}
+
 int ruleset_load(struct ruleset *rs, const char *path, struct rule_errors *errs)
 {
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        DIR *dir = opendir(path);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return load_dir(rs, path, errs, false);
+    return load_file(rs, path, errs, false);
+}
+
+int ruleset_load_site(struct ruleset *rs, const char *path, struct rule_errors *errs)
+{
+    struct stat st;
+    if (stat(path, &st) < 0 && errno == ENOENT)
+        return 0; /* no site rules: the usual case */
+    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
         struct loader ld = { .rs = rs, .errs = errs, .file = path };
-        if (!dir) {
-            add_error(&ld, 0, 0, NULL, 0, "cannot open rule directory: %s", strerror(errno));
-            return ld.nomem ? HL_ENOMEM : ld.added;
-        }
-        char **names = NULL;
-        size_t n = 0;
-        int total = 0;
-        struct dirent *de;
-        while ((de = readdir(dir)) != NULL) {
-            size_t len = strlen(de->d_name);
-            if (len <= 6 || strcmp(de->d_name + len - 6, ".rules") != 0 || de->d_name[0] == '.')
-                continue;
-            char **v = realloc(names, (n + 1) * sizeof(*v));
-            if (!v) {
-                total = HL_ENOMEM;
-                break;
-            }
-            names = v;
-            if (asprintf(&names[n], "%s/%s", path, de->d_name) < 0) {
-                total = HL_ENOMEM;
-                break;
-            }
-            n++;
-        }
-        closedir(dir);
-        qsort(names, n, sizeof(*names), cmp_names);
-        for (size_t i = 0; i < n; i++) {
-            if (total >= 0) {
-                int r = load_file(rs, names[i], errs);
-                total = r < 0 ? r : total + r;
-            }
-            free(names[i]);
-        }
-        free(names);
-        if (total == 0 && n == 0) {
-            add_error(&ld, 0, 0, NULL, 0, "no *.rules files in this directory");
-            total = ld.nomem ? HL_ENOMEM : ld.added;
-        }
-        return total;
+        add_error(&ld, 0, 0, NULL, 0,
+                  "not a directory (site rules are *.rules files in a rules.d directory)");
+        return ld.nomem ? HL_ENOMEM : ld.added;
     }
-    return load_file(rs, path, errs);
+    return load_dir(rs, path, errs, true);
 }
 
 /* ---- references between rules ---------------------------------------------------------- */
@@ -1168,10 +1684,36 @@ static bool in_group_by(const struct rule *r, const char *field)
     return false;
 }
 
+/* The value of key k that made r's i-th reference, while r has its draft: link messages then
+ * point at the line that holds it (an override's, perhaps), with a caret. */
+static const struct value *draft_value(const struct rule *r, enum rule_key k, size_t i)
+{
+    return r->draft && i < r->draft->n_values[k] ? &r->draft->values[k][i] : NULL;
+}
+
+#define link_error(ld, r, v, ...)              \
+    ((v) ? value_error((ld), (v), __VA_ARGS__) \
+         : add_error_in((ld), (r)->file, (r)->line, 0, NULL, 0, __VA_ARGS__))
+
+#define link_warning(ld, r, v, ...) \
+    add_warning_in((ld), (v) ? (v)->file : (r)->file, (v) ? (v)->line : (r)->line, __VA_ARGS__)
+
+/* An escalation to a disabled rule raises nothing, so it is dropped from the rule in use. */
+static void drop_escalation(struct rule_incident_spec *sp, size_t k)
+{
+    struct rule_escalation *e = &sp->escalations[k];
+    free(e->target);
+    free(e->where_field);
+    free_strs(e->where_values, e->n_where_values);
+    memmove(e, e + 1, (sp->n_escalations - k - 1) * sizeof(*e));
+    sp->n_escalations--;
+}
+
 /* Resolves rule i's reset-by names and adds i to the `resets` of each rule named. */
 static int link_reset_by(struct ruleset *rs, size_t i, struct loader *ld)
 {
     struct rule *r = &rs->rules[i];
+    const struct value *v = draft_value(r, KEY_RESET_BY, 0);
     free(r->inc.reset_by_idx);
     r->inc.reset_by_idx = NULL;
     if (!r->inc.n_reset_by)
@@ -1182,21 +1724,30 @@ static int link_reset_by(struct ruleset *rs, size_t i, struct loader *ld)
         size_t c = find_public(rs, r->inc.reset_by[k]);
         r->inc.reset_by_idx[k] = SIZE_MAX;
         if (c == SIZE_MAX || rs->rules[c].role != RULE_ROLE_FINDING) {
-            add_error(ld, r->line, 0, NULL, 0,
-                      "rule '%s': reset-by names '%s', which is not a rule with a regex", r->id,
-                      r->inc.reset_by[k]);
+            link_error(ld, r, v, "rule '%s': reset-by names '%s', which is not a rule with a regex",
+                       r->id, r->inc.reset_by[k]);
             continue;
         }
         struct rule *by = &rs->rules[c];
-        size_t *v = realloc(by->inc.resets, (by->inc.n_resets + 1) * sizeof(*v));
-        if (!v)
+        if (!r->disabled && by->disabled)
+            link_warning(ld, r, v,
+                         "rule '%s' is reset by '%s', which is disabled: no new finding of it "
+                         "resets it",
+                         r->id, by->id);
+        size_t *nv = realloc(by->inc.resets, (by->inc.n_resets + 1) * sizeof(*nv));
+        if (!nv)
             return HL_ENOMEM;
-        by->inc.resets = v;
+        by->inc.resets = nv;
         by->inc.resets[by->inc.n_resets++] = i;
         r->inc.reset_by_idx[k] = c;
     }
     return 0;
 }
+
+enum {
+    RAISED = 1,
+    RAISED_ENABLED = 2
+};
 
 int ruleset_link(struct ruleset *rs, struct rule_errors *errs)
 {
@@ -1206,55 +1757,93 @@ int ruleset_link(struct ruleset *rs, struct rule_errors *errs)
         rs->rules[i].inc.resets = NULL;
         rs->rules[i].inc.n_resets = 0;
     }
-    bool *raised = calloc(rs->n ? rs->n : 1, sizeof(*raised));
+    unsigned char *raised = calloc(rs->n ? rs->n : 1, sizeof(*raised));
     if (!raised)
         return HL_ENOMEM;
+    for (size_t i = 0; i < rs->n; i++) /* a reset or expect pattern is on when its rule is */
+        if (!rule_is_public(&rs->rules[i]))
+            rs->rules[i].disabled = rs->rules[rs->rules[i].owner].disabled;
     for (size_t i = 0; i < rs->n; i++) {
         struct rule *r = &rs->rules[i];
         if (!rule_is_public(r))
             continue;
-        ld.file = r->file;
-        for (size_t k = 0; k < r->inc.n_escalations; k++) {
+        /* Indexes of the draft's values, which drop_escalation() does not shift. */
+        for (size_t k = 0, at = 0; k < r->inc.n_escalations; at++) {
             struct rule_escalation *e = &r->inc.escalations[k];
+            const struct value *v = draft_value(r, KEY_ESCALATE, at);
             e->target_idx = find_public(rs, e->target);
             if (e->target_idx == SIZE_MAX)
-                add_error(&ld, r->line, 0, NULL, 0, "rule '%s': escalate names unknown rule '%s'",
-                          r->id, e->target);
+                link_error(&ld, r, v, "rule '%s': escalate names unknown rule '%s'", r->id,
+                           e->target);
             else
-                raised[e->target_idx] = true;
+                raised[e->target_idx] |= r->disabled ? RAISED : RAISED | RAISED_ENABLED;
             if (e->where_field && !in_group_by(r, e->where_field))
-                add_error(&ld, r->line, 0, NULL, 0,
-                          "rule '%s': escalate condition field '%s' is not in its group-by", r->id,
-                          e->where_field);
+                link_error(&ld, r, v,
+                           "rule '%s': escalate condition field '%s' is not in its group-by", r->id,
+                           e->where_field);
+            if (!r->disabled && e->target_idx != SIZE_MAX && rs->rules[e->target_idx].disabled) {
+                link_warning(&ld, r, v,
+                             "rule '%s' escalates to '%s', which is disabled: the escalation is "
+                             "dropped",
+                             r->id, e->target);
+                drop_escalation(&r->inc, k);
+                continue;
+            }
+            k++;
         }
         if (r->inc.after) {
+            const struct value *v = draft_value(r, KEY_AFTER, 0);
             r->inc.after_idx = find_public(rs, r->inc.after);
             if (r->inc.after_idx == SIZE_MAX ||
                 rs->rules[r->inc.after_idx].role != RULE_ROLE_FINDING)
-                add_error(&ld, r->line, 0, NULL, 0,
-                          "rule '%s': after names '%s', which is not a rule with a regex", r->id,
-                          r->inc.after);
-            raised[i] = true;
+                link_error(&ld, r, v,
+                           "rule '%s': after names '%s', which is not a rule with a regex", r->id,
+                           r->inc.after);
+            else if (!r->disabled && rs->rules[r->inc.after_idx].disabled)
+                link_warning(&ld, r, v, "rule '%s' follows '%s', which is disabled: it cannot fire",
+                             r->id, r->inc.after);
+            raised[i] |= RAISED | RAISED_ENABLED;
+            /* No expectation of a disabled rule is ever built (incident.c's expects_after()). */
+            if (r->disabled)
+                r->inc.after_idx = SIZE_MAX;
         }
-        for (size_t k = 0; k < r->inc.n_causes; k++)
-            if (find_public(rs, r->inc.causes[k].rule_id) == SIZE_MAX)
-                add_error(&ld, r->line, 0, NULL, 0, "rule '%s': caused-by names unknown rule '%s'",
-                          r->id, r->inc.causes[k].rule_id);
+        for (size_t k = 0; k < r->inc.n_causes; k++) {
+            const struct value *v = draft_value(r, KEY_CAUSED_BY, k);
+            size_t c = find_public(rs, r->inc.causes[k].rule_id);
+            if (c == SIZE_MAX)
+                link_error(&ld, r, v, "rule '%s': caused-by names unknown rule '%s'", r->id,
+                           r->inc.causes[k].rule_id);
+            else if (!r->disabled && rs->rules[c].disabled)
+                link_warning(&ld, r, v,
+                             "rule '%s' is caused by '%s', which is disabled: no new incident of "
+                             "it will be linked as a cause",
+                             r->id, r->inc.causes[k].rule_id);
+        }
         for (size_t k = 0; k < r->n_severity_when; k++)
             if (!in_group_by(r, r->severity_when[k].field))
-                add_error(&ld, r->line, 0, NULL, 0,
-                          "rule '%s': severity-when field '%s' is not in its group-by", r->id,
-                          r->severity_when[k].field);
+                link_error(&ld, r, draft_value(r, KEY_SEVERITY_WHEN, k),
+                           "rule '%s': severity-when field '%s' is not in its group-by", r->id,
+                           r->severity_when[k].field);
         if (link_reset_by(rs, i, &ld) < 0)
             ld.nomem = true;
     }
     for (size_t i = 0; i < rs->n; i++) {
         const struct rule *r = &rs->rules[i];
-        ld.file = r->file;
-        if (r->role == RULE_ROLE_DERIVED && !raised[i])
-            add_error(&ld, r->line, 0, NULL, 0,
-                      "rule '%s' has no 'regex', and no 'escalate' or 'after' raises it", r->id);
+        if (r->role != RULE_ROLE_DERIVED)
+            continue;
+        if (!raised[i])
+            add_error_in(&ld, r->file, r->line, 0, NULL, 0,
+                         "rule '%s' has no 'regex', and no 'escalate' or 'after' raises it", r->id);
+        else if (!(raised[i] & RAISED_ENABLED) && !r->disabled)
+            add_warning_in(&ld, r->file, r->line,
+                           "rule '%s' is raised only by disabled rules: it cannot fire", r->id);
     }
     free(raised);
+    /* Nothing is loaded after this: the drafts and the texts they point into can go. */
+    for (size_t i = 0; i < rs->n; i++) {
+        draft_free(rs->rules[i].draft);
+        rs->rules[i].draft = NULL;
+    }
+    free_texts(rs);
     return ld.nomem ? HL_ENOMEM : ld.added;
 }

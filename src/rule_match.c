@@ -1,7 +1,8 @@
 /* Matching records against rules. Per line, one pass finds every prefilter literal in the
  * message and so the rules worth trying; per such rule, cheapest test first: the program
- * list, then its literals, then the exclude pattern, then the JIT-compiled pattern. Most lines
- * of a busy log end after the one pass. */
+ * list, then its literals, then the JIT-compiled pattern, and only on a match its exclude
+ * patterns (a site may add many, and most lines never get that far). Most lines of a busy log
+ * end after the one pass. A disabled rule is in no candidate set, so it costs nothing. */
 #include "rule.h"
 
 #include "buf.h"
@@ -757,8 +758,8 @@ static int index_rules(struct ruleset *rs, struct hl_err *err)
         return hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
     for (size_t i = 0; i < rs->n; i++) {
         struct rule *rule = &rs->rules[i];
-        if (!rule->re)
-            continue; /* a derived rule matches no lines */
+        if (!rule->re || rule->disabled)
+            continue; /* a derived or disabled rule matches no lines */
         for (size_t p = 0; p < rule->n_programs; p++) {
             size_t k = 0;
             while (k < rs->n_programs && strcmp(rs->programs[k], rule->programs[p]) != 0)
@@ -813,18 +814,17 @@ int ruleset_prepare(struct ruleset *rs, struct hl_err *err)
             pcre2_pattern_info(rs->rules[i].re, PCRE2_INFO_CAPTURECOUNT, &c);
         if (c + 1 > max_groups)
             max_groups = c + 1;
-        if (rs->rules[i].exclude) {
-            pcre2_pattern_info(rs->rules[i].exclude, PCRE2_INFO_CAPTURECOUNT, &c);
-            if (c + 1 > max_groups)
-                max_groups = c + 1;
-        }
     }
     ruleset_release_prefilter(rs);
     pcre2_match_data_free(rs->md);
+    pcre2_match_data_free(rs->md_exclude);
     pcre2_match_context_free(rs->mctx);
     rs->md = pcre2_match_data_create(max_groups, NULL);
+    /* An exclude only says whether it matched: one pair is enough (a match that would need
+     * more returns 0, still a match). */
+    rs->md_exclude = pcre2_match_data_create(1, NULL);
     rs->mctx = pcre2_match_context_create(NULL);
-    if (!rs->md || !rs->mctx)
+    if (!rs->md || !rs->md_exclude || !rs->mctx)
         return hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
     pcre2_set_match_limit(rs->mctx, MATCH_LIMIT);
     pcre2_set_depth_limit(rs->mctx, DEPTH_LIMIT);
@@ -877,13 +877,14 @@ static bool program_allowed(const struct rule *rule, const struct record *rec,
 
 /* Returns 1 on a match, 0 on none, or the negative PCRE2 code of a match abandoned at a limit
  * (counted). Without PCRE2_UTF no other error can happen. */
-static int run_pattern(struct ruleset *rs, const pcre2_code *re, struct strv s)
+static int run_pattern(struct ruleset *rs, const pcre2_code *re, pcre2_match_data *md,
+                       struct strv s)
 {
     PCRE2_SPTR subject = (PCRE2_SPTR)(s.p ? s.p : "");
-    int rc = rs->jit ? pcre2_jit_match(re, subject, s.n, 0, 0, rs->md, rs->mctx)
-                     : pcre2_match(re, subject, s.n, 0, 0, rs->md, rs->mctx);
+    int rc = rs->jit ? pcre2_jit_match(re, subject, s.n, 0, 0, md, rs->mctx)
+                     : pcre2_match(re, subject, s.n, 0, 0, md, rs->mctx);
     if (rc == PCRE2_ERROR_JIT_BADOPTION)
-        rc = pcre2_match(re, subject, s.n, 0, 0, rs->md, rs->mctx);
+        rc = pcre2_match(re, subject, s.n, 0, 0, md, rs->mctx);
     if (rc >= 0)
         return 1;
     if (rc == PCRE2_ERROR_NOMATCH)
@@ -898,7 +899,7 @@ static bool matches_viewed(struct ruleset *rs, const struct rule *rule, const st
                            const struct line_view *v, int *limit_rc)
 {
     *limit_rc = 0;
-    if (!rule->re || !program_allowed(rule, rec, v))
+    if (!rule->re || rule->disabled || !program_allowed(rule, rec, v))
         return false;
     if (rule->lit_ids) {
         bool any = false;
@@ -907,17 +908,20 @@ static bool matches_viewed(struct ruleset *rs, const struct rule *rule, const st
         if (!any)
             return false;
     }
-    if (rule->exclude) {
-        int r = run_pattern(rs, rule->exclude, rec->message);
-        if (r == 1)
-            return false;
-        *limit_rc = r; /* an exclude that gave up excludes nothing */
-    }
-    /* The main pattern runs last so its captures are what rs->md holds afterwards. */
-    int r = run_pattern(rs, rule->re, rec->message);
+    int r = run_pattern(rs, rule->re, rs->md, rec->message);
     if (r < 0)
         *limit_rc = r;
-    return r == 1;
+    if (r != 1)
+        return false;
+    /* Excludes match into their own data, so rs->md keeps the rule's captures. */
+    for (size_t k = 0; k < rule->n_exclude; k++) {
+        int x = run_pattern(rs, rule->exclude[k], rs->md_exclude, rec->message);
+        if (x == 1)
+            return false;
+        if (x < 0)
+            *limit_rc = x; /* an exclude that gave up excludes nothing */
+    }
+    return true;
 }
 
 bool rule_matches(struct ruleset *rs, const struct rule *rule, const struct record *rec)

@@ -84,8 +84,11 @@ static void good_rule_loads_with_every_field(void)
     }
     CHECK_STR(r->regex_src, "SSLAccept is : (?<ssl_error>.*alert unknown ca)");
     CHECK(r->re != NULL);
-    CHECK_STR(r->exclude_src, "CKR_OK");
-    CHECK(r->exclude != NULL);
+    CHECK_INT(r->n_exclude, 1);
+    if (r->n_exclude == 1) {
+        CHECK_STR(r->exclude_src[0], "CKR_OK");
+        CHECK(r->exclude[0] != NULL);
+    }
     CHECK_STR(r->summary, "A client refused");
     CHECK_STR(r->remedy, "Re-run the exchange");
     CHECK_STR(r->refs, "first ref\nsecond ref");
@@ -117,7 +120,9 @@ static void optional_keys_may_be_absent(void)
         return;
     CHECK(rs.rules[0].programs == NULL);
     CHECK_INT(rs.rules[0].n_programs, 0);
-    CHECK(rs.rules[0].exclude == NULL);
+    CHECK_INT(rs.rules[0].n_exclude, 0);
+    CHECK(!rs.rules[0].disabled);
+    CHECK(rs.rules[0].overrides == NULL);
     CHECK(rs.rules[0].refs == NULL);
     CHECK_INT(rs.rules[0].n_tests, 0);
 }
@@ -523,6 +528,8 @@ static void bad_incident_keys_are_reported(void)
     check_error("bad expect", "t.rules:6:19", 19);
 }
 
+/* Each at the line (and value column) of the reference, so that one an override added is
+ * shown in the override's file. */
 static void broken_references_are_reported_at_link(void)
 {
     CHECK_INT(load("[a.b]\n" GOOD_BODY "escalate = 2 a.zz\nescalate = 3 a.c where role = x\n"
@@ -532,10 +539,10 @@ static void broken_references_are_reported_at_link(void)
                    "expect = x within 1m\n"),
               0);
     CHECK_INT(ruleset_link(&rs, &errs), 4);
-    check_error("escalate names unknown rule 'a.zz'", "t.rules:1", 0);
-    check_error("field 'role' is not in its group-by", "t.rules:1", 0);
-    check_error("caused-by names unknown rule 'a.yy'", "t.rules:1", 0);
-    check_error("after names 'a.c', which is not a rule with a regex", "t.rules:13", 0);
+    check_error("escalate names unknown rule 'a.zz'", "t.rules:6:12", 12);
+    check_error("field 'role' is not in its group-by", "t.rules:7:12", 12);
+    check_error("caused-by names unknown rule 'a.yy'", "t.rules:8:13", 13);
+    check_error("after names 'a.c', which is not a rule with a regex", "t.rules:17:9", 9);
 }
 
 static void multi_line_tests_group_by_test_incidents(void)
@@ -600,6 +607,271 @@ static void many_rules_load_and_duplicates_are_still_found(void)
     buf_release(&text);
 }
 
+/* ---- site overrides ---------------------------------------------------------------------- */
+
+#define PACK                                                                                  \
+    "[a.b]\nseverity = error\nprogram = NTLS\nregex = bad (?<what>thing)\nexclude = benign\n" \
+    "summary = s\nremedy = r\nrefs = pack ref\ntest = NTLS[1]: bad thing\n"                   \
+    "test-no = NTLS[1]: good thing\n"                                                         \
+    "[a.c]\nseverity = warning\nregex = other thing\nsummary = s2\nremedy = r2\n"
+
+/* Loads text as a site file named name on top of what is loaded; returns its error count. */
+static int site(const char *name, const char *text)
+{
+    return ruleset_load_site_text(&rs, name, text, strlen(text), &errs);
+}
+
+static void override_changes_only_the_keys_it_names(void)
+{
+    CHECK_INT(load(PACK), 0);
+    CHECK_INT(site("s.rules", "# quieter here\n[a.b]\nseverity = warning\n"), 0);
+    const struct rule *r = ruleset_find(&rs, "a.b");
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    CHECK_INT(r->severity, SEV_WARNING);
+    CHECK_STR(r->regex_src, "bad (?<what>thing)");
+    CHECK_STR(r->summary, "s");
+    CHECK_STR(r->remedy, "r");
+    CHECK_INT(r->n_programs, 1);
+    CHECK_INT(r->n_exclude, 1);
+    CHECK_INT(r->n_tests, 2);
+    CHECK(!r->disabled);
+    /* Where it comes from: the pack's stanza, then the override and what it named. */
+    CHECK_STR(r->file, "t.rules");
+    CHECK_INT(r->line, 1);
+    CHECK_STR(r->overrides, "s.rules:2 (severity)");
+    CHECK(ruleset_find(&rs, "a.c")->overrides == NULL);
+    CHECK_INT(ruleset_link(&rs, &errs), 0);
+    CHECK_INT(errs.n, 0);
+}
+
+static void override_keys_are_listed_in_written_order(void)
+{
+    CHECK_INT(load(PACK), 0);
+    CHECK_INT(site("s.rules", "[a.b]\nenabled = no\nseverity = info\nexclude = x\n"), 0);
+    CHECK_STR(ruleset_find(&rs, "a.b")->overrides, "s.rules:1 (enabled, severity, exclude)");
+    CHECK(ruleset_find(&rs, "a.b")->disabled);
+    CHECK_INT(ruleset_find(&rs, "a.b")->severity, SEV_INFO);
+}
+
+static void later_site_file_beats_earlier(void)
+{
+    CHECK_INT(load(PACK), 0);
+    CHECK_INT(site("/etc/hsmlog/rules.d/site.rules", "[a.b]\nseverity = critical\nenabled = no\n"),
+              0);
+    CHECK_INT(site("/home/u/.config/hsmlog/rules.d/me.rules", "[a.b]\nseverity = notice\n"), 0);
+    CHECK_INT(site("/home/u/.config/hsmlog/rules.d/zz.rules", "[a.b]\nenabled = yes\n"), 0);
+    const struct rule *r = ruleset_find(&rs, "a.b");
+    CHECK_INT(r->severity, SEV_NOTICE);
+    CHECK(!r->disabled);
+    CHECK_STR(r->overrides, "/etc/hsmlog/rules.d/site.rules:1 (severity, enabled); "
+                            "/home/u/.config/hsmlog/rules.d/me.rules:1 (severity); "
+                            "/home/u/.config/hsmlog/rules.d/zz.rules:1 (enabled)");
+}
+
+static void repeatable_keys_append_and_an_empty_value_clears(void)
+{
+    CHECK_INT(load(PACK), 0);
+    CHECK_INT(site("s.rules", "[a.b]\nexclude = CKR_BUFFER_TOO_SMALL\nrefs = site runbook\n"
+                              "test-no = NTLS[1]: bad thing CKR_BUFFER_TOO_SMALL\n"),
+              0);
+    const struct rule *r = ruleset_find(&rs, "a.b");
+    CHECK_INT(r->n_exclude, 2);
+    if (r->n_exclude == 2) {
+        CHECK_STR(r->exclude_src[0], "benign");
+        CHECK_STR(r->exclude_src[1], "CKR_BUFFER_TOO_SMALL");
+    }
+    CHECK_STR(r->refs, "pack ref\nsite runbook");
+    CHECK_INT(r->n_tests, 3);
+    if (r->n_tests == 3) {
+        CHECK_STR(r->tests[2].file, "s.rules");
+        CHECK_INT(r->tests[2].src_line, 4);
+        CHECK_STR(r->tests[0].file, "t.rules");
+    }
+    /* An empty value drops what came before it, the stanza's later values append again. */
+    CHECK_INT(site("u.rules", "[a.b]\nexclude =\nexclude = only-this\nrefs =\nprogram =\n"), 0);
+    r = ruleset_find(&rs, "a.b");
+    CHECK_INT(r->n_exclude, 1);
+    if (r->n_exclude == 1)
+        CHECK_STR(r->exclude_src[0], "only-this");
+    CHECK(r->refs == NULL);
+    CHECK_INT(r->n_programs, 0);
+    CHECK_INT(r->n_tests, 3);
+}
+
+static void required_keys_and_regex_cannot_be_cleared(void)
+{
+    CHECK_INT(load(PACK), 0);
+    CHECK_INT(site("s.rules", "[a.b]\nsummary =\nregex =\n"), 2);
+    check_error("'summary' cannot be cleared", "s.rules:2:10", 10);
+    check_error("'regex' cannot be cleared; turn the rule off with 'enabled = no'", "s.rules:3:8",
+                8);
+    CHECK_STR(ruleset_find(&rs, "a.b")->summary, "s");
+    CHECK(ruleset_find(&rs, "a.b")->overrides == NULL);
+}
+
+static void override_with_a_bad_regex_is_reported_and_dropped(void)
+{
+    CHECK_INT(load(PACK), 0);
+    CHECK_INT(site("site.rules", "\n[a.b]\nseverity = info\nregex = bad (thing\n"), 1);
+    check_error("bad regex: missing closing parenthesis", "site.rules:4:19", 19);
+    CHECK(errs.v[0].text && strcmp(errs.v[0].text, "regex = bad (thing") == 0);
+    /* The rule stays as the pack made it: no half-applied override. */
+    const struct rule *r = ruleset_find(&rs, "a.b");
+    CHECK_INT(r->severity, SEV_ERROR);
+    CHECK_STR(r->regex_src, "bad (?<what>thing)");
+    CHECK(r->overrides == NULL);
+    CHECK_INT(site("site.rules", "[a.b]\nexclude = [z-a]\nenabled = maybe\n"), 2);
+    check_error("bad exclude", "site.rules:2:14", 14); /* PCRE2 points past the range */
+    check_error("bad enabled 'maybe' (use yes or no)", "site.rules:3:11", 11);
+}
+
+static void override_of_an_unknown_id_is_an_error(void)
+{
+    CHECK_INT(load(PACK), 0);
+    CHECK_INT(site("site.rules", "# typo\n[a.bb]\nenabled = no\n"), 1);
+    check_error("no rule 'a.bb' to override (did you mean 'a.b'?)", "site.rules:2:2", 2);
+    CHECK(errs.v[0].text && strcmp(errs.v[0].text, "[a.bb]") == 0);
+    CHECK_INT(site("site.rules", "[zz.nothing-like-it]\nseverity = info\n"), 1);
+    check_error("no rule 'zz.nothing-like-it' to override; a new rule needs", "site.rules:1:2", 2);
+    CHECK(ruleset_find(&rs, "zz.nothing-like-it") == NULL);
+}
+
+static void new_site_rule_is_checked_like_the_packs(void)
+{
+    CHECK_INT(load(PACK), 0);
+    CHECK_INT(site("site.rules", "[site.x]\nseverity = error\nregex = local (thing\n"
+                                 "summary = s\nremedy = r\n"),
+              1);
+    check_error("bad regex", "site.rules:3:21", 21);
+    CHECK_INT(site("site.rules", "[site.y]\nseverity = error\nregex = local thing\n"
+                                 "summary =\nremedy = r\n"),
+              1);
+    check_error("empty value for 'summary'", "site.rules:4:10", 10);
+    CHECK(ruleset_find(&rs, "site.y") == NULL);
+    CHECK_INT(site("site.rules", "[site.z]\nseverity = error\nregex = local thing\n"
+                                 "summary = s\nremedy = r\n[site.z]\nseverity = info\n"),
+              0);
+    const struct rule *r = ruleset_find(&rs, "site.z");
+    CHECK(r && r->severity == SEV_INFO);
+    CHECK(r && r->overrides && strcmp(r->overrides, "site.rules:6 (severity)") == 0);
+    /* The pack itself still refuses an id twice. */
+    const char *dup = "[a.c]\nseverity = info\nregex = x\nsummary = s\nremedy = r\n";
+    CHECK_INT(ruleset_load_text(&rs, "pack2.rules", dup, strlen(dup), &errs), 1);
+    check_error("duplicate rule id 'a.c'", "pack2.rules:1", 0);
+}
+
+static void override_rebuilds_reset_and_keeps_indexes(void)
+{
+    CHECK_INT(load("[a.b]\nseverity = error\nprogram = lunash\nregex = bad login\n"
+                   "reset = good login\nsummary = s\nremedy = r\n"
+                   "[a.c]\nseverity = error\nprogram = NTLS\nregex = other\nreset = fine\n"
+                   "summary = s\nremedy = r\n"),
+              0);
+    CHECK_INT(rs.n, 4); /* a.b, a.b#reset, a.c, a.c#reset */
+    CHECK_INT(site("s.rules", "[a.b]\nreset = login ok\nprogram = lunash, sshd\n"), 0);
+    const struct rule *b = ruleset_find(&rs, "a.b"), *c = ruleset_find(&rs, "a.c");
+    CHECK_INT(rs.n, 4);
+    CHECK(b == &rs.rules[0]);
+    const struct rule *br = &rs.rules[b->inc.reset_idx], *cr = &rs.rules[c->inc.reset_idx];
+    CHECK_STR(br->regex_src, "login ok");
+    CHECK_INT(br->owner, 0);
+    CHECK_INT(br->n_programs, 2);
+    CHECK_STR(cr->regex_src, "fine");
+    CHECK(&rs.rules[cr->owner] == c);
+    /* Cleared: its internal rule goes, and the other rule's indexes follow. */
+    CHECK_INT(site("t2.rules", "[a.b]\nreset =\n"), 0);
+    b = ruleset_find(&rs, "a.b");
+    c = ruleset_find(&rs, "a.c");
+    CHECK_INT(rs.n, 3);
+    CHECK(b->inc.reset_idx == SIZE_MAX);
+    CHECK(c->inc.reset_idx < rs.n && rs.rules[c->inc.reset_idx].owner == (size_t)(c - rs.rules));
+    CHECK(ruleset_find(&rs, "a.b#reset") == NULL);
+    CHECK_INT(ruleset_link(&rs, &errs), 0);
+}
+
+static void multi_line_tests_of_an_override_pair_in_its_own_file(void)
+{
+    CHECK_INT(load("[a.b]\n" GOOD_BODY "test-log = one\ntest-log = two\ntest-incidents = a.b 1\n"),
+              0);
+    /* Line 1 and 2 of the site file come after the pack's lines 6 to 8. */
+    CHECK_INT(site("s.rules", "[a.b]\ntest-log = three\ntest-incidents = a.b 2\n"), 0);
+    const struct rule *r = ruleset_find(&rs, "a.b");
+    CHECK_INT(r->inc.n_seq_tests, 2);
+    if (r->inc.n_seq_tests == 2) {
+        CHECK_INT(r->inc.seq_tests[0].n_lines, 2);
+        CHECK_INT(r->inc.seq_tests[1].n_lines, 1);
+        CHECK_STR(r->inc.seq_tests[1].file, "s.rules");
+        CHECK_INT(r->inc.seq_tests[1].src_line, 3);
+    }
+    CHECK_INT(site("u.rules", "[a.b]\ntest-incidents =\n"), 0);
+    CHECK_INT(ruleset_find(&rs, "a.b")->inc.n_seq_tests, 0);
+}
+
+static bool has_warning(const char *needle)
+{
+    int i = find_error(needle);
+    return i >= 0 && errs.v[i].warning;
+}
+
+static void references_to_disabled_rules_link_with_warnings(void)
+{
+    CHECK_INT(load("[a.b]\n" GOOD_BODY "escalate = 2 a.near\ncaused-by = a.cause within 1h\n"
+                   "[a.near]\nseverity = critical\nsummary = s\nremedy = r\n"
+                   "[a.cause]\n" GOOD_BODY "[a.hang]\nseverity = error\nsummary = s\nremedy = r\n"
+                   "after = a.cause\nexpect = up within 15m\n"),
+              0);
+    CHECK_INT(site("s.rules", "[a.near]\nenabled = no\n[a.cause]\nenabled = no\n"), 0);
+    CHECK_INT(ruleset_link(&rs, &errs), 0);
+    CHECK(has_warning("rule 'a.b' escalates to 'a.near', which is disabled"));
+    CHECK(has_warning("rule 'a.b' is caused by 'a.cause', which is disabled"));
+    CHECK(has_warning("rule 'a.hang' follows 'a.cause', which is disabled: it cannot fire"));
+    int i = find_error("escalates to 'a.near'");
+    CHECK(i >= 0 && strcmp(errs.v[i].where, "t.rules:6") == 0);
+    /* The escalation is gone from the rule in use; the drafts went with linking. */
+    const struct rule *b = ruleset_find(&rs, "a.b");
+    CHECK_INT(b->inc.n_escalations, 0);
+    CHECK(b->draft == NULL);
+    CHECK(rs.texts == NULL);
+
+    /* A disabled derived rule builds no expectation, and its pattern is off too. */
+    CHECK_INT(load("[a.cause]\n" GOOD_BODY "[a.hang]\nseverity = error\nsummary = s\n"
+                   "remedy = r\nafter = a.cause\nexpect = up within 15m\n"),
+              0);
+    CHECK_INT(site("s.rules", "[a.hang]\nenabled = no\n"), 0);
+    CHECK_INT(ruleset_link(&rs, &errs), 0);
+    const struct rule *hang = ruleset_find(&rs, "a.hang");
+    CHECK(hang->disabled && hang->inc.after_idx == SIZE_MAX);
+    CHECK(rs.rules[hang->inc.expect_idx].disabled);
+    CHECK_INT(errs.n, 0);
+
+    /* Raised only by a disabled rule: it cannot fire, and rules check says so. */
+    CHECK_INT(load("[a.b]\n" GOOD_BODY "escalate = 2 a.near\n"
+                   "[a.near]\nseverity = critical\nsummary = s\nremedy = r\n"),
+              0);
+    CHECK_INT(site("s.rules", "[a.b]\nenabled = no\n"), 0);
+    CHECK_INT(ruleset_link(&rs, &errs), 0);
+    CHECK(has_warning("rule 'a.near' is raised only by disabled rules: it cannot fire"));
+}
+
+static void link_errors_in_an_override_name_its_file(void)
+{
+    CHECK_INT(load(PACK), 0);
+    CHECK_INT(site("s.rules", "[a.b]\ncaused-by = a.gone within 1h\n"), 0);
+    CHECK_INT(ruleset_link(&rs, &errs), 1);
+    check_error("caused-by names unknown rule 'a.gone'", "s.rules:2:13", 13);
+}
+
+static void site_directory_may_be_missing_or_empty(void)
+{
+    CHECK_INT(load(PACK), 0);
+    CHECK_INT(ruleset_load_site(&rs, "/nonexistent/hsmlog/rules.d", &errs), 0);
+    CHECK_INT(ruleset_load_site(&rs, "/", &errs), 0); /* a directory without *.rules */
+    CHECK_INT(ruleset_load_site(&rs, HSMLOG_SOURCE_RULES_DIR "/auth.rules", &errs), 1);
+    check_error("not a directory", HSMLOG_SOURCE_RULES_DIR "/auth.rules", 0);
+}
+
 int main(void)
 {
     ruleset_init(&rs);
@@ -638,6 +910,19 @@ int main(void)
     TAP_RUN(multi_line_tests_group_by_test_incidents);
     TAP_RUN(invalid_utf8_is_reported_at_its_byte);
     TAP_RUN(many_rules_load_and_duplicates_are_still_found);
+    TAP_RUN(override_changes_only_the_keys_it_names);
+    TAP_RUN(override_keys_are_listed_in_written_order);
+    TAP_RUN(later_site_file_beats_earlier);
+    TAP_RUN(repeatable_keys_append_and_an_empty_value_clears);
+    TAP_RUN(required_keys_and_regex_cannot_be_cleared);
+    TAP_RUN(override_with_a_bad_regex_is_reported_and_dropped);
+    TAP_RUN(override_of_an_unknown_id_is_an_error);
+    TAP_RUN(new_site_rule_is_checked_like_the_packs);
+    TAP_RUN(override_rebuilds_reset_and_keeps_indexes);
+    TAP_RUN(multi_line_tests_of_an_override_pair_in_its_own_file);
+    TAP_RUN(references_to_disabled_rules_link_with_warnings);
+    TAP_RUN(link_errors_in_an_override_name_its_file);
+    TAP_RUN(site_directory_may_be_missing_or_empty);
     rule_errors_release(&errs);
     ruleset_release(&rs);
     return tap_done();

@@ -146,6 +146,61 @@ static void ruleset_match_calls_hit_in_load_order(void)
     CHECK_INT(stop.n, 1);
 }
 
+/* Loads pack, then site as a site override file, links and prepares; returns the errors. */
+static int setup_site(const char *pack, const char *site)
+{
+    struct rule_errors errs = { 0 };
+    struct hl_err err;
+    ruleset_release(&rs);
+    ruleset_init(&rs);
+    int r = ruleset_load_text(&rs, "t.rules", pack, strlen(pack), &errs);
+    if (r >= 0)
+        r += ruleset_load_site_text(&rs, "site.rules", site, strlen(site), &errs);
+    if (r >= 0)
+        r += ruleset_link(&rs, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        printf("# %s: %s\n", errs.v[i].where, errs.v[i].msg);
+    rule_errors_release(&errs);
+    CHECK_INT(ruleset_prepare(&rs, &err), 0);
+    return r;
+}
+
+static void every_exclude_runs_after_the_regex_and_keeps_its_captures(void)
+{
+    CHECK_INT(setup_site("[codes.ckr]\nseverity = warning\n"
+                         "regex = (?<ip>\\d+\\.\\d+\\.\\d+\\.\\d+) .*\\bCKR_[A-Z_]+\n"
+                         "exclude = \\bCKR_OK\\b\nsummary = s\nremedy = r\n",
+                         "[codes.ckr]\nexclude = (CKR)_(BUFFER)_TOO_SMALL\n"
+                         "exclude = \\b(CKR)_(ATTRIBUTE_TYPE_INVALID)\\b\n"),
+              0);
+    struct record rec = rec_of("app", "10.1.2.3 C_Sign: CKR_PIN_INCORRECT");
+    struct hits h = { .n = 0 };
+    CHECK_INT(ruleset_match(&rs, &rec, on_hit, &h), 0);
+    CHECK_INT(h.n, 1);
+    /* The excludes ran (and failed) after the regex: its captures are still there. */
+    CHECK_STR(h.ip, "10.1.2.3");
+    CHECK(!matches("codes.ckr", "app", "10.1.2.3 rv CKR_BUFFER_TOO_SMALL"));
+    CHECK(!matches("codes.ckr", "app", "10.1.2.3 rv CKR_ATTRIBUTE_TYPE_INVALID"));
+    CHECK(!matches("codes.ckr", "app", "10.1.2.3 rv CKR_OK"));
+    CHECK(matches("codes.ckr", "app", "10.1.2.3 rv CKR_DEVICE_ERROR"));
+}
+
+static void disabled_rule_matches_nothing(void)
+{
+    CHECK_INT(setup_site("[a.off]\nseverity = info\nregex = channel\nreset = good\n"
+                         "summary = s\nremedy = r\n"
+                         "[a.on]\nseverity = info\nregex = channel\nsummary = s\nremedy = r\n",
+                         "[a.off]\nenabled = no\n"),
+              0);
+    struct record rec = rec_of("NTLS", "secure channel good");
+    struct hits h = { .n = 0 };
+    CHECK_INT(ruleset_match(&rs, &rec, on_hit, &h), 0);
+    CHECK_INT(h.n, 1); /* neither a.off nor its reset pattern */
+    CHECK_STR(h.ids[0], "a.on");
+    CHECK(!matches("a.off", "NTLS", "secure channel"));
+    CHECK(matches("a.on", "NTLS", "secure channel"));
+}
+
 static void prefilter_handles_overlapping_literals_of_mixed_case(void)
 {
     /* "abc" (case-sensitive) is inside the longer case-insensitive "zabcz": the prefilter's
@@ -724,6 +779,8 @@ int main(void)
     ruleset_init(&rs);
     TAP_RUN(program_filter_is_case_insensitive);
     TAP_RUN(exclude_pattern_suppresses_match);
+    TAP_RUN(every_exclude_runs_after_the_regex_and_keeps_its_captures);
+    TAP_RUN(disabled_rule_matches_nothing);
     TAP_RUN(named_captures_are_returned);
     TAP_RUN(ruleset_match_calls_hit_in_load_order);
     TAP_RUN(prefilter_handles_overlapping_literals_of_mixed_case);
