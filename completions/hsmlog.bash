@@ -17,7 +17,7 @@ _hsmlog()
     local topics="formats exit environment rule-format"
     local formats="table csv json json-array"
     local severities="info notice warning error critical"
-    local global="--db --no-db --rules --quiet --verbose --help --version"
+    local global="--db --no-db --rules --no-site-rules --quiet --verbose --help --version"
 
     # Arguments of options, wherever they are.
     case $prev in

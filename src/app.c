@@ -23,6 +23,9 @@ bool app_common_option(struct app *app, int opt, const char *arg)
     case APP_OPT_NO_DB:
         app->no_db = true;
         return true;
+    case APP_OPT_NO_SITE_RULES:
+        app->no_site_rules = true;
+        return true;
     case APP_OPT_RULES: {
         const char **v = realloc(app->rule_paths, (app->n_rule_paths + 1) * sizeof(*v));
         if (!v) {
@@ -222,8 +225,42 @@ static int add_dir(struct rule_dirs *d, const char *origin, const char *path, bo
     char *copy = strdup(path);
     if (!copy)
         return -1;
-    d->v[d->n++] = (struct rule_dir){ origin, copy, exists(path, is_default), false };
+    d->v[d->n++] = (struct rule_dir){ origin, copy, exists(path, is_default), false, false };
     return 0;
+}
+
+/* Adds the site directory dir/hsmlog/rules.d. */
+static int add_site_dir(struct rule_dirs *d, const char *origin, const char *dir)
+{
+    char *path;
+    if (asprintf(&path, "%s/hsmlog/rules.d", dir) < 0)
+        return -1;
+    int r = add_dir(d, origin, path, false);
+    free(path);
+    if (r == 0 && d->n && strcmp(d->v[d->n - 1].origin, origin) == 0)
+        d->v[d->n - 1].site = true;
+    return r;
+}
+
+/* The system's site directory, then the user's, so that the user's files come later and win.
+ * Neither depends on where the pack came from: tuning belongs to the site, whichever pack. */
+static int add_site_dirs(struct rule_dirs *d)
+{
+    const char *sys = getenv("HSMLOG_SYSCONFDIR");
+    int r = sys && *sys ? add_site_dir(d, "HSMLOG_SYSCONFDIR", sys)
+                        : add_site_dir(d, "system", HSMLOG_SITE_SYSCONFDIR);
+    /* XDG Base Directory: a relative $XDG_CONFIG_HOME is invalid and is ignored. */
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    if (r == 0 && xdg && xdg[0] == '/') {
+        r = add_site_dir(d, "XDG_CONFIG_HOME", xdg);
+    } else if (r == 0 && home && *home) {
+        char *config;
+        if (asprintf(&config, "%s/.config", home) < 0)
+            return -1;
+        r = add_site_dir(d, "user", config);
+        free(config);
+    }
+    return r;
 }
 
 int app_rule_dirs(const struct app *app, struct rule_dirs *d)
@@ -265,6 +302,9 @@ int app_rule_dirs(const struct app *app, struct rule_dirs *d)
     free(dir);
     if (r == 0 && running_from_build_dir())
         r = add_dir(d, "source tree", HSMLOG_SOURCE_RULES_DIR, true);
+    size_t pack_n = d->n;
+    if (r == 0)
+        r = add_site_dirs(d);
     if (r < 0) {
         app_rule_dirs_release(d);
         return -1;
@@ -273,11 +313,13 @@ int app_rule_dirs(const struct app *app, struct rule_dirs *d)
      * else every $HSMLOG_RULES entry; else the first default that exists. */
     for (size_t i = 0; i < explicit_n; i++)
         d->v[i].used = !app->n_rule_paths || strcmp(d->v[i].origin, "--rules") == 0;
-    for (size_t i = explicit_n; !explicit_n && i < d->n; i++)
+    for (size_t i = explicit_n; !explicit_n && i < pack_n; i++)
         if (d->v[i].exists) {
             d->v[i].used = true;
             break;
         }
+    for (size_t i = pack_n; i < d->n; i++)
+        d->v[i].used = d->v[i].exists && !app->no_site_rules;
     return 0;
 }
 
@@ -300,7 +342,7 @@ int app_load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t
     const char *paths[ARRAY_SIZE(dirs.v)];
     size_t n = 0;
     for (size_t i = 0; i < dirs.n; i++)
-        if (dirs.v[i].used)
+        if (dirs.v[i].used && !dirs.v[i].site)
             paths[n++] = dirs.v[i].path;
     if (n == 0) {
         diag_error(NULL,
@@ -316,6 +358,16 @@ int app_load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t
             diag_error(NULL, "out of memory while loading rules");
             status = EXIT_USAGE;
             break;
+        }
+    }
+    /* After the whole pack, so that a site file can override any rule of it. */
+    for (size_t i = 0; status == 0 && i < dirs.n; i++) {
+        if (!dirs.v[i].used || !dirs.v[i].site)
+            continue;
+        diag_note("loading site rules from %s", dirs.v[i].path);
+        if (ruleset_load_site(rs, dirs.v[i].path, &errs) == HL_ENOMEM) {
+            diag_error(NULL, "out of memory while loading rules");
+            status = EXIT_USAGE;
         }
     }
     if (status == 0 && ruleset_link(rs, &errs) == HL_ENOMEM) {

@@ -26,25 +26,28 @@ struct app {
     bool no_db;              /* --no-db */
     const char **rule_paths; /* owned array of borrowed strings: every --rules */
     size_t n_rule_paths;
+    bool no_site_rules; /* --no-site-rules: read the pack only, no rules.d overrides */
     char *command_line; /* owned: argv joined, recorded in scans.command */
 };
 
 /* Long options every command accepts; commands add these to their getopt tables. */
-#define APP_OPT_DB    1000
-#define APP_OPT_NO_DB 1001
-#define APP_OPT_RULES 1002
+#define APP_OPT_DB            1000
+#define APP_OPT_NO_DB         1001
+#define APP_OPT_RULES         1002
+#define APP_OPT_NO_SITE_RULES 1003
 #define APP_LONG_OPTIONS                                                                          \
     { "db", required_argument, NULL, APP_OPT_DB }, { "no-db", no_argument, NULL, APP_OPT_NO_DB }, \
             { "rules", required_argument, NULL, APP_OPT_RULES },                                  \
+            { "no-site-rules", no_argument, NULL, APP_OPT_NO_SITE_RULES },                        \
             { "quiet", no_argument, NULL, 'q' },                                                  \
     {                                                                                             \
         "verbose", no_argument, NULL, 'v'                                                         \
     }
 
 /* The lines of a command's --help that list the options of every command. */
-#define APP_COMMON_HELP                                                                   \
-    "      --db PATH, --no-db, --rules PATH, -q (--quiet: errors only), -v (--verbose)\n" \
-    "                        options of every command: see 'hsmlog --help'\n"
+#define APP_COMMON_HELP                                                                     \
+    "      --db PATH, --no-db, --rules PATH, --no-site-rules, -q (--quiet: errors only),\n" \
+    "      -v (--verbose)    options of every command: see 'hsmlog --help'\n"
 
 /* Applies a common option returned by getopt_long; returns true when it was one. */
 bool app_common_option(struct app *app, int opt, const char *arg);
@@ -77,29 +80,34 @@ void app_input_zone(struct scan_options *so);
 
 /* One place rules are looked for, in order of precedence (see app_rule_dirs()). */
 struct rule_dir {
-    const char *origin; /* static: "--rules", "HSMLOG_RULES", "installed", ... */
+    const char *origin; /* static: "--rules", "HSMLOG_RULES", "installed", "system", ... */
     char *path;         /* owned */
     bool exists;        /* a file or directory is there (a directory, for the defaults) */
     bool used;          /* rules are loaded from it */
+    bool site;          /* a site rules.d directory, read after the pack: it may override */
 };
 
 struct rule_dirs {
-    struct rule_dir v[67]; /* 64 given paths plus the three defaults */
+    struct rule_dir v[69]; /* 64 given paths, the three defaults, the two site directories */
     size_t n;
 };
 
-/* Lists where rules are looked for: every --rules, else every $HSMLOG_RULES entry, else the
- * first existing of the installed directory, the same place relative to the executable
- * (bindir/../share/hsmlog/rules: a DESTDIR or moved install) and, for a binary in its build
- * tree, the source tree's rules/. Returns 0, or -1 when memory ran out. */
+/* Lists where rules are looked for. The pack: every --rules, else every $HSMLOG_RULES entry,
+ * else the first existing of the installed directory, the same place relative to the
+ * executable (bindir/../share/hsmlog/rules: a DESTDIR or moved install) and, for a binary in
+ * its build tree, the source tree's rules/. Then the site directories, whatever the pack:
+ * $HSMLOG_SYSCONFDIR (else the build's site_sysconfdir, /etc)/hsmlog/rules.d, then
+ * $XDG_CONFIG_HOME (else ~/.config)/hsmlog/rules.d; used when they exist, unless
+ * --no-site-rules. Returns 0, or -1 when memory ran out. */
 int app_rule_dirs(const struct app *app, struct rule_dirs *ret);
 
 /* Frees the paths of app_rule_dirs(). */
 void app_rule_dirs_release(struct rule_dirs *d);
 
-/* Loads the rules (--rules, $HSMLOG_RULES, the data directory, the source tree), prints every
- * rule-file error, and prepares them. Returns 0, or EXIT_USAGE after printing why. With
- * report_only, rule-file errors are printed but rules that did load are kept. */
+/* Loads the rules (the pack from --rules, $HSMLOG_RULES, the data directory or the source
+ * tree, then the site directories' overrides), prints every rule-file error, and prepares
+ * them. Returns 0, or EXIT_USAGE after printing why. With report_only, rule-file errors (and
+ * warnings) are printed but rules that did load are kept. */
 int app_load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t *ret_errors);
 
 /* Prints one rule-file error with the offending line and a caret under the column. */

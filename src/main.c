@@ -46,6 +46,9 @@ static const char main_usage_tail[] =
         "  --no-db        do not open or write a database\n"
         "  --rules PATH   rule file or directory, repeatable (default: $HSMLOG_RULES,\n"
         "                 then the installed rules)\n"
+        "  --no-site-rules  skip the site's overrides in " HSMLOG_SITE_SYSCONFDIR
+        "/hsmlog/rules.d\n"
+        "                 and ~/.config/hsmlog/rules.d ('hsmlog rules path' lists them)\n"
         "  -q, --quiet    errors only: no warnings, progress, summaries or totals (what a\n"
         "                 command is asked for, such as rows, a report or JSON, still prints)\n"
         "  -v, --verbose  say more\n"

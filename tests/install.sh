@@ -11,6 +11,8 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/hsmlog-install.XXXXXX") || exit 99
 trap 'rm -rf "$TMP"' EXIT
 unset HSMLOG_RULES HSMLOG_DB
 export XDG_STATE_HOME="$TMP/state" TZ=UTC LC_ALL=C
+# The site rule directories are not the machine's or the developer's.
+export HSMLOG_SYSCONFDIR="$TMP/etc" XDG_CONFIG_HOME="$TMP/config"
 
 n=0
 fail=0

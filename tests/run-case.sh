@@ -1,7 +1,10 @@
 #!/bin/sh
 # Runs one integration case and prints TAP. A case is a folder holding:
 #   cmd            shell commands run with sh in a fresh temp dir; they see $HSMLOG (the
-#                  binary), $FIXTURES, $CASE (this folder) and $HSMLOG_DB / $HSMLOG_RULES
+#                  binary), $FIXTURES, $CASE (this folder) and $HSMLOG_DB / $HSMLOG_RULES;
+#                  the site rule directories are $HSMLOG_SYSCONFDIR/hsmlog/rules.d and
+#                  $XDG_CONFIG_HOME/hsmlog/rules.d inside the temp dir (absent unless cmd
+#                  makes them), never the machine's /etc or the developer's ~/.config
 #   expected.exit  exit status of cmd (default 0)
 #   expected.out   stdout, compared exactly after "0.12 s" timings become "N s" (optional;
 #                  HSMLOG_UPDATE_EXPECTED=1 in the environment rewrites it from this run)
@@ -20,6 +23,7 @@ trap 'rm -rf "$TMP"' EXIT
 export TMP
 export HSMLOG_DB="$TMP/hsmlog.db"
 export HSMLOG_RULES="$RULES"
+export HSMLOG_SYSCONFDIR="$TMP/etc" XDG_CONFIG_HOME="$TMP/config"
 export TZ=UTC LC_ALL=C
 
 n=0

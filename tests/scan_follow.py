@@ -44,6 +44,7 @@ QUIET = Line(4, "keyrotator[3302]: rotation check: 0 keys due")
 
 results = []
 TMP = tempfile.mkdtemp(prefix="hsmlog-follow.")
+NO_SITE = os.path.join(TMP, "no-site")
 
 
 def check(ok, name, detail=""):
@@ -58,6 +59,9 @@ def check(ok, name, detail=""):
 def env(**extra):
     e = dict(os.environ)
     e.update({"HSMLOG_RULES": RULES, "TZ": "UTC", "LC_ALL": "C"})
+    # Never the machine's /etc/hsmlog/rules.d or the developer's ~/.config: a directory that
+    # does not exist.
+    e.update({"HSMLOG_SYSCONFDIR": NO_SITE, "XDG_CONFIG_HOME": NO_SITE})
     e.pop("NO_COLOR", None)
     e.update(extra)
     return e

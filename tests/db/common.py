@@ -27,6 +27,9 @@ class Ctx:
         self.rules = os.path.abspath(sys.argv[3])
         self.tmp = tempfile.mkdtemp(prefix="hsmlog-db.")
         self.env = dict(os.environ, HSMLOG_RULES=self.rules, TZ="UTC", LC_ALL="C")
+        # No site rule overrides from the machine or the developer: a directory that is not there.
+        self.env.update(HSMLOG_SYSCONFDIR=os.path.join(self.tmp, "no-site"),
+                        XDG_CONFIG_HOME=os.path.join(self.tmp, "no-site"))
         self.env.pop("HSMLOG_DB", None)
         self.failed = 0
         self.n = 0
