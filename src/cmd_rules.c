@@ -20,7 +20,9 @@ static const char rules_usage[] =
         "       hsmlog rules test [-v]\n"
         "       hsmlog rules path [--format FORMAT]\n"
         "\n"
-        "list    the loaded rules: id, severity, programs, summary\n"
+        "list    the loaded rules: id, severity, programs, summary, enabled, origin (the\n"
+        "        file and line of the rule, then each site file that changed it, with\n"
+        "        the keys it named)\n"
         "check   read every rule file and report every problem (file:line:column),\n"
         "        including rules without a 'test' and a 'test-no' line\n"
         "test    run each rule's 'test' lines (must match) and 'test-no' lines (must not)\n"
@@ -55,11 +57,11 @@ static const char rules_usage[] =
 
 static int rules_list(struct ruleset *rs, enum out_format fmt)
 {
+    /* Columns are a public interface: new ones go at the end. */
     static const struct out_column cols[] = {
-        { "id", OUT_COL_TEXT, OUT_KEEP, 0 },
-        { "severity", OUT_COL_TEXT, 1, 0 },
-        { "program", OUT_COL_TEXT, 2, 0 },
-        { "summary", OUT_COL_TEXT, 3, 24 },
+        { "id", OUT_COL_TEXT, OUT_KEEP, 0 }, { "severity", OUT_COL_TEXT, 1, 0 },
+        { "program", OUT_COL_TEXT, 3, 0 },   { "summary", OUT_COL_TEXT, 4, 24 },
+        { "enabled", OUT_COL_TEXT, 2, 0 },   { "origin", OUT_COL_TEXT, 5, 24 },
     };
     struct out_ctx out;
     if (out_begin_columns(&out, fmt, stdout, ARRAY_SIZE(cols), cols) < 0)
@@ -75,13 +77,22 @@ static int rules_list(struct ruleset *rs, enum out_format fmt)
             used += (size_t)snprintf(programs + used, sizeof(programs) - used, "%s%s", p ? "," : "",
                                      rule->programs[p]);
         const char *sev = severity_name(rule->severity);
+        const char *enabled = rule->disabled ? "no" : "yes";
+        char *origin = rule_origin(rule);
+        if (!origin) {
+            r = -1;
+            break;
+        }
         struct out_cell cells[] = {
             { OUT_TEXT, rule->id, strlen(rule->id) },
             { OUT_TEXT, sev, strlen(sev) },
             { rule->n_programs ? OUT_TEXT : OUT_NULL, programs, strlen(programs) },
             { OUT_TEXT, rule->summary, strlen(rule->summary) },
+            { OUT_TEXT, enabled, strlen(enabled) },
+            { OUT_TEXT, origin, strlen(origin) },
         };
         r = out_row(&out, cells);
+        free(origin);
     }
     return out_end(&out) < 0 || r < 0 ? EXIT_USAGE : EXIT_OK;
 }

@@ -30,6 +30,7 @@ extern const char schema_008_message_at[];
 extern const char schema_009_time_identity[];
 extern const char schema_010_scan_writer[];
 extern const char schema_011_bad_time_lines[];
+extern const char schema_012_rule_tuning[];
 static const char *const migrations[] = { schema_001_core,
                                           schema_002_incidents,
                                           schema_003_time_ordered_indexes,
@@ -40,7 +41,8 @@ static const char *const migrations[] = { schema_001_core,
                                           schema_008_message_at,
                                           schema_009_time_identity,
                                           schema_010_scan_writer,
-                                          schema_011_bad_time_lines };
+                                          schema_011_bad_time_lines,
+                                          schema_012_rule_tuning };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
                "one migration script per schema version");
@@ -559,8 +561,9 @@ static int prepare_all(struct db *db, struct hl_err *err)
                     err);
     if (r == 0)
         r = prepare(db, &db->st_rule_put,
-                    "INSERT OR REPLACE INTO rules(id, severity, summary, remedy, refs, file)"
-                    " VALUES(:id, :severity, :summary, :remedy, :refs, :file)",
+                    "INSERT OR REPLACE INTO rules(id, severity, summary, remedy, refs, file,"
+                    " enabled, origin, overrides) VALUES(:id, :severity, :summary, :remedy,"
+                    " :refs, :file, :enabled, :origin, :overrides)",
                     err);
     if (r == 0)
         r = prepare(db, &db->st_seen,
@@ -894,7 +897,17 @@ int db_put_rules(struct db *db, const struct ruleset *rs, struct hl_err *err)
         bind_text(st, ":remedy", rule->remedy);
         bind_text(st, ":refs", rule->refs);
         bind_text(st, ":file", rule->file);
+        bind_int(st, ":enabled", !rule->disabled);
+        char *origin = rule_origin(rule);
+        if (!origin) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return hl_err_set(err, HL_ENOMEM, db->path, "out of memory");
+        }
+        bind_text(st, ":origin", origin);
+        bind_text(st, ":overrides", rule->overrides);
         r = step_done(db, st, err, "cannot store rule");
+        free(origin);
     }
     return r;
 }

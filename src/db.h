@@ -15,7 +15,7 @@
 #include "rule.h"
 
 /* Schema version this build writes; user_version of a migrated database. */
-#define DB_SCHEMA_VERSION 11
+#define DB_SCHEMA_VERSION 12
 
 /* Findings and source rows per transaction before db_tick() commits. */
 #define DB_BATCH_ROWS 5000

@@ -83,7 +83,8 @@ enum out_kind {
  *   parse      ts kept; give way first: ckr_hex, luna_ret_hex, ckr, luna_ret, rc, client_port,
  *              client_ip, luna_code, luna_level, severity, facility, pid, format, line, source,
  *              program, host, then message (narrowed to 24 before it is hidden)
- *   rules list id kept; give way first: summary (narrowed to 24), program, severity
+ *   rules list id kept; give way first: origin (narrowed to 24), summary (narrowed to 24),
+ *              program, enabled, severity
  *   rules path from the right: used, exists, path (narrowed to 24), origin */
 #define OUT_KEEP 0u
 

@@ -306,6 +306,11 @@ enum severity rule_severity(const struct rule *rule, rule_field_fn *get, void *c
 /* Returns the rule with this id, or NULL. */
 const struct rule *ruleset_find(const struct ruleset *rs, const char *id);
 
+/* Returns where the rule's keys came from, "rules/ntls.rules:27" then its overrides
+ * ("; /etc/hsmlog/rules.d/site.rules:3 (severity, enabled)"), as `rules list` and the rules
+ * table show it; NULL when out of memory. Caller frees. */
+char *rule_origin(const struct rule *r);
+
 /* Called for each rule that matched; the match's captures are in rs->md until it returns.
  * Return 0 to go on, or a negative hl_code to stop matching and return it. */
 typedef int rule_hit_fn(void *ctx, const struct rule *rule, const struct record *rec);

@@ -322,6 +322,15 @@ const struct rule *ruleset_find(const struct ruleset *rs, const char *id)
     return NULL;
 }
 
+char *rule_origin(const struct rule *r)
+{
+    char *s;
+    if (asprintf(&s, "%s:%u%s%s", r->file, r->line, r->overrides ? "; " : "",
+                 r->overrides ? r->overrides : "") < 0)
+        return NULL;
+    return s;
+}
+
 static bool valid_id(const char *id)
 {
     if (!isalnum((unsigned char)id[0]) || !strchr(id, '.'))

@@ -8,7 +8,7 @@ COLUMNS = {
     "query": ["id", "host", "rule_id", "message", "fields", "raw", "real", "missing"],
     "incidents": ["id", "severity", "rule", "host", "first_ts", "last_ts", "count", "state",
                   "summary", "cause"],
-    "rules": ["id", "severity", "program", "summary"],
+    "rules": ["id", "severity", "program", "summary", "enabled", "origin"],
     "path": ["origin", "path", "exists", "used"],
     "parse": ["source", "line", "format", "ts", "host", "program", "pid", "facility",
               "severity", "luna_level", "luna_code", "client_ip", "client_port", "rc",
