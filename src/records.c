@@ -16,9 +16,9 @@ int records_init(struct records *r, struct lines *l, size_t max, struct hl_err *
 {
     memset(r, 0, sizeof(*r));
     r->l = l;
-    r->max = max;
-    buf_init(&r->rec, max + 1);
-    buf_init(&r->hold, max + 1);
+    r->max = max ? max : LINES_DEFAULT_MAX_LINE; /* as lines_init reads 0 */
+    buf_init(&r->rec, r->max + 1);
+    buf_init(&r->hold, r->max + 1);
     (void)err;
     return 0;
 }
@@ -151,7 +151,8 @@ int records_next(struct records *r, struct strv *ret, uint64_t *ret_line, struct
 {
     if (r->replaying) {
         if (r->replay_pos < r->rec.len || r->replay_pos == 0) {
-            const char *p = r->rec.data + r->replay_pos;
+            /* A record cut to nothing has no buffer yet: replay it as one empty line. */
+            const char *p = r->rec.len ? r->rec.data + r->replay_pos : "";
             size_t left = r->rec.len - r->replay_pos;
             const char *nl = memchr(p, '\n', left);
             size_t n = nl ? (size_t)(nl - p) : left;

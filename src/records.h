@@ -36,7 +36,8 @@ struct records {
     uint64_t cut; /* records cut at max (not counting lines the line reader cut) */
 };
 
-/* Sets up a record reader over l. Fails with HL_ENOMEM. */
+/* Sets up a record reader over l, records at most max bytes (0: LINES_DEFAULT_MAX_LINE, as
+ * lines_init). Fails with HL_ENOMEM. */
 HL_NODISCARD int records_init(struct records *r, struct lines *l, size_t max, struct hl_err *err);
 
 /* Frees the buffers (not the line reader). */
