@@ -112,6 +112,18 @@ static const char time_help[] =
         "the line before it in the same input (the later on a tie; the first when no\n"
         "timed line comes before): 02:59 then 02:00 are one minute apart.\n"
         "\n"
+        "Years. Year-less timestamps (RFC 3164, short, short-precise) take their year,\n"
+        "one file or archive member at a time, from --year, else from the date of the\n"
+        "file's modification time (in the zone above), else from its archive's, else\n"
+        "from today. A modification time before 1990 (0, the zip minimum of 1980) or\n"
+        "more than a day ahead is passed over for the next source; -v says so once. The\n"
+        "first line takes that year, or the year before when its date is later, to the\n"
+        "day: a file modified on Dec 7 that starts on Dec 10 began the year before. Each\n"
+        "later line keeps the year of the line before, except that a step back of more\n"
+        "than 183 days (Dec 31 then Jan 1) is a new year, and a date at most 31 days\n"
+        "before the line before across New Year (Jan 1 then Dec 31, out of order) is the\n"
+        "year before. A forward step of months (March to November) stays in the year.\n"
+        "\n"
         "Impossible times. A header whose date or time does not exist (Feb 29 of a\n"
         "common year, Nov 31, 25:00, minute 60) keeps its host, program and message but\n"
         "no time (ts NULL); the line is still matched and never moves the year guess.\n"
@@ -174,7 +186,7 @@ static const struct {
     { "formats", formats_help, "output formats: table, csv, json (NDJSON), json-array" },
     { "exit", exit_help, "exit statuses" },
     { "environment", environment_help, "environment variables and where files are" },
-    { "time", time_help, "how times are read: zones, changes of clocks, impossible dates" },
+    { "time", time_help, "how times are read: zones, clock changes, years, impossible dates" },
     { "rule-format", rule_format_help, "the rule file format (also: rules-format)" },
     { "rules-format", rule_format_help, NULL },
 };

@@ -159,6 +159,12 @@ static void on_warning(void *ctx, const struct hl_err *err)
     diag_warn(err->where, "%s", err->msg);
 }
 
+static void on_note(void *ctx, const struct hl_err *err)
+{
+    (void)ctx;
+    diag_note("%s: %s", err->where, err->msg);
+}
+
 static void on_idle(void *ctx)
 {
     (void)ctx;
@@ -234,6 +240,7 @@ int cmd_parse(int argc, char **argv, struct app *app)
         .problem = on_problem,
         .idle = on_idle,
         .warning = on_warning,
+        .note = on_note,
         .ctx = &pc,
     };
     struct scan scan;

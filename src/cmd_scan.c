@@ -42,7 +42,8 @@ static const char scan_usage[] =
         "      --fail-on SEV     exit 1 when a finding is at or above SEV\n"
         "                        (info, notice, warning, error, critical)\n"
         "      --year YEAR       year for timestamps that have none (default: from the\n"
-        "                        file's modification time, else today)\n"
+        "                        file's modification time, else its archive's, else today;\n"
+        "                        see 'hsmlog help time')\n"
         "      --tz ZONE         zone of timestamps that have none: Europe/Berlin (tz\n"
         "                        database) or +01:00 (default: TZ, else /etc/localtime;\n"
         "                        see 'hsmlog help time')\n"
@@ -263,6 +264,12 @@ static void on_warning(void *ctx, const struct hl_err *err)
     struct scan_cmd *sc = ctx;
     term_progress_clear(&sc->progress);
     diag_warn(err->where, "%s", err->msg);
+}
+
+static void on_note(void *ctx, const struct hl_err *err)
+{
+    (void)ctx;
+    diag_note("%s: %s", err->where, err->msg);
 }
 
 static void on_idle(void *ctx)
@@ -588,6 +595,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
         .ctx = &sc,
         .tick = sc.progress.enabled ? on_tick : NULL,
         .warning = on_warning,
+        .note = on_note,
     };
     /* Findings are stored on a second thread, overlapping matching, unless each is printed
      * as it comes (--output json, --follow): on_finding then only counts, which nothing else

@@ -23,7 +23,8 @@ struct parser {
     uint64_t bad_time;         /* lines whose header wrote an impossible time (rec.bad_ts) */
 };
 
-/* Sets up a parser. base_year/ref_month seed the year guess (see struct year_guess); zone
+/* Sets up a parser. base_year/ref_month seed the year guess (see struct year_guess), with the
+ * end of ref_month as the reference date (year_guess_init() on p->year sets a day); zone
  * (borrowed, NULL for UTC) is the zone of timestamps that carry none. */
 void parser_init(struct parser *p, int base_year, int ref_month, struct parse_zone *zone);
 

@@ -28,7 +28,7 @@ void parser_init(struct parser *p, int base_year, int ref_month, struct parse_zo
     p->zone = zone;
     p->last_us = INT64_MIN;
     p->bad_time = 0;
-    year_guess_init(&p->year, base_year, ref_month);
+    year_guess_init(&p->year, base_year, ref_month, 31);
     /* A decoded message is never longer than the line it came from, which the line reader
      * caps; this cap only backs that up. */
     buf_init(&p->scratch, 64u << 20);
@@ -39,7 +39,9 @@ bool parser_local_time(struct parser *p, const struct civil_time *c, struct reco
 {
     struct civil_time t = *c;
     if (!t.year)
-        t.year = t.month >= 1 && t.month <= 12 ? year_guess_peek(&p->year, t.month) : 0;
+        t.year = t.month >= 1 && t.month <= 12 && t.day >= 1 && t.day <= 31
+                         ? year_guess_peek(&p->year, t.month, t.day)
+                         : 0;
     r->has_ts = false;
     /* An impossible date is never moved to a real one (Feb 29 to Mar 1), and never counts as a
      * step of the year guess: the line keeps its header but no time. */
@@ -48,7 +50,7 @@ bool parser_local_time(struct parser *p, const struct civil_time *c, struct reco
         return false;
     }
     if (!c->year)
-        (void)year_guess_next(&p->year, t.month);
+        (void)year_guess_next(&p->year, t.month, t.day);
     r->bad_ts = false;
     r->has_ts = true;
     r->ts_us = parse_zone_to_utc(p->zone, parse_time_civil_us(&t), p->last_us);

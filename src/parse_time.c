@@ -503,26 +503,43 @@ void parse_zone_civil(struct parse_zone *z, int64_t us, struct civil_time *ret)
     ret->usec = (int)(us - floor_div(us, 1000000) * 1000000);
 }
 
-void year_guess_init(struct year_guess *g, int base_year, int ref_month)
+void year_guess_init(struct year_guess *g, int base_year, int ref_month, int ref_day)
 {
     g->base_year = base_year;
     g->ref_month = ref_month;
+    g->ref_day = ref_day;
     g->year = 0;
-    g->last_month = 0;
+    g->last_days = 0;
 }
 
-int year_guess_peek(const struct year_guess *g, int month)
+int year_guess_peek(const struct year_guess *g, int month, int day)
 {
-    if (g->year == 0)
-        return g->ref_month && month > g->ref_month ? g->base_year - 1 : g->base_year;
-    /* December to January, or a longer jump back that only a new year explains. */
-    return month + 6 < g->last_month ? g->year + 1 : g->year;
+    if (g->year == 0) {
+        /* Lines are written before the file's last change, so a first line dated after it
+         * (to the day: Dec 10 in a file changed on Dec 7) is from the year before. */
+        bool later = g->ref_month &&
+                     (month > g->ref_month || (month == g->ref_month && day > g->ref_day));
+        return later ? g->base_year - 1 : g->base_year;
+    }
+    /* A day that the month lacks in this year (Feb 29) counts as the next one: near enough
+     * to choose a year, and the date is checked in the year chosen. */
+    int64_t step = days_from_civil(g->year, (unsigned)month, (unsigned)day) - g->last_days;
+    if (step < -YEAR_GUESS_ROLLOVER_DAYS)
+        return g->year + 1;
+    /* Logs run forward, so a forward step of any size is taken as it is, unless the same date
+     * a year earlier is a short step back: a line out of order across New Year. */
+    if (step > 0) {
+        int64_t back = g->last_days - days_from_civil(g->year - 1, (unsigned)month, (unsigned)day);
+        if (back <= YEAR_GUESS_BACK_DAYS)
+            return g->year - 1;
+    }
+    return g->year;
 }
 
-int year_guess_next(struct year_guess *g, int month)
+int year_guess_next(struct year_guess *g, int month, int day)
 {
-    g->year = year_guess_peek(g, month);
-    g->last_month = month;
+    g->year = year_guess_peek(g, month, day);
+    g->last_days = days_from_civil(g->year, (unsigned)month, (unsigned)day);
     return g->year;
 }
 

@@ -137,28 +137,40 @@ int64_t parse_zone_to_utc(struct parse_zone *z, int64_t local_us, int64_t near_u
 /* Fills *ret with the civil time in z (NULL for UTC) of the UTC time us. */
 void parse_zone_civil(struct parse_zone *z, int64_t us, struct civil_time *ret);
 
+/* A step back between two lines' dates of more than this many days starts the next year. */
+#define YEAR_GUESS_ROLLOVER_DAYS 183
+/* A date that is at most this many days before the line before it, counted across New Year,
+ * is out of order in that year, not months ahead: rotated files read newest first, or late
+ * writers. */
+#define YEAR_GUESS_BACK_DAYS 31
+
 /* Gives year-less timestamps a year, one file (or stream) at a time.
  *
- * The first line takes base_year, minus one when its month is later than ref_month (a file
- * written in January that starts in December began last year). After that, a step from
- * December to January (any step back of more than six months) advances the year. ref_month 0
- * disables the first-line adjustment (the user gave --year). */
+ * The first line takes base_year, minus one when its date (month and day) is later than the
+ * reference date ref_month/ref_day: a file last written on Dec 7 whose first line says Dec 10
+ * began the year before. ref_month 0 disables this (the user gave --year).
+ * Each later line keeps the year of the line before, except that a step back of more than
+ * YEAR_GUESS_ROLLOVER_DAYS (Dec 31 then Jan 1) is the next year, and a date at most
+ * YEAR_GUESS_BACK_DAYS before the line before across New Year (Jan 1 then Dec 31) is the year
+ * before. Any other step, forward by months too, stays in the year. */
 struct year_guess {
-    int base_year;  /* year of --year, the file's mtime or today */
-    int ref_month;  /* month of the reference time, 1..12, or 0 for "trust base_year" */
-    int year;       /* year in effect for the latest line; 0 before the first line */
-    int last_month; /* month of the latest line, 0 before the first line */
+    int base_year;     /* year of --year, the file's mtime or today */
+    int ref_month;     /* month of the reference date, 1..12, or 0 for "trust base_year" */
+    int ref_day;       /* day of the reference date, 1..31 */
+    int year;          /* year in effect for the latest line; 0 before the first line */
+    int64_t last_days; /* the latest line's date as days since 1970-01-01 */
 };
 
-/* Sets up a guess from base_year and ref_month (see struct year_guess). */
-void year_guess_init(struct year_guess *g, int base_year, int ref_month);
+/* Sets up a guess from base_year and the reference date (see struct year_guess). */
+void year_guess_init(struct year_guess *g, int base_year, int ref_month, int ref_day);
 
-/* Returns the year for a line dated in month (1..12) and remembers it. */
-int year_guess_next(struct year_guess *g, int month);
+/* Returns the year for a line dated month (1..12) and day, and remembers it. */
+int year_guess_next(struct year_guess *g, int month, int day);
 
-/* Returns the year year_guess_next() would give a line dated month, without remembering it:
- * for a date that may prove impossible in that year (Feb 29), which must not move the guess. */
-int year_guess_peek(const struct year_guess *g, int month);
+/* Returns the year year_guess_next() would give a line dated month and day, without
+ * remembering it: for a date that may prove impossible in that year (Feb 29), which must not
+ * move the guess. */
+int year_guess_peek(const struct year_guess *g, int month, int day);
 
 /* Returns the UTC year and month (1..12) of a time in microseconds. */
 void parse_time_year_month(int64_t us, int *ret_year, int *ret_month);

@@ -725,6 +725,9 @@ struct stream_info {
     const char *label; /* borrowed */
     char kind[96];     /* content chain so far, outermost first: "gzip/tar" */
     int64_t mtime;     /* seconds, -1 unknown */
+    int64_t year_from; /* seconds: the modification time the year guess takes, this stream's
+                          or else its container's when plausible (year_source_ok()); 0 for
+                          none, then today */
     int64_t size;      /* bytes, -1 unknown */
     int64_t parent_id; /* sources.id of the container, 0 for none */
     int depth;         /* container layers above this stream */
@@ -736,15 +739,41 @@ static void kind_append(struct stream_info *info, const char *name)
     snprintf(info->kind + n, sizeof(info->kind) - n, "%s%s", n ? "/" : "", name);
 }
 
-static void year_reference(const struct scan *sc, int64_t mtime, int *ret_year, int *ret_month)
+/* Returns true when mtime can date a log. Not 0 (a tool that did not keep it), not the zip
+ * format's minimum (1980-01-01, a DOS date of zero), nothing before 1990 and nothing more than
+ * a day ahead of the clock (a skewed host): such a time would put every year-less line in the
+ * wrong year. */
+static bool year_source_ok(int64_t mtime)
+{
+    return mtime >= INT64_C(631152000) && mtime <= (int64_t)time(NULL) + 86400;
+}
+
+/* Seeds parser's year guess for a stream: --year, else the date (in the zone its lines are
+ * read in) of its modification time, of its container's, or today. The first time this scan
+ * passes over an implausible time, says so through sink.note. */
+static void year_reference(struct scan *sc, const struct stream_info *info, struct parser *parser)
 {
     if (sc->opt.year) {
-        *ret_year = sc->opt.year;
-        *ret_month = 0;
+        year_guess_init(&parser->year, sc->opt.year, 0, 0);
         return;
     }
-    int64_t ref = mtime >= 0 ? mtime : (int64_t)time(NULL);
-    parse_time_year_month(ref * 1000000, ret_year, ret_month);
+    int64_t now = (int64_t)time(NULL), ref = info->year_from ? info->year_from : now;
+    struct civil_time c;
+    parse_zone_civil(&sc->opt.zone, ref * 1000000, &c);
+    year_guess_init(&parser->year, c.year, c.month, c.day);
+    if (info->mtime < 0 || year_source_ok(info->mtime) || sc->said_year_source || !sc->sink.note)
+        return;
+    sc->said_year_source = true;
+    char bad[PARSE_TIME_ISO_LEN];
+    parse_time_format(info->mtime * 1000000, bad);
+    struct hl_err e;
+    hl_err_set(&e, HL_OK, info->label,
+               "modification time %s UTC is no plausible log time (before 1990 or in the "
+               "future): year-less times take their year from %s (%04d-%02d-%02d); said once "
+               "per scan",
+               bad, info->year_from ? "the containing archive's" : "today's date", c.year, c.month,
+               c.day);
+    sc->sink.note(sc->sink.ctx, &e);
 }
 
 /* A rule gave up on a line at a PCRE2 limit (a pattern that backtracks without end): warn
@@ -799,10 +828,9 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
         return r;
     }
     uint64_t rec_line = 0;
-    int year, month;
-    year_reference(sc, info->mtime, &year, &month);
     struct parser parser;
-    parser_init(&parser, year, month, &sc->opt.zone);
+    parser_init(&parser, 0, 0, &sc->opt.zone);
+    year_reference(sc, info, &parser);
     sc->sources++;
 
     struct strv line;
@@ -997,6 +1025,7 @@ static int scan_archive(struct scan *sc, struct source *src, struct stream_info 
         struct stream_info member = {
             .label = m.label,
             .mtime = m.mtime >= 0 ? m.mtime : info->mtime,
+            .year_from = year_source_ok(m.mtime) ? m.mtime : info->year_from,
             .size = m.size,
             .depth = info->depth + 1,
         };
@@ -1004,6 +1033,7 @@ static int scan_archive(struct scan *sc, struct source *src, struct stream_info 
             /* A compressed file, not an archive: the stream continues the same chain. */
             member.parent_id = info->parent_id;
             member.mtime = info->mtime;
+            member.year_from = info->year_from;
             member.size = info->size;
             snprintf(member.kind, sizeof(member.kind), "%s", info->kind);
             kind_append(&member, archive_walk_kind(w));
@@ -1164,7 +1194,12 @@ static int scan_file(struct scan *sc, const char *path, const char *label, struc
         int r = record_unread(sc, &info, "error", open_err.msg, err);
         return r < 0 ? r : 1;
     }
-    struct stream_info info = { .label = src->label, .mtime = mtime, .size = size };
+    struct stream_info info = {
+        .label = src->label,
+        .mtime = mtime,
+        .year_from = year_source_ok(mtime) ? mtime : 0,
+        .size = size,
+    };
     sc->bottom = src;
     sc->input_records = sc->input_plain = 0;
     int r = scan_stream(sc, src, &info, err);

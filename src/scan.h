@@ -93,6 +93,9 @@ struct scan_sink {
     /* Something the user should know that did not stop reading (a rule gave up on a line at
      * a PCRE2 limit, an input had no header at all); err says where and what. */
     void (*warning)(void *ctx, const struct hl_err *err);
+    /* A choice the scan made that -v shows (a year taken from another source than the file's
+     * modification time); err says where and what. */
+    void (*note)(void *ctx, const struct hl_err *err);
 };
 
 /* Where a scan is, for a progress line. */
@@ -120,6 +123,7 @@ struct scan {
     uint64_t lines;                /* lines read over all sources */
     uint64_t cut_lines;            /* lines longer than max_line */
     uint64_t bad_time_lines;       /* lines whose header wrote a time that does not exist */
+    bool said_year_source;         /* sink.note has told of an implausible modification time */
     uint64_t findings;             /* findings in the input */
     uint64_t new_findings;         /* findings added to the database */
     uint64_t stream_new_findings;  /* ... by the stream being read */

@@ -469,38 +469,104 @@ static void year_guess_first_line_after_ref_month_is_last_year(void)
     /* A file written in January 2027 that starts in December began in 2026. */
     struct year_guess g;
 
-    year_guess_init(&g, 2027, 1);
-    CHECK_INT(year_guess_next(&g, 12), 2026);
-    CHECK_INT(year_guess_next(&g, 12), 2026);
-    CHECK_INT(year_guess_next(&g, 1), 2027);
-    CHECK_INT(year_guess_next(&g, 1), 2027);
+    year_guess_init(&g, 2027, 1, 3);
+    CHECK_INT(year_guess_next(&g, 12, 30), 2026);
+    CHECK_INT(year_guess_next(&g, 12, 31), 2026);
+    CHECK_INT(year_guess_next(&g, 1, 1), 2027);
+    CHECK_INT(year_guess_next(&g, 1, 2), 2027);
 }
 
 static void year_guess_first_line_up_to_ref_month_is_base_year(void)
 {
     struct year_guess g;
 
-    year_guess_init(&g, 2026, 11);
-    CHECK_INT(year_guess_next(&g, 11), 2026);
-    year_guess_init(&g, 2026, 11);
-    CHECK_INT(year_guess_next(&g, 3), 2026);
-    year_guess_init(&g, 2026, 11);
-    CHECK_INT(year_guess_next(&g, 12), 2025);
+    year_guess_init(&g, 2026, 11, 28);
+    CHECK_INT(year_guess_next(&g, 11, 1), 2026);
+    year_guess_init(&g, 2026, 11, 28);
+    CHECK_INT(year_guess_next(&g, 3, 1), 2026);
+    year_guess_init(&g, 2026, 11, 28);
+    CHECK_INT(year_guess_next(&g, 12, 1), 2025);
+}
+
+static void year_guess_compares_the_first_line_to_the_day(void)
+{
+    /* Modified on Dec 7: a first line of Dec 10 (or Dec 8) was written a year before it. */
+    struct year_guess g;
+
+    year_guess_init(&g, 2026, 12, 7);
+    CHECK_INT(year_guess_next(&g, 12, 10), 2025);
+    year_guess_init(&g, 2026, 12, 7);
+    CHECK_INT(year_guess_next(&g, 12, 8), 2025);
+    year_guess_init(&g, 2026, 12, 7);
+    CHECK_INT(year_guess_next(&g, 12, 7), 2026);
+    year_guess_init(&g, 2026, 12, 7);
+    CHECK_INT(year_guess_next(&g, 12, 6), 2026);
 }
 
 static void year_guess_advances_on_december_to_january(void)
 {
     struct year_guess g;
 
-    year_guess_init(&g, 2026, 12);
-    CHECK_INT(year_guess_next(&g, 11), 2026);
-    CHECK_INT(year_guess_next(&g, 12), 2026);
-    CHECK_INT(year_guess_next(&g, 1), 2027);
-    CHECK_INT(year_guess_next(&g, 2), 2027);
+    year_guess_init(&g, 2026, 12, 31);
+    CHECK_INT(year_guess_next(&g, 11, 30), 2026);
+    CHECK_INT(year_guess_next(&g, 12, 31), 2026);
+    CHECK_INT(year_guess_next(&g, 1, 1), 2027);
+    CHECK_INT(year_guess_next(&g, 2, 1), 2027);
     /* A small step back (clock skew, interleaved writers) is not a new year. */
-    CHECK_INT(year_guess_next(&g, 1), 2027);
-    CHECK_INT(year_guess_next(&g, 7), 2027);
-    CHECK_INT(year_guess_next(&g, 2), 2027);
+    CHECK_INT(year_guess_next(&g, 1, 1), 2027);
+    CHECK_INT(year_guess_next(&g, 7, 1), 2027);
+    CHECK_INT(year_guess_next(&g, 2, 1), 2027);
+}
+
+static void year_guess_small_step_back_across_new_year_is_the_year_before(void)
+{
+    /* Jan 1 then Dec 31 (out of order, or `cat messages messages.1`): the day before, not
+     * 364 days ahead. */
+    struct year_guess g;
+
+    year_guess_init(&g, 2027, 0, 0);
+    CHECK_INT(year_guess_next(&g, 1, 1), 2027);
+    CHECK_INT(year_guess_next(&g, 12, 31), 2026);
+    CHECK_INT(year_guess_next(&g, 12, 20), 2026);
+    CHECK_INT(year_guess_next(&g, 1, 2), 2027);
+    /* Three weeks back across New Year, a rotated file read after its successor. */
+    CHECK_INT(year_guess_next(&g, 12, 12), 2026);
+}
+
+static void year_guess_changes_year_only_past_half_a_year(void)
+{
+    struct year_guess g;
+
+    /* 183 days back stays in the year; 184 does not. */
+    year_guess_init(&g, 2026, 0, 0);
+    CHECK_INT(year_guess_next(&g, 7, 2), 2026);
+    CHECK_INT(year_guess_next(&g, 1, 1), 2026); /* 182 days back */
+    year_guess_init(&g, 2026, 0, 0);
+    CHECK_INT(year_guess_next(&g, 7, 3), 2026);
+    CHECK_INT(year_guess_next(&g, 1, 1), 2026); /* 183 days back */
+    year_guess_init(&g, 2026, 0, 0);
+    CHECK_INT(year_guess_next(&g, 7, 4), 2026);
+    CHECK_INT(year_guess_next(&g, 1, 1), 2027); /* 184 days back */
+}
+
+static void year_guess_takes_long_steps_forward_as_they_are(void)
+{
+    /* A quiet log that goes from March to November is one year; only a short step back across
+     * New Year (31 days at most) reads as the year before. */
+    struct year_guess g;
+
+    year_guess_init(&g, 2026, 0, 0);
+    CHECK_INT(year_guess_next(&g, 3, 8), 2026);
+    CHECK_INT(year_guess_next(&g, 11, 1), 2026);
+    year_guess_init(&g, 2026, 0, 0);
+    CHECK_INT(year_guess_next(&g, 1, 1), 2026);
+    CHECK_INT(year_guess_next(&g, 7, 4), 2026);
+    year_guess_init(&g, 2026, 0, 0);
+    CHECK_INT(year_guess_next(&g, 1, 10), 2026);
+    CHECK_INT(year_guess_next(&g, 12, 10), 2025); /* 31 days back */
+    year_guess_init(&g, 2026, 0, 0);
+    CHECK_INT(year_guess_next(&g, 1, 10), 2026);
+    CHECK_INT(year_guess_next(&g, 12, 9), 2026); /* 32 days back: 333 ahead */
 }
 
 static void year_guess_with_given_year_trusts_it(void)
@@ -508,11 +574,11 @@ static void year_guess_with_given_year_trusts_it(void)
     /* --year: ref_month 0, no first-line adjustment, but the rollover still applies. */
     struct year_guess g;
 
-    year_guess_init(&g, 2026, 0);
-    CHECK_INT(year_guess_next(&g, 12), 2026);
-    CHECK_INT(year_guess_next(&g, 1), 2027);
-    year_guess_init(&g, 2026, 0);
-    CHECK_INT(year_guess_next(&g, 6), 2026);
+    year_guess_init(&g, 2026, 0, 0);
+    CHECK_INT(year_guess_next(&g, 12, 31), 2026);
+    CHECK_INT(year_guess_next(&g, 1, 1), 2027);
+    year_guess_init(&g, 2026, 0, 0);
+    CHECK_INT(year_guess_next(&g, 6, 1), 2026);
 }
 
 int main(void)
@@ -547,7 +613,11 @@ int main(void)
     TAP_RUN(zone_civil_is_the_local_date);
     TAP_RUN(year_guess_first_line_after_ref_month_is_last_year);
     TAP_RUN(year_guess_first_line_up_to_ref_month_is_base_year);
+    TAP_RUN(year_guess_compares_the_first_line_to_the_day);
     TAP_RUN(year_guess_advances_on_december_to_january);
+    TAP_RUN(year_guess_small_step_back_across_new_year_is_the_year_before);
+    TAP_RUN(year_guess_changes_year_only_past_half_a_year);
+    TAP_RUN(year_guess_takes_long_steps_forward_as_they_are);
     TAP_RUN(year_guess_with_given_year_trusts_it);
     return tap_done();
 }
