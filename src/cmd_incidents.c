@@ -23,8 +23,11 @@ static const char incidents_usage[] =
         "caused-by settings (rules/README.md) every time 'hsmlog scan' stores findings.\n"
         "\n"
         "Options:\n"
-        "      --since TIME    incidents active at or after TIME: 2026-11-28, 2026-11-28T14:00,\n"
-        "                      or a duration back from now (90m, 12h, 7d)\n"
+        "      --since TIME    incidents active at or after TIME: 2026-11-28, 2026-11-28T14:00\n"
+        "                      (UTC, as times are stored and shown; a time with seconds may\n"
+        "                      end in Z or +01:00), or a duration (90m, 12h, 7d) back from\n"
+        "                      the latest log time in the database, not from the wall clock:\n"
+        "                      the log clock, by which hsmlog judges all time\n"
         "      --host HOST     only this host (any case: host names are case-insensitive)\n"
         "      --rule RULE     only this rule id; a rule the database does not know is an\n"
         "                      error ('hsmlog rules list' shows them)\n"
@@ -52,8 +55,10 @@ static const char report_usage[] =
         "use 'hsmlog incidents' (--format, --rebuild).\n"
         "\n"
         "Options:\n"
-        "      --since TIME    incidents active at or after TIME: 2026-11-28, 2026-11-28T14:00,\n"
-        "                      or a duration back from now (90m, 12h, 7d)\n"
+        "      --since TIME    incidents active at or after TIME: 2026-11-28, 2026-11-28T14:00\n"
+        "                      (UTC, as times are stored and shown; a time with seconds may\n"
+        "                      end in Z or +01:00), or a duration (90m, 12h, 7d) back from\n"
+        "                      the latest log time in the database, not from the wall clock\n"
         "      --host HOST     only this host (any case: host names are case-insensitive)\n"
         "      --rule RULE     only this rule id; a rule the database does not know is an\n"
         "                      error ('hsmlog rules list' shows them)\n"
@@ -64,17 +69,29 @@ static const char report_usage[] =
         "\n"
         "Exit status: 0 ok, 2 usage or database error (also an unknown --rule).\n";
 
-/* Turns --since into the ISO text incidents are compared with. */
-static int since_to_iso(const char *arg, char out[PARSE_TIME_ISO_LEN])
+struct filter {
+    char since[PARSE_TIME_ISO_LEN];
+    bool has_since;
+    int64_t since_back_us; /* a duration --since, resolved by since_from_log_clock() */
+    bool since_is_back;
+    const char *host;
+    const char *rule;
+    bool open_only;
+};
+
+/* Turns --since into the ISO text incidents are compared with, or for a duration into
+ * f->since_back_us. */
+static int since_parse(const char *arg, struct filter *f)
 {
-    int64_t us, back;
+    int64_t us;
     bool zoned;
-    if (rule_duration_parse(arg, &back) == 0) {
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        parse_time_format((int64_t)now.tv_sec * 1000000 - back, out);
+    char *out = f->since;
+    f->has_since = true;
+    if (rule_duration_parse(arg, &f->since_back_us) == 0) {
+        f->since_is_back = true;
         return 0;
     }
+    f->since_is_back = false;
     char buf[64];
     size_t n = strlen(arg);
     if (n == 10 && n + 9 < sizeof(buf)) { /* a bare date: from its midnight */
@@ -89,14 +106,6 @@ static int since_to_iso(const char *arg, char out[PARSE_TIME_ISO_LEN])
     parse_time_format(us, out);
     return 0;
 }
-
-struct filter {
-    char since[PARSE_TIME_ISO_LEN];
-    bool has_since;
-    const char *host;
-    const char *rule;
-    bool open_only;
-};
 
 static const char incidents_sql[] =
         "SELECT i.id, i.severity, i.rule_id AS rule, i.host, i.first_ts, i.last_ts, i.count,"
@@ -197,12 +206,11 @@ static int parse_options(int argc, char **argv, struct app *app, const char *nam
                                        optarg);
             break;
         case OPT_SINCE:
-            if (since_to_iso(optarg, f->since) < 0)
+            if (since_parse(optarg, f) < 0)
                 return app_usage_error(name,
                                        "--since takes a date (2026-11-28), a time "
                                        "(2026-11-28T14:00) or a duration (12h, 7d), not '%s'",
                                        optarg);
-            f->has_since = true;
             break;
         case OPT_HOST:
             f->host = optarg;
@@ -225,6 +233,33 @@ static int parse_options(int argc, char **argv, struct app *app, const char *nam
     if (app->no_db)
         return app_usage_error(name, "--no-db leaves no incidents to show");
     return -1;
+}
+
+/* Resolves a duration --since against the log clock: the latest log time any scan saw
+ * (scans.last_ts), which is also what incidents are judged by; the wall clock only when no
+ * scan saw a time. Returns 0, or EXIT_USAGE after saying why. */
+static int since_from_log_clock(const char *name, struct db *db, struct filter *f)
+{
+    if (!f->has_since || !f->since_is_back)
+        return 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->h, "SELECT max(last_ts) FROM scans", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        diag_error(name, "%s: %s", db->path, sqlite3_errmsg(db->h));
+        sqlite3_finalize(st);
+        return EXIT_USAGE;
+    }
+    int64_t clock_us;
+    bool zoned;
+    const unsigned char *latest = sqlite3_column_text(st, 0);
+    if (!latest || !parse_time_iso(strv_from_cstr((const char *)latest), 0, &clock_us, &zoned)) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        clock_us = (int64_t)now.tv_sec * 1000000;
+    }
+    sqlite3_finalize(st);
+    parse_time_format(clock_us - f->since_back_us, f->since);
+    return 0;
 }
 
 /* Checks --rule against the rules the database knows (the rules table, which every scan and
@@ -287,6 +322,8 @@ int cmd_incidents(int argc, char **argv, struct app *app)
     }
     if (status == 0)
         status = check_rule("incidents", &db, f.rule);
+    if (status == 0)
+        status = since_from_log_clock("incidents", &db, &f);
     if (status == 0) {
         /* out.h lists these priorities: what stays on a narrow terminal. */
         static const struct out_column cols[] = {
@@ -354,7 +391,7 @@ int cmd_report(int argc, char **argv, struct app *app)
     int status = parse_options(argc, argv, app, "report", report_usage, &f, &fmt, &rebuild);
     if (status >= 0)
         return status;
-    status = EXIT_OK; /* was -1, "go on": report used to exit 255 */
+    status = EXIT_OK;
     char *path = app_db_path(app);
     if (!path)
         return EXIT_USAGE;
@@ -383,7 +420,8 @@ int cmd_report(int argc, char **argv, struct app *app)
                    "--rebuild' or the next scan)",
                    path, sqlite3_errmsg(db.h));
         status = EXIT_USAGE;
-    } else if ((status = check_rule("report", &db, f.rule)) == 0) {
+    } else if ((status = check_rule("report", &db, f.rule)) == 0 &&
+               (status = since_from_log_clock("report", &db, &f)) == 0) {
         bind_filter(st, &f);
         /* Host, summaries and remedies may carry log text: every one is escaped. */
         struct buf host, b1, b2, b3;
