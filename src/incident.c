@@ -1302,14 +1302,37 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
     return r;
 }
 
+/* SQL hsmlog_normalize(rule_id, field, value): value as the rule's `normalize` gives it. */
+static void sql_normalize(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const struct ruleset *rs = sqlite3_user_data(ctx);
+    const char *id = (const char *)sqlite3_value_text(argv[0]);
+    const char *field = (const char *)sqlite3_value_text(argv[1]);
+    const unsigned char *value = sqlite3_value_text(argv[2]);
+    const struct rule *rule = id ? ruleset_find(rs, id) : NULL;
+    if (!rule || !field || !value) {
+        sqlite3_result_value(ctx, argv[2]);
+        return;
+    }
+    struct strv v = strv_make((const char *)value, (size_t)sqlite3_value_bytes(argv[2]));
+    struct strv n = rule_normalized(rule, field, v);
+    sqlite3_result_text(ctx, n.p, (int)n.n, SQLITE_TRANSIENT);
+}
+
 int incidents_rekey(struct db *db, const struct ruleset *rs, struct hl_err *err)
 {
     int r = 0;
+    if (sqlite3_create_function(db->h, "hsmlog_normalize", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                (void *)rs, sql_normalize, NULL, NULL) != SQLITE_OK)
+        return hl_err_set(err, HL_EDB, db->path, "cannot re-key findings: %s",
+                          sqlite3_errmsg(db->h));
     for (size_t i = 0; r == 0 && i < rs->n; i++) {
         const struct rule *rule = &rs->rules[i];
         if (rule->role != RULE_ROLE_FINDING)
             continue;
-        /* The same values scan.c puts in a key, read back from the stored finding. */
+        /* The same values scan.c puts in a key, read back from the stored finding, normalized
+         * by the current rule (a finding stored with lunash's "HSM Admin" keys "HSM SO"). */
         struct buf sql;
         buf_init(&sql, 0);
         HL_IGNORE(buf_adds(&sql, "UPDATE finding_rows SET group_key = json_array("));
@@ -1322,8 +1345,10 @@ int incidents_rekey(struct db *db, const struct ruleset *rs, struct hl_err *err)
                      : strcmp(f, "source") == 0  ? "(SELECT path FROM sources WHERE id = source_id)"
                                                  : NULL);
             if (strcmp(f, "host") && strcmp(f, "program") && strcmp(f, "source"))
-                snprintf(part, sizeof(part), "%scoalesce(json_extract(fields, '$.' || ?%zu), '')",
-                         k ? ", " : "", k + 2);
+                snprintf(
+                        part, sizeof(part),
+                        "%shsmlog_normalize(?1, ?%zu, coalesce(json_extract(fields, '$.' || ?%zu), ''))",
+                        k ? ", " : "", k + 2, k + 2);
             HL_IGNORE(buf_adds(&sql, part));
         }
         HL_IGNORE(buf_adds(&sql, ") WHERE rule_id = ?1"));

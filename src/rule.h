@@ -84,6 +84,16 @@ struct rule_severity_when {
     size_t n_values;
 };
 
+/* `normalize = VALUE where FIELD = A|B`: a finding or reset line whose FIELD is one of the
+ * values takes VALUE instead, so that two spellings of one thing (lunash's "HSM Admin", the
+ * console's "hsm") key one group, and a reset line can name what it resets. */
+struct rule_normalize {
+    char *value;   /* owned */
+    char *field;   /* owned: a named capture of the rule or its reset pattern */
+    char **values; /* owned: alternatives, compared case-insensitively */
+    size_t n_values;
+};
+
 /* A multi-line test: the lines since the previous `test-incidents`, and what they must give:
  * "auth.near-zeroize 1, auth.login-failed 1 closed". */
 struct rule_seq_test {
@@ -155,6 +165,8 @@ struct rule {
     enum rule_hosts hosts; /* `hosts` */
     struct rule_severity_when *severity_when; /* owned: first match wins */
     size_t n_severity_when;
+    struct rule_normalize *normalize; /* owned: first match wins */
+    size_t n_normalize;
     char *regex_src;      /* owned: the pattern as written */
     pcre2_code *re;       /* owned: compiled pattern, JIT-compiled when JIT is available */
     char **exclude_src;   /* owned: n_exclude exclude patterns as written, in file order */
@@ -302,6 +314,9 @@ static inline bool rule_is_public(const struct rule *r)
  * returns false when the finding has none. */
 typedef bool rule_field_fn(void *ctx, const char *field, struct strv *ret_value);
 enum severity rule_severity(const struct rule *rule, rule_field_fn *get, void *ctx);
+
+/* Returns the value rule's `normalize` gives field when it holds value, else value itself. */
+struct strv rule_normalized(const struct rule *rule, const char *field, struct strv value);
 
 /* Returns the rule with this id, or NULL. */
 const struct rule *ruleset_find(const struct ruleset *rs, const char *id);

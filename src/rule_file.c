@@ -52,6 +52,7 @@ enum rule_key {
     KEY_RESET_BY,
     KEY_SEVERITY_WHEN,
     KEY_ENABLED,
+    KEY_NORMALIZE,
     KEY__COUNT
 };
 
@@ -87,6 +88,7 @@ static const struct key_info {
     [KEY_RESET_BY] = { "reset-by", false, false, false },
     [KEY_SEVERITY_WHEN] = { "severity-when", false, true, false },
     [KEY_ENABLED] = { "enabled", false, false, false },
+    [KEY_NORMALIZE] = { "normalize", false, true, false },
 };
 
 /* Default `gap`: findings of one key further apart than this are separate incidents. */
@@ -242,6 +244,16 @@ static void severity_when_free(struct rule_severity_when *v, size_t n)
     free(v);
 }
 
+static void normalize_free(struct rule_normalize *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].value);
+        free(v[i].field);
+        free_strs(v[i].values, v[i].n_values);
+    }
+    free(v);
+}
+
 static void rule_release(struct rule *r)
 {
     free(r->id);
@@ -252,6 +264,7 @@ static void rule_release(struct rule *r)
         free(r->programs[i]);
     free(r->programs);
     severity_when_free(r->severity_when, r->n_severity_when);
+    normalize_free(r->normalize, r->n_normalize);
     free(r->regex_src);
     pcre2_code_free(r->re);
     for (size_t i = 0; i < r->n_exclude; i++) {
@@ -557,26 +570,55 @@ static bool parse_escalation(struct loader *ld, const struct value *v, struct ru
     return true;
 }
 
-/* `severity-when = SEVERITY where FIELD = A|B` */
-static bool parse_severity_when(struct loader *ld, const struct value *v,
-                                struct rule_severity_when *sw)
+/* Splits `HEAD where FIELD = A|B` (key names the key, want its form, for errors). */
+static bool parse_where(struct loader *ld, const struct value *v, const char *key, const char *want,
+                        struct strv *ret_head, char **ret_field, char ***ret_values, size_t *ret_n)
 {
     const char *s = buf_cstr(&v->text);
     const char *where = strstr(s, " where ");
     const char *eq = where ? strchr(where, '=') : NULL;
-    struct strv sev = strv_trim(strv_make(s, where ? (size_t)(where - s) : strlen(s)));
+    *ret_head = strv_trim(strv_make(s, where ? (size_t)(where - s) : strlen(s)));
     struct strv field = eq ? strv_trim(strv_make(where + 7, (size_t)(eq - where - 7))) : STRV_NULL;
-    if (!eq || !field.n || severity_parse(sev.p, sev.n, &sw->severity) < 0) {
-        value_error(ld, v, "bad severity-when '%s' (want: SEVERITY where FIELD = A|B)", s);
+    if (!eq || !field.n || !ret_head->n) {
+        value_error(ld, v, "bad %s '%s' (want: %s)", key, s, want);
         return false;
     }
-    if (!(sw->field = strndup(field.p, field.n)) ||
-        split_list(strv_from_cstr(eq + 1), '|', &sw->values, &sw->n_values) < 0) {
+    if (!(*ret_field = strndup(field.p, field.n)) ||
+        split_list(strv_from_cstr(eq + 1), '|', ret_values, ret_n) < 0) {
         ld->nomem = true;
         return false;
     }
-    if (!sw->n_values) {
-        value_error(ld, v, "bad severity-when '%s' (no value after '=')", s);
+    if (!*ret_n) {
+        value_error(ld, v, "bad %s '%s' (no value after '=')", key, s);
+        return false;
+    }
+    return true;
+}
+
+/* `severity-when = SEVERITY where FIELD = A|B` */
+static bool parse_severity_when(struct loader *ld, const struct value *v,
+                                struct rule_severity_when *sw)
+{
+    static const char want[] = "SEVERITY where FIELD = A|B";
+    struct strv sev;
+    if (!parse_where(ld, v, "severity-when", want, &sev, &sw->field, &sw->values, &sw->n_values))
+        return false;
+    if (severity_parse(sev.p, sev.n, &sw->severity) < 0) {
+        value_error(ld, v, "bad severity-when '%s' (want: %s)", buf_cstr(&v->text), want);
+        return false;
+    }
+    return true;
+}
+
+/* `normalize = VALUE where FIELD = A|B` */
+static bool parse_normalize(struct loader *ld, const struct value *v, struct rule_normalize *nz)
+{
+    struct strv value;
+    if (!parse_where(ld, v, "normalize", "VALUE where FIELD = A|B", &value, &nz->field, &nz->values,
+                     &nz->n_values))
+        return false;
+    if (!(nz->value = strndup(value.p, value.n))) {
+        ld->nomem = true;
         return false;
     }
     return true;
@@ -745,11 +787,12 @@ static bool parse_incident_spec(struct loader *ld, const struct rule_draft *d,
     if (derived &&
         (d->n_values[KEY_RESET] || d->n_values[KEY_THRESHOLD] || d->n_values[KEY_ESCALATE] ||
          d->n_values[KEY_EXCLUDE] || d->n_values[KEY_PROGRAM] || d->n_values[KEY_HOSTS] ||
-         d->n_values[KEY_RESET_BY] || d->n_values[KEY_SEVERITY_WHEN])) {
+         d->n_values[KEY_RESET_BY] || d->n_values[KEY_SEVERITY_WHEN] ||
+         d->n_values[KEY_NORMALIZE])) {
         stanza_error(ld, d,
                      "rule '%s' has no 'regex', so 'program', 'hosts', 'exclude', 'reset', "
-                     "'reset-by', 'threshold', 'escalate' and 'severity-when' have nothing to "
-                     "work on",
+                     "'reset-by', 'threshold', 'escalate', 'severity-when' and 'normalize' have "
+                     "nothing to work on",
                      d->id);
         ok = false;
     }
@@ -976,6 +1019,13 @@ static bool build_rule(struct loader *ld, struct rule_draft *d, const struct rul
     for (size_t i = 0; severity_when && i < n_severity_when; i++)
         if (!parse_severity_when(ld, &d->values[KEY_SEVERITY_WHEN][i], &severity_when[i]))
             d->broken = true;
+    size_t n_normalize = d->n_values[KEY_NORMALIZE];
+    struct rule_normalize *normalize = n_normalize ? calloc(n_normalize, sizeof(*normalize)) : NULL;
+    if (n_normalize && !normalize)
+        ld->nomem = true;
+    for (size_t i = 0; normalize && i < n_normalize; i++)
+        if (!parse_normalize(ld, &d->values[KEY_NORMALIZE][i], &normalize[i]))
+            d->broken = true;
     /* expect = PATTERN within DURATION: the pattern is what precedes the last " within ". */
     char *expect_src = NULL;
     if (d->n_values[KEY_EXPECT]) {
@@ -1001,6 +1051,7 @@ static bool build_rule(struct loader *ld, struct rule_draft *d, const struct rul
     }
     if (d->broken || ld->nomem) {
         severity_when_free(severity_when, n_severity_when);
+        normalize_free(normalize, n_normalize);
         pcre2_code_free(re);
         for (size_t i = 0; exclude && i < n_exclude; i++)
             pcre2_code_free(exclude[i]);
@@ -1041,6 +1092,8 @@ static bool build_rule(struct loader *ld, struct rule_draft *d, const struct rul
     r->hosts = hosts;
     r->severity_when = severity_when;
     r->n_severity_when = n_severity_when;
+    r->normalize = normalize;
+    r->n_normalize = n_normalize;
     struct buf refs;
     buf_init(&refs, 0);
     for (size_t i = 0; ok && i < d->n_values[KEY_REFS]; i++)

@@ -977,6 +977,20 @@ enum severity rule_severity(const struct rule *rule, rule_field_fn *get, void *c
     return rule->severity;
 }
 
+struct strv rule_normalized(const struct rule *rule, const char *field, struct strv value)
+{
+    for (size_t i = 0; i < rule->n_normalize; i++) {
+        const struct rule_normalize *nz = &rule->normalize[i];
+        if (strcmp(nz->field, field) != 0)
+            continue;
+        for (size_t k = 0; k < nz->n_values; k++)
+            if (strlen(nz->values[k]) == value.n &&
+                strncasecmp(nz->values[k], value.p, value.n) == 0)
+                return strv_from_cstr(nz->value);
+    }
+    return value;
+}
+
 size_t rule_captures(const struct ruleset *rs, const struct rule *rule, struct strv message,
                      struct rule_capture *out, size_t max)
 {

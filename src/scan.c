@@ -142,10 +142,14 @@ static bool has_field(const struct field_set *fs, size_t n, const char *name)
     return false;
 }
 
+/* rule matched rec; owner is the rule whose `normalize` applies (rule itself, or the rule
+ * whose reset or expect pattern rule is). */
 static void collect_fields(const struct ruleset *rs, const struct rule *rule,
-                           const struct record *rec, struct field_set *fs)
+                           const struct rule *owner, const struct record *rec, struct field_set *fs)
 {
     size_t n = rule_captures(rs, rule, rec->message, fs->v, ARRAY_SIZE(fs->v) - 11);
+    for (size_t i = 0; owner->n_normalize && i < n; i++)
+        fs->v[i].value = rule_normalized(owner, fs->v[i].name, fs->v[i].value);
     struct luna_fields lf;
     parse_luna(rec->message, &lf);
     /* Formatted only when there is a value: two snprintf calls for every finding were 2% of
@@ -186,7 +190,7 @@ int scan_fields_json(const struct ruleset *rs, const struct rule *rule, const st
                      struct buf *out)
 {
     struct field_set fs;
-    collect_fields(rs, rule, rec, &fs);
+    collect_fields(rs, rule, rule, rec, &fs);
     return fields_json(&fs, out);
 }
 
@@ -676,13 +680,13 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
         parse_time_format(rec->ts_us, lc->ts_text);
         lc->have_ts_text = true;
     }
+    const struct rule *keyed = rule->role == RULE_ROLE_FINDING ? rule : &sc->rs->rules[rule->owner];
     struct field_set fs;
-    collect_fields(sc->rs, rule, rec, &fs);
+    collect_fields(sc->rs, rule, keyed, rec, &fs);
     if (rule->inc.n_carry)
         carry_fill(sc, rule, rec, &fs);
     if (rule->role != RULE_ROLE_FINDING && !sc->db)
         return 0; /* marks only matter to stored incidents */
-    const struct rule *keyed = rule->role == RULE_ROLE_FINDING ? rule : &sc->rs->rules[rule->owner];
     int r = 0;
     if (rule->role == RULE_ROLE_FINDING)
         r = fields_json(&fs, &sc->fields);

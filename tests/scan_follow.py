@@ -182,9 +182,9 @@ def test_follow_rebuilds_groups():
     # hsm-a2's incident is written after hsm-a1's: a rebuild of all of hsm-a1 would give its
     # incidents new ids, above hsm-a2's.
     other = "2026-11-28T10:01:00+0000 hsm-a2 lunash[4410]: Auditor Login: incorrect password\n"
-    want_first = [('["hsm-a1","Auditor"]', 1), ('["hsm-a1","HSM Admin"]', 1),
+    want_first = [('["hsm-a1","Auditor"]', 1), ('["hsm-a1","HSM SO"]', 1),
                   ('["hsm-a2","Auditor"]', 1)]
-    want_after = [('["hsm-a1","Auditor"]', 1), ('["hsm-a1","HSM Admin"]', 2),
+    want_after = [('["hsm-a1","Auditor"]', 1), ('["hsm-a1","HSM SO"]', 2),
                   ('["hsm-a2","Auditor"]', 1)]
     counts = "SELECT key, count FROM incidents WHERE rule_id = 'auth.login-failed' ORDER BY key"
     send(p, bad % ("10:00:00", "HSM Admin") + bad % ("10:00:30", "Auditor") + other)
