@@ -138,7 +138,9 @@ bool parse_short_unix(struct strv line, struct record *r)
 /* journalctl -o short-monotonic "[%5llu.%06llu]" and -o short-delta, which adds
  * " <%5llu.%06llu >" (or spaces) inside the brackets: seconds since boot, no wall time, so the
  * line keeps a NULL time and the rest of its header. dmesg's own "[    1.234567] usb 1-1: ..."
- * has no host and tag after the brackets and stays plain text. */
+ * has no host and tag after the brackets and stays plain text, and so does its
+ * "[842113.229871] k7pf0: ALM0013: ...": a hostless "word:" is a kernel device prefix, not a
+ * tag (journalctl --no-hostname writes "kernel: k7pf0: ..." and "prog[pid]: ..."). */
 bool parse_short_monotonic(struct strv line, struct record *r)
 {
     size_t i = 1;
@@ -164,6 +166,8 @@ bool parse_short_monotonic(struct strv line, struct record *r)
         return false;
     struct strv rest = skip_spaces(strv_make(line.p + i + 1, line.n - i - 1));
     if (!parse_host_and_tag(rest, false, r))
+        return false;
+    if (!r->host.p && !r->pid.p && !strv_eq(r->program, "kernel"))
         return false;
     r->format = FMT_SHORT_MONOTONIC;
     return true;
