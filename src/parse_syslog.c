@@ -350,7 +350,12 @@ bool parse_luna_tail(struct parser *p, struct strv line, struct record *r)
     if (fc < 0 || sc < 0)
         return false;
     r->pri = fc * 8 + sc;
-    (void)parser_local_time(p, &t, r);
+    if (year) {
+        (void)parser_local_time(p, &t, r);
+    } else { /* year 0000 is written, not missing: no year to guess, no such date */
+        r->has_ts = false;
+        r->bad_ts = true;
+    }
     r->format = FMT_LUNA_TAIL;
     parse_tag(skip_spaces(rest), true, r);
     return true;

@@ -122,7 +122,7 @@ static int days_in_month(int year, int month)
 
 bool parse_time_valid(const struct civil_time *c)
 {
-    return c->month >= 1 && c->month <= 12 && c->day >= 1 &&
+    return c->year >= 1 && c->month >= 1 && c->month <= 12 && c->day >= 1 &&
            c->day <= days_in_month(c->year, c->month) && c->hour >= 0 && c->hour <= 23 &&
            c->min >= 0 && c->min <= 59 && c->sec >= 0 && c->sec <= 60 && c->usec >= 0 &&
            c->usec <= 999999;

@@ -32,9 +32,9 @@ struct civil_time {
  * as UTC. Fields are not range-checked here; callers validate them first. */
 int64_t parse_time_civil(int year, int month, int day, int hour, int min, int sec, int usec);
 
-/* Returns true when c (with its year set) is a real date and time: a day that its month has in
- * that year (Feb 29 only in leap years), hour 0..23, minute 0..59, second 0..60 (a leap
- * second). */
+/* Returns true when c (with its year set) is a real date and time: year 1 or later (no log
+ * is from year 0000), a day that its month has in that year (Feb 29 only in leap years), hour
+ * 0..23, minute 0..59, second 0..60 (a leap second). */
 bool parse_time_valid(const struct civil_time *c);
 
 /* Returns parse_time_civil() of a valid c, a leap second folded into :59. */

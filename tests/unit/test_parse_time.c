@@ -141,6 +141,7 @@ static void iso_rejects_impossible_dates(void)
     CHECK_INT(iso("2026-11-00T00:00:00Z", 0, &us, &zoned), 0);
     CHECK_INT(iso("2026-11-28T24:00:00Z", 0, &us, &zoned), 0);
     CHECK_INT(iso("2026-11-28T09:60:00Z", 0, &us, &zoned), 0);
+    CHECK_INT(iso("0000-11-28T09:00:00Z", 0, &us, &zoned), 0);
     CHECK_INT(us, -42); /* untouched on failure */
     /* Leap days that exist are accepted. */
     CHECK(iso("2024-02-29T00:00:00Z", 0, &us, &zoned) == 20);
