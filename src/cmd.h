@@ -143,6 +143,9 @@ int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt,
 /* The text of a `hsmlog help TOPIC` topic that is not a command, or NULL. */
 const char *help_topic(const char *name);
 
+/* The topics' names, comma-separated, for an error message. */
+const char *help_topic_names(void);
+
 /* Prints the topic names with one line each, for `hsmlog --help`. */
 void help_list_topics(FILE *fp);
 

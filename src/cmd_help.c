@@ -199,6 +199,17 @@ const char *help_topic(const char *name)
     return NULL;
 }
 
+const char *help_topic_names(void)
+{
+    static char names[128];
+    if (!names[0])
+        for (size_t i = 0, n = 0; i < ARRAY_SIZE(topics); i++)
+            if (topics[i].summary && n < sizeof(names))
+                n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "",
+                                      topics[i].name);
+    return names;
+}
+
 void help_list_topics(FILE *fp)
 {
     for (size_t i = 0; i < ARRAY_SIZE(topics); i++)

@@ -101,10 +101,8 @@ static int cmd_help(int argc, char **argv, struct app *app)
         return EXIT_OK;
     }
     if (!c)
-        return app_usage_error("help",
-                               "no command or topic '%s' (topics: formats, exit, "
-                               "environment, rule-format)",
-                               argv[1]);
+        return app_usage_error("help", "no command or topic '%s' (topics: %s)", argv[1],
+                               help_topic_names());
     char *help_argv[] = { argv[1], (char *)"--help", NULL };
     optind = 0;
     return c->run(2, help_argv, app);

@@ -949,6 +949,21 @@ static void built_release(struct built *x)
     memset(x, 0, sizeof(*x));
 }
 
+/* A value written like "no   # silence it" carries its "comment" (only whole lines are
+ * comments): an exclude that can never match, an enabled that is no word. Says so. */
+static void warn_trailing_comment(struct loader *ld, const char *key, const struct value *v)
+{
+    const char *s = buf_cstr(&v->text);
+    const char *h = strstr(s, "  #");
+    if (!h)
+        h = strstr(s, "\t#");
+    if (h)
+        add_warning_in(ld, v->file, v->line,
+                       "%s value '%s' has '#' after spaces: it is part of the value, not a "
+                       "comment (a comment is a whole line starting with # or ;)",
+                       key, s);
+}
+
 /* Builds r from the complete draft d, checking it whole: a draft already broken by a line error
  * is still checked in full, so every problem of the stanza is reported. dup is an earlier rule
  * with the same id (an error), or NULL. Returns true when r is a rule and x holds its reset and
@@ -964,6 +979,9 @@ static bool build_rule(struct loader *ld, struct rule_draft *d, const struct rul
             stanza_error(ld, d, "rule '%s' has no '%s'", d->id, key_table[k].name);
             d->broken = true;
         }
+        if (!key_table[k].continues && k != KEY_TEST && k != KEY_TEST_NO && k != KEY_TEST_LOG)
+            for (size_t i = 0; i < d->n_values[k]; i++)
+                warn_trailing_comment(ld, key_table[k].name, &d->values[k][i]);
     }
     if (dup) {
         stanza_error(ld, d, "duplicate rule id '%s' (first defined at %s:%u)", d->id, dup->file,
