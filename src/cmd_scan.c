@@ -379,17 +379,19 @@ static void print_incidents(const struct scan_cmd *sc, struct db *db)
 /* The last line of the summary, and all that --follow prints at the end. */
 static void print_totals(const struct scan *scan, size_t n_fired, double seconds, size_t max_line)
 {
-    printf("%llu finding%s (%llu new) from %zu rule%s in %llu line%s of %llu source%s, %.2f s",
-           (unsigned long long)scan->findings, scan->findings == 1 ? "" : "s",
-           (unsigned long long)scan->new_findings, n_fired, n_fired == 1 ? "" : "s",
-           (unsigned long long)scan->lines, scan->lines == 1 ? "" : "s",
+    printf("%llu finding%s", (unsigned long long)scan->findings, scan->findings == 1 ? "" : "s");
+    if (scan->db) /* with --no-db nothing is stored, so nothing is new */
+        printf(" (%llu new)", (unsigned long long)scan->new_findings);
+    printf(" from %zu rule%s in %llu line%s of %llu source%s, %.2f s", n_fired,
+           n_fired == 1 ? "" : "s", (unsigned long long)scan->lines, scan->lines == 1 ? "" : "s",
            (unsigned long long)scan->sources, scan->sources == 1 ? "" : "s", seconds);
     if (scan->cut_lines)
         printf("; %llu line%s cut to %zu bytes", (unsigned long long)scan->cut_lines,
                scan->cut_lines == 1 ? "" : "s", max_line);
     if (scan->bad_time_lines)
-        printf("; %llu line%s with an impossible time (stored without one)",
-               (unsigned long long)scan->bad_time_lines, scan->bad_time_lines == 1 ? "" : "s");
+        printf("; %llu line%s with an impossible time (%s)",
+               (unsigned long long)scan->bad_time_lines, scan->bad_time_lines == 1 ? "" : "s",
+               scan->db ? "stored without one" : "read without one");
     if (scan->incomplete)
         printf("; %llu source%s not read in full", (unsigned long long)scan->incomplete,
                scan->incomplete == 1 ? "" : "s");

@@ -604,12 +604,14 @@ static int prepare_all(struct db *db, struct hl_err *err)
     return r;
 }
 
-/* A WAL reader needs a -shm file, which a read-only file system (a mounted evidence copy)
- * has no room for. With no -wal file there is no write in flight, so the file can be read as
- * immutable instead. Returns 0 when the handle was replaced. */
+/* A WAL reader needs a -shm file, which a read-only file system (a mounted evidence copy) or
+ * a directory the user cannot write (a colleague's database) has no room for: SQLite says
+ * CANTOPEN or READONLY. With no -wal file there is no write in flight, so the file can be read
+ * as immutable instead. Returns 0 when the handle was replaced. */
 static int reopen_immutable(struct db *db)
 {
-    if ((sqlite3_extended_errcode(db->h) & 0xff) != SQLITE_CANTOPEN)
+    int code = sqlite3_extended_errcode(db->h) & 0xff;
+    if (code != SQLITE_CANTOPEN && code != SQLITE_READONLY)
         return -1;
     struct stat st;
     char *wal = sqlite3_mprintf("%s-wal", db->path);

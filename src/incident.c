@@ -304,6 +304,9 @@ static const char *summarize(struct builder *b, const struct draft_incident *d,
             HL_IGNORE(buf_adds(out, from->id));
         } else if (key_field(from, d->key, name, &field)) {
             HL_IGNORE(buf_add(out, field.data ? field.data : "", field.len));
+            /* An empty field leaves no double space: "1 bad login(s)", not "1 bad  login(s)". */
+            if (!field.len && close[1] == ' ' && out->len && out->data[out->len - 1] == ' ')
+                close++;
         } else {
             HL_IGNORE(buf_add(out, p, (size_t)(close - p + 1)));
         }
