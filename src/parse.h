@@ -21,6 +21,10 @@ struct parser {
     struct buf scratch;        /* owned: decoded JSON MESSAGE of the current line */
     uint64_t seen[FMT__COUNT]; /* lines parsed per format, for the scan summary */
     uint64_t bad_time;         /* lines whose header wrote an impossible time (rec.bad_ts) */
+    uint64_t zone_mismatch;    /* short-full lines whose zone abbreviation is not the one
+                                  p->zone gives their time: read in p->zone all the same */
+    char zone_said[16];        /* the first such line's abbreviation ... */
+    char zone_read[16];        /* ... and p->zone's at its time */
 };
 
 /* Sets up a parser. base_year/ref_month seed the year guess (see struct year_guess), with the

@@ -94,8 +94,16 @@ bool parse_short_full(struct parser *p, struct strv line, struct record *r)
         if (parse_time_offset(buf, &zone_off) < 0)
             return false;
         (void)parser_zoned_time(&t, zone_off, r);
-    } else {
-        (void)parser_local_time(p, &t, r);
+    } else if (parser_local_time(p, &t, r)) {
+        /* An abbreviation names a zone only loosely (IST, CST), but one that is not what the
+         * reading zone calls that time says the lines come from another zone: count it. */
+        char read[16];
+        if (parse_zone_abbrev(p->zone, r->ts_us, read, sizeof(read)) && !strv_eq(zone, read)) {
+            if (!p->zone_mismatch++) {
+                snprintf(p->zone_said, sizeof(p->zone_said), "%.*s", (int)zone.n, zone.p);
+                snprintf(p->zone_read, sizeof(p->zone_read), "%s", read);
+            }
+        }
     }
     r->format = FMT_SHORT_FULL;
     if (!parse_host_and_tag(rest, false, r)) {

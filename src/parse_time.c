@@ -473,6 +473,24 @@ int64_t parse_zone_to_utc(struct parse_zone *z, int64_t local_us, int64_t near_u
     return tzdb_to_utc(z, local_us, near_us);
 }
 
+bool parse_zone_abbrev(const struct parse_zone *z, int64_t us, char *out, size_t n)
+{
+    if (!n)
+        return false;
+    if (!z || !z->tzdb) { /* a fixed offset has no name, except UTC */
+        if (z && z->offset_s)
+            return false;
+        snprintf(out, n, "UTC");
+        return true;
+    }
+    time_t t = (time_t)floor_div(us, 1000000);
+    struct tm tm;
+    if (!localtime_r(&t, &tm) || !tm.tm_zone)
+        return false;
+    snprintf(out, n, "%s", tm.tm_zone);
+    return true;
+}
+
 void parse_zone_civil(struct parse_zone *z, int64_t us, struct civil_time *ret)
 {
     int64_t secs = floor_div(us, 1000000);

@@ -134,6 +134,10 @@ HL_NODISCARD int parse_zone_local(struct parse_zone *z, struct hl_err *err);
  * them when near_us is INT64_MIN (no line before). */
 int64_t parse_zone_to_utc(struct parse_zone *z, int64_t local_us, int64_t near_us);
 
+/* Copies into out (n bytes) the abbreviation z gives the UTC time us ("CET", "PDT", "UTC" for
+ * UTC). Returns false when z has none to give: a fixed offset other than 0. */
+bool parse_zone_abbrev(const struct parse_zone *z, int64_t us, char *out, size_t n);
+
 /* Fills *ret with the civil time in z (NULL for UTC) of the UTC time us. */
 void parse_zone_civil(struct parse_zone *z, int64_t us, struct civil_time *ret);
 

@@ -892,6 +892,17 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
             scan_tick(sc);
     }
     sc->stream_label = NULL;
+    if (parser.zone_mismatch && sc->sink.warning) {
+        struct hl_err e;
+        hl_err_set(&e, HL_OK, info->label,
+                   "%llu journalctl short-full line%s name%s the zone %s, but times without an "
+                   "offset are read in %s, which calls that time %s: they are stored as %s "
+                   "time; give --tz the zone of the host that wrote them",
+                   (unsigned long long)parser.zone_mismatch, parser.zone_mismatch == 1 ? "" : "s",
+                   parser.zone_mismatch == 1 ? "s" : "", parser.zone_said, sc->opt.zone.name,
+                   parser.zone_read, sc->opt.zone.name);
+        sc->sink.warning(sc->sink.ctx, &e);
+    }
     sc->lines += lines.line_no;
     sc->cut_lines += lines.cut + recs.cut;
     sc->bad_time_lines += parser.bad_time;
