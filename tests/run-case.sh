@@ -9,7 +9,8 @@
 #   expected.out   stdout, compared exactly after "0.12 s" timings become "N s" (optional;
 #                  HSMLOG_UPDATE_EXPECTED=1 in the environment rewrites it from this run)
 #   expected.err   lines that must each appear in stderr (optional)
-#   query.sql      SQL run with `hsmlog query --format csv` after cmd (optional) ...
+#   query.sql      SQL run with `hsmlog query --format csv` after cmd (optional; with
+#                  HSMLOG_UPDATE_EXPECTED expected.rows is rewritten too) ...
 #   expected.rows  ... and the CSV it must print
 # Usage: run-case.sh HSMLOG CASE_DIR FIXTURES_DIR RULES_DIR
 set -u
@@ -71,6 +72,9 @@ if [ -f "$CASE/expected.err" ]; then
 fi
 
 if [ -f "$CASE/query.sql" ]; then
+    # HSMLOG_UPDATE_EXPECTED rewrites expected.rows too.
+    [ -n "${HSMLOG_UPDATE_EXPECTED:-}" ] &&
+        "$HSMLOG" query --format csv "$(cat "$CASE/query.sql")" | tr -d '\r' >"$CASE/expected.rows"
     if "$HSMLOG" query --format csv "$(cat "$CASE/query.sql")" >"$TMP/rows" 2>"$TMP/qerr" &&
         tr -d '\r' <"$TMP/rows" | cmp -s - "$CASE/expected.rows"; then
         ok "database rows"
