@@ -404,6 +404,20 @@ int app_load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t
     return status;
 }
 
+void app_note_db_upgrade(const char *path, int from, int to)
+{
+    diag_info(path, "upgrading the database from schema %d to %d (once; a large one takes a while)",
+              from, to);
+}
+
+void app_note_incidents_update(const struct incidents_update_stats *s)
+{
+    diag_note("incidents of %u rule and host pair(s) updated in %.2f s: rebuild %.2f s, "
+              "links %.2f s, causes %.2f s, commit %.2f s",
+              s->pairs, s->rebuild_s + s->links_s + s->causes_s + s->commit_s, s->rebuild_s,
+              s->links_s, s->causes_s, s->commit_s);
+}
+
 void app_note_dead_scans(const struct db *db)
 {
     if (db->dead_scans)

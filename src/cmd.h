@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "db.h"
+#include "incident.h"
 #include "out.h"
 #include "rule.h"
 
@@ -115,6 +116,13 @@ void app_print_rule_error(const struct rule_error *e);
 
 /* Warns (unless -q) when opening db for writing marked earlier scans dead. */
 void app_note_dead_scans(const struct db *db);
+
+/* Says that the database at path is being upgraded from schema from to schema to (a
+ * db_upgrading_fn). */
+void app_note_db_upgrade(const char *path, int from, int to);
+
+/* Says (with -v) what an incident update did and where its time went. */
+void app_note_incidents_update(const struct incidents_update_stats *stats);
 
 /* Resolves the database path (--db, else the default); returns a string to free, or NULL after
  * printing why. */

@@ -142,14 +142,17 @@ static int rebuild_all(struct app *app, const char *path)
     struct db db = { 0 };
     struct hl_err err;
     hl_err_clear(&err);
-    bool opened = status == 0 && db_open(&db, path, false, &err) == 0;
+    bool opened = status == 0 && db_open(&db, path, false, app_note_db_upgrade, &err) == 0;
     if (opened)
         app_note_dead_scans(&db);
+    struct incidents_update_stats stats;
     if (status == 0 && (!opened || db_put_rules(&db, &rs, &err) < 0 ||
                         incidents_rekey(&db, &rs, &err) < 0 || incidents_mark_all(&db, &err) < 0 ||
-                        incidents_update(&db, &rs, &err) < 0 || db_commit(&db, &err) < 0)) {
+                        incidents_update(&db, &rs, &stats, &err) < 0 || db_commit(&db, &err) < 0)) {
         diag_err(&err);
         status = EXIT_USAGE;
+    } else if (status == 0) {
+        app_note_incidents_update(&stats);
     }
     db_close(&db);
     ruleset_release(&rs);
@@ -310,7 +313,7 @@ int cmd_incidents(int argc, char **argv, struct app *app)
     struct db db = { 0 };
     struct hl_err err;
     hl_err_clear(&err);
-    if (status == 0 && db_open(&db, path, true, &err) < 0) {
+    if (status == 0 && db_open(&db, path, true, app_note_db_upgrade, &err) < 0) {
         diag_err(&err);
         status = EXIT_USAGE;
     }
@@ -400,7 +403,7 @@ int cmd_report(int argc, char **argv, struct app *app)
     struct db db = { 0 };
     struct hl_err err;
     hl_err_clear(&err);
-    if (db_open(&db, path, true, &err) < 0) {
+    if (db_open(&db, path, true, app_note_db_upgrade, &err) < 0) {
         diag_err(&err);
         free(path);
         return EXIT_USAGE;

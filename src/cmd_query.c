@@ -154,7 +154,7 @@ int cmd_query(int argc, char **argv, struct app *app)
     struct db db;
     struct hl_err err;
     hl_err_clear(&err);
-    if (db_open(&db, path, true, &err) < 0) {
+    if (db_open(&db, path, true, app_note_db_upgrade, &err) < 0) {
         diag_err(&err);
         free(path);
         return EXIT_USAGE;

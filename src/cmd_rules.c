@@ -251,7 +251,7 @@ static bool run_seq_test(struct ruleset *rs, const struct rule *rule, const stru
     struct db db = { 0 };
     struct hl_err err;
     hl_err_clear(&err);
-    int r = ok ? db_open(&db, ":memory:", false, &err) : HL_ENOMEM;
+    int r = ok ? db_open(&db, ":memory:", false, NULL, &err) : HL_ENOMEM;
     if (r == 0)
         r = db_put_rules(&db, rs, &err);
     if (r == 0)

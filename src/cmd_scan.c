@@ -266,6 +266,12 @@ static void on_warning(void *ctx, const struct hl_err *err)
     diag_warn(err->where, "%s", err->msg);
 }
 
+static void on_updated(void *ctx, const struct incidents_update_stats *stats)
+{
+    (void)ctx;
+    app_note_incidents_update(stats);
+}
+
 static void on_note(void *ctx, const struct hl_err *err)
 {
     (void)ctx;
@@ -567,7 +573,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
         db_path = app_db_path(app);
         if (db_path)
             (void)db_reserve_page_cache(); /* best effort: memory then grows with the caches */
-        if (!db_path || db_open(&db, db_path, false, &err) < 0 ||
+        if (!db_path || db_open(&db, db_path, false, app_note_db_upgrade, &err) < 0 ||
             db_put_rules(&db, &rs, &err) < 0 || db_scan_begin(&db, app->command_line, &err) < 0 ||
             /* Findings from before incidents (schema 1) get keys from the current rules. */
             (db.migrated_from == 1 &&
@@ -598,6 +604,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
         .tick = sc.progress.enabled ? on_tick : NULL,
         .warning = on_warning,
         .note = on_note,
+        .updated = on_updated,
     };
     /* Findings are stored on a second thread, overlapping matching, unless each is printed
      * as it comes (--output json, --follow): on_finding then only counts, which nothing else

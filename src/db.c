@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "diag.h"
 #include "event_id.h"
 #include "parse_time.h"
 #include "proc.h"
@@ -260,7 +259,7 @@ static void sql_event_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int64(ctx, event_id_hash_raw(us, raw ? raw : "", raw ? (size_t)n : 0));
 }
 
-static int migrate(struct db *db, struct hl_err *err)
+static int migrate(struct db *db, db_upgrading_fn *upgrading, struct hl_err *err)
 {
     int version = 0;
     int r = read_version(db, &version, err);
@@ -272,12 +271,10 @@ static int migrate(struct db *db, struct hl_err *err)
     /* Another process may have migrated while this one waited for the lock: read it again
      * under the lock, so each script runs once. */
     r = read_version(db, &version, err);
-    /* Versions 3, 4 and 9 rewrite the findings and marks tables: say why the first scan
-     * pauses (the others add columns, views or indexes of the small incidents table). */
-    if (r == 0 && version > 0 && version < 9)
-        diag_info(db->path,
-                  "upgrading the database from schema %d to %d (once; a large one takes a while)",
-                  version, DB_SCHEMA_VERSION);
+    /* Versions 3, 4 and 9 rewrite the findings and marks tables: the caller says why the first
+     * scan pauses (the others add columns, views or indexes of the small incidents table). */
+    if (r == 0 && version > 0 && version < 9 && upgrading)
+        upgrading(db->path, version, DB_SCHEMA_VERSION);
     if (r == 0 && version < 9 &&
         sqlite3_create_function(db->h, "hsmlog_event_hash", 2,
                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
@@ -665,7 +662,8 @@ static int restore_all_indexes(struct db *db, struct hl_err *err);
 
 static int mark_dead_scans(struct db *db, struct hl_err *err);
 
-int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err)
+int db_open(struct db *db, const char *path, bool readonly, db_upgrading_fn *upgrading,
+            struct hl_err *err)
 {
     memset(db, 0, sizeof(*db));
     db->seen_below = INT64_MIN;
@@ -713,9 +711,9 @@ int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err)
     } else if ((r = exec_sql(db, "PRAGMA query_only = ON", err)) < 0) {
         goto fail;
     }
-    r = migrate(db, err);
+    r = migrate(db, upgrading, err);
     if (r < 0 && readonly && roll_back_hot_journal(db) == 0)
-        r = migrate(db, err);
+        r = migrate(db, upgrading, err);
     if (r < 0 && readonly && reopen_immutable(db) == 0) {
         sqlite3_busy_handler(db->h, busy_wait, db);
         r = exec_sql(db, "PRAGMA query_only = ON", err);

@@ -89,8 +89,12 @@ char *db_default_path(void);
  * refuses statements that would write, ATTACH/DETACH, setting PRAGMAs and extensions, and
  * says why in db->refused (see db_prepare_query()). A writing open marks 'dead' the scans
  * still 'running' whose process is gone, and their sources left 'reading' (docs/SCHEMA.md,
- * "Dead scans"), counting them in db->dead_scans. */
-HL_NODISCARD int db_open(struct db *db, const char *path, bool readonly, struct hl_err *err);
+ * "Dead scans"), counting them in db->dead_scans. upgrading (NULL for none) is told before a
+ * schema upgrade that rewrites the large tables starts, so that the caller can say why the
+ * first scan pauses. */
+typedef void db_upgrading_fn(const char *path, int from_version, int to_version);
+HL_NODISCARD int db_open(struct db *db, const char *path, bool readonly, db_upgrading_fn *upgrading,
+                         struct hl_err *err);
 
 /* SQLite's page size for new databases (main and temp), and the pages of the pool below: the
  * main database's cache and the temp database's (the occurrence spill, the incident rebuild),

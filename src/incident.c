@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "diag.h"
 #include "json.h"
 #include "parse_time.h"
 #include "term.h"
@@ -1191,7 +1190,8 @@ static double lap(int64_t *mark)
     return s;
 }
 
-int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err)
+int incidents_update(struct db *db, const struct ruleset *rs, struct incidents_update_stats *stats,
+                     struct hl_err *err)
 {
     if (db->readonly)
         return 0;
@@ -1297,11 +1297,8 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err
         sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_exec(db->h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
     t_commit = lap(&mark);
-    if (r == 0)
-        diag_note("incidents of %u rule and host pair(s) updated in %.2f s: rebuild %.2f s, "
-                  "links %.2f s, causes %.2f s, commit %.2f s",
-                  n_pairs, t_rebuild + t_links + t_causes + t_commit, t_rebuild, t_links, t_causes,
-                  t_commit);
+    if (r == 0 && stats)
+        *stats = (struct incidents_update_stats){ n_pairs, t_rebuild, t_links, t_causes, t_commit };
     return r;
 }
 

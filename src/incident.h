@@ -13,9 +13,17 @@
 #include "err.h"
 #include "rule.h"
 
+/* What one incidents_update() did, for the command layer to report (with -v). */
+struct incidents_update_stats {
+    unsigned pairs;                                /* (rule, host) pairs rebuilt */
+    double rebuild_s, links_s, causes_s, commit_s; /* where the time went */
+};
+
 /* Rebuilds the incidents of every (rule, host) marked dirty, then their cause links, and
- * clears the marks. Commits. Returns 0 or a negative hl_code. */
-HL_NODISCARD int incidents_update(struct db *db, const struct ruleset *rs, struct hl_err *err);
+ * clears the marks. Commits. Fills *stats (when not NULL) on success. Returns 0 or a
+ * negative hl_code. */
+HL_NODISCARD int incidents_update(struct db *db, const struct ruleset *rs,
+                                  struct incidents_update_stats *stats, struct hl_err *err);
 
 /* Recomputes findings.group_key from the stored host, program, source and fields with the
  * rules' current group-by (after the rules changed, or for findings of an older schema). */

@@ -358,8 +358,9 @@ int scan_update_incidents(struct scan *sc, struct hl_err *err)
         parse_time_format(sc->max_ts_us, ts);
         r = db_scan_clock(sc->db, ts, err);
     }
-    if (r == 0)
-        r = incidents_update(sc->db, sc->rs, err);
+    struct incidents_update_stats stats;
+    if (r == 0 && (r = incidents_update(sc->db, sc->rs, &stats, err)) == 0 && sc->sink.updated)
+        sc->sink.updated(sc->sink.ctx, &stats);
     sc->dirty_rule = NULL; /* the dirty table is empty again */
     if (r == 0) {
         sc->dirty_keys = 0;

@@ -13,6 +13,7 @@
 #include "common.h"
 #include "db.h"
 #include "err.h"
+#include "incident.h"
 #include "parse_luna.h"
 #include "parse_time.h"
 #include "rec.h"
@@ -96,6 +97,8 @@ struct scan_sink {
     /* A choice the scan made that -v shows (a year taken from another source than the file's
      * modification time); err says where and what. */
     void (*note)(void *ctx, const struct hl_err *err);
+    /* An incident update finished (at a pause or the end); stats says what it did. */
+    void (*updated)(void *ctx, const struct incidents_update_stats *stats);
 };
 
 /* Where a scan is, for a progress line. */

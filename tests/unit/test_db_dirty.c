@@ -36,7 +36,7 @@ static void whole_pair_takes_no_more_marks_until_the_next_transaction(void)
     struct hl_err err = { 0 };
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof(path), "%s/t.db", dir);
-    CHECK_INT(db_open(&db, path, false, &err), 0);
+    CHECK_INT(db_open(&db, path, false, NULL, &err), 0);
     static const char r1[] = "r1", r2[] = "r2";   /* rule ids are compared by address */
     CHECK_INT(mark(&db, r1, "h1", "[\"a\"]"), 0); /* a key before the pair is whole */
     CHECK_INT(mark(&db, r1, "h1", ""), 0);

@@ -79,7 +79,7 @@ static int open_scan(char *dir, struct db *db, size_t max_slots)
     if (!mkdtemp(dir))
         return -1;
     snprintf(path, sizeof(path), "%s/t.db", dir);
-    if (db_open(db, path, false, &err) < 0 || db_scan_begin(db, "test", &err) < 0)
+    if (db_open(db, path, false, NULL, &err) < 0 || db_scan_begin(db, "test", &err) < 0)
         return -1;
     db->seen_mem.max_slots = max_slots;
     struct db_source src = {
