@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "cmd.h"
 #include "diag.h"
 #include "incident.h"
@@ -611,8 +612,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
      * touches until the scan is over. */
     opt.writer_thread = !sc.json && !sc.follow;
     scan_init(&scan, &opt, &rs, dbp, &sink, &stop_requested);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = clock_mono_ns();
     bool incomplete = false, fatal = false;
     for (int i = 0; i < (n_inputs ? n_inputs : 1) && !stop_requested; i++) {
         const char *path = n_inputs ? argv[optind + i] : "-";
@@ -625,8 +625,7 @@ int cmd_scan(int argc, char **argv, struct app *app)
         }
         incomplete |= r == 1;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double secs = (double)(clock_mono_ns() - t0) / 1e9;
     term_progress_clear(&sc.progress);
     /* A signal is how --follow ends: that is a normal end, not an interrupted scan. */
     bool interrupted = stop_requested && !sc.output_broken && !sc.follow;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "event_id.h"
 #include "parse_time.h"
 #include "proc.h"
@@ -71,9 +72,7 @@ static int db_fail(struct db *db, struct hl_err *err, const char *what)
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_mono_ns() / 1000000;
 }
 
 /* Sleeps lo to hi milliseconds. The jitter keeps processes that collided once from retrying

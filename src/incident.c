@@ -15,7 +15,7 @@
 #include "buf.h"
 #include "json.h"
 #include "parse_time.h"
-#include "term.h"
+#include "clock.h"
 
 /* Findings of one (rule, host) read before their groups are built (whole groups: a group
  * longer than this is read whole). Keeps the rebuild's memory from growing with the input. */
@@ -1184,7 +1184,7 @@ static int rebuild_keys(struct builder *b, struct dirty_pair *p)
 /* Seconds since *mark, which moves to now. */
 static double lap(int64_t *mark)
 {
-    int64_t now = term_now_ns();
+    int64_t now = clock_mono_ns();
     double s = (double)(now - *mark) / 1e9;
     *mark = now;
     return s;
@@ -1198,7 +1198,7 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct incidents_u
     struct builder b = { .db = db, .rs = rs, .err = err };
     buf_init(&b.text, 1u << 20);
     /* Where an update's time goes, for -v: a slow scan's first question. */
-    int64_t mark = term_now_ns();
+    int64_t mark = clock_mono_ns();
     double t_rebuild = 0, t_links = 0, t_causes = 0, t_commit = 0;
     unsigned n_pairs = 0;
     int r = db_commit(db, err);

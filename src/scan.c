@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "event_id.h"
 #include "handoff.h"
 #include "incident.h"
@@ -22,13 +23,6 @@
 #include "source.h"
 #include "source_archive.h"
 #include "utf8.h"
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* Adds name to the programs whose lines carry_note() looks at, once. */
 static void add_carry_program(struct scan *sc, const char *name)
@@ -78,7 +72,7 @@ void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *
      * needs a look now and then. */
     sc->tick_lines = sc->opt.follow ? 1 : sc->sink.tick ? 256 : 0;
     sc->lines_to_tick = sc->tick_lines;
-    sc->committed_ns = now_ns();
+    sc->committed_ns = clock_mono_ns();
     for (size_t i = 0; i < rs->n; i++)
         for (size_t k = 0; rs->rules[i].inc.n_carry && k < rs->rules[i].n_programs; k++)
             add_carry_program(sc, rs->rules[i].programs[k]);
@@ -941,16 +935,16 @@ static void scan_idle(void *ctx)
      * wait calls this again every second, so a deferred update is not left behind. */
     if (sc->db) {
         struct hl_err err;
-        int64_t start = now_ns();
+        int64_t start = clock_mono_ns();
         if (writer_sync(sc, &err) == 0 && start >= sc->next_update_ns &&
             (sc->dirty_any || sc->max_ts_us != sc->clock_at_update_us)) {
             HL_IGNORE(scan_update_incidents(sc, &err)); /* retried at the next idle or the end */
-            int64_t took = now_ns() - start;
+            int64_t took = clock_mono_ns() - start;
             sc->next_update_ns = start + HL_MAX(SCAN_UPDATE_GAP_NS, 5 * took);
         }
         HL_IGNORE(db_commit(sc->db, NULL));
     }
-    sc->committed_ns = now_ns();
+    sc->committed_ns = clock_mono_ns();
     if (sc->sink.idle)
         sc->sink.idle(sc->sink.ctx);
     if (sc->sink.tick)
@@ -961,7 +955,7 @@ static void scan_tick(struct scan *sc)
 {
     sc->lines_to_tick = sc->tick_lines;
     /* A stream that never pauses (a busy journal) never runs the idle hook: commit by time. */
-    if (sc->opt.follow && now_ns() - sc->committed_ns >= SCAN_FOLLOW_COMMIT_NS)
+    if (sc->opt.follow && clock_mono_ns() - sc->committed_ns >= SCAN_FOLLOW_COMMIT_NS)
         scan_idle(sc);
     else if (sc->sink.tick)
         sc->sink.tick(sc->sink.ctx, sc);

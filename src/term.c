@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "utf8.h"
 
 int term_when_parse(const char *s, enum term_when *ret)
@@ -124,13 +125,6 @@ int term_fput_escaped(FILE *fp, const char *p, size_t n)
     return r ? EOF : 0;
 }
 
-int64_t term_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static int put_size(struct buf *out, double v)
 {
     static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
@@ -191,7 +185,7 @@ void term_progress_init(struct term_progress *p, int fd, bool enabled)
     memset(p, 0, sizeof(*p));
     p->fd = fd;
     p->enabled = enabled;
-    p->start_ns = term_now_ns();
+    p->start_ns = clock_mono_ns();
     buf_init(&p->line, 1u << 16);
 }
 
@@ -199,7 +193,7 @@ bool term_progress_due(const struct term_progress *p)
 {
     if (!p->enabled)
         return false;
-    int64_t now = term_now_ns();
+    int64_t now = clock_mono_ns();
     return now - p->start_ns >= TERM_PROGRESS_DELAY_NS &&
            (!p->drawn_ns || now - p->drawn_ns >= TERM_PROGRESS_INTERVAL_NS);
 }
@@ -242,7 +236,7 @@ void term_progress_draw(struct term_progress *p, uint64_t done, int64_t total, c
 {
     if (!term_progress_due(p))
         return;
-    int64_t now = term_now_ns();
+    int64_t now = clock_mono_ns();
     buf_reset(&p->line);
     int r = buf_adds(&p->line, "\r");
     if (r == 0)

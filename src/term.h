@@ -91,7 +91,4 @@ void term_progress_clear(struct term_progress *p);
 /* Clears the line and frees the buffer. */
 void term_progress_release(struct term_progress *p);
 
-/* Returns CLOCK_MONOTONIC in nanoseconds. */
-int64_t term_now_ns(void);
-
 #endif
