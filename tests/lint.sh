@@ -1,5 +1,6 @@
 #!/bin/sh
-# Source hygiene: every integration case folder is registered in tests/cases/meson.build, and the C
+# Source hygiene: every integration case folder is registered in tests/cases/meson.build, the
+# include graph of src/ has no cycle and no include of a higher layer (tools/layers), and the C
 # sources match .clang-format when clang-format is installed.
 set -u
 root=$1
@@ -11,6 +12,10 @@ for dir in "$root"/tests/cases/*/; do
         status=1
     fi
 done
+python3 "$root/tools/layers" --strict "$root/src" >/dev/null || {
+    python3 "$root/tools/layers" --strict "$root/src"
+    status=1
+}
 if command -v clang-format >/dev/null 2>&1; then
     if ! clang-format --dry-run --Werror "$root"/src/*.c "$root"/src/*.h "$root"/tests/unit/*.[ch] "$root"/tests/fuzz/*.[ch] "$root"/tools/*.c; then
         echo "clang-format: run 'clang-format -i src/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tools/*.c'"
