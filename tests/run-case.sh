@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs one integration case and prints TAP. A case is a folder holding:
-#   cmd            shell commands run with sh in a fresh temp dir; they see $HSMLOG (the
+#   cmd            shell commands run with `bash -e -o pipefail` (so a `| tail` cannot hide
+#                  hsmlog's exit status) in a fresh temp dir; they see $HSMLOG (the
 #                  binary), $FIXTURES, $CASE (this folder) and $HSMLOG_DB / $HSMLOG_RULES;
 #                  the site rule directories are $HSMLOG_SYSCONFDIR/hsmlog/rules.d and
 #                  $XDG_CONFIG_HOME/hsmlog/rules.d inside the temp dir (absent unless cmd
@@ -33,7 +34,7 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
 
 cd "$TMP" || exit 99
-sh -e "$CASE/cmd" >"$TMP/out" 2>"$TMP/err"
+bash -e -o pipefail "$CASE/cmd" >"$TMP/out" 2>"$TMP/err"
 status=$?
 want=0
 [ -f "$CASE/expected.exit" ] && want=$(cat "$CASE/expected.exit")
