@@ -1,7 +1,8 @@
 #!/bin/sh
-# Source hygiene: every integration case folder is registered in tests/cases/meson.build, the
-# include graph of src/ has no cycle and no include of a higher layer (tools/layers), and the C
-# sources match .clang-format when clang-format is installed.
+# Source hygiene: commit subjects (scripts/commit-msg), every integration case folder is
+# registered in tests/cases/meson.build, the include graph of src/ has no cycle and no include
+# of a higher layer (tools/layers), and the C sources match .clang-format when clang-format is
+# installed.
 set -u
 root=$1
 status=0
@@ -12,6 +13,13 @@ for dir in "$root"/tests/cases/*/; do
         status=1
     fi
 done
+# Commit subjects since the check began: `area: summary`, at most 72 characters.
+base=c34d9ed6468b598687ae46c2d12961be4e878853
+if git -C "$root" cat-file -e "$base^{commit}" 2>/dev/null; then
+    (cd "$root" && scripts/commit-msg --since "$base") || status=1
+else
+    echo "# not a git checkout with its history: commit subjects not checked"
+fi
 python3 "$root/tools/layers" --strict "$root/src" >/dev/null || {
     python3 "$root/tools/layers" --strict "$root/src"
     status=1
