@@ -25,6 +25,9 @@ struct parser {
                                   p->zone gives their time: read in p->zone all the same */
     char zone_said[16];        /* the first such line's abbreviation ... */
     char zone_read[16];        /* ... and p->zone's at its time */
+    int64_t abbrev_slot;       /* the quarter hour (UTC) whose abbreviation abbrev holds: a
+                                  lookup per line would cost as much as the rest of the line */
+    char abbrev[16];           /* p->zone's abbreviation then, "" when it has none */
 };
 
 /* Sets up a parser. base_year/ref_month seed the year guess (see struct year_guess), with the

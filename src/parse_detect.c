@@ -30,6 +30,7 @@ void parser_init(struct parser *p, int base_year, int ref_month, struct parse_zo
     p->bad_time = 0;
     p->zone_mismatch = 0;
     p->zone_said[0] = p->zone_read[0] = '\0';
+    p->abbrev_slot = INT64_MIN;
     year_guess_init(&p->year, base_year, ref_month, 31);
     /* A decoded message is never longer than the line it came from, which the line reader
      * caps; this cap only backs that up. */

@@ -96,13 +96,17 @@ bool parse_short_full(struct parser *p, struct strv line, struct record *r)
         (void)parser_zoned_time(&t, zone_off, r);
     } else if (parser_local_time(p, &t, r)) {
         /* An abbreviation names a zone only loosely (IST, CST), but one that is not what the
-         * reading zone calls that time says the lines come from another zone: count it. */
-        char read[16];
-        if (parse_zone_abbrev(p->zone, r->ts_us, read, sizeof(read)) && !strv_eq(zone, read)) {
-            if (!p->zone_mismatch++) {
-                snprintf(p->zone_said, sizeof(p->zone_said), "%.*s", (int)zone.n, zone.p);
-                snprintf(p->zone_read, sizeof(p->zone_read), "%s", read);
-            }
+         * reading zone calls that time says the lines come from another zone: count it. Zones
+         * change their abbreviation on quarter hours at most. */
+        int64_t slot = r->ts_us / (15 * 60 * INT64_C(1000000));
+        if (slot != p->abbrev_slot) {
+            p->abbrev_slot = slot;
+            if (!parse_zone_abbrev(p->zone, r->ts_us, p->abbrev, sizeof(p->abbrev)))
+                p->abbrev[0] = '\0';
+        }
+        if (p->abbrev[0] && !strv_eq(zone, p->abbrev) && !p->zone_mismatch++) {
+            snprintf(p->zone_said, sizeof(p->zone_said), "%.*s", (int)zone.n, zone.p);
+            snprintf(p->zone_read, sizeof(p->zone_read), "%s", p->abbrev);
         }
     }
     r->format = FMT_SHORT_FULL;
