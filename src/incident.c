@@ -1367,6 +1367,8 @@ int incidents_rekey(struct db *db, const struct ruleset *rs, struct hl_err *err)
         }
         buf_release(&sql);
     }
+    /* The function points at rs, which may go before the connection does. */
+    sqlite3_create_function(db->h, "hsmlog_normalize", 3, SQLITE_UTF8, NULL, NULL, NULL, NULL);
     return r;
 }
 

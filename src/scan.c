@@ -180,14 +180,6 @@ static int fields_json(const struct field_set *fs, struct buf *out)
     return r;
 }
 
-int scan_fields_json(const struct ruleset *rs, const struct rule *rule, const struct record *rec,
-                     struct buf *out)
-{
-    struct field_set fs;
-    collect_fields(rs, rule, rule, rec, &fs);
-    return fields_json(&fs, out);
-}
-
 /* The incident key of a finding or mark: a JSON array of the group-by values, in order.
  * "host", "program" and "source" name the header and the input; other names are fields. */
 static int group_key_json(const struct rule_incident_spec *spec, const struct record *rec,

@@ -190,9 +190,4 @@ HL_NODISCARD int scan_update_incidents(struct scan *sc, struct hl_err *err);
 HL_NODISCARD int scan_text(struct scan *sc, const char *label, const char *text, size_t len,
                            struct hl_err *err);
 
-/* Appends the fields JSON of a finding of rule on rec (named captures of the latest match,
- * then Luna parser fields not already named) to out. Exposed for `rules test` and tests. */
-HL_NODISCARD int scan_fields_json(const struct ruleset *rs, const struct rule *rule,
-                                  const struct record *rec, struct buf *out);
-
 #endif
