@@ -32,6 +32,14 @@ static bool digits(const char *p, size_t n)
     return true;
 }
 
+/* Returns the index past the run of digits of p[0..n) that starts at i. */
+static size_t skip_digits(const char *p, size_t n, size_t i)
+{
+    while (i < n && p[i] >= '0' && p[i] <= '9')
+        i++;
+    return i;
+}
+
 bool out_short_time(const char *p, size_t n, char out[20])
 {
     /* "YYYY-MM-DD HH:MM:SS", then a fraction (".ffffff", any digits) or none, then "Z" or
@@ -44,8 +52,7 @@ bool out_short_time(const char *p, size_t n, char out[20])
     size_t i = 19;
     if (i < n && p[i] == '.') {
         size_t d = ++i;
-        while (i < n && p[i] >= '0' && p[i] <= '9')
-            i++;
+        i = skip_digits(p, n, i);
         if (i == d)
             return false;
     }
@@ -413,12 +420,10 @@ static bool json_number(const char *p, size_t n)
     if (p[i] == '0')
         i++;
     else
-        while (i < n && p[i] >= '0' && p[i] <= '9')
-            i++;
+        i = skip_digits(p, n, i);
     if (i < n && p[i] == '.') {
         size_t d = ++i;
-        while (i < n && p[i] >= '0' && p[i] <= '9')
-            i++;
+        i = skip_digits(p, n, i);
         if (i == d)
             return false;
     }
@@ -427,8 +432,7 @@ static bool json_number(const char *p, size_t n)
         if (i < n && (p[i] == '+' || p[i] == '-'))
             i++;
         size_t d = i;
-        while (i < n && p[i] >= '0' && p[i] <= '9')
-            i++;
+        i = skip_digits(p, n, i);
         if (i == d)
             return false;
     }
