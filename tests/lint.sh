@@ -14,7 +14,7 @@ for dir in "$root"/tests/cases/*/; do
     fi
 done
 # Commit subjects since the check began: `area: summary`, at most 72 characters.
-base=c34d9ed6468b598687ae46c2d12961be4e878853
+base=4700a6e7c8717ffa739b44df8105e0f761c1f331
 if git -C "$root" cat-file -e "$base^{commit}" 2>/dev/null; then
     (cd "$root" && scripts/commit-msg --since "$base") || status=1
 else
