@@ -458,9 +458,9 @@ int db_reserve_page_cache(void)
     void *p = malloc(slot * n);
     if (!p)
         return -1;
-    /* Touched now, so the process is as big at its first finding as at its millionth. Not
-     * with zeros: the compiler makes malloc and memset(0) one calloc, whose fresh pages stay
-     * untouched (a 100 MiB scan then ended 13% smaller than a 2 GiB one). */
+    /* Touched at once, so the process is as big at its first finding as at its millionth
+     * and a small scan's peak memory says what a large one's will be. Not with zeros: the
+     * compiler makes malloc and memset(0) one calloc, whose fresh pages stay untouched. */
     memset(p, 0xa5, slot * n);
     if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, p, (int)slot, (int)n) != SQLITE_OK) {
         free(p); /* SQLite is initialized already: it keeps allocating as it needs */
@@ -470,9 +470,8 @@ int db_reserve_page_cache(void)
     return 0;
 }
 
-/* The parameters of st_finding_add, looked up once: looking each name up at every bind (14
- * names, each a walk of the statement's list) took 7% of the storage thread with many
- * findings. */
+/* The parameters of st_finding_add, looked up once: looking each name up at every bind is a
+ * walk of the statement's parameter list per name, on the storage thread's hottest path. */
 enum finding_param {
     FP_SOURCE_ID,
     FP_LINE,
@@ -1226,9 +1225,9 @@ static int spill_one(void *ctx, uint64_t hash, int64_t ts, uint64_t n)
 
 /* The in-memory counter is full at an event of second `second`. Usually the log is read in time
  * order and the events older than this one will not come again: they move to the temp table,
- * and counting goes on in memory (with each event counted in the temp table instead, 17% of
- * the storage thread went to it with many findings). When too few are older (no times, or
- * out of order), all of them move and the temp table counts from now on. Events older than
+ * and counting goes on in memory (the temp table is far slower per event, and most events are
+ * recent). When too few are older (no times, or out of order), all of them move and the temp
+ * table counts from then on. Events older than
  * seen_below always count in the temp table, so each event is counted in one place. */
 static int spill_seen(struct db *db, int64_t second, struct hl_err *err)
 {

@@ -18,10 +18,9 @@
 #define WRAP   UINT64_MAX
 
 /* The producer wakes a sleeping worker only once this much is committed (or at a sync):
- * waking it for every message made sparse findings (plain input: 40k in a 1 GiB scan) cost a
- * futex wake and a context switch or two each (7.6k switches and 0.47 s of system time, 0.4k
- * and 0.27 s now). A sleeping worker also looks by itself every POLL_MS, so nothing waits
- * longer than that. */
+ * waking it for every message would cost sparse findings a futex wake and a context switch or
+ * two each. A sleeping worker also looks by itself every POLL_MS, so nothing waits longer
+ * than that. */
 #define WAKE_BYTES(cap) ((cap) / 8)
 #define POLL_MS         250u
 
