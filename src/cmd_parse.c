@@ -244,12 +244,15 @@ int cmd_parse(int argc, char **argv, struct app *app)
         .ctx = &pc,
     };
     struct scan scan;
-    scan_init(&scan, &opt, &rs, NULL, &sink, &stop_requested);
+    bool incomplete = false, fatal = false;
+    if (scan_init(&scan, &opt, &rs, NULL, &sink, &stop_requested, &err) < 0) {
+        diag_err(&err);
+        fatal = true;
+    }
     scan.on_line = on_line;
     scan.on_line_ctx = &pc;
-    bool incomplete = false, fatal = false;
     int n_inputs = argc - optind;
-    for (int i = 0; i < (n_inputs ? n_inputs : 1) && !stop_requested; i++) {
+    for (int i = 0; i < (n_inputs ? n_inputs : 1) && !fatal && !stop_requested; i++) {
         int r = scan_path(&scan, n_inputs ? argv[optind + i] : "-", &err);
         if (r < 0) {
             diag_err(&err);

@@ -11,7 +11,7 @@
 #include "diag.h"
 #include "out.h"
 #include "parse.h"
-#include "rule.h"
+#include "rule_match.h"
 #include "scan.h"
 
 static const char rules_usage[] =
@@ -240,8 +240,8 @@ static bool incidents_as_wanted(struct db *db, const struct ruleset *rs, const s
 
 /* Runs one multi-line test: its lines through a scan into a fresh in-memory database, the
  * incidents rebuilt, then the expected counts compared. */
-static bool run_seq_test(struct ruleset *rs, const struct rule *rule, const struct rule_seq_test *t,
-                         int year)
+static bool run_seq_test(const struct ruleset *rs, const struct rule *rule,
+                         const struct rule_seq_test *t, int year)
 {
     struct buf text;
     buf_init(&text, 0);
@@ -258,7 +258,8 @@ static bool run_seq_test(struct ruleset *rs, const struct rule *rule, const stru
         r = db_scan_begin(&db, "rules test", &err);
     struct scan scan;
     struct scan_options opt = { .year = year };
-    scan_init(&scan, &opt, rs, &db, NULL, NULL);
+    if (scan_init(&scan, &opt, rs, &db, NULL, NULL, &err) < 0)
+        r = -1;
     if (r == 0 && scan_text(&scan, rule->id, buf_cstr(&text), text.len, &err) < 0)
         r = -1;
     if (r == 0)
@@ -276,8 +277,14 @@ static bool run_seq_test(struct ruleset *rs, const struct rule *rule, const stru
     return ok;
 }
 
-static int rules_test(struct ruleset *rs)
+static int rules_test(const struct ruleset *rs)
 {
+    struct matcher m;
+    struct hl_err err;
+    if (matcher_init(&m, rs, &err) < 0) {
+        diag_err(&err);
+        return EXIT_USAGE;
+    }
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
@@ -298,7 +305,7 @@ static int rules_test(struct ruleset *rs)
             parser_init(&parser, tm.tm_year + 1900, 0, 0);
             parse_line(&parser, strv_from_cstr(test->line), &rec);
             /* A line alone is an appliance's only by its own program or form. */
-            bool matched = rule_matches(rs, rule, &rec) &&
+            bool matched = matcher_matches(&m, rule, &rec) &&
                            (rule->hosts != RULE_HOSTS_APPLIANCE || appliance_line(&rec));
             if (matched == test->must_match) {
                 passed++;
@@ -336,6 +343,7 @@ static int rules_test(struct ruleset *rs)
             printf(", %zu skipped (disabled rules)", skipped);
         printf("\n");
     }
+    matcher_release(&m);
     return failed ? EXIT_FINDINGS : EXIT_OK;
 }
 

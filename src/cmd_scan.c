@@ -611,10 +611,13 @@ int cmd_scan(int argc, char **argv, struct app *app)
      * as it comes (--output json, --follow): on_finding then only counts, which nothing else
      * touches until the scan is over. */
     opt.writer_thread = !sc.json && !sc.follow;
-    scan_init(&scan, &opt, &rs, dbp, &sink, &stop_requested);
-    int64_t t0 = clock_mono_ns();
     bool incomplete = false, fatal = false;
-    for (int i = 0; i < (n_inputs ? n_inputs : 1) && !stop_requested; i++) {
+    if (scan_init(&scan, &opt, &rs, dbp, &sink, &stop_requested, &err) < 0) {
+        diag_err(&err);
+        fatal = true;
+    }
+    int64_t t0 = clock_mono_ns();
+    for (int i = 0; i < (n_inputs ? n_inputs : 1) && !fatal && !stop_requested; i++) {
         const char *path = n_inputs ? argv[optind + i] : "-";
         int r = scan_path(&scan, path, &err);
         if (r < 0) {

@@ -181,15 +181,14 @@ struct rule {
     uint64_t program_mask;   /* bit i: programs[] holds ruleset.programs[i] */
     struct rule_test *tests; /* owned: embedded examples in file order */
     size_t n_tests;
-    const char *file;              /* borrowed from ruleset.files: file of the first [id] */
-    unsigned line;                 /* line of that [id] header */
-    unsigned long long limit_hits; /* matches of it abandoned at a PCRE2 limit */
-    bool disabled;                 /* `enabled = no`; internal rules take their owner's at
-                                      ruleset_link() */
-    char *overrides;               /* owned: NULL, or the site stanzas that changed it,
-                                      "FILE:LINE (key, ...)" joined with "; " in load order */
-    struct rule_draft *draft;      /* owned: the keys as written, merged with the overrides so
-                                      far; NULL for internal rules and after ruleset_link() */
+    const char *file;         /* borrowed from ruleset.files: file of the first [id] */
+    unsigned line;            /* line of that [id] header */
+    bool disabled;            /* `enabled = no`; internal rules take their owner's at
+                                 ruleset_link() */
+    char *overrides;          /* owned: NULL, or the site stanzas that changed it,
+                                 "FILE:LINE (key, ...)" joined with "; " in load order */
+    struct rule_draft *draft; /* owned: the keys as written, merged with the overrides so
+                                 far; NULL for internal rules and after ruleset_link() */
 };
 
 /* One problem found while loading rules. */
@@ -210,8 +209,6 @@ struct rule_errors {
 /* Frees every error. */
 void rule_errors_release(struct rule_errors *e);
 
-/* All loaded rules plus the matching scratch shared by them. Invariants: ids are unique;
- * md has room for the largest capture count of any rule. Not thread-safe: one per thread. */
 /* A literal of the prefilter. */
 struct rule_literal {
     char *text; /* owned */
@@ -219,14 +216,12 @@ struct rule_literal {
     bool icase; /* ASCII case-insensitive */
 };
 
-/* Told the first time a rule's match (or exclude) is abandoned at a PCRE2 limit (match steps,
- * depth, heap, JIT stack), with ruleset_match()'s ctx and the PCRE2 error code. The line then
- * counts as not matched by that rule; later hits of the same rule are only counted. */
-typedef void rule_limit_fn(void *ctx, const struct rule *rule, int pcre2_rc);
-
 #define RULE_MAX_LITERALS 256 /* prefilter literals tracked per line; more go unfiltered */
 #define RULE_MAX_PROGRAMS 64  /* distinct program names with a bit in program_mask */
 
+/* All loaded rules. Invariant: ids are unique. Loading and ruleset_prepare() write it; after
+ * that it is only read (struct matcher, rule_match.h, holds a thread's match scratch), so
+ * threads may share it. */
 struct ruleset {
     struct rule *rules; /* owned: n rules in load order */
     size_t n;
@@ -236,14 +231,10 @@ struct ruleset {
     size_t n_lits;
     char **programs; /* owned: distinct lowercase program names of all rules */
     size_t n_programs;
-    pcre2_match_data *md;          /* owned: reused for every match */
-    pcre2_match_data *md_exclude;  /* owned: for exclude patterns, so md keeps the captures */
-    pcre2_match_context *mctx;     /* owned: match, depth, heap limits */
-    bool jit;                      /* PCRE2 JIT is in use */
-    unsigned long long limit_hits; /* matches abandoned at a PCRE2 limit */
-    rule_limit_fn *on_limit;       /* or NULL */
-    char **files;                  /* owned: every rule file name loaded, in load order; the
-                                      file fields of rules and tests point here */
+    pcre2_match_context *mctx; /* owned: match, depth, heap limits */
+    bool jit;                  /* PCRE2 JIT is in use */
+    char **files;              /* owned: every rule file name loaded, in load order; the file
+                                  fields of rules and tests point here */
     size_t n_files;
     char **texts; /* owned: each loaded file's text, which the drafts point into; freed by
                      ruleset_link() with the drafts */
@@ -253,7 +244,7 @@ struct ruleset {
 /* Sets up an empty ruleset. */
 void ruleset_init(struct ruleset *rs);
 
-/* Frees every rule and the match scratch. */
+/* Frees every rule and the prefilter. */
 void ruleset_release(struct ruleset *rs);
 
 /* Loads path: a rule file, or a directory whose *.rules files are read in name order.
@@ -280,7 +271,8 @@ HL_NODISCARD int ruleset_load_site(struct ruleset *rs, const char *path, struct 
 HL_NODISCARD int ruleset_load_site_text(struct ruleset *rs, const char *name, const char *text,
                                         size_t len, struct rule_errors *errs);
 
-/* Prepares the shared match scratch; call once after the last load. Fails with HL_ENOMEM. */
+/* Builds the prefilter and the match limits; call once after the last load (and link). Fails
+ * with HL_ENOMEM. */
 HL_NODISCARD int ruleset_prepare(struct ruleset *rs, struct hl_err *err);
 
 /* Frees what ruleset_prepare() built (literal table, prefilter, program list). */
@@ -325,30 +317,6 @@ const struct rule *ruleset_find(const struct ruleset *rs, const char *id);
  * ("; /etc/hsmlog/rules.d/site.rules:3 (severity, enabled)"), as `rules list` and the rules
  * table show it; NULL when out of memory. Caller frees. */
 char *rule_origin(const struct rule *r);
-
-/* Called for each rule that matched; the match's captures are in rs->md until it returns.
- * Return 0 to go on, or a negative hl_code to stop matching and return it. */
-typedef int rule_hit_fn(void *ctx, const struct rule *rule, const struct record *rec);
-
-/* Runs every enabled rule against rec and calls hit for each match, in load order. Returns 0, or
- * the first negative value hit returned. */
-HL_NODISCARD int ruleset_match(struct ruleset *rs, const struct record *rec, rule_hit_fn *hit,
-                               void *ctx);
-
-/* Returns true when rule matches rec (for `rules test`): its regex matched, no exclude did,
- * and it is enabled; captures are then in rs->md. */
-bool rule_matches(struct ruleset *rs, const struct rule *rule, const struct record *rec);
-
-/* A named capture of the latest match. */
-struct rule_capture {
-    const char *name;  /* borrowed: from the compiled pattern, valid while the rule lives */
-    struct strv value; /* borrowed: slice of the record's message */
-};
-
-/* Fills out[0..max) with the named groups of rule that took part in the latest match of
- * rule against message (the ovector in rs->md); returns how many. */
-size_t rule_captures(const struct ruleset *rs, const struct rule *rule, struct strv message,
-                     struct rule_capture *out, size_t max);
 
 /* Returns the literal every match of pattern must contain, or NULL when none can be proven
  * (alternation at the top, too short, unusual syntax). *ret_icase tells whether the pattern

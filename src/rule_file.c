@@ -302,8 +302,6 @@ void ruleset_release(struct ruleset *rs)
     for (size_t i = 0; i < rs->n; i++)
         rule_release(&rs->rules[i]);
     free(rs->rules);
-    pcre2_match_data_free(rs->md);
-    pcre2_match_data_free(rs->md_exclude);
     pcre2_match_context_free(rs->mctx);
     for (size_t i = 0; i < rs->n_files; i++)
         free(rs->files[i]);

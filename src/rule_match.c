@@ -3,7 +3,7 @@
  * list, then its literals, then the JIT-compiled pattern, and only on a match its exclude
  * patterns (a site may add many, and most lines never get that far). Most lines of a busy log
  * end after the one pass. A disabled rule is in no candidate set, so it costs nothing. */
-#include "rule.h"
+#include "rule_match.h"
 
 #include "buf.h"
 
@@ -14,11 +14,9 @@
 #include <strings.h>
 
 /* PCRE2 work caps: a pathological pattern/line pair gives up instead of hanging the scan. */
-#define MATCH_LIMIT     1000000u
-#define DEPTH_LIMIT     10000u
-#define HEAP_LIMIT_KIB  (64u << 10) /* backtracking frames; PCRE2's own default is 20 GB */
-#define LITERAL_MIN_LEN 3
-#define LITERAL_MAX_LEN 255
+#define MATCH_LIMIT    1000000u
+#define DEPTH_LIMIT    10000u
+#define HEAP_LIMIT_KIB (64u << 10) /* backtracking frames; PCRE2's own default is 20 GB */
 
 static const char *const severity_names[SEV__COUNT] = {
     [SEV_INFO] = "info",   [SEV_NOTICE] = "notice",     [SEV_WARNING] = "warning",
@@ -51,473 +49,6 @@ int severity_parse(const char *s, size_t n, enum severity *ret)
     return -1;
 }
 
-/* ---- required-literal extraction ------------------------------------------------------ */
-
-/* State of the literal search over one pattern. A "run" is a stretch of literal characters
- * that a match must contain in this order; the best run is the longest. */
-struct lit_scan {
-    const char *pat;
-    size_t n;
-    bool bail; /* syntax we do not reason about: no prefilter for this pattern */
-};
-
-struct lit_run {
-    char text[LITERAL_MAX_LEN];
-    size_t len;
-};
-
-static void run_commit(struct lit_run *cur, struct lit_run *best)
-{
-    if (cur->len > best->len)
-        *best = *cur;
-    cur->len = 0;
-}
-
-/* Returns the index after a quantifier starting at i, or i when there is none. Sets
- * *optional when the quantified item may occur zero times. */
-static size_t skip_quantifier(const struct lit_scan *ls, size_t i, bool *optional)
-{
-    *optional = false;
-    if (i >= ls->n)
-        return i;
-    char c = ls->pat[i];
-    size_t j = i;
-    if (c == '?' || c == '*') {
-        *optional = true;
-        j = i + 1;
-    } else if (c == '+') {
-        j = i + 1;
-    } else if (c == '{') {
-        size_t k = i + 1;
-        bool digits = false;
-        while (k < ls->n && isdigit((unsigned char)ls->pat[k])) {
-            digits = true;
-            k++;
-        }
-        /* "{0,3}" or "{,3}" may be zero; "{2}" is not; "{" alone is a literal brace. */
-        if (k < ls->n && (ls->pat[k] == ',' || ls->pat[k] == '}')) {
-            if (!digits || ls->pat[i + 1] == '0')
-                *optional = true;
-            while (k < ls->n && ls->pat[k] != '}')
-                k++;
-            if (k < ls->n && (digits || ls->pat[i + 1] == ','))
-                j = k + 1;
-        }
-        if (j == i)
-            return i;
-    } else {
-        return i;
-    }
-    if (j < ls->n && (ls->pat[j] == '?' || ls->pat[j] == '+'))
-        j++; /* lazy or possessive */
-    return j;
-}
-
-/* Returns the index after the character class starting at i ('['). */
-static size_t skip_class(const struct lit_scan *ls, size_t i)
-{
-    size_t j = i + 1;
-    if (j < ls->n && ls->pat[j] == '^')
-        j++;
-    if (j < ls->n && ls->pat[j] == ']')
-        j++; /* a leading ']' is a member */
-    while (j < ls->n && ls->pat[j] != ']') {
-        if (ls->pat[j] == '\\')
-            j++;
-        else if (ls->pat[j] == '[' && j + 1 < ls->n && ls->pat[j + 1] == ':') {
-            const char *close = strstr(ls->pat + j + 2, ":]");
-            if (close)
-                j = (size_t)(close - ls->pat) + 1;
-        }
-        j++;
-    }
-    return j < ls->n ? j + 1 : ls->n;
-}
-
-/* Returns the index after the argument of the escape "\e" whose argument would start at i:
- * a "{...}" body, the name of \k<name> \k'name' \g<name>, the digits of \x41 \012 \12
- * \g-1, the letter of \cA \pL. None of it is literal text. */
-static size_t skip_escape_arg(const struct lit_scan *ls, char e, size_t i)
-{
-    if (i >= ls->n)
-        return i;
-    char c = ls->pat[i];
-    if (c == '{' || ((e == 'k' || e == 'g') && (c == '<' || c == '\''))) {
-        char close = c == '{' ? '}' : c == '<' ? '>' : '\'';
-        const char *end = memchr(ls->pat + i + 1, close, ls->n - i - 1);
-        return end ? (size_t)(end - ls->pat) + 1 : ls->n;
-    }
-    if (e == 'c' || e == 'p' || e == 'P')
-        return i + 1;
-    if (e == 'x') { /* at most two hex digits */
-        for (int k = 0; k < 2 && i < ls->n && isxdigit((unsigned char)ls->pat[i]); k++)
-            i++;
-    } else if (e == '0') { /* at most two more octal digits */
-        for (int k = 0; k < 2 && i < ls->n && ls->pat[i] >= '0' && ls->pat[i] <= '7'; k++)
-            i++;
-    } else if (isdigit((unsigned char)e) || e == 'g') {
-        /* A back reference or octal: PCRE2 decides by the group count; all digits are its. */
-        if (e == 'g' && (c == '-' || c == '+'))
-            i++;
-        while (i < ls->n && isdigit((unsigned char)ls->pat[i]))
-            i++;
-    }
-    return i;
-}
-
-static size_t scan_seq(struct lit_scan *ls, size_t i, struct lit_run *best, bool *ret_alt);
-
-/* Handles a group starting at i ('('). Returns the index after its ')' and any quantifier. */
-static size_t scan_group(struct lit_scan *ls, size_t i, struct lit_run *best)
-{
-    size_t j = i + 1;
-    bool useful = true; /* literals inside can be required */
-    if (j < ls->n && ls->pat[j] == '*') {
-        ls->bail = true; /* "(*CRLF)", "(*MARK:name)": verbs, whose names are no literals */
-        return ls->n;
-    }
-    if (j < ls->n && ls->pat[j] == '?') {
-        const char *p = ls->pat + j + 1;
-        size_t left = ls->n - j - 1;
-        if (left && (*p == ':' || *p == '>')) {
-            j += 2; /* non-capturing or atomic: the content must still match */
-        } else if (left >= 2 && (*p == '<' || *p == '\'') &&
-                   (isalpha((unsigned char)p[1]) || p[1] == '_')) {
-            const char *close = memchr(p, *p == '<' ? '>' : '\'', left);
-            if (!close) {
-                ls->bail = true;
-                return ls->n;
-            }
-            j = (size_t)(close - ls->pat) + 1;
-        } else if (left >= 2 && p[0] == 'P' && p[1] == '<') {
-            const char *close = memchr(p, '>', left);
-            if (!close) {
-                ls->bail = true;
-                return ls->n;
-            }
-            j = (size_t)(close - ls->pat) + 1;
-        } else if (left && (*p == '=' || *p == '!' || *p == '<' || *p == '|' || *p == '#')) {
-            useful = false; /* lookaround, branch reset, comment: skip over */
-            j += 2;
-        } else {
-            /* Option letters: "(?i)" mid-pattern or "(?x:" change what literals mean. */
-            size_t k = j + 1;
-            bool changes_literals = false;
-            while (k < ls->n &&
-                   (isalpha((unsigned char)ls->pat[k]) || ls->pat[k] == '-' || ls->pat[k] == '^')) {
-                if (ls->pat[k] == 'i' || ls->pat[k] == 'x')
-                    changes_literals = true;
-                k++;
-            }
-            /* "(?i)" mid-pattern changes every literal after it; anything but ':' or ')'
-             * after the letters is a reference or a condition ("(?P=name)", "(?&name)",
-             * "(?1)", "(?(cond)"), whose text is no literal. */
-            if (k >= ls->n || (ls->pat[k] != ')' && ls->pat[k] != ':') ||
-                (changes_literals && ls->pat[k] == ')')) {
-                ls->bail = true;
-                return ls->n;
-            }
-            if (ls->pat[k] == ')')
-                return k + 1;           /* option setting such as (?s): no group */
-            useful = !changes_literals; /* "(?i:...)": skip over, "(?s:...)": look inside */
-            j = k + 1;
-        }
-    }
-    struct lit_run inner = { .len = 0 };
-    bool alt = false;
-    j = scan_seq(ls, j, &inner, &alt);
-    if (j >= ls->n || ls->pat[j] != ')') {
-        ls->bail = true;
-        return ls->n;
-    }
-    bool optional;
-    size_t after = skip_quantifier(ls, j + 1, &optional);
-    if (useful && !alt && !optional && inner.len > best->len)
-        *best = inner;
-    return after;
-}
-
-/* Scans a sequence up to an unmatched ')' or the end; returns where it stopped. */
-static size_t scan_seq(struct lit_scan *ls, size_t i, struct lit_run *best, bool *ret_alt)
-{
-    struct lit_run cur = { .len = 0 };
-    struct lit_run local = { .len = 0 };
-    while (i < ls->n && !ls->bail) {
-        char c = ls->pat[i];
-        char lit;
-        size_t next;
-        if (c == ')')
-            break;
-        if (c == '|') {
-            *ret_alt = true;
-            run_commit(&cur, &local);
-            i++;
-            continue;
-        }
-        if (c == '(') {
-            run_commit(&cur, &local);
-            i = scan_group(ls, i, &local);
-            continue;
-        }
-        if (c == '[') {
-            run_commit(&cur, &local);
-            bool optional;
-            i = skip_quantifier(ls, skip_class(ls, i), &optional);
-            continue;
-        }
-        if (c == '.' || c == '^' || c == '$') {
-            run_commit(&cur, &local);
-            bool optional;
-            i = skip_quantifier(ls, i + 1, &optional);
-            continue;
-        }
-        if (c == '\\') {
-            if (i + 1 >= ls->n) {
-                ls->bail = true;
-                break;
-            }
-            char e = ls->pat[i + 1];
-            if (e == 'Q' || e == 'E') {
-                ls->bail = true;
-                break;
-            }
-            if (isalnum((unsigned char)e)) {
-                /* \d \w \s \b \x41 \1 ...: not a plain literal, nor is its argument. */
-                run_commit(&cur, &local);
-                i = skip_escape_arg(ls, e, i + 2);
-                bool optional;
-                i = skip_quantifier(ls, i, &optional);
-                continue;
-            }
-            lit = e;
-            next = i + 2;
-        } else {
-            lit = c;
-            next = i + 1;
-        }
-        bool optional;
-        size_t after = skip_quantifier(ls, next, &optional);
-        if (after != next) {
-            /* "ab?c" or "ab+c": the quantified character ends the run; with '+' it still
-             * belongs to it once. */
-            if (!optional && cur.len < LITERAL_MAX_LEN)
-                cur.text[cur.len++] = lit;
-            run_commit(&cur, &local);
-            i = after;
-            continue;
-        }
-        if (cur.len == LITERAL_MAX_LEN)
-            run_commit(&cur, &local);
-        cur.text[cur.len++] = lit;
-        i = next;
-    }
-    run_commit(&cur, &local);
-    if (!*ret_alt && local.len > best->len)
-        *best = local;
-    return i;
-}
-
-/* Skips the option settings at the very start of pattern ("(?i)", "(?J)", "(?s)(?i)"): they
- * hold no literal text. Sets *start past them and *icase when they end case-insensitive.
- * Returns false when they make literals unusable ("(?x)": spaces stop being literal). */
-static bool leading_options(const char *pattern, size_t *start, bool *icase)
-{
-    size_t i = 0;
-    *icase = false;
-    while (pattern[i] == '(' && pattern[i + 1] == '?') {
-        size_t k = i + 2;
-        bool on = true, x = false, ic = *icase;
-        while (isalpha((unsigned char)pattern[k]) || pattern[k] == '-' || pattern[k] == '^') {
-            char c = pattern[k++];
-            if (c == '-')
-                on = false;
-            else if (c == '^')
-                ic = false; /* "(?^)" resets the options */
-            else if (c == 'i')
-                ic = on;
-            else if (c == 'x' && on)
-                x = true;
-        }
-        if (pattern[k] != ')' || k == i + 2)
-            break; /* a group "(?:...", "(?<name>...", not a setting */
-        if (x)
-            return false;
-        *icase = ic;
-        i = k + 1;
-    }
-    *start = i;
-    return true;
-}
-
-char *rule_required_literal(const char *pattern, size_t *ret_len, bool *ret_icase)
-{
-    struct lit_scan ls = { .pat = pattern, .n = strlen(pattern) };
-    size_t start;
-    if (!leading_options(pattern, &start, ret_icase))
-        return NULL;
-    struct lit_run best = { .len = 0 };
-    bool alt = false;
-    size_t end = scan_seq(&ls, start, &best, &alt);
-    if (ls.bail || alt || end != ls.n || best.len < LITERAL_MIN_LEN)
-        return NULL;
-    char *lit = malloc(best.len + 1);
-    if (!lit)
-        return NULL;
-    memcpy(lit, best.text, best.len);
-    lit[best.len] = '\0';
-    *ret_len = best.len;
-    return lit;
-}
-
-/* ---- literal sets: one literal per top-level alternative ------------------------------ */
-
-/* Returns the index of the ')' closing the group that opens at i, or n when unbalanced. */
-static size_t group_end(const struct lit_scan *ls, size_t i)
-{
-    int depth = 0;
-    for (size_t j = i; j < ls->n; j++) {
-        char c = ls->pat[j];
-        if (c == '\\') {
-            j++;
-        } else if (c == '[') {
-            j = skip_class(ls, j) - 1;
-        } else if (c == '(') {
-            depth++;
-        } else if (c == ')' && --depth == 0) {
-            return j;
-        }
-    }
-    return ls->n;
-}
-
-/* If pat[b0..b1) is exactly one group, returns true with its content range and whether it
- * switches case-insensitivity on; *ret_usable is false for lookarounds and (?x:). */
-static bool whole_group(const struct lit_scan *ls, size_t b0, size_t b1, size_t *ret_in0,
-                        bool *ret_icase, bool *ret_usable)
-{
-    if (b1 - b0 < 2 || ls->pat[b0] != '(' || group_end(ls, b0) != b1 - 1)
-        return false;
-    const char *p = ls->pat + b0 + 1;
-    size_t in0 = b0 + 1;
-    *ret_icase = false;
-    *ret_usable = true;
-    if (*p == '?') {
-        p++;
-        if (*p == ':' || *p == '>' || *p == '|') {
-            in0 = (size_t)(p + 1 - ls->pat);
-        } else if ((*p == '<' || *p == '\'') && (isalpha((unsigned char)p[1]) || p[1] == '_')) {
-            const char *close = strchr(p + 1, *p == '<' ? '>' : '\'');
-            if (!close)
-                return false;
-            in0 = (size_t)(close + 1 - ls->pat);
-        } else if (p[0] == 'P' && p[1] == '<') {
-            const char *close = strchr(p, '>');
-            if (!close)
-                return false;
-            in0 = (size_t)(close + 1 - ls->pat);
-        } else if (isalpha((unsigned char)*p) || *p == '-' || *p == '^') {
-            bool on = true;
-            for (; *p && *p != ':' && *p != ')'; p++) {
-                if (*p == '-')
-                    on = false;
-                else if (*p == 'x')
-                    *ret_usable = false;
-                else if (*p == 'i')
-                    *ret_icase = on;
-            }
-            if (*p != ':')
-                return false;
-            in0 = (size_t)(p + 1 - ls->pat);
-        } else {
-            *ret_usable = false; /* lookaround, comment, callout */
-        }
-    } else if (*p == '*') {
-        *ret_usable = false; /* a verb such as (*ACCEPT), not a group */
-    }
-    *ret_in0 = in0;
-    return true;
-}
-
-static int add_literal(struct rule_literal *out, size_t max, size_t *n, const char *text,
-                       size_t len, bool icase)
-{
-    if (*n >= max)
-        return -1;
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return HL_ENOMEM;
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-    out[(*n)++] = (struct rule_literal){ .text = copy, .len = len, .icase = icase };
-    return 0;
-}
-
-/* Adds to out one literal per alternative of pat[start..end). Returns 0, -1 when some
- * alternative has no usable literal, or HL_ENOMEM. */
-static int literal_set_range(const char *pat, size_t start, size_t end, bool icase,
-                             struct rule_literal *out, size_t max, size_t *n, int depth)
-{
-    struct lit_scan ls = { .pat = pat, .n = end };
-    if (depth > 8)
-        return -1;
-    size_t b0 = start;
-    for (size_t i = start; i <= end; i++) {
-        char c = i < end ? pat[i] : '|';
-        if (i < end && c == '\\') {
-            i++;
-            continue;
-        }
-        if (i < end && c == '[') {
-            i = skip_class(&ls, i) - 1;
-            continue;
-        }
-        if (i < end && c == '(') {
-            i = group_end(&ls, i);
-            if (i >= end)
-                return -1;
-            continue;
-        }
-        if (c != '|')
-            continue;
-        /* One alternative: pat[b0..i). */
-        size_t in0;
-        bool gicase, usable;
-        int r;
-        if (whole_group(&ls, b0, i, &in0, &gicase, &usable)) {
-            if (!usable)
-                return -1;
-            r = literal_set_range(pat, in0, i - 1, icase || gicase, out, max, n, depth + 1);
-        } else {
-            struct lit_scan sub = { .pat = pat, .n = i };
-            struct lit_run best = { .len = 0 };
-            bool alt = false;
-            size_t stop = scan_seq(&sub, b0, &best, &alt);
-            if (sub.bail || alt || stop != i || best.len < LITERAL_MIN_LEN)
-                return -1;
-            r = add_literal(out, max, n, best.text, best.len, icase);
-        }
-        if (r < 0)
-            return r;
-        b0 = i + 1;
-    }
-    return 0;
-}
-
-int rule_literal_set(const char *pattern, struct rule_literal *out, size_t max)
-{
-    size_t start, n = 0;
-    bool icase;
-    if (!leading_options(pattern, &start, &icase))
-        return 0;
-    int r = literal_set_range(pattern, start, strlen(pattern), icase, out, max, &n, 0);
-    if (r < 0) {
-        for (size_t i = 0; i < n; i++)
-            free(out[i].text);
-        return r == HL_ENOMEM ? r : 0;
-    }
-    return (int)n;
-}
-
 /* ---- prefilter: every literal of every rule, found in one pass over the message -------- */
 
 /* The pass looks at every second pair of adjacent bytes of the message (the pairs starting
@@ -526,10 +57,9 @@ int rule_literal_set(const char *pattern, struct rule_literal *out, size_t max)
  * anchored at two overlapping pairs, its rarest three bytes by a rough frequency of bytes
  * in log text, so that one of the two starts at an even offset wherever the literal is;
  * a case-insensitive one gets all four case variants of each. Most messages run the table
- * test at half their bytes and nothing else (every pair was tested before: the pass was a
- * quarter of a plain scan). This replaced a PCRE2 alternation of the literals with
- * (*MARK)s, which cost about five times as much per line. Every occurrence of every literal
- * is found, so a literal inside another needs no special care.
+ * test at half their bytes and nothing else, far cheaper than one PCRE2 alternation of all
+ * the literals. Every occurrence of every literal is found, so a literal inside another needs
+ * no special care.
  *
  * The same pass picks the rules worth trying: the rules of the literals found plus the rules
  * without literals, in load order, so a line costs the same whatever the number of rules
@@ -557,7 +87,6 @@ struct lit_index {
     size_t words;                       /* uint64_t words of a rule bitset */
     uint64_t *lit_rules;                /* owned: RULE_MAX_LITERALS bitsets of words */
     uint64_t *always;                   /* owned: words: rules tried on every line */
-    uint64_t *cand;                     /* owned: words: scratch, the rules of this line */
 };
 
 static struct lit_index *lit_index_of(const struct ruleset *rs)
@@ -573,7 +102,6 @@ void ruleset_release_prefilter(struct ruleset *rs)
     if (ix) {
         free(ix->lit_rules);
         free(ix->always);
-        free(ix->cand);
     }
     free(ix);
     rs->index = NULL;
@@ -752,9 +280,8 @@ static int index_rules(struct ruleset *rs, struct hl_err *err)
     ix->words = (rs->n + 63) / 64;
     ix->lit_rules = calloc(RULE_MAX_LITERALS * (ix->words ? ix->words : 1), sizeof(uint64_t));
     ix->always = calloc(ix->words ? ix->words : 1, sizeof(uint64_t));
-    ix->cand = calloc(ix->words ? ix->words : 1, sizeof(uint64_t));
     rs->programs = calloc(RULE_MAX_PROGRAMS, sizeof(*rs->programs));
-    if (!ix->lit_rules || !ix->always || !ix->cand || !rs->programs)
+    if (!ix->lit_rules || !ix->always || !rs->programs)
         return hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
     for (size_t i = 0; i < rs->n; i++) {
         struct rule *rule = &rs->rules[i];
@@ -807,6 +334,20 @@ static int index_rules(struct ruleset *rs, struct hl_err *err)
 
 int ruleset_prepare(struct ruleset *rs, struct hl_err *err)
 {
+    ruleset_release_prefilter(rs);
+    pcre2_match_context_free(rs->mctx);
+    rs->mctx = pcre2_match_context_create(NULL);
+    if (!rs->mctx)
+        return hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
+    pcre2_set_match_limit(rs->mctx, MATCH_LIMIT);
+    pcre2_set_depth_limit(rs->mctx, DEPTH_LIMIT);
+    pcre2_set_heap_limit(rs->mctx, HEAP_LIMIT_KIB);
+    return index_rules(rs, err);
+}
+
+int matcher_init(struct matcher *m, const struct ruleset *rs, struct hl_err *err)
+{
+    *m = (struct matcher){ .rs = rs };
     uint32_t max_groups = 1;
     for (size_t i = 0; i < rs->n; i++) {
         uint32_t c = 0;
@@ -815,21 +356,33 @@ int ruleset_prepare(struct ruleset *rs, struct hl_err *err)
         if (c + 1 > max_groups)
             max_groups = c + 1;
     }
-    ruleset_release_prefilter(rs);
-    pcre2_match_data_free(rs->md);
-    pcre2_match_data_free(rs->md_exclude);
-    pcre2_match_context_free(rs->mctx);
-    rs->md = pcre2_match_data_create(max_groups, NULL);
+    const struct lit_index *ix = lit_index_of(rs);
+    size_t words = ix && ix->words ? ix->words : 1;
+    m->md = pcre2_match_data_create(max_groups, NULL);
     /* An exclude only says whether it matched: one pair is enough (a match that would need
      * more returns 0, still a match). */
-    rs->md_exclude = pcre2_match_data_create(1, NULL);
-    rs->mctx = pcre2_match_context_create(NULL);
-    if (!rs->md || !rs->md_exclude || !rs->mctx)
+    m->md_exclude = pcre2_match_data_create(1, NULL);
+    m->cand = calloc(words, sizeof(*m->cand));
+    m->rule_limit_hits = calloc(rs->n ? rs->n : 1, sizeof(*m->rule_limit_hits));
+    if (!m->md || !m->md_exclude || !m->cand || !m->rule_limit_hits) {
+        matcher_release(m);
         return hl_err_set(err, HL_ENOMEM, NULL, "out of memory");
-    pcre2_set_match_limit(rs->mctx, MATCH_LIMIT);
-    pcre2_set_depth_limit(rs->mctx, DEPTH_LIMIT);
-    pcre2_set_heap_limit(rs->mctx, HEAP_LIMIT_KIB);
-    return index_rules(rs, err);
+    }
+    return 0;
+}
+
+void matcher_release(struct matcher *m)
+{
+    pcre2_match_data_free(m->md);
+    pcre2_match_data_free(m->md_exclude);
+    free(m->cand);
+    free(m->rule_limit_hits);
+    *m = (struct matcher){ 0 };
+}
+
+unsigned long long matcher_rule_limit_hits(const struct matcher *m, const struct rule *rule)
+{
+    return m->rule_limit_hits[rule - m->rs->rules];
 }
 
 /* What one line offers the rules, worked out once per line. */
@@ -839,7 +392,7 @@ struct line_view {
     uint64_t found[RULE_MAX_LITERALS / 64]; /* prefilter literals present in the message */
 };
 
-static void view_line(struct ruleset *rs, const struct record *rec, struct line_view *v)
+static void view_line(const struct ruleset *rs, const struct record *rec, struct line_view *v)
 {
     memset(v, 0, sizeof(*v));
     const struct lit_index *ix = lit_index_of(rs);
@@ -877,9 +430,9 @@ static bool program_allowed(const struct rule *rule, const struct record *rec,
 
 /* Returns 1 on a match, 0 on none, or the negative PCRE2 code of a match abandoned at a limit
  * (counted). Without PCRE2_UTF no other error can happen. */
-static int run_pattern(struct ruleset *rs, const pcre2_code *re, pcre2_match_data *md,
-                       struct strv s)
+static int run_pattern(struct matcher *m, const pcre2_code *re, pcre2_match_data *md, struct strv s)
 {
+    const struct ruleset *rs = m->rs;
     PCRE2_SPTR subject = (PCRE2_SPTR)(s.p ? s.p : "");
     int rc = rs->jit ? pcre2_jit_match(re, subject, s.n, 0, 0, md, rs->mctx)
                      : pcre2_match(re, subject, s.n, 0, 0, md, rs->mctx);
@@ -889,13 +442,13 @@ static int run_pattern(struct ruleset *rs, const pcre2_code *re, pcre2_match_dat
         return 1;
     if (rc == PCRE2_ERROR_NOMATCH)
         return 0;
-    rs->limit_hits++;
+    m->limit_hits++;
     return rc;
 }
 
 /* Returns true when rule matches; *limit_rc is the PCRE2 code of a pattern of it that gave up
  * at a limit, else 0. */
-static bool matches_viewed(struct ruleset *rs, const struct rule *rule, const struct record *rec,
+static bool matches_viewed(struct matcher *m, const struct rule *rule, const struct record *rec,
                            const struct line_view *v, int *limit_rc)
 {
     *limit_rc = 0;
@@ -908,14 +461,14 @@ static bool matches_viewed(struct ruleset *rs, const struct rule *rule, const st
         if (!any)
             return false;
     }
-    int r = run_pattern(rs, rule->re, rs->md, rec->message);
+    int r = run_pattern(m, rule->re, m->md, rec->message);
     if (r < 0)
         *limit_rc = r;
     if (r != 1)
         return false;
-    /* Excludes match into their own data, so rs->md keeps the rule's captures. */
+    /* Excludes match into their own data, so m->md keeps the rule's captures. */
     for (size_t k = 0; k < rule->n_exclude; k++) {
-        int x = run_pattern(rs, rule->exclude[k], rs->md_exclude, rec->message);
+        int x = run_pattern(m, rule->exclude[k], m->md_exclude, rec->message);
         if (x == 1)
             return false;
         if (x < 0)
@@ -924,20 +477,21 @@ static bool matches_viewed(struct ruleset *rs, const struct rule *rule, const st
     return true;
 }
 
-bool rule_matches(struct ruleset *rs, const struct rule *rule, const struct record *rec)
+bool matcher_matches(struct matcher *m, const struct rule *rule, const struct record *rec)
 {
     struct line_view v;
-    view_line(rs, rec, &v);
+    view_line(m->rs, rec, &v);
     int limit_rc;
-    return matches_viewed(rs, rule, rec, &v, &limit_rc);
+    return matches_viewed(m, rule, rec, &v, &limit_rc);
 }
 
-int ruleset_match(struct ruleset *rs, const struct record *rec, rule_hit_fn *hit, void *ctx)
+int matcher_match(struct matcher *m, const struct record *rec, rule_hit_fn *hit, void *ctx)
 {
+    const struct ruleset *rs = m->rs;
     struct line_view v;
     view_line(rs, rec, &v);
-    struct lit_index *ix = lit_index_of(rs);
-    uint64_t *cand = ix->cand;
+    const struct lit_index *ix = lit_index_of(rs);
+    uint64_t *cand = m->cand;
     memcpy(cand, ix->always, ix->words * sizeof(*cand));
     for (size_t w = 0; w < RULE_MAX_LITERALS / 64; w++)
         for (uint64_t bits = v.found[w]; bits; bits &= bits - 1) {
@@ -949,16 +503,17 @@ int ruleset_match(struct ruleset *rs, const struct record *rec, rule_hit_fn *hit
     /* In load order, as if every rule were tried. */
     for (size_t w = 0; w < ix->words; w++)
         for (uint64_t bits = cand[w]; bits; bits &= bits - 1) {
-            struct rule *rule = &rs->rules[w * 64 + (size_t)__builtin_ctzll(bits)];
+            size_t r = w * 64 + (size_t)__builtin_ctzll(bits);
+            const struct rule *rule = &rs->rules[r];
             int limit_rc;
-            bool hit_it = matches_viewed(rs, rule, rec, &v, &limit_rc);
-            if (limit_rc && rule->limit_hits++ == 0 && rs->on_limit)
-                rs->on_limit(ctx, rule, limit_rc);
+            bool hit_it = matches_viewed(m, rule, rec, &v, &limit_rc);
+            if (limit_rc && m->rule_limit_hits[r]++ == 0 && m->on_limit)
+                m->on_limit(ctx, rule, limit_rc);
             if (!hit_it)
                 continue;
-            int r = hit(ctx, rule, rec);
-            if (r < 0)
-                return r;
+            int rc = hit(ctx, rule, rec);
+            if (rc < 0)
+                return rc;
         }
     return 0;
 }
@@ -991,8 +546,8 @@ struct strv rule_normalized(const struct rule *rule, const char *field, struct s
     return value;
 }
 
-size_t rule_captures(const struct ruleset *rs, const struct rule *rule, struct strv message,
-                     struct rule_capture *out, size_t max)
+size_t matcher_captures(const struct matcher *m, const struct rule *rule, struct strv message,
+                        struct rule_capture *out, size_t max)
 {
     uint32_t count = 0, entry_size = 0;
     PCRE2_SPTR table;
@@ -1001,8 +556,8 @@ size_t rule_captures(const struct ruleset *rs, const struct rule *rule, struct s
         return 0;
     pcre2_pattern_info(rule->re, PCRE2_INFO_NAMEENTRYSIZE, &entry_size);
     pcre2_pattern_info(rule->re, PCRE2_INFO_NAMETABLE, &table);
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(rs->md);
-    uint32_t pairs = pcre2_get_ovector_count(rs->md);
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+    uint32_t pairs = pcre2_get_ovector_count(m->md);
     size_t n = 0;
     for (uint32_t i = 0; i < count && n < max; i++) {
         PCRE2_SPTR entry = table + (size_t)i * entry_size;

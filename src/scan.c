@@ -43,8 +43,11 @@ static void add_carry_program(struct scan *sc, const char *name)
     lens[sc->n_carry_programs++] = len;
 }
 
-void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *rs, struct db *db,
-               const struct scan_sink *sink, volatile sig_atomic_t *stop)
+static rule_limit_fn on_rule_limit;
+
+int scan_init(struct scan *sc, const struct scan_options *opt, const struct ruleset *rs,
+              struct db *db, const struct scan_sink *sink, volatile sig_atomic_t *stop,
+              struct hl_err *err)
 {
     memset(sc, 0, sizeof(*sc));
     sc->opt = *opt;
@@ -76,12 +79,17 @@ void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *
     for (size_t i = 0; i < rs->n; i++)
         for (size_t k = 0; rs->rules[i].inc.n_carry && k < rs->rules[i].n_programs; k++)
             add_carry_program(sc, rs->rules[i].programs[k]);
+    int r = matcher_init(&sc->matcher, rs, err);
+    /* matcher_match() tells it with the line's context. */
+    sc->matcher.on_limit = on_rule_limit;
+    return r;
 }
 
 void scan_release(struct scan *sc)
 {
     handoff_stop(sc->writer);
     sc->writer = NULL;
+    matcher_release(&sc->matcher);
     buf_release(&sc->fields);
     buf_release(&sc->message);
     buf_release(&sc->key);
@@ -138,16 +146,16 @@ static bool has_field(const struct field_set *fs, size_t n, const char *name)
 
 /* rule matched rec; owner is the rule whose `normalize` applies (rule itself, or the rule
  * whose reset or expect pattern rule is). */
-static void collect_fields(const struct ruleset *rs, const struct rule *rule,
+static void collect_fields(const struct matcher *m, const struct rule *rule,
                            const struct rule *owner, const struct record *rec, struct field_set *fs)
 {
-    size_t n = rule_captures(rs, rule, rec->message, fs->v, ARRAY_SIZE(fs->v) - 11);
+    size_t n = matcher_captures(m, rule, rec->message, fs->v, ARRAY_SIZE(fs->v) - 11);
     for (size_t i = 0; owner->n_normalize && i < n; i++)
         fs->v[i].value = rule_normalized(owner, fs->v[i].name, fs->v[i].value);
     struct luna_fields lf;
     parse_luna(rec->message, &lf);
-    /* Formatted only when there is a value: two snprintf calls for every finding were 2% of
-     * the scan of the many-findings corpus's head without a database (0.98 paired). */
+    /* Formatted only when there is a value: two snprintf calls for every finding show in the
+     * profile of a scan with many findings. */
     if (lf.has_luna_ret_value)
         snprintf(fs->ret_hex, sizeof(fs->ret_hex), "0x%08X", (unsigned)lf.luna_ret_value);
     if (lf.has_ckr_value)
@@ -669,7 +677,7 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
     }
     const struct rule *keyed = rule->role == RULE_ROLE_FINDING ? rule : &sc->rs->rules[rule->owner];
     struct field_set fs;
-    collect_fields(sc->rs, rule, keyed, rec, &fs);
+    collect_fields(&sc->matcher, rule, keyed, rec, &fs);
     if (rule->inc.n_carry)
         carry_fill(sc, rule, rec, &fs);
     if (rule->role != RULE_ROLE_FINDING && !sc->db)
@@ -802,8 +810,6 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
         .status = "reading",
     };
     struct line_ctx lc = { .sc = sc, .label = info->label, .err = err };
-    /* ruleset_match() tells it with &lc. */
-    sc->rs->on_limit = on_rule_limit;
     memset(sc->carry, 0, sizeof(sc->carry)); /* another input, other processes */
     int r;
     if (sc->db && (r = db_source_add(sc->db, &row, &lc.source_id, err)) < 0)
@@ -871,7 +877,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
         lc.line_no = rec_line;
         lc.have_ts_text = false;
         lc.hashed = false;
-        if ((r = ruleset_match(sc->rs, &rec, on_hit, &lc)) < 0) {
+        if ((r = matcher_match(&sc->matcher, &rec, on_hit, &lc)) < 0) {
             status = r;
             break;
         }

@@ -17,7 +17,7 @@
 #include "parse_luna.h"
 #include "parse_time.h"
 #include "rec.h"
-#include "rule.h"
+#include "rule_match.h"
 #include "source.h"
 
 struct handoff;
@@ -115,9 +115,10 @@ typedef void scan_line_fn(void *ctx, const struct record *rec, const char *sourc
 /* A scan over any number of inputs. Invariants: rs is prepared; db is NULL or open for
  * writing with a scans row begun. Totals only grow. */
 struct scan {
-    struct scan_options opt; /* copy with defaults filled in */
-    struct ruleset *rs;      /* borrowed */
-    struct db *db;           /* borrowed, or NULL for --no-db */
+    struct scan_options opt;  /* copy with defaults filled in */
+    const struct ruleset *rs; /* borrowed */
+    struct matcher matcher;   /* this scan's match scratch over rs */
+    struct db *db;            /* borrowed, or NULL for --no-db */
     struct scan_sink sink;
     scan_line_fn *on_line; /* set after scan_init() to see every line; NULL for none */
     void *on_line_ctx;
@@ -170,9 +171,11 @@ struct scan {
 /* Fills *ret with how far the scan is. Cheap (one lseek at most); call from sink.tick. */
 void scan_progress(const struct scan *sc, struct scan_progress *ret);
 
-/* Sets up a scan. db may be NULL. stop may be NULL. */
-void scan_init(struct scan *sc, const struct scan_options *opt, struct ruleset *rs, struct db *db,
-               const struct scan_sink *sink, volatile sig_atomic_t *stop);
+/* Sets up a scan. db may be NULL. stop may be NULL. Fails with HL_ENOMEM; scan_release() is
+ * to be called either way. */
+HL_NODISCARD int scan_init(struct scan *sc, const struct scan_options *opt,
+                           const struct ruleset *rs, struct db *db, const struct scan_sink *sink,
+                           volatile sig_atomic_t *stop, struct hl_err *err);
 
 /* Frees the scratch buffers. */
 void scan_release(struct scan *sc);

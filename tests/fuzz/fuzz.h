@@ -11,7 +11,7 @@
 #include "buf.h"
 #include "parse.h"
 #include "rec.h"
-#include "rule.h"
+#include "rule_match.h"
 #include "strv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,6 +33,20 @@ static inline struct ruleset *fuzz_rules(void)
         loaded = 1;
     }
     return &rs;
+}
+
+/* A matcher over fuzz_rules(), set up once. */
+static inline struct matcher *fuzz_matcher(void)
+{
+    static struct matcher m;
+    static int ready;
+    if (!ready) {
+        struct hl_err err;
+        if (matcher_init(&m, fuzz_rules(), &err) != 0)
+            abort();
+        ready = 1;
+    }
+    return &m;
 }
 
 /* Aborts (a finding for the fuzzer) unless the non-empty slice s lies inside in or inside the

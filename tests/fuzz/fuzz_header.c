@@ -11,9 +11,9 @@
 
 static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
 {
-    struct ruleset *rs = ctx;
+    struct matcher *m = ctx;
     struct rule_capture caps[32];
-    HL_IGNORE(rule_captures(rs, rule, rec->message, caps, 32));
+    HL_IGNORE(matcher_captures(m, rule, rec->message, caps, 32));
     return 0;
 }
 
@@ -44,7 +44,7 @@ static void each_parser(struct parser *p, struct strv line)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct ruleset *rs = fuzz_rules();
+    struct matcher *m = fuzz_matcher();
     struct parser parser;
     parser_init(&parser, 2026, 11, 0);
     const char *p = (const char *)data, *end = p + size;
@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct record rec;
         parse_line(&parser, line, &rec);
         fuzz_check_record(&rec, line, &parser.scratch);
-        HL_IGNORE(ruleset_match(rs, &rec, on_hit, rs));
+        HL_IGNORE(matcher_match(m, &rec, on_hit, m));
         p += line.n + (nl ? 1 : 0);
     }
     parser_release(&parser);

@@ -13,9 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Small limits keep a bomb in the corpus from taking the fuzzer's time. */
     struct scan_options opt = { .year = 2026, .max_depth = 4 };
     opt.limits.max_size = 64u << 20;
-    scan_init(&sc, &opt, fuzz_rules(), NULL, NULL, NULL);
     struct hl_err err;
-    HL_IGNORE(scan_text(&sc, "fuzz", (const char *)data, size, &err));
+    if (scan_init(&sc, &opt, fuzz_rules(), NULL, NULL, NULL, &err) == 0)
+        HL_IGNORE(scan_text(&sc, "fuzz", (const char *)data, size, &err));
     scan_release(&sc);
     return 0;
 }

@@ -24,9 +24,9 @@ static const char base[] = "[f.a]\nseverity = error\nprogram = NTLS\nregex = bad
 
 static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
 {
-    struct ruleset *rs = ctx;
+    struct matcher *m = ctx;
     struct rule_capture caps[32];
-    HL_IGNORE(rule_captures(rs, rule, rec->message, caps, 32));
+    HL_IGNORE(matcher_captures(m, rule, rec->message, caps, 32));
     return 0;
 }
 
@@ -36,15 +36,19 @@ static void run(struct ruleset *rs, struct rule_errors *errs, int loaded)
     struct hl_err err;
     if (loaded != 0 || ruleset_link(rs, errs) != 0 || ruleset_prepare(rs, &err) != 0)
         return;
+    struct matcher m;
+    if (matcher_init(&m, rs, &err) != 0)
+        return;
     struct parser parser;
     parser_init(&parser, 2026, 11, 0);
     for (size_t i = 0; i < rs->n; i++)
         for (size_t t = 0; t < rs->rules[i].n_tests; t++) {
             struct record rec;
             parse_line(&parser, strv_from_cstr(rs->rules[i].tests[t].line), &rec);
-            HL_IGNORE(ruleset_match(rs, &rec, on_hit, rs));
+            HL_IGNORE(matcher_match(&m, &rec, on_hit, &m));
         }
     parser_release(&parser);
+    matcher_release(&m);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

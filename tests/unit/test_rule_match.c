@@ -6,23 +6,33 @@
 #include <strings.h>
 
 #include "parse.h"
-#include "rule.h"
+#include "rule_match.h"
 #include "tap.h"
 
 static struct ruleset rs;
+static struct matcher m; /* over rs, set up again at each prepare */
+
+/* Prepares rs and sets up m over it. */
+static void prepare(void)
+{
+    struct hl_err err;
+    matcher_release(&m);
+    CHECK_INT(ruleset_prepare(&rs, &err), 0);
+    CHECK_INT(matcher_init(&m, &rs, &err), 0);
+}
 
 /* Loads text as the only rule file and prepares the ruleset; returns the error count. */
 static int setup(const char *text)
 {
     struct rule_errors errs = { 0 };
-    struct hl_err err;
+    matcher_release(&m);
     ruleset_release(&rs);
     ruleset_init(&rs);
     int r = ruleset_load_text(&rs, "t.rules", text, strlen(text), &errs);
     for (size_t i = 0; i < errs.n; i++)
         printf("# %s: %s\n", errs.v[i].where, errs.v[i].msg);
     rule_errors_release(&errs);
-    CHECK_INT(ruleset_prepare(&rs, &err), 0);
+    prepare();
     return r;
 }
 
@@ -44,7 +54,7 @@ static bool matches(const char *id, const char *program, const char *message)
     if (!r)
         return false;
     struct record rec = rec_of(program, message);
-    return rule_matches(&rs, r, &rec);
+    return matcher_matches(&m, r, &rec);
 }
 
 static void program_filter_is_case_insensitive(void)
@@ -85,11 +95,11 @@ static void named_captures_are_returned(void)
               0);
     const struct rule *r = ruleset_find(&rs, "ntls.peer");
     struct record rec = rec_of("NTLS", "info : 0 : with client : 10.1.2.3/5544 : RC_X");
-    CHECK(r && rule_matches(&rs, r, &rec));
+    CHECK(r && matcher_matches(&m, r, &rec));
     if (!r)
         return;
     struct rule_capture caps[4];
-    size_t n = rule_captures(&rs, r, rec.message, caps, 4);
+    size_t n = matcher_captures(&m, r, rec.message, caps, 4);
     /* "extra" did not take part in the match, so it is left out. */
     CHECK_INT(n, 2);
     for (size_t i = 0; i < n; i++) {
@@ -100,7 +110,7 @@ static void named_captures_are_returned(void)
         else
             CHECK(!"unexpected capture name");
     }
-    CHECK_INT(rule_captures(&rs, r, rec.message, caps, 1), 1);
+    CHECK_INT(matcher_captures(&m, r, rec.message, caps, 1), 1);
 }
 
 struct hits {
@@ -117,7 +127,7 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
         snprintf(h->ids[h->n], sizeof(h->ids[0]), "%s", rule->id);
     h->n++;
     struct rule_capture caps[4];
-    size_t n = rule_captures(&rs, rule, rec->message, caps, 4);
+    size_t n = matcher_captures(&m, rule, rec->message, caps, 4);
     for (size_t i = 0; i < n; i++)
         if (strcmp(caps[i].name, "ip") == 0)
             snprintf(h->ip, sizeof(h->ip), "%.*s", (int)caps[i].value.n, caps[i].value.p);
@@ -134,7 +144,7 @@ static void ruleset_match_calls_hit_in_load_order(void)
               0);
     struct record rec = rec_of("NTLS", "secure channel with client : 10.1.2.3/5544");
     struct hits h = { .n = 0 };
-    CHECK_INT(ruleset_match(&rs, &rec, on_hit, &h), 0);
+    CHECK_INT(matcher_match(&m, &rec, on_hit, &h), 0);
     CHECK_INT(h.n, 3);
     CHECK_STR(h.ids[0], "z.first");
     CHECK_STR(h.ids[1], "a.second");
@@ -142,7 +152,7 @@ static void ruleset_match_calls_hit_in_load_order(void)
     CHECK_STR(h.ip, "10.1.2.3");
 
     struct hits stop = { .stop_after = 1 };
-    CHECK_INT(ruleset_match(&rs, &rec, on_hit, &stop), HL_EUSAGE);
+    CHECK_INT(matcher_match(&m, &rec, on_hit, &stop), HL_EUSAGE);
     CHECK_INT(stop.n, 1);
 }
 
@@ -150,7 +160,7 @@ static void ruleset_match_calls_hit_in_load_order(void)
 static int setup_site(const char *pack, const char *site)
 {
     struct rule_errors errs = { 0 };
-    struct hl_err err;
+    matcher_release(&m);
     ruleset_release(&rs);
     ruleset_init(&rs);
     int r = ruleset_load_text(&rs, "t.rules", pack, strlen(pack), &errs);
@@ -161,7 +171,7 @@ static int setup_site(const char *pack, const char *site)
     for (size_t i = 0; i < errs.n; i++)
         printf("# %s: %s\n", errs.v[i].where, errs.v[i].msg);
     rule_errors_release(&errs);
-    CHECK_INT(ruleset_prepare(&rs, &err), 0);
+    prepare();
     return r;
 }
 
@@ -175,7 +185,7 @@ static void every_exclude_runs_after_the_regex_and_keeps_its_captures(void)
               0);
     struct record rec = rec_of("app", "10.1.2.3 C_Sign: CKR_PIN_INCORRECT");
     struct hits h = { .n = 0 };
-    CHECK_INT(ruleset_match(&rs, &rec, on_hit, &h), 0);
+    CHECK_INT(matcher_match(&m, &rec, on_hit, &h), 0);
     CHECK_INT(h.n, 1);
     /* The excludes ran (and failed) after the regex: its captures are still there. */
     CHECK_STR(h.ip, "10.1.2.3");
@@ -194,7 +204,7 @@ static void disabled_rule_matches_nothing(void)
               0);
     struct record rec = rec_of("NTLS", "secure channel good");
     struct hits h = { .n = 0 };
-    CHECK_INT(ruleset_match(&rs, &rec, on_hit, &h), 0);
+    CHECK_INT(matcher_match(&m, &rec, on_hit, &h), 0);
     CHECK_INT(h.n, 1); /* neither a.off nor its reset pattern */
     CHECK_STR(h.ids[0], "a.on");
     CHECK(!matches("a.off", "NTLS", "secure channel"));
@@ -328,7 +338,7 @@ static void literal_pass_finds_literals_anywhere_and_keeps_load_order(void)
     for (size_t k = 0; k < ARRAY_SIZE(cases); k++) {
         struct record rec = rec_of("", cases[k].msg);
         struct fired f = { .n = 0 };
-        CHECK_INT(ruleset_match(&rs, &rec, on_fired, &f), 0);
+        CHECK_INT(matcher_match(&m, &rec, on_fired, &f), 0);
         char got[64] = "";
         for (size_t i = 0; i < f.n; i++)
             snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%zu", i ? " " : "", f.idx[i]);
@@ -347,7 +357,7 @@ static void literal_pass_spans_many_rules(void)
         snprintf(msg, sizeof(msg), "x needle%zux and needle%zux", i, (i * 7) % 130);
         struct record rec = rec_of("", msg);
         struct fired f = { .n = 0 };
-        CHECK_INT(ruleset_match(&rs, &rec, on_fired, &f), 0);
+        CHECK_INT(matcher_match(&m, &rec, on_fired, &f), 0);
         size_t a = i, b = (i * 7) % 130;
         size_t lo = a < b ? a : b, hi = a < b ? b : a;
         CHECK_INT(f.n, lo == hi ? 1 : 2);
@@ -654,13 +664,13 @@ static void matcher_fires_on_every_matching_subject(void)
 static void shipped_rule_literals_occur_in_their_examples(void)
 {
     struct rule_errors errs = { 0 };
-    struct hl_err err;
     struct parser p;
+    matcher_release(&m);
     ruleset_release(&rs);
     ruleset_init(&rs);
     CHECK_INT(ruleset_load(&rs, HSMLOG_SOURCE_RULES_DIR, &errs), 0);
     rule_errors_release(&errs);
-    CHECK_INT(ruleset_prepare(&rs, &err), 0);
+    prepare();
     parser_init(&p, 2026, 0, 0);
     size_t checked = 0;
     for (size_t i = 0; i < rs.n; i++) {
@@ -668,7 +678,7 @@ static void shipped_rule_literals_occur_in_their_examples(void)
         for (size_t t = 0; t < r->n_tests; t++) {
             struct record rec;
             parse_line(&p, strv_from_cstr(r->tests[t].line), &rec);
-            bool hit = rule_matches(&rs, r, &rec);
+            bool hit = matcher_matches(&m, r, &rec);
             CHECK_INT(hit, r->tests[t].must_match);
             if (hit != r->tests[t].must_match)
                 printf("# %s: example at line %u\n", r->id, r->tests[t].src_line);
@@ -730,7 +740,7 @@ static void limit_hit_is_told_once_per_rule_and_matching_goes_on(void)
                   "[slow.words]\nseverity = info\nregex = ^(\\w+\\s?)*$\nsummary = s\nremedy = r\n"
                   "[fast.a]\nseverity = info\nregex = aaaa!\nsummary = s\nremedy = r\n"),
             0);
-    rs.on_limit = note_limit;
+    m.on_limit = note_limit;
     char msg[8192];
     memset(msg, 'a', sizeof(msg) - 2);
     msg[sizeof(msg) - 2] = '!';
@@ -744,9 +754,9 @@ static void limit_hit_is_told_once_per_rule_and_matching_goes_on(void)
     struct limit_log log = { 0 };
     for (int round = 0; round < 3; round++) {
         struct record rec = rec_of("p", msg);
-        CHECK_INT(ruleset_match(&rs, &rec, note_hit, &log), 0);
+        CHECK_INT(matcher_match(&m, &rec, note_hit, &log), 0);
         rec = rec_of("p", words);
-        CHECK_INT(ruleset_match(&rs, &rec, note_hit, &log), 0);
+        CHECK_INT(matcher_match(&m, &rec, note_hit, &log), 0);
     }
     /* Each slow rule told once, with a PCRE2 error; the fast rule matched every time. */
     CHECK_INT(log.n_limits, 2);
@@ -756,22 +766,44 @@ static void limit_hit_is_told_once_per_rule_and_matching_goes_on(void)
     CHECK(log.rc[1] < 0 && log.rc[1] != PCRE2_ERROR_NOMATCH);
     CHECK_INT(log.n_hits, 3);
     CHECK_STR(log.hit_id, "fast.a");
-    CHECK_INT(ruleset_find(&rs, "slow.nested")->limit_hits, 3);
-    CHECK_INT(ruleset_find(&rs, "slow.words")->limit_hits, 6); /* \w matches 'a' too */
-    CHECK(rs.limit_hits >= 9);
+    CHECK_INT(matcher_rule_limit_hits(&m, ruleset_find(&rs, "slow.nested")), 3);
+    CHECK_INT(matcher_rule_limit_hits(&m, ruleset_find(&rs, "slow.words")),
+              6); /* \w matches 'a' too */
+    CHECK(m.limit_hits >= 9);
 
     /* The interpreter (no JIT on this platform) stops at the match/depth/heap limits too. */
     rs.jit = false;
     memset(&log, 0, sizeof(log));
     for (size_t i = 0; i < rs.n; i++)
-        rs.rules[i].limit_hits = 0;
+        m.rule_limit_hits[i] = 0;
     struct record rec = rec_of("p", msg);
-    CHECK_INT(ruleset_match(&rs, &rec, note_hit, &log), 0);
+    CHECK_INT(matcher_match(&m, &rec, note_hit, &log), 0);
     CHECK_INT(log.n_limits, 2);
     CHECK_INT(log.n_hits, 1);
     CHECK(log.rc[0] == PCRE2_ERROR_MATCHLIMIT || log.rc[0] == PCRE2_ERROR_DEPTHLIMIT ||
           log.rc[0] == PCRE2_ERROR_HEAPLIMIT);
-    rs.on_limit = NULL;
+    m.on_limit = NULL;
+}
+
+static void two_matchers_over_one_ruleset_keep_their_own_captures(void)
+{
+    CHECK_INT(setup("[ntls.peer]\nseverity = error\nregex = peer (?<ip>[0-9.]+) failed\n"
+                    "summary = s\nremedy = r\n"),
+              0);
+    const struct rule *r = ruleset_find(&rs, "ntls.peer");
+    struct matcher other;
+    struct hl_err err;
+    CHECK_INT(matcher_init(&other, &rs, &err), 0);
+    struct record a = rec_of("NTLS", "peer 10.0.0.1 failed");
+    struct record b = rec_of("NTLS", "peer 192.168.7.20 failed");
+    CHECK(matcher_matches(&m, r, &a));
+    CHECK(matcher_matches(&other, r, &b));
+    struct rule_capture caps[2];
+    CHECK_INT(matcher_captures(&m, r, a.message, caps, 2), 1);
+    CHECK_STRN(caps[0].value.p, caps[0].value.n, "10.0.0.1");
+    CHECK_INT(matcher_captures(&other, r, b.message, caps, 2), 1);
+    CHECK_STRN(caps[0].value.p, caps[0].value.n, "192.168.7.20");
+    matcher_release(&other);
 }
 
 int main(void)
@@ -804,6 +836,8 @@ int main(void)
     TAP_RUN(matcher_fires_on_every_matching_subject);
     TAP_RUN(shipped_rule_literals_occur_in_their_examples);
     TAP_RUN(limit_hit_is_told_once_per_rule_and_matching_goes_on);
+    TAP_RUN(two_matchers_over_one_ruleset_keep_their_own_captures);
+    matcher_release(&m);
     ruleset_release(&rs);
     return tap_done();
 }
