@@ -71,6 +71,8 @@ const char *hl_code_name(int code)
         return "rule error";
     case HL_EUSAGE:
         return "usage error";
+    case HL_PAUSE:
+        return "no data yet";
     }
     return "error";
 }

@@ -17,6 +17,8 @@ enum hl_code {
     HL_EDB = -5,     /* SQLite failed */
     HL_ERULE = -6,   /* a rule file is wrong */
     HL_EUSAGE = -7,  /* the caller asked for something impossible */
+    HL_PAUSE = -8,   /* not a failure: a source that may block (a pipe) has no data yet; err
+                        is left alone, and the same call may be made again */
 };
 
 /* Detail of the last failure. Fixed-size on purpose: reporting must work when malloc failed.

@@ -67,6 +67,8 @@ ssize_t lines_take(struct lines *l, size_t want, struct strv *ret, struct hl_err
     lines_check(l);
     while (l->start == l->end && !l->eof && !l->read_error) {
         ssize_t n = refill(l, &l->read_err);
+        if (n == HL_PAUSE)
+            return HL_PAUSE;
         if (n == 0)
             l->eof = true;
         else if (n < 0)
@@ -127,6 +129,8 @@ int lines_next(struct lines *l, struct strv *ret_line, struct hl_err *err)
         if (l->eof || l->read_error)
             break;
         ssize_t n = refill(l, &l->read_err);
+        if (n == HL_PAUSE)
+            return HL_PAUSE; /* the partial line waits in the buffer */
         if (n == 0)
             l->eof = true;
         else if (n < 0)

@@ -45,14 +45,16 @@ HL_NODISCARD int lines_init(struct lines *l, struct source *src, size_t max_line
 void lines_release(struct lines *l);
 
 /* Hands out the next line in *ret_line, valid until the next lines_next() or lines_release().
- * Returns 1 for a line, 0 at the end of input, or the negative hl_code of a read error
- * (with err filled) once every line read before the error has been handed out. */
+ * Returns 1 for a line, 0 at the end of input, HL_PAUSE when the source has no whole line yet
+ * (a pipe waiting for its writer: call again), or the negative hl_code of a read error (with
+ * err filled) once every line read before the error has been handed out. */
 HL_NODISCARD int lines_next(struct lines *l, struct strv *ret_line, struct hl_err *err);
 
 /* Hands out up to want raw bytes (at least one unless the input ended) at *ret, valid until
  * the next lines call: the binary value of a journal export field, whose length is given and
  * whose bytes may hold '\n'. Newlines in them count as lines. Returns the byte count, 0 at the
- * end of input, or a negative hl_code (err filled) once the buffered bytes are used up. */
+ * end of input, HL_PAUSE when nothing is buffered and the source has no data yet, or a
+ * negative hl_code (err filled) once the buffered bytes are used up. */
 HL_NODISCARD ssize_t lines_take(struct lines *l, size_t want, struct strv *ret, struct hl_err *err);
 
 #endif

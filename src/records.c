@@ -52,6 +52,24 @@ static bool name_only(struct strv s)
     return true;
 }
 
+/* Inside an entry the reader waits out a pause instead of returning it: the entry's parts are
+ * in local state, and journalctl writes an entry whole, so such a pause is short. */
+static int next_line_within(struct records *r, struct strv *line, struct hl_err *e)
+{
+    int n;
+    while ((n = lines_next(r->l, line, e)) == HL_PAUSE)
+        ;
+    return n;
+}
+
+static ssize_t take_within(struct records *r, size_t want, struct strv *got, struct hl_err *e)
+{
+    ssize_t n;
+    while ((n = lines_take(r->l, want, got, e)) == HL_PAUSE)
+        ;
+    return n;
+}
+
 static void stop(struct records *r, int code, const struct hl_err *e)
 {
     r->done = true;
@@ -67,7 +85,7 @@ static bool take(struct records *r, unsigned char *out, uint64_t n, bool *cut)
     while (n) {
         struct strv got;
         struct hl_err e;
-        ssize_t k = lines_take(r->l, n > (1u << 20) ? (1u << 20) : (size_t)n, &got, &e);
+        ssize_t k = take_within(r, n > (1u << 20) ? (1u << 20) : (size_t)n, &got, &e);
         if (k <= 0) {
             stop(r, (int)k, &e);
             return false;
@@ -91,7 +109,7 @@ static void assemble_export(struct records *r, struct strv first)
     for (;;) {
         struct strv line;
         struct hl_err e;
-        int n = lines_next(r->l, &line, &e);
+        int n = next_line_within(r, &line, &e);
         if (n <= 0) {
             stop(r, n, &e);
             break;
@@ -127,7 +145,7 @@ static bool assemble_pretty(struct records *r)
     for (;;) {
         struct strv line;
         struct hl_err e;
-        int n = lines_next(r->l, &line, &e);
+        int n = next_line_within(r, &line, &e);
         if (n <= 0) {
             stop(r, n, &e);
             return false;

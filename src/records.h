@@ -44,7 +44,8 @@ HL_NODISCARD int records_init(struct records *r, struct lines *l, size_t max, st
 void records_release(struct records *r);
 
 /* Hands out the next record at *ret (valid until the next call) and its first line's number
- * at *ret_line. Returns 1, 0 at the end, or a negative hl_code after the records before it. */
+ * at *ret_line. Returns 1, 0 at the end, HL_PAUSE between records when the source has no data
+ * yet (call again), or a negative hl_code after the records before it. */
 HL_NODISCARD int records_next(struct records *r, struct strv *ret, uint64_t *ret_line,
                               struct hl_err *err);
 

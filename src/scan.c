@@ -795,6 +795,7 @@ static void on_rule_limit(void *ctx, const struct rule *rule, int pcre2_rc)
 }
 
 static void scan_tick(struct scan *sc);
+static void scan_pause(struct scan *sc);
 
 /* Reads src as text lines through the parser and the rules. Returns 0, 1 for a source that
  * ended in a read error (reported), or a negative run-level code. */
@@ -848,6 +849,10 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
             break;
         }
         int n = records_next(&recs, &line, &rec_line, &read_err);
+        if (n == HL_PAUSE) {
+            scan_pause(sc);
+            continue;
+        }
         if (n == 0)
             break;
         if (n < 0) {
@@ -922,21 +927,21 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     return status;
 }
 
-static void scan_idle(void *ctx)
+static void scan_pause(struct scan *sc)
 {
-    struct scan *sc = ctx;
     /* Waiting on a pipe: make what we have visible to `hsmlog query` and to the user, with
      * the incidents brought up to date (journalctl -f). The update costs more as the database
      * grows (a few tenths of a second with half a million findings), and with lines trickling
      * in every read that would block is a pause: it runs when something is new (a finding, a
      * mark, the log clock), at most once per SCAN_UPDATE_GAP_NS and a fifth of the time. A
-     * wait calls this again every second, so a deferred update is not left behind. */
+     * pipe pauses again after every SOURCE_WAIT_MS of waiting, so a deferred update is not
+     * left behind. */
     if (sc->db) {
         struct hl_err err;
         int64_t start = clock_mono_ns();
         if (writer_sync(sc, &err) == 0 && start >= sc->next_update_ns &&
             (sc->dirty_any || sc->max_ts_us != sc->clock_at_update_us)) {
-            HL_IGNORE(scan_update_incidents(sc, &err)); /* retried at the next idle or the end */
+            HL_IGNORE(scan_update_incidents(sc, &err)); /* retried at the next pause or the end */
             int64_t took = clock_mono_ns() - start;
             sc->next_update_ns = start + HL_MAX(SCAN_UPDATE_GAP_NS, 5 * took);
         }
@@ -952,9 +957,9 @@ static void scan_idle(void *ctx)
 static void scan_tick(struct scan *sc)
 {
     sc->lines_to_tick = sc->tick_lines;
-    /* A stream that never pauses (a busy journal) never runs the idle hook: commit by time. */
+    /* A stream that never pauses (a busy journal): commit by time. */
     if (sc->opt.follow && clock_mono_ns() - sc->committed_ns >= SCAN_FOLLOW_COMMIT_NS)
-        scan_idle(sc);
+        scan_pause(sc);
     else if (sc->sink.tick)
         sc->sink.tick(sc->sink.ctx, sc);
 }
@@ -1104,7 +1109,10 @@ static int scan_stream(struct scan *sc, struct source *src, struct stream_info *
     struct hl_err serr;
     hl_err_clear(&serr);
     int max_depth = sc->opt.max_depth;
-    if (source_sniff(src, &what, &serr) < 0) {
+    int sniffed;
+    while ((sniffed = source_sniff(src, &what, &serr)) == HL_PAUSE)
+        scan_pause(sc);
+    if (sniffed < 0) {
         if (serr.sys_errno == EINTR && stopping(sc))
             return 0;
         report_problem(sc, &serr, false);
@@ -1188,7 +1196,7 @@ static int scan_file(struct scan *sc, const char *path, const char *label, struc
     int64_t mtime, size;
     struct hl_err open_err;
     hl_err_clear(&open_err);
-    const struct source_wait wait = { .idle = scan_idle, .ctx = sc, .stop = sc->stop };
+    const struct source_wait wait = { .stop = sc->stop };
     if (source_open_file(path, &wait, &src, &mtime, &size, &open_err) < 0 ||
         (label != path && source_relabel(src, label, &open_err) < 0)) {
         if (open_err.code == HL_ENOMEM) {

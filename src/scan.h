@@ -59,7 +59,7 @@ struct scan_options {
  * (rule, host) pairs (mark_dirty in scan.c). */
 #define SCAN_DIRTY_KEYS 4096
 
-/* Least time between two incident updates at pauses of the input (scan_idle in scan.c). */
+/* Least time between two incident updates at pauses of the input (scan_pause in scan.c). */
 #define SCAN_UPDATE_GAP_NS 1000000000LL
 
 /* The storage thread's ring: a few thousand findings in flight. Small enough that every scan
@@ -152,7 +152,7 @@ struct scan {
     size_t dirty_keys;           /* groups marked since the last update (mark_dirty) */
     bool dirty_any;              /* something was marked since the last update */
     int64_t clock_at_update_us;  /* max_ts_us at the last update */
-    int64_t next_update_ns;      /* CLOCK_MONOTONIC before which an idle does not update */
+    int64_t next_update_ns;      /* CLOCK_MONOTONIC before which a pause does not update */
     const char **carry_programs; /* owned array (names borrowed from the rules): the programs
                                     of carry rules, whose lines are noted; NULL entry = any */
     size_t *carry_program_len;   /* owned: strlen of each */
@@ -165,7 +165,7 @@ struct scan {
     const char *stream_label;          /* borrowed: label of the text stream being read, or NULL */
     unsigned tick_lines;               /* lines between sink ticks; 0 for none */
     unsigned lines_to_tick;            /* lines left until the next tick */
-    int64_t committed_ns;              /* CLOCK_MONOTONIC of the last idle commit (follow) */
+    int64_t committed_ns;              /* CLOCK_MONOTONIC of the last commit at a pause (follow) */
 };
 
 /* Fills *ret with how far the scan is. Cheap (one lseek at most); call from sink.tick. */

@@ -84,6 +84,14 @@ ssize_t source_read(struct source *s, void *buf, size_t cap, struct hl_err *err)
     return n;
 }
 
+ssize_t source_read_through(struct source *s, void *buf, size_t cap, struct hl_err *err)
+{
+    ssize_t n;
+    while ((n = source_read(s, buf, cap, err)) == HL_PAUSE)
+        ;
+    return n;
+}
+
 ssize_t source_peek(struct source *s, size_t want, const unsigned char **ret_data,
                     struct hl_err *err)
 {
@@ -102,6 +110,8 @@ ssize_t source_peek(struct source *s, size_t want, const unsigned char **ret_dat
     }
     while (s->peek_len < want) {
         ssize_t n = s->ops->read(s, s->peek + s->peek_len, SOURCE_PEEK_MAX - s->peek_len, err);
+        if (n == HL_PAUSE && memchr(s->peek, '\n', s->peek_len))
+            break; /* a whole line and nothing more waiting: judge it on that */
         if (n < 0)
             return n;
         if (n == 0)

@@ -25,8 +25,9 @@ struct source;
 struct source_ops {
     const char *name; /* "file", "pipe" (may block: read it from the scan thread only),
                          "memory", "gzip", "member" */
-    /* Reads up to cap bytes. Returns >0 bytes, 0 at EOF, or a negative hl_code with err set.
-     * May return fewer bytes than asked for. */
+    /* Reads up to cap bytes. Returns >0 bytes, 0 at EOF, HL_PAUSE when a pipe has no data
+     * yet (read again), or a negative hl_code with err set. May return fewer bytes than
+     * asked for. */
     ssize_t (*read)(struct source *s, void *buf, size_t cap, struct hl_err *err);
     /* Frees impl. May be NULL. */
     void (*close)(struct source *s);
@@ -35,21 +36,16 @@ struct source_ops {
     bool (*ready)(struct source *s);
 };
 
-/* Called before a read that would block (a pipe with no data ready), so a streaming consumer
- * can commit what it has before waiting: `journalctl -f | hsmlog scan -` must not sit on an
- * open transaction. */
-typedef void source_idle_fn(void *ctx);
-
-/* How a layer that may block (a pipe, a tty) waits for data. It waits in poll() with a
- * timeout, never in read(), so a stop request is seen within SOURCE_WAIT_MS even when the
- * signal came just before the wait. Once *stop is set the layer hands out only the bytes
- * the pipe already holds (nothing written before the signal is lost, and a writer that
- * never pauses cannot keep the scan going), then fails as an interrupted read: HL_EIO with
- * sys_errno EINTR. All members may be NULL. */
+/* How a layer that may block (a pipe, a tty) waits for data. A read never sits in read():
+ * when nothing is waiting it returns HL_PAUSE at once, and the next read waits in poll() for
+ * at most SOURCE_WAIT_MS before pausing again. The consumer decides what a pause is for
+ * (`journalctl -f | hsmlog scan -` commits and brings incidents up to date), and a stop
+ * request is seen within SOURCE_WAIT_MS even when the signal came just before the wait. Once
+ * *stop is set the layer hands out only the bytes the pipe already holds (nothing written
+ * before the signal is lost, and a writer that never pauses cannot keep the scan going), then
+ * fails as an interrupted read: HL_EIO with sys_errno EINTR. */
 struct source_wait {
-    source_idle_fn *idle;              /* run before each wait and every SOURCE_WAIT_MS of it */
-    void *ctx;                         /* argument for idle */
-    const volatile sig_atomic_t *stop; /* borrowed: set by a signal handler */
+    const volatile sig_atomic_t *stop; /* borrowed: set by a signal handler, or NULL */
 };
 
 #define SOURCE_WAIT_MS 1000
@@ -88,11 +84,18 @@ void source_free(struct source *s);
 /* Reads up to cap bytes, replaying peeked bytes first. Same contract as source_ops.read. */
 HL_NODISCARD ssize_t source_read(struct source *s, void *buf, size_t cap, struct hl_err *err);
 
+/* Like source_read(), but reads again after a pause instead of returning HL_PAUSE: for a
+ * consumer that cannot stop midway (libarchive's read callback). It still returns when a
+ * stop request ends the pipe. */
+HL_NODISCARD ssize_t source_read_through(struct source *s, void *buf, size_t cap,
+                                         struct hl_err *err);
+
 /* Makes at least want bytes (fewer at EOF; at most SOURCE_PEEK_MAX) available at *ret_data
  * without consuming them. Over a pipe it also stops short once a whole line is buffered and
  * no more data is waiting: a live stream is judged on its first line instead of waiting for
- * want bytes that may come only minutes later. Returns the number available (0 for an empty source)
- * or a negative hl_code. *ret_data is valid until the next source call. */
+ * want bytes that may come only minutes later. Returns the number available (0 for an empty
+ * source), HL_PAUSE when a pipe has too little yet (what it gave is kept: peek again), or a
+ * negative hl_code. *ret_data is valid until the next source call. */
 HL_NODISCARD ssize_t source_peek(struct source *s, size_t want, const unsigned char **ret_data,
                                  struct hl_err *err);
 

@@ -44,7 +44,7 @@ struct archive_walk {
 static la_ssize_t read_cb(struct archive *a, void *ctx, const void **ret_buf)
 {
     struct archive_walk *w = ctx;
-    ssize_t n = source_read(w->upstream, w->block, sizeof(w->block), &w->up_err);
+    ssize_t n = source_read_through(w->upstream, w->block, sizeof(w->block), &w->up_err);
     if (n < 0) {
         w->up_failed = true;
         archive_set_error(a, EIO, "%s", w->up_err.msg);

@@ -1,10 +1,9 @@
 /* The bottom layer: a file descriptor (a file, stdin, a pipe). Reads go straight into the
  * caller's buffer. A descriptor that may block gets the ops named "pipe": it waits in poll()
- * with a timeout, runs the idle hook before waiting and every SOURCE_WAIT_MS of it so that
- * `journalctl -f` input commits its findings while it waits, and notices a stop request even when
- * the signal came just before the wait. The layers above must read a pipe from the scan thread,
- * where the idle hook may touch the database (source_gzip.c reads "file" layers from its own
- * thread). */
+ * with a timeout, never in read(), and returns HL_PAUSE when nothing came, first at once and
+ * then after each SOURCE_WAIT_MS of waiting, so that its consumer can act on the pause
+ * (`journalctl -f` input commits its findings while it waits); it notices a stop request even
+ * when the signal came just before the wait. */
 #include "source.h"
 
 #include <errno.h>
@@ -20,7 +19,8 @@ struct file_impl {
     int fd;                  /* the descriptor read from */
     bool borrowed;           /* true when the fd is not ours to close (stdin) */
     bool may_block;          /* pipe, socket or tty: poll before reading */
-    struct source_wait wait; /* hooks for a descriptor that may block */
+    struct source_wait wait; /* how a descriptor that may block stops */
+    bool paused;             /* the last read returned HL_PAUSE: the next one waits first */
     bool draining;           /* stop was seen: reading what the pipe held then */
     uint64_t drain_left;     /* bytes still to hand out while draining */
 };
@@ -42,21 +42,22 @@ static ssize_t interrupted(struct source *s, struct hl_err *err)
     return hl_err_errno(err, HL_EIO, s->label, "read interrupted");
 }
 
-/* Waits until the pipe has data (or EOF) or a stop is requested. Returns 1 when a read will
- * not block, 0 when stopping. */
+/* Waits for data (or EOF) on the pipe: not at all after data, SOURCE_WAIT_MS after a pause.
+ * Returns 1 when a read will not block, 0 when a stop is requested, HL_PAUSE when nothing
+ * came. */
 static int pipe_wait(struct file_impl *f)
 {
-    bool idled = false;
-    for (;;) {
-        if (stop_set(f))
-            return 0;
-        int n = poll_in(f->fd, idled ? SOURCE_WAIT_MS : 0);
-        if (n > 0 || (n < 0 && errno != EINTR))
-            return 1;               /* ready, or a poll error that read() will report */
-        if (n == 0 && f->wait.idle) /* before waiting, then once per SOURCE_WAIT_MS of it */
-            f->wait.idle(f->wait.ctx);
-        idled = true;
+    if (stop_set(f))
+        return 0;
+    int n = poll_in(f->fd, f->paused ? SOURCE_WAIT_MS : 0);
+    if (n > 0 || (n < 0 && errno != EINTR)) {
+        f->paused = false;
+        return 1; /* ready, or a poll error that read() will report */
     }
+    if (stop_set(f))
+        return 0;
+    f->paused = true;
+    return HL_PAUSE;
 }
 
 static ssize_t file_read(struct source *s, void *buf, size_t cap, struct hl_err *err)
@@ -73,8 +74,12 @@ static ssize_t file_read(struct source *s, void *buf, size_t cap, struct hl_err 
             if (!f->drain_left)
                 return interrupted(s, err);
             cap = (size_t)HL_MIN(cap, f->drain_left);
-        } else if (!pipe_wait(f)) {
-            return file_read(s, buf, cap, err); /* stop came while waiting: drain */
+        } else {
+            int w = pipe_wait(f);
+            if (w == 0)
+                return file_read(s, buf, cap, err); /* stop came while waiting: drain */
+            if (w < 0)
+                return w;
         }
     }
     for (;;) {

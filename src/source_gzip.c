@@ -160,6 +160,10 @@ static ssize_t inflate_some(struct source *s, struct gzip_impl *g, void *buf, si
     }
     size_t produced = cap - g->z.avail_out;
     g->out_total += produced;
+    /* Upstream has no data yet: zlib's state waits for it, and the bytes so far go out. */
+    bool paused = r == HL_PAUSE;
+    if (paused)
+        r = 0;
     if (r == 0)
         r = decomp_check(&g->lim, g->in_total, g->out_total, s->label, &g->fail_err);
     /* --max-size is exact: hand out the bytes up to it, drop the rest of this block. */
@@ -177,7 +181,7 @@ static ssize_t inflate_some(struct source *s, struct gzip_impl *g, void *buf, si
             *err = g->fail_err;
         return r;
     }
-    return (ssize_t)produced;
+    return produced || !paused ? (ssize_t)produced : HL_PAUSE;
 }
 
 static void *reader_main(void *arg)

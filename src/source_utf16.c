@@ -116,6 +116,8 @@ static ssize_t utf16_read(struct source *s, void *buf, size_t cap, struct hl_err
             u->len -= u->pos;
             u->pos = 0;
             ssize_t r = source_read(s->upstream, u->in + u->len, sizeof(u->in) - u->len, err);
+            if (r == HL_PAUSE)
+                return n ? (ssize_t)n : r;
             if (r < 0) {
                 /* What was decoded before the error goes out first, the error next time. */
                 u->failed = (int)r;

@@ -1,8 +1,11 @@
 /* Unit tests for lines: splitting, CR and BOM stripping, a last line without newline, NUL
  * bytes, the max_line cut with its resync, line numbers, results that do not depend on how
  * the source chunks its reads, and a read error delivered after the lines read before it. */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lines.h"
 #include "source.h"
@@ -407,6 +410,61 @@ static void lines_read_error_with_small_reads_loses_no_line(void)
     }
 }
 
+static void lines_over_a_pipe_pause_and_keep_the_partial_line(void)
+{
+    int fds[2];
+    CHECK_INT(pipe(fds), 0);
+    struct source *src = NULL;
+    struct hl_err err;
+    CHECK_INT(source_open_fd(fds[0], false, "pipe", NULL, &src, &err), 0);
+    struct lines l;
+    CHECK_INT(lines_init(&l, src, 0, 0, &err), 0);
+    struct strv line;
+    CHECK_INT(write(fds[1], "one\ntw", 6), 6);
+    CHECK_INT(lines_next(&l, &line, &err), 1);
+    CHECK_STRN(line.p, line.n, "one");
+    CHECK_INT(lines_next(&l, &line, &err), HL_PAUSE); /* "tw" waits for its newline */
+    CHECK_INT(write(fds[1], "o\nthree", 7), 7);
+    CHECK_INT(lines_next(&l, &line, &err), 1);
+    CHECK_STRN(line.p, line.n, "two");
+    CHECK_INT(lines_next(&l, &line, &err), HL_PAUSE);
+    close(fds[1]); /* the end of input ends the last line */
+    CHECK_INT(lines_next(&l, &line, &err), 1);
+    CHECK_STRN(line.p, line.n, "three");
+    CHECK_INT(lines_next(&l, &line, &err), 0);
+    CHECK_INT(l.line_no, 3);
+    lines_release(&l);
+    source_free(src);
+}
+
+/* A stop request ends a pipe after what it held when the stop came, as an interrupted read;
+ * nothing written before the stop is lost. */
+static void lines_over_a_pipe_drain_then_stop(void)
+{
+    int fds[2];
+    CHECK_INT(pipe(fds), 0);
+    volatile sig_atomic_t stop = 0;
+    struct source_wait wait = { .stop = &stop };
+    struct source *src = NULL;
+    struct hl_err err;
+    CHECK_INT(source_open_fd(fds[0], false, "pipe", &wait, &src, &err), 0);
+    struct lines l;
+    CHECK_INT(lines_init(&l, src, 0, 0, &err), 0);
+    struct strv line;
+    CHECK_INT(lines_next(&l, &line, &err), HL_PAUSE);
+    CHECK_INT(write(fds[1], "a\nb\n", 4), 4);
+    stop = 1;
+    CHECK_INT(lines_next(&l, &line, &err), 1);
+    CHECK_STRN(line.p, line.n, "a");
+    CHECK_INT(lines_next(&l, &line, &err), 1);
+    CHECK_STRN(line.p, line.n, "b");
+    CHECK_INT(lines_next(&l, &line, &err), HL_EIO);
+    CHECK_INT(err.sys_errno, EINTR);
+    lines_release(&l);
+    source_free(src);
+    close(fds[1]);
+}
+
 int main(void)
 {
     TAP_RUN(lines_splits_on_newline);
@@ -425,5 +483,7 @@ int main(void)
     TAP_RUN(lines_result_does_not_depend_on_read_size);
     TAP_RUN(lines_read_error_comes_after_buffered_lines);
     TAP_RUN(lines_read_error_with_small_reads_loses_no_line);
+    TAP_RUN(lines_over_a_pipe_pause_and_keep_the_partial_line);
+    TAP_RUN(lines_over_a_pipe_drain_then_stop);
     return tap_done();
 }

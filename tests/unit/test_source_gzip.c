@@ -4,6 +4,7 @@
  * waits on a full ring (no hang, no leak: run under ASan and TSan). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "source.h"
@@ -137,6 +138,55 @@ static void gzip_truncated_delivers_decoded_bytes_then_error(void)
     free(text);
 }
 
+/* Reads src until it pauses or ends; returns the last result. */
+static ssize_t read_until_pause(struct source *src, char *out, size_t cap, size_t *n)
+{
+    struct hl_err err;
+    ssize_t r = 0;
+    while (*n < cap && (r = source_read(src, out + *n, cap - *n, &err)) > 0)
+        *n += (size_t)r;
+    return *n == cap ? 0 : r;
+}
+
+/* A gzip stream arriving through a pipe in two halves: the layer hands out what the first
+ * half decodes to, then pauses with zlib's state kept, and goes on when the rest comes. */
+static void gzip_over_a_pipe_pauses_and_resumes(void)
+{
+    size_t len = 100000, cap = len + 4096, used = 0;
+    char *text = make_text(len);
+    unsigned char *gz = malloc(cap);
+    char *out = malloc(len);
+    CHECK_INT(gzip_member(text, len, gz, cap, &used), 0);
+    int fds[2];
+    CHECK_INT(pipe(fds), 0);
+    struct decomp_limits lim = {
+        .max_size = DECOMP_DEFAULT_MAX_SIZE,
+        .max_ratio = DECOMP_DEFAULT_MAX_RATIO,
+        .ratio_floor = DECOMP_DEFAULT_RATIO_FLOOR,
+    };
+    struct source *pipe_src = NULL, *src = NULL;
+    struct hl_err err;
+    CHECK_INT(source_open_fd(fds[0], false, "pipe", NULL, &pipe_src, &err), 0);
+    CHECK(source_is_pipe(pipe_src));
+    CHECK_INT(source_gzip_new(pipe_src, &lim, &src, &err), 0);
+    size_t half = used / 2, n = 0;
+    CHECK_INT(write(fds[1], gz, half), (ssize_t)half);
+    CHECK_INT(read_until_pause(src, out, len, &n), HL_PAUSE);
+    CHECK(n > 0 && n < len);
+    CHECK_INT(source_read(src, out + n, len - n, &err), HL_PAUSE); /* again: nothing new */
+    CHECK_INT(write(fds[1], gz + half, used - half), (ssize_t)(used - half));
+    close(fds[1]);
+    CHECK_INT(read_until_pause(src, out, len, &n), 0);
+    CHECK_INT(n, len);
+    CHECK(memcmp(out, text, len) == 0);
+    CHECK_INT(source_read(src, out, len, &err), 0);
+    source_free(src);
+    source_free(pipe_src);
+    free(out);
+    free(gz);
+    free(text);
+}
+
 static void gzip_closes_while_reader_waits_on_full_ring(void)
 {
     char *text = make_text(TEXT_LEN);
@@ -176,5 +226,6 @@ int main(void)
     TAP_RUN(gzip_truncated_delivers_decoded_bytes_then_error);
     TAP_RUN(gzip_closes_while_reader_waits_on_full_ring);
     TAP_RUN(gzip_closes_without_reading);
+    TAP_RUN(gzip_over_a_pipe_pauses_and_resumes);
     return tap_done();
 }
