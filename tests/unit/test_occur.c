@@ -120,6 +120,14 @@ static void db_spills_to_temp_table_and_resets_per_source(void)
     CHECK(!db.seen_spilled);
     CHECK_INT(occurrence(&db, 2), 1);
     CHECK_INT(occurrence(&db, 5), 1);
+    /* b spills too: into a temp table emptied of a's counts, which would clash with b's or
+     * count on from a's. */
+    CHECK_INT(occurrence(&db, 1), 1);
+    CHECK_INT(occurrence(&db, 3), 1);
+    CHECK_INT(occurrence(&db, 4), 1); /* the table is full: spill */
+    CHECK(db.seen_spilled);
+    CHECK_INT(occurrence(&db, 1), 2);
+    CHECK_INT(occurrence(&db, 3), 2);
     close_scan(dir, &db);
 }
 

@@ -368,6 +368,7 @@ static void pri_before_bare_tag_is_bare_with_pri(void)
 static void out_of_range_pri_before_bare_tag_is_not_a_pri(void)
 {
     /* struct record: pri is 0..191 or -1, whatever the line claims. */
+    CHECK_INT(parse("<192>NTLS[99]: msg")->pri, -1); /* one past the last */
     CHECK_INT(parse("<999>NTLS[99]: msg")->pri, -1);
     CHECK_INT(parse("<9999>NTLS[99]: msg")->pri, -1);
     CHECK_INT(parse("<>NTLS[99]: msg")->pri, -1);

@@ -97,6 +97,22 @@ static void iso_with_hour_only_offset_is_converted(void)
     CHECK_INT(us, INT64_C(1795857243) * US);
 }
 
+/* Offsets run from -12:00 to +14:00: New Zealand's summer time is +13:00 (Pacific/Auckland),
+ * Kiribati's Line Islands +14:00 (Pacific/Kiritimati), Baker Island -12:00. */
+static void iso_offsets_past_twelve_hours_are_converted(void)
+{
+    int64_t us;
+    bool zoned;
+
+    CHECK_INT(iso("2026-11-28T22:14:03+13:00", 0, &us, &zoned), 25);
+    CHECK(zoned);
+    CHECK_INT(us, INT64_C(1795857243) * US);
+    CHECK_INT(iso("2026-11-28T23:14:03+1400", 0, &us, &zoned), 24);
+    CHECK_INT(us, INT64_C(1795857243) * US);
+    CHECK_INT(iso("2026-11-27T21:14:03-12:00", 0, &us, &zoned), 25);
+    CHECK_INT(us, INT64_C(1795857243) * US);
+}
+
 static void iso_without_zone_uses_default_offset(void)
 {
     int64_t us;
@@ -591,6 +607,7 @@ int main(void)
     TAP_RUN(iso_with_colon_offset_is_converted);
     TAP_RUN(iso_with_compact_negative_offset_is_converted);
     TAP_RUN(iso_with_hour_only_offset_is_converted);
+    TAP_RUN(iso_offsets_past_twelve_hours_are_converted);
     TAP_RUN(iso_without_zone_uses_default_offset);
     TAP_RUN(iso_fraction_is_scaled_to_microseconds);
     TAP_RUN(iso_rejects_impossible_dates);
