@@ -11,6 +11,7 @@
 #include "db.h"
 #include "incident.h"
 #include "out.h"
+#include "parse_time.h"
 #include "rule.h"
 
 /* Exit statuses, documented in README.md and `hsmlog --help`. */
@@ -147,6 +148,36 @@ int app_option_error(const char *command, char **argv, int c, const struct optio
  * EXIT_USAGE after printing why. */
 int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt,
                         const struct out_column *cols);
+
+/* What `incidents` and `report` show: incidents active since a time, of one host, of one rule,
+ * only open ones. Filled by incident_filter_options(), completed against the database by
+ * incident_filter_since() (cmd_incidents.c). */
+struct incident_filter {
+    char since[PARSE_TIME_ISO_LEN]; /* stored-time text incidents are compared with */
+    bool has_since;                 /* --since was given */
+    int64_t since_back_us;          /* a duration --since, resolved by incident_filter_since() */
+    bool since_is_back;             /* --since was a duration */
+    const char *host;               /* borrowed from argv: --host, or NULL */
+    const char *rule;               /* borrowed from argv: --rule, or NULL */
+    bool open_only;                 /* --open */
+};
+
+/* Parses the options of incidents or report (name, with usage for --help) into f, fmt and
+ * rebuild; returns -1 to go on, else an exit status after --help or a usage error. */
+int incident_filter_options(int argc, char **argv, struct app *app, const char *name,
+                            const char *usage, struct incident_filter *f, enum out_format *fmt,
+                            bool *rebuild);
+
+/* Binds f to ?1 (since), ?2 (host), ?3 (rule) and ?4 (open only) of st. */
+void incident_filter_bind(sqlite3_stmt *st, const struct incident_filter *f);
+
+/* Resolves a duration --since against the log clock of db. Returns 0, or EXIT_USAGE after
+ * saying why (name is the command, in the message). */
+int incident_filter_since(const char *name, struct db *db, struct incident_filter *f);
+
+/* Checks a --rule (NULL: none) against the rules db knows. Returns 0, or EXIT_USAGE after
+ * saying that no such rule exists. */
+int incident_filter_check_rule(const char *name, struct db *db, const char *rule);
 
 /* The text of a `hsmlog help TOPIC` topic that is not a command, or NULL. */
 const char *help_topic(const char *name);

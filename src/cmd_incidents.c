@@ -1,5 +1,5 @@
-/* `hsmlog incidents` (the incident list, newest first, cause beside effect) and
- * `hsmlog report` (per host, a timeline of incidents with their remedies, for a ticket). */
+/* `hsmlog incidents`: the incident list, newest first, cause beside effect; and the filter
+ * (--since, --host, --rule, --open) that `hsmlog report` (cmd_report.c) shares with it. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,6 @@
 #include "out.h"
 #include "parse_time.h"
 #include "rule.h"
-#include "term.h"
 
 static const char incidents_usage[] =
         "usage: hsmlog incidents [--since TIME] [--host HOST] [--rule RULE] [--open]\n"
@@ -47,43 +46,9 @@ static const char incidents_usage[] =
         "\n"
         "Exit status: 0 ok, 2 usage or database error (also an unknown --rule).\n";
 
-static const char report_usage[] =
-        "usage: hsmlog report [--since TIME] [--host HOST] [--rule RULE] [--open]\n"
-        "\n"
-        "Prints, per host, a timeline of incidents with the probable cause and the remedy of\n"
-        "each: the text to paste into a support ticket. Log text in it is shown escaped\n"
-        "(see 'hsmlog help formats'). For the same incidents as data, or to rebuild them,\n"
-        "use 'hsmlog incidents' (--format, --rebuild).\n"
-        "\n"
-        "Options:\n"
-        "      --since TIME    incidents active at or after TIME (every open one is):\n"
-        "                      2026-11-28, 2026-11-28T14:00 (UTC, as times are stored and\n"
-        "                      shown; a time with seconds may end in Z or +01:00), or a\n"
-        "                      duration (90m, 12h, 7d) back from the latest log time in the\n"
-        "                      database, not from the wall clock\n"
-        "      --host HOST     only this host (any case: host names are case-insensitive)\n"
-        "      --rule RULE     only this rule id; a rule the database does not know is an\n"
-        "                      error ('hsmlog rules list' shows them)\n"
-        "      --open          only incidents still open\n" APP_COMMON_HELP "\n"
-        "Examples:\n"
-        "  hsmlog report --since 7d\n"
-        "  hsmlog report --host hsm-a1 --open\n"
-        "\n"
-        "Exit status: 0 ok, 2 usage or database error (also an unknown --rule).\n";
-
-struct filter {
-    char since[PARSE_TIME_ISO_LEN];
-    bool has_since;
-    int64_t since_back_us; /* a duration --since, resolved by since_from_log_clock() */
-    bool since_is_back;
-    const char *host;
-    const char *rule;
-    bool open_only;
-};
-
 /* Turns --since into the ISO text incidents are compared with, or for a duration into
  * f->since_back_us. */
-static int since_parse(const char *arg, struct filter *f)
+static int since_parse(const char *arg, struct incident_filter *f)
 {
     int64_t us;
     bool zoned;
@@ -122,7 +87,7 @@ static const char incidents_sql[] =
         " AND (?4 = 0 OR i.state = 'open')"
         " ORDER BY i.first_ts IS NULL, i.first_ts DESC, i.id DESC";
 
-static void bind_filter(sqlite3_stmt *st, const struct filter *f)
+void incident_filter_bind(sqlite3_stmt *st, const struct incident_filter *f)
 {
     if (f->has_since)
         sqlite3_bind_text(st, 1, f->since, -1, SQLITE_STATIC);
@@ -177,8 +142,9 @@ enum {
     }
 
 /* Parses the options of incidents or report; returns -1 to go on, else an exit status. */
-static int parse_options(int argc, char **argv, struct app *app, const char *name,
-                         const char *usage, struct filter *f, enum out_format *fmt, bool *rebuild)
+int incident_filter_options(int argc, char **argv, struct app *app, const char *name,
+                            const char *usage, struct incident_filter *f, enum out_format *fmt,
+                            bool *rebuild)
 {
     static const struct option options[] = {
         APP_LONG_OPTIONS,
@@ -243,7 +209,7 @@ static int parse_options(int argc, char **argv, struct app *app, const char *nam
 /* Resolves a duration --since against the log clock: the latest log time any scan saw
  * (scans.last_ts), which is also what incidents are judged by; the wall clock only when no
  * scan saw a time. Returns 0, or EXIT_USAGE after saying why. */
-static int since_from_log_clock(const char *name, struct db *db, struct filter *f)
+int incident_filter_since(const char *name, struct db *db, struct incident_filter *f)
 {
     if (!f->has_since || !f->since_is_back)
         return 0;
@@ -270,7 +236,7 @@ static int since_from_log_clock(const char *name, struct db *db, struct filter *
 /* Checks --rule against the rules the database knows (the rules table, which every scan and
  * --rebuild fill with the loaded rules, and the incidents of rules since removed). Returns
  * 0, or EXIT_USAGE after saying that no such rule exists. */
-static int check_rule(const char *name, struct db *db, const char *rule)
+int incident_filter_check_rule(const char *name, struct db *db, const char *rule)
 {
     static const char sql[] =
             "SELECT EXISTS (SELECT 1 FROM rules WHERE id = ?1)"
@@ -300,10 +266,11 @@ static int check_rule(const char *name, struct db *db, const char *rule)
 
 int cmd_incidents(int argc, char **argv, struct app *app)
 {
-    struct filter f = { 0 };
+    struct incident_filter f = { 0 };
     enum out_format fmt = OUT_TABLE;
     bool rebuild = false;
-    int status = parse_options(argc, argv, app, "incidents", incidents_usage, &f, &fmt, &rebuild);
+    int status = incident_filter_options(argc, argv, app, "incidents", incidents_usage, &f, &fmt,
+                                         &rebuild);
     if (status >= 0)
         return status;
     char *path = app_db_path(app);
@@ -326,9 +293,9 @@ int cmd_incidents(int argc, char **argv, struct app *app)
         status = EXIT_USAGE;
     }
     if (status == 0)
-        status = check_rule("incidents", &db, f.rule);
+        status = incident_filter_check_rule("incidents", &db, f.rule);
     if (status == 0)
-        status = since_from_log_clock("incidents", &db, &f);
+        status = incident_filter_since("incidents", &db, &f);
     if (status == 0) {
         /* out.h lists these priorities: what stays on a narrow terminal. */
         static const struct out_column cols[] = {
@@ -338,159 +305,8 @@ int cmd_incidents(int argc, char **argv, struct app *app)
             { "count", OUT_COL_TEXT, 7, 0 },           { "state", OUT_COL_TEXT, 6, 0 },
             { "summary", OUT_COL_TEXT, 3, 24 },        { "cause", OUT_COL_TEXT, 9, 0 },
         };
-        bind_filter(st, &f);
+        incident_filter_bind(st, &f);
         status = cmd_print_statement(db.h, st, fmt, cols);
-    }
-    sqlite3_finalize(st);
-    db_close(&db);
-    free(path);
-    return status;
-}
-
-/* ---- report ----------------------------------------------------------------------------- */
-
-/* Prints text wrapped at width columns, each line after indent spaces. */
-static void print_wrapped(const char *text, int indent, int width)
-{
-    const char *p = text;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        size_t n = strlen(p), cut = n;
-        if ((int)n > width - indent) {
-            cut = (size_t)(width - indent);
-            while (cut > 0 && p[cut] != ' ')
-                cut--;
-            if (cut == 0)
-                cut = (size_t)(width - indent);
-        }
-        printf("%*s%.*s\n", indent, "", (int)cut, p);
-        p += cut;
-    }
-}
-
-/* Log text made safe for a terminal (see term_escape_cell()), as a C string valid until b changes.
- * On failure (out of memory) it shows nothing rather than the raw text. */
-static const char *safe(struct buf *b, const unsigned char *text)
-{
-    buf_reset(b);
-    if (text && term_escape_cell(b, (const char *)text, strlen((const char *)text)) < 0)
-        buf_reset(b);
-    return buf_cstr(b);
-}
-
-/* A stored time to the second: "2026-11-28 14:02:51". */
-static const char *short_ts(const unsigned char *ts, char out[24])
-{
-    if (!ts)
-        return "(no time)";
-    snprintf(out, 24, "%.10s %.8s", (const char *)ts, (const char *)ts + 11);
-    return out;
-}
-
-int cmd_report(int argc, char **argv, struct app *app)
-{
-    struct filter f = { 0 };
-    enum out_format fmt = OUT_TABLE;
-    bool rebuild = false;
-    int status = parse_options(argc, argv, app, "report", report_usage, &f, &fmt, &rebuild);
-    if (status >= 0)
-        return status;
-    status = EXIT_OK;
-    char *path = app_db_path(app);
-    if (!path)
-        return EXIT_USAGE;
-    struct db db = { 0 };
-    struct hl_err err;
-    hl_err_clear(&err);
-    if (db_open(&db, path, true, app_note_db_upgrade, &err) < 0) {
-        diag_err(&err);
-        free(path);
-        return EXIT_USAGE;
-    }
-    /* Per host, oldest first: a timeline reads forwards. */
-    static const char sql[] =
-            "SELECT coalesce(i.host, '(no host)'), i.id, i.severity, i.rule_id, i.first_ts,"
-            " i.last_ts, i.count, i.state, i.summary, r.remedy, c.id, c.rule_id, c.host, c.summary"
-            " FROM incidents i LEFT JOIN rules r ON r.id = i.rule_id"
-            " LEFT JOIN incidents c ON c.id = i.cause_incident_id"
-            " WHERE (?1 IS NULL OR i.state = 'open' OR coalesce(i.last_ts, i.first_ts) >= ?1)"
-            " AND (?2 IS NULL OR i.host = ?2 COLLATE NOCASE) AND (?3 IS NULL OR i.rule_id = ?3)"
-            " AND (?4 = 0 OR i.state = 'open')"
-            " ORDER BY i.host IS NULL, i.host, i.first_ts IS NULL, i.first_ts, i.id";
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db.h, sql, -1, &st, NULL) != SQLITE_OK) {
-        diag_error("report",
-                   "%s: %s (a database from an older hsmlog is upgraded by 'hsmlog incidents "
-                   "--rebuild' or the next scan)",
-                   path, sqlite3_errmsg(db.h));
-        status = EXIT_USAGE;
-    } else if ((status = check_rule("report", &db, f.rule)) == 0 &&
-               (status = since_from_log_clock("report", &db, &f)) == 0) {
-        bind_filter(st, &f);
-        /* Host, summaries and remedies may carry log text: every one is escaped. */
-        struct buf host, b1, b2, b3;
-        buf_init(&host, 0);
-        buf_init(&b1, 0);
-        buf_init(&b2, 0);
-        buf_init(&b3, 0);
-        int width = term_width(fileno(stdout));
-        width = width < 40 ? (width ? 40 : 96) : HL_MIN(width, 96);
-        unsigned long n = 0;
-        int rc;
-        char since[24];
-        printf("hsmlog report%s%s\n", f.has_since ? " since " : "",
-               f.has_since ? short_ts((const unsigned char *)f.since, since) : "");
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *h = safe(&b1, sqlite3_column_text(st, 0));
-            if (n == 0 || strcmp(h, buf_cstr(&host)) != 0) {
-                buf_reset(&host);
-                if (buf_adds(&host, h) < 0)
-                    buf_reset(&host);
-                printf("\n== %s ==\n", h);
-            }
-            n++;
-            char a[24], b[24];
-            const unsigned char *first = sqlite3_column_text(st, 4);
-            const unsigned char *last = sqlite3_column_text(st, 5);
-            char sev[16];
-            snprintf(sev, sizeof(sev), "%s", (const char *)sqlite3_column_text(st, 2));
-            for (char *p = sev; *p; p++)
-                *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-            printf("\n%s", short_ts(first, a));
-            if (last && first && strcmp((const char *)first, (const char *)last) != 0)
-                printf(" .. %s", short_ts(last, b));
-            printf("  %s  %s  #%lld  [%s, %lld finding%s]\n", sev,
-                   safe(&b1, sqlite3_column_text(st, 3)), (long long)sqlite3_column_int64(st, 1),
-                   safe(&b2, sqlite3_column_text(st, 7)), (long long)sqlite3_column_int64(st, 6),
-                   sqlite3_column_int64(st, 6) == 1 ? "" : "s");
-            print_wrapped(safe(&b1, sqlite3_column_text(st, 8)), 4, width);
-            if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
-                char cause[512];
-                const unsigned char *ch = sqlite3_column_text(st, 12);
-                snprintf(cause, sizeof(cause), "Probable cause: #%lld %s on %s: %s",
-                         (long long)sqlite3_column_int64(st, 10),
-                         safe(&b1, sqlite3_column_text(st, 11)), ch ? safe(&b2, ch) : "(no host)",
-                         safe(&b3, sqlite3_column_text(st, 13)));
-                print_wrapped(cause, 4, width);
-            }
-            if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
-                char remedy[4096];
-                snprintf(remedy, sizeof(remedy), "Remedy: %s",
-                         safe(&b1, sqlite3_column_text(st, 9)));
-                print_wrapped(remedy, 4, width);
-            }
-        }
-        buf_release(&host);
-        buf_release(&b1);
-        buf_release(&b2);
-        buf_release(&b3);
-        if (rc != SQLITE_DONE) {
-            diag_error("report", "%s", sqlite3_errmsg(db.h));
-            status = EXIT_USAGE;
-        } else if (n == 0) {
-            printf("\nNo incidents.\n");
-        }
     }
     sqlite3_finalize(st);
     db_close(&db);

@@ -1,0 +1,185 @@
+/* `hsmlog report`: per host, a timeline of incidents with their probable causes and remedies,
+ * the text to paste into a support ticket. It reads the incidents `hsmlog scan` built, with
+ * the filter of `hsmlog incidents` (cmd_incidents.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "diag.h"
+#include "term.h"
+
+static const char report_usage[] =
+        "usage: hsmlog report [--since TIME] [--host HOST] [--rule RULE] [--open]\n"
+        "\n"
+        "Prints, per host, a timeline of incidents with the probable cause and the remedy of\n"
+        "each: the text to paste into a support ticket. Log text in it is shown escaped\n"
+        "(see 'hsmlog help formats'). For the same incidents as data, or to rebuild them,\n"
+        "use 'hsmlog incidents' (--format, --rebuild).\n"
+        "\n"
+        "Options:\n"
+        "      --since TIME    incidents active at or after TIME (every open one is):\n"
+        "                      2026-11-28, 2026-11-28T14:00 (UTC, as times are stored and\n"
+        "                      shown; a time with seconds may end in Z or +01:00), or a\n"
+        "                      duration (90m, 12h, 7d) back from the latest log time in the\n"
+        "                      database, not from the wall clock\n"
+        "      --host HOST     only this host (any case: host names are case-insensitive)\n"
+        "      --rule RULE     only this rule id; a rule the database does not know is an\n"
+        "                      error ('hsmlog rules list' shows them)\n"
+        "      --open          only incidents still open\n" APP_COMMON_HELP "\n"
+        "Examples:\n"
+        "  hsmlog report --since 7d\n"
+        "  hsmlog report --host hsm-a1 --open\n"
+        "\n"
+        "Exit status: 0 ok, 2 usage or database error (also an unknown --rule).\n";
+
+/* Prints text wrapped at width columns, each line after indent spaces. */
+static void print_wrapped(const char *text, int indent, int width)
+{
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        size_t n = strlen(p), cut = n;
+        if ((int)n > width - indent) {
+            cut = (size_t)(width - indent);
+            while (cut > 0 && p[cut] != ' ')
+                cut--;
+            if (cut == 0)
+                cut = (size_t)(width - indent);
+        }
+        printf("%*s%.*s\n", indent, "", (int)cut, p);
+        p += cut;
+    }
+}
+
+/* Log text made safe for a terminal (see term_escape_cell()), as a C string valid until b changes.
+ * On failure (out of memory) it shows nothing rather than the raw text. */
+static const char *safe(struct buf *b, const unsigned char *text)
+{
+    buf_reset(b);
+    if (text && term_escape_cell(b, (const char *)text, strlen((const char *)text)) < 0)
+        buf_reset(b);
+    return buf_cstr(b);
+}
+
+/* A stored time to the second: "2026-11-28 14:02:51". */
+static const char *short_ts(const unsigned char *ts, char out[24])
+{
+    if (!ts)
+        return "(no time)";
+    snprintf(out, 24, "%.10s %.8s", (const char *)ts, (const char *)ts + 11);
+    return out;
+}
+
+int cmd_report(int argc, char **argv, struct app *app)
+{
+    struct incident_filter f = { 0 };
+    enum out_format fmt = OUT_TABLE;
+    bool rebuild = false;
+    int status =
+            incident_filter_options(argc, argv, app, "report", report_usage, &f, &fmt, &rebuild);
+    if (status >= 0)
+        return status;
+    status = EXIT_OK;
+    char *path = app_db_path(app);
+    if (!path)
+        return EXIT_USAGE;
+    struct db db = { 0 };
+    struct hl_err err;
+    hl_err_clear(&err);
+    if (db_open(&db, path, true, app_note_db_upgrade, &err) < 0) {
+        diag_err(&err);
+        free(path);
+        return EXIT_USAGE;
+    }
+    /* Per host, oldest first: a timeline reads forwards. */
+    static const char sql[] =
+            "SELECT coalesce(i.host, '(no host)'), i.id, i.severity, i.rule_id, i.first_ts,"
+            " i.last_ts, i.count, i.state, i.summary, r.remedy, c.id, c.rule_id, c.host, c.summary"
+            " FROM incidents i LEFT JOIN rules r ON r.id = i.rule_id"
+            " LEFT JOIN incidents c ON c.id = i.cause_incident_id"
+            " WHERE (?1 IS NULL OR i.state = 'open' OR coalesce(i.last_ts, i.first_ts) >= ?1)"
+            " AND (?2 IS NULL OR i.host = ?2 COLLATE NOCASE) AND (?3 IS NULL OR i.rule_id = ?3)"
+            " AND (?4 = 0 OR i.state = 'open')"
+            " ORDER BY i.host IS NULL, i.host, i.first_ts IS NULL, i.first_ts, i.id";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db.h, sql, -1, &st, NULL) != SQLITE_OK) {
+        diag_error("report",
+                   "%s: %s (a database from an older hsmlog is upgraded by 'hsmlog incidents "
+                   "--rebuild' or the next scan)",
+                   path, sqlite3_errmsg(db.h));
+        status = EXIT_USAGE;
+    } else if ((status = incident_filter_check_rule("report", &db, f.rule)) == 0 &&
+               (status = incident_filter_since("report", &db, &f)) == 0) {
+        incident_filter_bind(st, &f);
+        /* Host, summaries and remedies may carry log text: every one is escaped. */
+        struct buf host, b1, b2, b3;
+        buf_init(&host, 0);
+        buf_init(&b1, 0);
+        buf_init(&b2, 0);
+        buf_init(&b3, 0);
+        int width = term_width(fileno(stdout));
+        width = width < 40 ? (width ? 40 : 96) : HL_MIN(width, 96);
+        unsigned long n = 0;
+        int rc;
+        char since[24];
+        printf("hsmlog report%s%s\n", f.has_since ? " since " : "",
+               f.has_since ? short_ts((const unsigned char *)f.since, since) : "");
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *h = safe(&b1, sqlite3_column_text(st, 0));
+            if (n == 0 || strcmp(h, buf_cstr(&host)) != 0) {
+                buf_reset(&host);
+                if (buf_adds(&host, h) < 0)
+                    buf_reset(&host);
+                printf("\n== %s ==\n", h);
+            }
+            n++;
+            char a[24], b[24];
+            const unsigned char *first = sqlite3_column_text(st, 4);
+            const unsigned char *last = sqlite3_column_text(st, 5);
+            char sev[16];
+            snprintf(sev, sizeof(sev), "%s", (const char *)sqlite3_column_text(st, 2));
+            for (char *p = sev; *p; p++)
+                *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+            printf("\n%s", short_ts(first, a));
+            if (last && first && strcmp((const char *)first, (const char *)last) != 0)
+                printf(" .. %s", short_ts(last, b));
+            printf("  %s  %s  #%lld  [%s, %lld finding%s]\n", sev,
+                   safe(&b1, sqlite3_column_text(st, 3)), (long long)sqlite3_column_int64(st, 1),
+                   safe(&b2, sqlite3_column_text(st, 7)), (long long)sqlite3_column_int64(st, 6),
+                   sqlite3_column_int64(st, 6) == 1 ? "" : "s");
+            print_wrapped(safe(&b1, sqlite3_column_text(st, 8)), 4, width);
+            if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+                char cause[512];
+                const unsigned char *ch = sqlite3_column_text(st, 12);
+                snprintf(cause, sizeof(cause), "Probable cause: #%lld %s on %s: %s",
+                         (long long)sqlite3_column_int64(st, 10),
+                         safe(&b1, sqlite3_column_text(st, 11)), ch ? safe(&b2, ch) : "(no host)",
+                         safe(&b3, sqlite3_column_text(st, 13)));
+                print_wrapped(cause, 4, width);
+            }
+            if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+                char remedy[4096];
+                snprintf(remedy, sizeof(remedy), "Remedy: %s",
+                         safe(&b1, sqlite3_column_text(st, 9)));
+                print_wrapped(remedy, 4, width);
+            }
+        }
+        buf_release(&host);
+        buf_release(&b1);
+        buf_release(&b2);
+        buf_release(&b3);
+        if (rc != SQLITE_DONE) {
+            diag_error("report", "%s", sqlite3_errmsg(db.h));
+            status = EXIT_USAGE;
+        } else if (n == 0) {
+            printf("\nNo incidents.\n");
+        }
+    }
+    sqlite3_finalize(st);
+    db_close(&db);
+    free(path);
+    return status;
+}
