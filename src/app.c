@@ -1,4 +1,5 @@
-/* Setup shared by the commands: rule discovery, database location, common options. */
+/* Set-up shared by the commands: common options and the option loop, rule discovery and
+ * loading, the database (app_setup(), as the command table's flags ask). */
 #include "cmd.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "lines.h"
 #include "parse_time.h"
 #include "scan.h"
 
@@ -44,6 +46,27 @@ bool app_common_option(struct app *app, int opt, const char *arg)
         return true;
     }
     return false;
+}
+
+int app_parse_options(struct app *app, const struct cmd_options *co, cmd_option_fn *option,
+                      void *args, int argc, char **argv)
+{
+    int c;
+    while ((c = getopt_long(argc, argv, co->shortopts, co->longopts, NULL)) != -1) {
+        if (app_common_option(app, c, optarg))
+            continue;
+        if (c == 'h') {
+            fputs(co->usage, stdout);
+            return EXIT_OK;
+        }
+        /* getopt_long() returns '?' for an unknown option, ':' for a missing argument. */
+        if (c == '?' || c == ':')
+            return app_option_error(co->name, argv, c, co->longopts);
+        int status = option(c, optarg, args);
+        if (status)
+            return status;
+    }
+    return -1;
 }
 
 /* A decimal count up to max, digits only (strtoull alone accepts "-1" and " 5"). */
@@ -119,12 +142,23 @@ int app_input_option(const char *command, int opt, const char *arg, struct scan_
     return 0;
 }
 
-void app_input_zone(struct scan_options *so)
+void app_inputs_finish(struct app_inputs *in, int argc, char **argv)
 {
     struct hl_err err;
-    if (!so->zone.name[0] && parse_zone_local(&so->zone, &err) < 0)
+    if (!in->opt.zone.name[0] && parse_zone_local(&in->opt.zone, &err) < 0)
         diag_warn(NULL, "%s", err.msg);
-    diag_note("times without a zone are read in %s", so->zone.name);
+    diag_note("times without a zone are read in %s", in->opt.zone.name);
+    if (!in->opt.max_line)
+        in->opt.max_line = LINES_DEFAULT_MAX_LINE;
+    in->paths = argv + optind;
+    in->n = argc - optind;
+}
+
+int app_format_option(const char *command, const char *arg, enum out_format *fmt)
+{
+    if (out_format_parse(arg, fmt) < 0)
+        return app_usage_error(command, "--format takes " OUT_FORMAT_NAMES ", not '%s'", arg);
+    return 0;
 }
 
 int app_usage_error(const char *command, const char *fmt, ...)
@@ -330,7 +364,11 @@ void app_rule_dirs_release(struct rule_dirs *d)
     d->n = 0;
 }
 
-int app_load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t *ret_errors)
+/* Loads the rules (the pack from --rules, $HSMLOG_RULES, the data directory or the source
+ * tree, then the site directories' overrides), prints every rule-file error, and prepares
+ * them. Returns 0, or EXIT_USAGE after printing why. With report_only, rule-file errors (and
+ * warnings) are printed but rules that did load are kept. */
+static int load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t *ret_errors)
 {
     struct rule_dirs dirs;
     struct rule_errors errs = { 0 };
@@ -434,4 +472,53 @@ char *app_db_path(const struct app *app)
     if (!path)
         diag_error(NULL, "no database path: give --db PATH or set HSMLOG_DB (HOME is not set)");
     return path;
+}
+
+/* Opens the database for the command; with rules loaded, a writer stores them in it. */
+static int open_db(struct app *app)
+{
+    unsigned f = app->setup;
+    bool writes = f & CMD_WRITES_DB;
+    char *path = app_db_path(app);
+    if (!path)
+        return EXIT_USAGE;
+    if (f & CMD_BULK_WRITES)
+        (void)db_reserve_page_cache(); /* best effort: memory then grows with the caches */
+    struct hl_err err;
+    hl_err_clear(&err);
+    int r = db_open(&app->db_storage, path, !writes, app_note_db_upgrade, &err);
+    if (r == 0 && writes && (f & CMD_READS_RULES))
+        r = db_put_rules(&app->db_storage, &app->rules, &err);
+    free(path);
+    if (r < 0) {
+        diag_err(&err);
+        return EXIT_USAGE;
+    }
+    app->db = &app->db_storage;
+    return 0;
+}
+
+int app_setup(struct app *app)
+{
+    unsigned f = app->setup;
+    if (f & CMD_READS_RULES) {
+        int status = load_rules(app, &app->rules, f & CMD_RULES_LENIENT, &app->rule_errors);
+        if (status)
+            return status;
+    }
+    if ((f & CMD_NEEDS_DB) && !app->no_db)
+        return open_db(app);
+    return 0;
+}
+
+void app_release(struct app *app)
+{
+    db_close(&app->db_storage);
+    app->db = NULL;
+    ruleset_release(&app->rules);
+    free(app->rule_paths);
+    free(app->command_line);
+    app->rule_paths = NULL;
+    app->n_rule_paths = 0;
+    app->command_line = NULL;
 }

@@ -13,6 +13,7 @@
 #include "out.h"
 #include "parse_time.h"
 #include "rule.h"
+#include "scan.h"
 
 /* Exit statuses, documented in README.md and `hsmlog --help`. */
 enum hl_exit {
@@ -22,15 +23,82 @@ enum hl_exit {
     EXIT_INCOMPLETE = 3, /* finished, but some input could not be read in full */
 };
 
-/* State shared by every command: options that apply to all of them. */
+/* What a command needs set up before it runs: the flags of its row in main.c's command table,
+ * which its parse() may change through app->setup when an option or operand decides
+ * (incidents --rebuild, rules path, rules check). app_setup() does it once, in this order:
+ * the rules, then the database. */
+enum cmd_flags {
+    CMD_READS_RULES = 1u << 0,   /* load the rules into app->rules; a rule-file error stops */
+    CMD_RULES_LENIENT = 1u << 1, /* with CMD_READS_RULES: rule-file errors are printed and
+                                  * counted in app->rule_errors, the rules that loaded kept */
+    CMD_NEEDS_DB = 1u << 2,      /* open the database as app->db, read-only; with --no-db none
+                                  * (a command that cannot do without says so in parse()) */
+    CMD_WRITES_DB = 1u << 3,     /* with CMD_NEEDS_DB: open it for writing, and with
+                                  * CMD_READS_RULES store the loaded rules in its rules table */
+    CMD_BULK_WRITES = 1u << 4,   /* with CMD_WRITES_DB: reserve SQLite's page cache before
+                                  * opening, for a writer of many rows (scan) */
+};
+
+/* State shared by every command: the options that apply to all of them, then what
+ * app_setup() set up for the command. main() owns it and releases it with app_release(). */
 struct app {
     const char *db_path;     /* borrowed: --db, or NULL for the default */
     bool no_db;              /* --no-db */
     const char **rule_paths; /* owned array of borrowed strings: every --rules */
     size_t n_rule_paths;
-    bool no_site_rules; /* --no-site-rules: read the pack only, no rules.d overrides */
-    char *command_line; /* owned: argv joined, recorded in scans.command */
+    bool no_site_rules;   /* --no-site-rules: read the pack only, no rules.d overrides */
+    char *command_line;   /* owned: argv joined, recorded in scans.command */
+    unsigned setup;       /* enum cmd_flags: what app_setup() is to set up for the command */
+    struct ruleset rules; /* owned: loaded by app_setup() with CMD_READS_RULES, else empty */
+    size_t rule_errors;   /* rule-file errors printed while loading (CMD_RULES_LENIENT) */
+    struct db *db;        /* borrowed: &db_storage once app_setup() opened it, else NULL */
+    struct db db_storage; /* owned: the database connection, closed by app_release() */
 };
+
+/* Sets up what app->setup asks for: loads the rules, opens the database. Returns 0, or
+ * EXIT_USAGE after printing why. */
+int app_setup(struct app *app);
+
+/* Releases what app owns: the rules, the database connection, the option arrays. */
+void app_release(struct app *app);
+
+/* The arguments a command's parse() reads and its run() works from: a struct of the
+ * command's own, args_size bytes, zeroed by main(). */
+typedef int cmd_parse_fn(int argc, char **argv, struct app *app, void *args);
+typedef int cmd_run_fn(struct app *app, void *args);
+
+/* How main() runs one command. parse() reads its options and operands (argv[0] is the
+ * command's name, getopt_long() is reset) into args and returns -1 to go on, or an exit status
+ * after --help or a usage error; main() then calls app_setup(), and run() does the command's
+ * own work and returns its exit status. Options are read before anything is set up because
+ * --db, --no-db, --rules and -q may follow the command's name, and --help sets up nothing. */
+struct cmd_ops {
+    size_t args_size;    /* sizeof the command's struct of arguments */
+    cmd_parse_fn *parse; /* options and operands into args */
+    cmd_run_fn *run;     /* the command itself */
+};
+
+extern const struct cmd_ops cmd_scan_ops, cmd_incidents_ops, cmd_report_ops, cmd_query_ops,
+        cmd_rules_ops, cmd_parse_ops;
+
+/* One command's options, for app_parse_options(). */
+struct cmd_options {
+    const char *name;              /* the command, in messages: "scan" */
+    const char *usage;             /* what -h and --help print */
+    const char *shortopts;         /* getopt_long()'s, starting with APP_GETOPT */
+    const struct option *longopts; /* APP_LONG_OPTIONS, the command's own, { 0 } */
+};
+
+/* Applies one of a command's own options (getopt_long()'s opt and optarg) to its args.
+ * Returns 0, or EXIT_USAGE after a usage error. */
+typedef int cmd_option_fn(int opt, const char *arg, void *args);
+
+/* Reads the options of argv with getopt_long(): the common ones go into app, -h and --help
+ * print co->usage, an unknown option or a missing argument is a usage error, and each other
+ * option goes to option with args. Returns -1 when the command goes on (its operands start at
+ * argv[optind]), else an exit status. */
+int app_parse_options(struct app *app, const struct cmd_options *co, cmd_option_fn *option,
+                      void *args, int argc, char **argv);
 
 /* Long options every command accepts; commands add these to their getopt tables. */
 #define APP_OPT_DB            1000
@@ -70,15 +138,24 @@ bool app_common_option(struct app *app, int opt, const char *arg);
         "host", required_argument, NULL, APP_OPT_HOST                                 \
     }
 
-struct scan_options;
-
 /* Applies an input option (APP_INPUT_LONG_OPTIONS) of command to opt. Returns 1 when opt was
  * one, 0 when it was not, or -1 after a usage error naming command was printed. */
 int app_input_option(const char *command, int opt, const char *arg, struct scan_options *so);
 
-/* Gives so the local zone (TZ, else /etc/localtime) unless --tz named one, warning when TZ
- * names no zone, and says which with -v. Call after the options. */
-void app_input_zone(struct scan_options *so);
+/* The inputs of scan or parse: what the input options say, and the paths to read. */
+struct app_inputs {
+    struct scan_options opt; /* the input options (APP_INPUT_LONG_OPTIONS) */
+    char **paths;            /* borrowed from argv: the operands; none for stdin */
+    int n;                   /* how many paths */
+};
+
+/* Completes in after the options: gives it the local zone (TZ, else /etc/localtime) unless
+ * --tz named one, warning when TZ names no zone and saying which with -v, the default line
+ * cap, and the operands of argv from optind. */
+void app_inputs_finish(struct app_inputs *in, int argc, char **argv);
+
+/* Applies --format's arg of command to fmt. Returns 0, or EXIT_USAGE after a usage error. */
+int app_format_option(const char *command, const char *arg, enum out_format *fmt);
 
 /* One place rules are looked for, in order of precedence (see app_rule_dirs()). */
 struct rule_dir {
@@ -105,12 +182,6 @@ int app_rule_dirs(const struct app *app, struct rule_dirs *ret);
 
 /* Frees the paths of app_rule_dirs(). */
 void app_rule_dirs_release(struct rule_dirs *d);
-
-/* Loads the rules (the pack from --rules, $HSMLOG_RULES, the data directory or the source
- * tree, then the site directories' overrides), prints every rule-file error, and prepares
- * them. Returns 0, or EXIT_USAGE after printing why. With report_only, rule-file errors (and
- * warnings) are printed but rules that did load are kept. */
-int app_load_rules(struct app *app, struct ruleset *rs, bool report_only, size_t *ret_errors);
 
 /* Prints one rule-file error with the offending line and a caret under the column. */
 void app_print_rule_error(const struct rule_error *e);
@@ -150,7 +221,7 @@ int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt,
                         const struct out_column *cols);
 
 /* What `incidents` and `report` show: incidents active since a time, of one host, of one rule,
- * only open ones. Filled by incident_filter_options(), completed against the database by
+ * only open ones. Filled by incident_filter_option(), completed against the database by
  * incident_filter_since() (cmd_incidents.c). */
 struct incident_filter {
     char since[PARSE_TIME_ISO_LEN]; /* stored-time text incidents are compared with */
@@ -162,11 +233,30 @@ struct incident_filter {
     bool open_only;                 /* --open */
 };
 
-/* Parses the options of incidents or report (name, with usage for --help) into f, fmt and
- * rebuild; returns -1 to go on, else an exit status after --help or a usage error. */
-int incident_filter_options(int argc, char **argv, struct app *app, const char *name,
-                            const char *usage, struct incident_filter *f, enum out_format *fmt,
-                            bool *rebuild);
+/* The options of the incident filter, in the getopt_long() tables of incidents and report;
+ * both list --format and --rebuild too, which report refuses in its own words. */
+#define INCIDENT_OPT_SINCE   2000
+#define INCIDENT_OPT_HOST    2001
+#define INCIDENT_OPT_RULE    2002
+#define INCIDENT_OPT_OPEN    2003
+#define INCIDENT_OPT_REBUILD 2004
+#define INCIDENT_FILTER_LONG_OPTIONS                                                              \
+    { "since", required_argument, NULL, INCIDENT_OPT_SINCE },                                     \
+            { "host", required_argument, NULL, INCIDENT_OPT_HOST },                               \
+            { "rule", required_argument, NULL, INCIDENT_OPT_RULE },                               \
+            { "open", no_argument, NULL, INCIDENT_OPT_OPEN }, { "help", no_argument, NULL, 'h' }, \
+            { "rebuild", no_argument, NULL, INCIDENT_OPT_REBUILD },                               \
+    {                                                                                             \
+        "format", required_argument, NULL, 'f'                                                    \
+    }
+
+/* Applies a filter option (--since, --host, --rule, --open) of command name to f. Returns 0,
+ * or EXIT_USAGE after a usage error. */
+int incident_filter_option(struct incident_filter *f, const char *name, int opt, const char *arg);
+
+/* Checks what follows the options of incidents or report (name): no operand, and a database
+ * to read. Returns -1 to go on, or EXIT_USAGE after a usage error. */
+int incident_filter_operands(const struct app *app, const char *name, int argc, char **argv);
 
 /* Binds f to ?1 (since), ?2 (host), ?3 (rule) and ?4 (open only) of st. */
 void incident_filter_bind(sqlite3_stmt *st, const struct incident_filter *f);
@@ -187,12 +277,5 @@ const char *help_topic_names(void);
 
 /* Prints the topic names with one line each, for `hsmlog --help`. */
 void help_list_topics(FILE *fp);
-
-int cmd_scan(int argc, char **argv, struct app *app);
-int cmd_incidents(int argc, char **argv, struct app *app);
-int cmd_report(int argc, char **argv, struct app *app);
-int cmd_query(int argc, char **argv, struct app *app);
-int cmd_rules(int argc, char **argv, struct app *app);
-int cmd_parse(int argc, char **argv, struct app *app);
 
 #endif

@@ -98,107 +98,49 @@ void incident_filter_bind(sqlite3_stmt *st, const struct incident_filter *f)
     sqlite3_bind_int(st, 4, f->open_only);
 }
 
-/* Rebuilds every incident with the loaded rules (after the rules changed). */
-static int rebuild_all(struct app *app, const char *path)
+/* Rebuilds every incident with the loaded rules (after the rules changed), in the database
+ * app_setup() opened for writing and stored the rules in. */
+static int rebuild_all(struct app *app)
 {
-    struct ruleset rs;
-    ruleset_init(&rs);
-    int status = app_load_rules(app, &rs, false, NULL);
-    struct db db = { 0 };
+    struct db *db = app->db;
     struct hl_err err;
     hl_err_clear(&err);
-    bool opened = status == 0 && db_open(&db, path, false, app_note_db_upgrade, &err) == 0;
-    if (opened)
-        app_note_dead_scans(&db);
+    app_note_dead_scans(db);
     struct incidents_update_stats stats;
-    if (status == 0 && (!opened || db_put_rules(&db, &rs, &err) < 0 ||
-                        incidents_rekey(&db, &rs, &err) < 0 || incidents_mark_all(&db, &err) < 0 ||
-                        incidents_update(&db, &rs, &stats, &err) < 0 || db_commit(&db, &err) < 0)) {
+    if (incidents_rekey(db, &app->rules, &err) < 0 || incidents_mark_all(db, &err) < 0 ||
+        incidents_update(db, &app->rules, &stats, &err) < 0 || db_commit(db, &err) < 0) {
         diag_err(&err);
-        status = EXIT_USAGE;
-    } else if (status == 0) {
-        app_note_incidents_update(&stats);
+        return EXIT_USAGE;
     }
-    db_close(&db);
-    ruleset_release(&rs);
-    return status;
+    app_note_incidents_update(&stats);
+    return 0;
 }
 
-/* Options both commands take; incidents adds OPT_REBUILD and --format. */
-enum {
-    OPT_SINCE = 2000,
-    OPT_HOST,
-    OPT_RULE,
-    OPT_OPEN,
-    OPT_REBUILD
-};
-#define FILTER_LONG_OPTIONS                                                              \
-    { "since", required_argument, NULL, OPT_SINCE },                                     \
-            { "host", required_argument, NULL, OPT_HOST },                               \
-            { "rule", required_argument, NULL, OPT_RULE },                               \
-            { "open", no_argument, NULL, OPT_OPEN }, { "help", no_argument, NULL, 'h' }, \
-    {                                                                                    \
-        "rebuild", no_argument, NULL, OPT_REBUILD                                        \
-    }
-
-/* Parses the options of incidents or report; returns -1 to go on, else an exit status. */
-int incident_filter_options(int argc, char **argv, struct app *app, const char *name,
-                            const char *usage, struct incident_filter *f, enum out_format *fmt,
-                            bool *rebuild)
+int incident_filter_option(struct incident_filter *f, const char *name, int opt, const char *arg)
 {
-    static const struct option options[] = {
-        APP_LONG_OPTIONS,
-        FILTER_LONG_OPTIONS,
-        { "format", required_argument, NULL, 'f' },
-        { 0 },
-    };
-    bool report = strcmp(name, "report") == 0;
-    int c;
-    while ((c = getopt_long(argc, argv, APP_GETOPT "hf:qv", options, NULL)) != -1) {
-        if (app_common_option(app, c, optarg))
-            continue;
-        /* Said, rather than unknown: someone who knows them from incidents tries them here. */
-        if (report && c == 'f')
+    switch (opt) {
+    case INCIDENT_OPT_SINCE:
+        if (since_parse(arg, f) < 0)
             return app_usage_error(name,
-                                   "option '--format' is not one of report's: a report "
-                                   "is text to read or paste; 'hsmlog incidents --format "
-                                   "%s' gives the same incidents as data",
-                                   optarg);
-        if (report && c == OPT_REBUILD)
-            return app_usage_error(name, "option '--rebuild' is not one of report's: run "
-                                         "'hsmlog incidents --rebuild' first");
-        switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return EXIT_OK;
-        case 'f':
-            if (out_format_parse(optarg, fmt) < 0)
-                return app_usage_error(name, "--format takes " OUT_FORMAT_NAMES ", not '%s'",
-                                       optarg);
-            break;
-        case OPT_SINCE:
-            if (since_parse(optarg, f) < 0)
-                return app_usage_error(name,
-                                       "--since takes a date (2026-11-28), a time "
-                                       "(2026-11-28T14:00) or a duration (12h, 7d), not '%s'",
-                                       optarg);
-            break;
-        case OPT_HOST:
-            f->host = optarg;
-            break;
-        case OPT_RULE:
-            f->rule = optarg;
-            break;
-        case OPT_OPEN:
-            f->open_only = true;
-            break;
-        case OPT_REBUILD:
-            *rebuild = true;
-            break;
-        default:
-            return app_option_error(name, argv, c, options);
-        }
+                                   "--since takes a date (2026-11-28), a time "
+                                   "(2026-11-28T14:00) or a duration (12h, 7d), not '%s'",
+                                   arg);
+        break;
+    case INCIDENT_OPT_HOST:
+        f->host = arg;
+        break;
+    case INCIDENT_OPT_RULE:
+        f->rule = arg;
+        break;
+    case INCIDENT_OPT_OPEN:
+        f->open_only = true;
+        break;
     }
+    return 0;
+}
+
+int incident_filter_operands(const struct app *app, const char *name, int argc, char **argv)
+{
     if (optind != argc)
         return app_usage_error(name, "unexpected argument '%s'", argv[optind]);
     if (app->no_db)
@@ -264,38 +206,62 @@ int incident_filter_check_rule(const char *name, struct db *db, const char *rule
     return status;
 }
 
-int cmd_incidents(int argc, char **argv, struct app *app)
+static const struct option incidents_options[] = {
+    APP_LONG_OPTIONS,
+    INCIDENT_FILTER_LONG_OPTIONS,
+    { 0 },
+};
+
+struct incidents_args {
+    struct incident_filter f;
+    enum out_format fmt; /* --format */
+    bool rebuild;        /* --rebuild */
+};
+
+static int incidents_option(int opt, const char *arg, void *args)
 {
-    struct incident_filter f = { 0 };
-    enum out_format fmt = OUT_TABLE;
-    bool rebuild = false;
-    int status = incident_filter_options(argc, argv, app, "incidents", incidents_usage, &f, &fmt,
-                                         &rebuild);
+    struct incidents_args *a = args;
+    switch (opt) {
+    case 'f':
+        return app_format_option("incidents", arg, &a->fmt);
+    case INCIDENT_OPT_REBUILD:
+        a->rebuild = true;
+        return 0;
+    }
+    return incident_filter_option(&a->f, "incidents", opt, arg);
+}
+
+static int incidents_parse(int argc, char **argv, struct app *app, void *args)
+{
+    static const struct cmd_options co = { "incidents", incidents_usage, APP_GETOPT "hf:qv",
+                                           incidents_options };
+    struct incidents_args *a = args;
+    a->fmt = OUT_TABLE;
+    int status = app_parse_options(app, &co, incidents_option, a, argc, argv);
     if (status >= 0)
         return status;
-    char *path = app_db_path(app);
-    if (!path)
-        return EXIT_USAGE;
-    status = rebuild ? rebuild_all(app, path) : 0;
-    struct db db = { 0 };
-    struct hl_err err;
-    hl_err_clear(&err);
-    if (status == 0 && db_open(&db, path, true, app_note_db_upgrade, &err) < 0) {
-        diag_err(&err);
-        status = EXIT_USAGE;
-    }
+    if (a->rebuild)
+        app->setup |= CMD_READS_RULES | CMD_WRITES_DB;
+    return incident_filter_operands(app, "incidents", argc, argv);
+}
+
+static int incidents_run(struct app *app, void *args)
+{
+    struct incidents_args *a = args;
+    struct db *db = app->db;
+    int status = a->rebuild ? rebuild_all(app) : 0;
     sqlite3_stmt *st = NULL;
-    if (status == 0 && sqlite3_prepare_v2(db.h, incidents_sql, -1, &st, NULL) != SQLITE_OK) {
+    if (status == 0 && sqlite3_prepare_v2(db->h, incidents_sql, -1, &st, NULL) != SQLITE_OK) {
         diag_error("incidents",
                    "%s: %s (a database from an older hsmlog is upgraded by 'hsmlog incidents "
                    "--rebuild' or the next scan)",
-                   path, sqlite3_errmsg(db.h));
+                   db->path, sqlite3_errmsg(db->h));
         status = EXIT_USAGE;
     }
     if (status == 0)
-        status = incident_filter_check_rule("incidents", &db, f.rule);
+        status = incident_filter_check_rule("incidents", db, a->f.rule);
     if (status == 0)
-        status = incident_filter_since("incidents", &db, &f);
+        status = incident_filter_since("incidents", db, &a->f);
     if (status == 0) {
         /* out.h lists these priorities: what stays on a narrow terminal. */
         static const struct out_column cols[] = {
@@ -305,11 +271,12 @@ int cmd_incidents(int argc, char **argv, struct app *app)
             { "count", OUT_COL_TEXT, 7, 0 },           { "state", OUT_COL_TEXT, 6, 0 },
             { "summary", OUT_COL_TEXT, 3, 24 },        { "cause", OUT_COL_TEXT, 9, 0 },
         };
-        incident_filter_bind(st, &f);
-        status = cmd_print_statement(db.h, st, fmt, cols);
+        incident_filter_bind(st, &a->f);
+        status = cmd_print_statement(db->h, st, a->fmt, cols);
     }
     sqlite3_finalize(st);
-    db_close(&db);
-    free(path);
     return status;
 }
+
+const struct cmd_ops cmd_incidents_ops = { sizeof(struct incidents_args), incidents_parse,
+                                           incidents_run };

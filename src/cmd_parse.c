@@ -69,8 +69,7 @@ static const char *const severity_names[8] = {
 
 struct parse_cmd {
     struct out_ctx out;
-    int error;    /* first out_row() failure: stop */
-    bool started; /* out is begun */
+    int error; /* first out_row() failure: stop */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -171,50 +170,47 @@ static void on_idle(void *ctx)
     fflush(stdout); /* `journalctl -f | hsmlog parse -` shows lines as they come */
 }
 
-int cmd_parse(int argc, char **argv, struct app *app)
-{
-    static const struct option options[] = {
-        APP_LONG_OPTIONS,
-        { "format", required_argument, NULL, 'f' },
-        APP_INPUT_LONG_OPTIONS,
-        { "help", no_argument, NULL, 'h' },
-        { 0 },
-    };
-    struct scan_options opt = { 0 };
-    enum out_format fmt = OUT_JSON;
-    int c;
-    while ((c = getopt_long(argc, argv, APP_GETOPT "hf:qv", options, NULL)) != -1) {
-        if (app_common_option(app, c, optarg))
-            continue;
-        int in = app_input_option("parse", c, optarg, &opt);
-        if (in < 0)
-            return EXIT_USAGE;
-        if (in)
-            continue;
-        switch (c) {
-        case 'h':
-            fputs(parse_usage, stdout);
-            return EXIT_OK;
-        case 'f':
-            if (out_format_parse(optarg, &fmt) < 0)
-                return app_usage_error("parse", "--format takes " OUT_FORMAT_NAMES ", not '%s'",
-                                       optarg);
-            break;
-        default:
-            return app_option_error("parse", argv, c, options);
-        }
-    }
-    app_input_zone(&opt);
-    if (!opt.max_line)
-        opt.max_line = LINES_DEFAULT_MAX_LINE;
+static const struct option parse_options[] = {
+    APP_LONG_OPTIONS,
+    { "format", required_argument, NULL, 'f' },
+    APP_INPUT_LONG_OPTIONS,
+    { "help", no_argument, NULL, 'h' },
+    { 0 },
+};
 
-    /* No rules: the scan only walks sources and parses. */
-    struct ruleset rs;
-    ruleset_init(&rs);
+struct parse_args {
+    struct app_inputs in; /* the input options and the inputs */
+    enum out_format fmt;  /* --format */
+};
+
+static int parse_option(int opt, const char *arg, void *args)
+{
+    struct parse_args *a = args;
+    int in = app_input_option("parse", opt, arg, &a->in.opt);
+    if (in)
+        return in < 0 ? EXIT_USAGE : 0;
+    return opt == 'f' ? app_format_option("parse", arg, &a->fmt) : 0;
+}
+
+static int parse_parse(int argc, char **argv, struct app *app, void *args)
+{
+    static const struct cmd_options co = { "parse", parse_usage, APP_GETOPT "hf:qv",
+                                           parse_options };
+    struct parse_args *a = args;
+    a->fmt = OUT_JSON;
+    int status = app_parse_options(app, &co, parse_option, a, argc, argv);
+    if (status >= 0)
+        return status;
+    app_inputs_finish(&a->in, argc, argv);
+    return -1;
+}
+
+static int parse_run(struct app *app, void *args)
+{
+    const struct parse_args *a = args;
     struct hl_err err;
     hl_err_clear(&err);
     struct parse_cmd pc = { 0 };
-    int status = EXIT_OK;
     /* On a narrow terminal (out.h): ts stays whole, message goes last, the Luna details first. */
     static const unsigned cut[N_COLUMNS] = { 4,  5,  6,  OUT_KEEP, 2,  3,  7,  8,  9, 10,
                                              11, 12, 13, 14,       15, 17, 16, 18, 1 };
@@ -222,10 +218,10 @@ int cmd_parse(int argc, char **argv, struct app *app)
     for (size_t i = 0; i < N_COLUMNS; i++)
         cols[i] = (struct out_column){ columns[i], i == 3 ? OUT_COL_TIME : OUT_COL_TEXT, cut[i],
                                        i == N_COLUMNS - 1 ? 24 : 0 };
-    if (ruleset_prepare(&rs, &err) < 0 ||
-        out_begin_columns(&pc.out, fmt, stdout, N_COLUMNS, cols) < 0) {
+    /* No rules (app->rules is empty): the scan only walks sources and parses. */
+    if (ruleset_prepare(&app->rules, &err) < 0 ||
+        out_begin_columns(&pc.out, a->fmt, stdout, N_COLUMNS, cols) < 0) {
         diag_error("parse", "out of memory");
-        ruleset_release(&rs);
         return EXIT_USAGE;
     }
     struct sigaction sa = { .sa_handler = on_signal };
@@ -245,15 +241,14 @@ int cmd_parse(int argc, char **argv, struct app *app)
     };
     struct scan scan;
     bool incomplete = false, fatal = false;
-    if (scan_init(&scan, &opt, &rs, NULL, &sink, &stop_requested, &err) < 0) {
+    if (scan_init(&scan, &a->in.opt, &app->rules, NULL, &sink, &stop_requested, &err) < 0) {
         diag_err(&err);
         fatal = true;
     }
     scan.on_line = on_line;
     scan.on_line_ctx = &pc;
-    int n_inputs = argc - optind;
-    for (int i = 0; i < (n_inputs ? n_inputs : 1) && !fatal && !stop_requested; i++) {
-        int r = scan_path(&scan, n_inputs ? argv[optind + i] : "-", &err);
+    for (int i = 0; i < (a->in.n ? a->in.n : 1) && !fatal && !stop_requested; i++) {
+        int r = scan_path(&scan, a->in.n ? a->in.paths[i] : "-", &err);
         if (r < 0) {
             diag_err(&err);
             fatal = true;
@@ -270,7 +265,7 @@ int cmd_parse(int argc, char **argv, struct app *app)
         diag_error("parse", "cannot write output");
         fatal = true;
     }
-    ruleset_release(&rs);
-    status = fatal ? EXIT_USAGE : incomplete ? EXIT_INCOMPLETE : EXIT_OK;
-    return status;
+    return fatal ? EXIT_USAGE : incomplete ? EXIT_INCOMPLETE : EXIT_OK;
 }
+
+const struct cmd_ops cmd_parse_ops = { sizeof(struct parse_args), parse_parse, parse_run };

@@ -117,86 +117,90 @@ out:
     return status;
 }
 
-int cmd_query(int argc, char **argv, struct app *app)
+static const struct option query_options[] = {
+    APP_LONG_OPTIONS,
+    { "format", required_argument, NULL, 'f' },
+    { "help", no_argument, NULL, 'h' },
+    { 0 },
+};
+
+struct query_args {
+    enum out_format fmt; /* --format */
+    const char *sql;     /* borrowed from argv: the statements */
+};
+
+static int query_option(int opt, const char *arg, void *args)
 {
-    static const struct option options[] = {
-        APP_LONG_OPTIONS,
-        { "format", required_argument, NULL, 'f' },
-        { "help", no_argument, NULL, 'h' },
-        { 0 },
-    };
-    enum out_format fmt = OUT_TABLE;
-    int c;
-    while ((c = getopt_long(argc, argv, APP_GETOPT "hf:qv", options, NULL)) != -1) {
-        if (app_common_option(app, c, optarg))
-            continue;
-        switch (c) {
-        case 'h':
-            fputs(query_usage, stdout);
-            return EXIT_OK;
-        case 'f':
-            if (out_format_parse(optarg, &fmt) < 0)
-                return app_usage_error("query", "--format takes " OUT_FORMAT_NAMES ", not '%s'",
-                                       optarg);
-            break;
-        default:
-            return app_option_error("query", argv, c, options);
-        }
-    }
+    struct query_args *a = args;
+    return opt == 'f' ? app_format_option("query", arg, &a->fmt) : 0;
+}
+
+static int query_parse(int argc, char **argv, struct app *app, void *args)
+{
+    static const struct cmd_options co = { "query", query_usage, APP_GETOPT "hf:qv",
+                                           query_options };
+    struct query_args *a = args;
+    a->fmt = OUT_TABLE;
+    int status = app_parse_options(app, &co, query_option, a, argc, argv);
+    if (status >= 0)
+        return status;
     if (optind != argc - 1)
         return app_usage_error("query", "give exactly one SQL argument (quote it)");
     if (app->no_db)
         return app_usage_error("query", "--no-db leaves nothing to query");
-    const char *sql = argv[optind];
-    char *path = app_db_path(app);
-    if (!path)
-        return EXIT_USAGE;
-    struct db db;
+    a->sql = argv[optind];
+    return -1;
+}
+
+/* Prepares every statement of sql, appending each to *stmts (grown with realloc; *n of them),
+ * and so checks each with the read-only guard before the first runs: one that is wrong or
+ * refused stops them all, rather than after the others printed. The caller finalizes and
+ * frees what was appended, also after a failure. Returns 0, or EXIT_USAGE after saying why. */
+static int prepare_all(struct db *db, const char *sql, sqlite3_stmt ***stmts, size_t *n)
+{
     struct hl_err err;
     hl_err_clear(&err);
-    if (db_open(&db, path, true, app_note_db_upgrade, &err) < 0) {
-        diag_err(&err);
-        free(path);
-        return EXIT_USAGE;
-    }
-    /* Every statement is prepared, and so checked by the read-only guard, before the first
-     * runs: one that is wrong or refused stops them all, rather than after the others printed. */
-    int status = 0;
-    size_t n = 0, cap = 0;
-    sqlite3_stmt **stmts = NULL;
-    for (const char *tail = sql; status == 0 && tail && *tail;) {
+    size_t cap = 0;
+    for (const char *tail = sql; tail && *tail;) {
         sqlite3_stmt *st = NULL;
         const char *next = NULL;
-        if (db_prepare_query(&db, tail, &st, &next, &err) < 0) {
-            if (n)
-                diag_error("query", "statement %zu: %s; none of the statements was run", n + 1,
+        if (db_prepare_query(db, tail, &st, &next, &err) < 0) {
+            if (*n)
+                diag_error("query", "statement %zu: %s; none of the statements was run", *n + 1,
                            err.msg);
             else
                 diag_error("query", "%s", err.msg);
-            status = EXIT_USAGE;
-            break;
+            return EXIT_USAGE;
         }
         tail = next;
         if (!st)
             continue; /* white space or a comment */
-        if (n == cap) {
-            sqlite3_stmt **v = realloc(stmts, (cap = cap ? 2 * cap : 4) * sizeof(*v));
+        if (*n == cap) {
+            sqlite3_stmt **v = realloc(*stmts, (cap = cap ? 2 * cap : 4) * sizeof(*v));
             if (!v) {
                 sqlite3_finalize(st);
                 diag_error("query", "out of memory");
-                status = EXIT_USAGE;
-                break;
+                return EXIT_USAGE;
             }
-            stmts = v;
+            *stmts = v;
         }
-        stmts[n++] = st;
+        (*stmts)[(*n)++] = st;
     }
+    return 0;
+}
+
+static int query_run(struct app *app, void *args)
+{
+    const struct query_args *a = args;
+    sqlite3_stmt **stmts = NULL;
+    size_t n = 0;
+    int status = prepare_all(app->db, a->sql, &stmts, &n);
     for (size_t i = 0; status == 0 && i < n; i++)
-        status = cmd_print_statement(db.h, stmts[i], fmt, NULL);
+        status = cmd_print_statement(app->db->h, stmts[i], a->fmt, NULL);
     for (size_t i = 0; i < n; i++)
         sqlite3_finalize(stmts[i]);
     free(stmts);
-    db_close(&db);
-    free(path);
     return status;
 }
+
+const struct cmd_ops cmd_query_ops = { sizeof(struct query_args), query_parse, query_run };

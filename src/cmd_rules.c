@@ -347,52 +347,56 @@ static int rules_test(const struct ruleset *rs)
     return failed ? EXIT_FINDINGS : EXIT_OK;
 }
 
-int cmd_rules(int argc, char **argv, struct app *app)
+static const struct option rules_options[] = {
+    APP_LONG_OPTIONS,
+    { "format", required_argument, NULL, 'f' },
+    { "help", no_argument, NULL, 'h' },
+    { 0 },
+};
+
+struct rules_args {
+    enum out_format fmt; /* --format of list and path */
+    const char *sub;     /* borrowed from argv: list, check, test or path */
+};
+
+static int rules_option(int opt, const char *arg, void *args)
 {
-    static const struct option options[] = {
-        APP_LONG_OPTIONS,
-        { "format", required_argument, NULL, 'f' },
-        { "help", no_argument, NULL, 'h' },
-        { 0 },
-    };
-    enum out_format fmt = OUT_TABLE;
-    int c;
-    while ((c = getopt_long(argc, argv, APP_GETOPT "hf:qv", options, NULL)) != -1) {
-        if (app_common_option(app, c, optarg))
-            continue;
-        switch (c) {
-        case 'h':
-            fputs(rules_usage, stdout);
-            return EXIT_OK;
-        case 'f':
-            if (out_format_parse(optarg, &fmt) < 0)
-                return app_usage_error("rules", "--format takes " OUT_FORMAT_NAMES ", not '%s'",
-                                       optarg);
-            break;
-        default:
-            return app_option_error("rules", argv, c, options);
-        }
-    }
+    struct rules_args *a = args;
+    return opt == 'f' ? app_format_option("rules", arg, &a->fmt) : 0;
+}
+
+static int rules_parse(int argc, char **argv, struct app *app, void *args)
+{
+    static const struct cmd_options co = { "rules", rules_usage, APP_GETOPT "hf:qv",
+                                           rules_options };
+    struct rules_args *a = args;
+    a->fmt = OUT_TABLE;
+    int status = app_parse_options(app, &co, rules_option, a, argc, argv);
+    if (status >= 0)
+        return status;
     if (optind != argc - 1)
         return app_usage_error("rules", "give one of: list, check, test, path");
-    const char *sub = argv[optind];
-    if (strcmp(sub, "path") == 0)
-        return rules_path(app, fmt);
-    bool check = strcmp(sub, "check") == 0;
-    if (!check && strcmp(sub, "list") != 0 && strcmp(sub, "test") != 0)
-        return app_usage_error("rules", "unknown subcommand '%s' (list, check, test, path)", sub);
-    struct ruleset rs;
-    ruleset_init(&rs);
-    size_t load_errors = 0;
-    int status = app_load_rules(app, &rs, check, &load_errors);
-    if (status == 0) {
-        if (check)
-            status = rules_check(&rs, load_errors);
-        else if (strcmp(sub, "list") == 0)
-            status = rules_list(&rs, fmt);
-        else
-            status = rules_test(&rs);
-    }
-    ruleset_release(&rs);
-    return status;
+    a->sub = argv[optind];
+    if (strcmp(a->sub, "path") == 0)
+        app->setup = 0; /* where rules are looked for, without loading them */
+    else if (strcmp(a->sub, "check") == 0)
+        app->setup |= CMD_RULES_LENIENT; /* the errors are what it reports */
+    else if (strcmp(a->sub, "list") != 0 && strcmp(a->sub, "test") != 0)
+        return app_usage_error("rules", "unknown subcommand '%s' (list, check, test, path)",
+                               a->sub);
+    return -1;
 }
+
+static int rules_run(struct app *app, void *args)
+{
+    const struct rules_args *a = args;
+    if (strcmp(a->sub, "path") == 0)
+        return rules_path(app, a->fmt);
+    if (strcmp(a->sub, "check") == 0)
+        return rules_check(&app->rules, app->rule_errors);
+    if (strcmp(a->sub, "list") == 0)
+        return rules_list(&app->rules, a->fmt);
+    return rules_test(&app->rules);
+}
+
+const struct cmd_ops cmd_rules_ops = { sizeof(struct rules_args), rules_parse, rules_run };

@@ -85,7 +85,7 @@ struct rule_stats {
 };
 
 struct scan_cmd {
-    struct ruleset *rs;
+    struct ruleset *rs;            /* borrowed: app->rules */
     struct rule_stats *stats;      /* owned: one per rule */
     bool json;                     /* --output json */
     bool follow;                   /* --follow: a line per finding, flushed at once */
@@ -477,116 +477,116 @@ static int64_t input_bytes(char **paths, int n)
     return total;
 }
 
-int cmd_scan(int argc, char **argv, struct app *app)
+static const struct option scan_options[] = {
+    APP_LONG_OPTIONS,
+    { "output", required_argument, NULL, 'o' },
+    { "fail-on", required_argument, NULL, 'F' },
+    APP_INPUT_LONG_OPTIONS,
+    { "follow", no_argument, NULL, 'f' },
+    { "progress", no_argument, NULL, 'P' },
+    { "no-progress", no_argument, NULL, 'N' },
+    { "color", required_argument, NULL, 'C' },
+    { "colour", required_argument, NULL, 'C' },
+    { "help", no_argument, NULL, 'h' },
+    { 0 },
+};
+
+struct scan_args {
+    struct app_inputs in;    /* the input options (--follow too) and the inputs */
+    bool json;               /* --output json */
+    int fail_on;             /* --fail-on severity, -1 for none */
+    enum term_when color;    /* --color */
+    enum term_when progress; /* --progress, --no-progress */
+};
+
+static int scan_option(int opt, const char *arg, void *args)
 {
-    static const struct option options[] = {
-        APP_LONG_OPTIONS,
-        { "output", required_argument, NULL, 'o' },
-        { "fail-on", required_argument, NULL, 'F' },
-        APP_INPUT_LONG_OPTIONS,
-        { "follow", no_argument, NULL, 'f' },
-        { "progress", no_argument, NULL, 'P' },
-        { "no-progress", no_argument, NULL, 'N' },
-        { "color", required_argument, NULL, 'C' },
-        { "colour", required_argument, NULL, 'C' },
-        { "help", no_argument, NULL, 'h' },
-        { 0 },
-    };
-    struct scan_options opt = { 0 };
-    struct scan_cmd sc = { .fail_on = -1 };
-    enum term_when color = TERM_AUTO, progress = TERM_AUTO;
-    int c;
-    while ((c = getopt_long(argc, argv, APP_GETOPT "fho:qv", options, NULL)) != -1) {
-        if (app_common_option(app, c, optarg))
-            continue;
-        int in = app_input_option("scan", c, optarg, &opt);
-        if (in < 0)
-            return EXIT_USAGE;
-        if (in)
-            continue;
-        switch (c) {
-        case 'h':
-            fputs(scan_usage, stdout);
-            return EXIT_OK;
-        case 'o':
-            if (strcmp(optarg, "json") == 0)
-                sc.json = true;
-            else if (strcmp(optarg, "text") != 0)
-                return app_usage_error("scan", "--output takes 'text' or 'json', not '%s'", optarg);
-            break;
-        case 'F': {
-            enum severity s;
-            if (severity_parse(optarg, strlen(optarg), &s) < 0)
-                return app_usage_error("scan", "unknown severity '%s' for --fail-on", optarg);
-            sc.fail_on = (int)s;
-            break;
-        }
-        case 'f':
-            opt.follow = sc.follow = true;
-            break;
-        case 'P':
-            progress = TERM_ALWAYS;
-            break;
-        case 'N':
-            progress = TERM_NEVER;
-            break;
-        case 'C':
-            if (term_when_parse(optarg, &color) < 0)
-                return app_usage_error(
-                        "scan", "--color takes 'auto', 'always' or 'never', not '%s'", optarg);
-            break;
-        default:
-            return app_option_error("scan", argv, c, options);
-        }
+    struct scan_args *a = args;
+    int in = app_input_option("scan", opt, arg, &a->in.opt);
+    if (in)
+        return in < 0 ? EXIT_USAGE : 0;
+    switch (opt) {
+    case 'o':
+        if (strcmp(arg, "json") == 0)
+            a->json = true;
+        else if (strcmp(arg, "text") != 0)
+            return app_usage_error("scan", "--output takes 'text' or 'json', not '%s'", arg);
+        break;
+    case 'F': {
+        enum severity s;
+        if (severity_parse(arg, strlen(arg), &s) < 0)
+            return app_usage_error("scan", "unknown severity '%s' for --fail-on", arg);
+        a->fail_on = (int)s;
+        break;
     }
-    app_input_zone(&opt);
-    if (!opt.max_line)
-        opt.max_line = LINES_DEFAULT_MAX_LINE;
-    int n_inputs = argc - optind;
-    sc.color = !sc.json && term_use_color(color, STDOUT_FILENO);
+    case 'f':
+        a->in.opt.follow = true;
+        break;
+    case 'P':
+        a->progress = TERM_ALWAYS;
+        break;
+    case 'N':
+        a->progress = TERM_NEVER;
+        break;
+    case 'C':
+        if (term_when_parse(arg, &a->color) < 0)
+            return app_usage_error("scan", "--color takes 'auto', 'always' or 'never', not '%s'",
+                                   arg);
+        break;
+    }
+    return 0;
+}
+
+static int scan_parse(int argc, char **argv, struct app *app, void *args)
+{
+    static const struct cmd_options co = { "scan", scan_usage, APP_GETOPT "fho:qv", scan_options };
+    struct scan_args *a = args;
+    a->fail_on = -1;
+    int status = app_parse_options(app, &co, scan_option, a, argc, argv);
+    if (status >= 0)
+        return status;
+    app_inputs_finish(&a->in, argc, argv);
+    return -1;
+}
+
+static int scan_run(struct app *app, void *args)
+{
+    const struct scan_args *a = args;
+    struct ruleset *rs = &app->rules;
+    struct db *dbp = app->db;
+    struct scan_options opt = a->in.opt;
+    struct scan_cmd sc = { .json = a->json, .follow = opt.follow, .fail_on = a->fail_on };
+    sc.color = !sc.json && term_use_color(a->color, STDOUT_FILENO);
+    enum term_when progress = a->progress;
     /* A followed stream has no end to measure against: no progress unless asked for. */
     if (progress == TERM_AUTO && sc.follow)
         progress = TERM_NEVER;
     term_progress_init(&sc.progress, STDERR_FILENO,
                        term_use_progress(progress, STDERR_FILENO, diag_verbosity < 0));
-    sc.total_bytes = input_bytes(argv + optind, n_inputs);
-
-    struct ruleset rs;
-    ruleset_init(&rs);
-    struct db db = { 0 };
-    struct db *dbp = NULL;
-    char *db_path = NULL;
+    sc.total_bytes = input_bytes(a->in.paths, a->in.n);
     struct scan scan;
     struct hl_err err;
     hl_err_clear(&err);
-    int status = app_load_rules(app, &rs, false, NULL);
-    if (status)
-        goto out_rules;
-    sc.rs = &rs;
-    sc.stats = calloc(rs.n, sizeof(*sc.stats));
+    int status = 0;
+    sc.rs = rs;
+    sc.stats = calloc(rs->n, sizeof(*sc.stats));
     buf_init(&sc.line, 0);
     if (!sc.stats) {
         diag_error(NULL, "out of memory");
         status = EXIT_USAGE;
-        goto out_rules;
+        goto out;
     }
-    if (!app->no_db) {
-        db_path = app_db_path(app);
-        if (db_path)
-            (void)db_reserve_page_cache(); /* best effort: memory then grows with the caches */
-        if (!db_path || db_open(&db, db_path, false, app_note_db_upgrade, &err) < 0 ||
-            db_put_rules(&db, &rs, &err) < 0 || db_scan_begin(&db, app->command_line, &err) < 0 ||
+    if (dbp) {
+        if (db_scan_begin(dbp, app->command_line, &err) < 0 ||
             /* Findings from before incidents (schema 1) get keys from the current rules. */
-            (db.migrated_from == 1 &&
-             (incidents_rekey(&db, &rs, &err) < 0 || incidents_mark_all(&db, &err) < 0))) {
-            if (db_path)
-                diag_err(&err);
+            (dbp->migrated_from == 1 &&
+             (incidents_rekey(dbp, rs, &err) < 0 || incidents_mark_all(dbp, &err) < 0))) {
+            diag_err(&err);
             status = EXIT_USAGE;
-            goto out_db;
+            goto out;
         }
-        dbp = &db;
-        diag_note("database %s", db_path);
-        app_note_dead_scans(&db);
+        diag_note("database %s", dbp->path);
+        app_note_dead_scans(dbp);
     }
 
     struct sigaction sa = { .sa_handler = on_signal };
@@ -612,13 +612,13 @@ int cmd_scan(int argc, char **argv, struct app *app)
      * touches until the scan is over. */
     opt.writer_thread = !sc.json && !sc.follow;
     bool incomplete = false, fatal = false;
-    if (scan_init(&scan, &opt, &rs, dbp, &sink, &stop_requested, &err) < 0) {
+    if (scan_init(&scan, &opt, rs, dbp, &sink, &stop_requested, &err) < 0) {
         diag_err(&err);
         fatal = true;
     }
     int64_t t0 = clock_mono_ns();
-    for (int i = 0; i < (n_inputs ? n_inputs : 1) && !fatal && !stop_requested; i++) {
-        const char *path = n_inputs ? argv[optind + i] : "-";
+    for (int i = 0; i < (a->in.n ? a->in.n : 1) && !fatal && !stop_requested; i++) {
+        const char *path = a->in.n ? a->in.paths[i] : "-";
         int r = scan_path(&scan, path, &err);
         if (r < 0) {
             term_progress_clear(&sc.progress);
@@ -662,17 +662,15 @@ int cmd_scan(int argc, char **argv, struct app *app)
              : sc.failed  ? EXIT_FINDINGS
                           : EXIT_OK;
     scan_release(&scan);
-out_db:
-    db_close(&db);
-    free(db_path);
-out_rules:
+out:
     if (sc.stats)
-        for (size_t i = 0; i < rs.n; i++)
+        for (size_t i = 0; i < rs->n; i++)
             for (size_t h = 0; h < sc.stats[i].n_hosts; h++)
                 free(sc.stats[i].hosts[h]);
     free(sc.stats);
     buf_release(&sc.line);
     term_progress_release(&sc.progress);
-    ruleset_release(&rs);
     return status;
 }
+
+const struct cmd_ops cmd_scan_ops = { sizeof(struct scan_args), scan_parse, scan_run };

@@ -9,23 +9,30 @@
 #include "cmd.h"
 #include "diag.h"
 
+/* A row of the command table: git's cmd_struct. flags say what main() sets up before the
+ * command runs (enum cmd_flags); a command whose options change that says so below. */
 struct command {
     const char *name;
-    int (*run)(int argc, char **argv, struct app *app);
-    const char *summary; /* one line, shown by `hsmlog --help` */
+    const struct cmd_ops *ops; /* how its options are read and how it runs */
+    unsigned flags;            /* enum cmd_flags */
+    const char *summary;       /* one line, shown by `hsmlog --help` */
 };
 
-static int cmd_help(int argc, char **argv, struct app *app);
+static const struct cmd_ops help_ops;
 
 static const struct command commands[] = {
-    { "scan", cmd_scan,
+    { "scan", &cmd_scan_ops, CMD_READS_RULES | CMD_NEEDS_DB | CMD_WRITES_DB | CMD_BULK_WRITES,
       "read logs (files, stdin, gzip, archives), match the rules, store findings" },
-    { "incidents", cmd_incidents, "list incidents (grouped findings, causes, missed events)" },
-    { "report", cmd_report, "per host, a timeline of incidents with remedies" },
-    { "query", cmd_query, "run SQL against the findings database" },
-    { "parse", cmd_parse, "print every input line as a parsed event (NDJSON, CSV, table)" },
-    { "rules", cmd_rules, "list, check and test the rule files" },
-    { "help", cmd_help, "show help for hsmlog, a command or a topic" },
+    /* --rebuild: CMD_READS_RULES | CMD_WRITES_DB too */
+    { "incidents", &cmd_incidents_ops, CMD_NEEDS_DB,
+      "list incidents (grouped findings, causes, missed events)" },
+    { "report", &cmd_report_ops, CMD_NEEDS_DB, "per host, a timeline of incidents with remedies" },
+    { "query", &cmd_query_ops, CMD_NEEDS_DB, "run SQL against the findings database" },
+    /* No rules: what it prints is what the rules would be matched on. */
+    { "parse", &cmd_parse_ops, 0, "print every input line as a parsed event (NDJSON, CSV, table)" },
+    /* path: nothing; check: CMD_RULES_LENIENT too */
+    { "rules", &cmd_rules_ops, CMD_READS_RULES, "list, check and test the rule files" },
+    { "help", &help_ops, 0, "show help for hsmlog, a command or a topic" },
 };
 
 static const char main_usage[] =
@@ -83,30 +90,64 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
-static int cmd_help(int argc, char **argv, struct app *app)
+/* Reads c's options into args of its own, sets up what they and c's flags ask for, and runs
+ * c. Returns the exit status. */
+static int run_command(const struct command *c, int argc, char **argv, struct app *app)
+{
+    void *args = calloc(1, c->ops->args_size);
+    if (!args) {
+        diag_error(NULL, "out of memory");
+        return EXIT_USAGE;
+    }
+    app->setup = c->flags;
+    optind = 0; /* reset getopt for the command's own options */
+    int status = c->ops->parse(argc, argv, app, args);
+    if (status < 0) {
+        status = app_setup(app);
+        if (status == 0)
+            status = c->ops->run(app, args);
+    }
+    free(args);
+    return status;
+}
+
+struct help_args {
+    const char *name; /* borrowed from argv: the command or topic asked about, or NULL */
+};
+
+static int help_parse(int argc, char **argv, struct app *app, void *args)
 {
     (void)app;
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    struct help_args *a = args;
+    a->name = argc < 2 ? NULL : argv[1];
+    return -1;
+}
+
+static int help_run(struct app *app, void *args)
+{
+    const struct help_args *a = args;
+    if (!a->name || strcmp(a->name, "--help") == 0 || strcmp(a->name, "-h") == 0) {
         print_main_usage(stdout);
         return EXIT_OK;
     }
-    const char *topic = help_topic(argv[1]);
+    const char *topic = help_topic(a->name);
     if (topic) {
         fputs(topic, stdout);
         return EXIT_OK;
     }
-    const struct command *c = find_command(argv[1]);
-    if (c && c->run == cmd_help) {
+    const struct command *c = find_command(a->name);
+    if (c && c->ops == &help_ops) {
         print_main_usage(stdout);
         return EXIT_OK;
     }
     if (!c)
-        return app_usage_error("help", "no command or topic '%s' (topics: %s)", argv[1],
+        return app_usage_error("help", "no command or topic '%s' (topics: %s)", a->name,
                                help_topic_names());
-    char *help_argv[] = { argv[1], (char *)"--help", NULL };
-    optind = 0;
-    return c->run(2, help_argv, app);
+    char *help_argv[] = { (char *)a->name, (char *)"--help", NULL };
+    return run_command(c, 2, help_argv, app);
 }
+
+static const struct cmd_ops help_ops = { sizeof(struct help_args), help_parse, help_run };
 
 static char *join_args(int argc, char **argv)
 {
@@ -161,14 +202,10 @@ int main(int argc, char **argv)
         status = EXIT_USAGE;
         goto out;
     }
-    int cargc = argc - optind;
-    char **cargv = argv + optind;
-    optind = 0; /* reset getopt for the command's own options */
-    status = c->run(cargc, cargv, &app);
+    status = run_command(c, argc - optind, argv + optind, &app);
 out:
     if (fflush(stdout) == EOF && status == EXIT_OK)
         status = EXIT_USAGE;
-    free(app.rule_paths);
-    free(app.command_line);
+    app_release(&app);
     return status;
 }
