@@ -1,8 +1,10 @@
 /* Set-up shared by the commands: common options and the option loop, rule discovery and
- * loading, the database (app_setup(), as the command table's flags ask). */
+ * loading, the database (app_setup(), as the command table's flags ask), stop signals and the
+ * walk over inputs of scan and parse. */
 #include "cmd.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "lines.h"
 #include "parse_time.h"
 #include "scan.h"
+#include "term.h"
 
 bool app_common_option(struct app *app, int opt, const char *arg)
 {
@@ -521,4 +524,44 @@ void app_release(struct app *app)
     app->rule_paths = NULL;
     app->n_rule_paths = 0;
     app->command_line = NULL;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    stop_requested = 1;
+    signal(sig, SIG_DFL); /* a second Ctrl-C kills at once */
+}
+
+volatile sig_atomic_t *app_catch_stop(void)
+{
+    struct sigaction sa = { .sa_handler = on_stop_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: a blocked read returns at once */
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    static char outbuf[1 << 16];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+    return &stop_requested;
+}
+
+int app_scan_inputs(struct scan *scan, const struct app_inputs *in, struct term_progress *progress)
+{
+    char **paths = in->paths;
+    int n = in->n;
+    bool incomplete = false;
+    struct hl_err err;
+    hl_err_clear(&err);
+    for (int i = 0; i < (n ? n : 1) && !(scan->stop && *scan->stop); i++) {
+        int r = scan_path(scan, n ? paths[i] : "-", &err);
+        if (r < 0) {
+            if (progress)
+                term_progress_clear(progress);
+            diag_err(&err);
+            return -1;
+        }
+        incomplete |= r == 1;
+    }
+    return incomplete ? 1 : 0;
 }

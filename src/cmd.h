@@ -4,6 +4,7 @@
 #define HSMLOG_CMD_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -156,6 +157,18 @@ void app_inputs_finish(struct app_inputs *in, int argc, char **argv);
 
 /* Applies --format's arg of command to fmt. Returns 0, or EXIT_USAGE after a usage error. */
 int app_format_option(const char *command, const char *arg, enum out_format *fmt);
+
+/* Catches SIGINT and SIGTERM (a second one kills at once), ignores SIGPIPE and gives stdout a
+ * block buffer, for a command that reads inputs (scan, parse). Returns the flag a signal sets;
+ * the command sets it too, to stop reading when nobody reads its output. */
+volatile sig_atomic_t *app_catch_stop(void);
+
+struct term_progress;
+
+/* Scans each path of in (none: stdin) until one fails or the scan's stop flag is set,
+ * clearing progress (NULL: none) before printing an error. Returns 0, 1 when some input could
+ * not be read in full, or -1 after printing the error that stopped the scan. */
+int app_scan_inputs(struct scan *scan, const struct app_inputs *in, struct term_progress *progress);
 
 /* One place rules are looked for, in order of precedence (see app_rule_dirs()). */
 struct rule_dir {

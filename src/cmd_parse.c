@@ -69,16 +69,9 @@ static const char *const severity_names[8] = {
 
 struct parse_cmd {
     struct out_ctx out;
-    int error; /* first out_row() failure: stop */
+    int error;                   /* first out_row() failure: stop */
+    volatile sig_atomic_t *stop; /* borrowed from app_catch_stop(): set to stop reading */
 };
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    stop_requested = 1;
-    signal(sig, SIG_DFL);
-}
 
 static struct out_cell text_cell(struct strv s)
 {
@@ -139,7 +132,7 @@ static void on_line(void *ctx, const struct record *rec, const char *source, uin
     int r = out_row(&pc->out, cells);
     if (r < 0) {
         pc->error = r;
-        stop_requested = 1; /* nobody is reading (or no memory): stop reading too */
+        *pc->stop = 1; /* nobody is reading (or no memory): stop reading too */
     }
 }
 
@@ -205,12 +198,10 @@ static int parse_parse(int argc, char **argv, struct app *app, void *args)
     return -1;
 }
 
-static int parse_run(struct app *app, void *args)
+/* Begins the output of pc in fmt, with the columns of every event. Returns 0, or -1 when
+ * memory ran out. */
+static int parse_begin(struct parse_cmd *pc, enum out_format fmt)
 {
-    const struct parse_args *a = args;
-    struct hl_err err;
-    hl_err_clear(&err);
-    struct parse_cmd pc = { 0 };
     /* On a narrow terminal (out.h): ts stays whole, message goes last, the Luna details first. */
     static const unsigned cut[N_COLUMNS] = { 4,  5,  6,  OUT_KEEP, 2,  3,  7,  8,  9, 10,
                                              11, 12, 13, 14,       15, 17, 16, 18, 1 };
@@ -218,20 +209,35 @@ static int parse_run(struct app *app, void *args)
     for (size_t i = 0; i < N_COLUMNS; i++)
         cols[i] = (struct out_column){ columns[i], i == 3 ? OUT_COL_TIME : OUT_COL_TEXT, cut[i],
                                        i == N_COLUMNS - 1 ? 24 : 0 };
+    return out_begin_columns(&pc->out, fmt, stdout, N_COLUMNS, cols) < 0 ? -1 : 0;
+}
+
+/* Ends the output of pc. Returns 0, or -1 after saying that it could not be written. */
+static int parse_end(struct parse_cmd *pc)
+{
+    int end = out_end(&pc->out);
+    bool flushed = fflush(stdout) != EOF;
+    /* A closed pipe (`| head`) is the reader's choice, not an error worth a message. */
+    bool closed = pc->error == HL_EIO || end == HL_EIO || (!flushed && errno == EPIPE);
+    if (!closed && (pc->error || end < 0 || !flushed)) {
+        diag_error("parse", "cannot write output");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_run(struct app *app, void *args)
+{
+    const struct parse_args *a = args;
+    struct hl_err err;
+    hl_err_clear(&err);
+    struct parse_cmd pc = { 0 };
     /* No rules (app->rules is empty): the scan only walks sources and parses. */
-    if (ruleset_prepare(&app->rules, &err) < 0 ||
-        out_begin_columns(&pc.out, a->fmt, stdout, N_COLUMNS, cols) < 0) {
+    if (ruleset_prepare(&app->rules, &err) < 0 || parse_begin(&pc, a->fmt) < 0) {
         diag_error("parse", "out of memory");
         return EXIT_USAGE;
     }
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    static char outbuf[1 << 16];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-
+    pc.stop = app_catch_stop();
     struct scan_sink sink = {
         .problem = on_problem,
         .idle = on_idle,
@@ -240,32 +246,17 @@ static int parse_run(struct app *app, void *args)
         .ctx = &pc,
     };
     struct scan scan;
-    bool incomplete = false, fatal = false;
-    if (scan_init(&scan, &a->in.opt, &app->rules, NULL, &sink, &stop_requested, &err) < 0) {
+    int r = -1;
+    if (scan_init(&scan, &a->in.opt, &app->rules, NULL, &sink, pc.stop, &err) < 0) {
         diag_err(&err);
-        fatal = true;
-    }
-    scan.on_line = on_line;
-    scan.on_line_ctx = &pc;
-    for (int i = 0; i < (a->in.n ? a->in.n : 1) && !fatal && !stop_requested; i++) {
-        int r = scan_path(&scan, a->in.n ? a->in.paths[i] : "-", &err);
-        if (r < 0) {
-            diag_err(&err);
-            fatal = true;
-            break;
-        }
-        incomplete |= r == 1;
+    } else {
+        scan.on_line = on_line;
+        scan.on_line_ctx = &pc;
+        r = app_scan_inputs(&scan, &a->in, NULL);
     }
     scan_release(&scan);
-    int end = out_end(&pc.out);
-    bool flushed = fflush(stdout) != EOF;
-    /* A closed pipe (`| head`) is the reader's choice, not an error worth a message. */
-    bool closed = pc.error == HL_EIO || end == HL_EIO || (!flushed && errno == EPIPE);
-    if (!closed && (pc.error || end < 0 || !flushed)) {
-        diag_error("parse", "cannot write output");
-        fatal = true;
-    }
-    return fatal ? EXIT_USAGE : incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+    bool fatal = parse_end(&pc) < 0 || r < 0;
+    return fatal ? EXIT_USAGE : r == 1 ? EXIT_INCOMPLETE : EXIT_OK;
 }
 
 const struct cmd_ops cmd_parse_ops = { sizeof(struct parse_args), parse_parse, parse_run };

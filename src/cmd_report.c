@@ -105,6 +105,84 @@ static int report_parse(int argc, char **argv, struct app *app, void *args)
     return incident_filter_operands(app, "report", argc, argv);
 }
 
+/* The report as it prints: the host of the incidents so far, scratch for escaped text. */
+struct report_out {
+    int width;             /* columns text is wrapped at */
+    unsigned long n;       /* incidents printed */
+    struct buf host;       /* the host of the last incident, escaped */
+    struct buf b1, b2, b3; /* escaped text of the current row */
+};
+
+/* Prints the incident of st's current row, after a host heading when its host is new. */
+static void print_incident(struct report_out *o, sqlite3_stmt *st)
+{
+    const char *h = safe(&o->b1, sqlite3_column_text(st, 0));
+    if (o->n == 0 || strcmp(h, buf_cstr(&o->host)) != 0) {
+        buf_reset(&o->host);
+        if (buf_adds(&o->host, h) < 0)
+            buf_reset(&o->host);
+        printf("\n== %s ==\n", h);
+    }
+    o->n++;
+    char a[24], b[24];
+    const unsigned char *first = sqlite3_column_text(st, 4);
+    const unsigned char *last = sqlite3_column_text(st, 5);
+    char sev[16];
+    snprintf(sev, sizeof(sev), "%s", (const char *)sqlite3_column_text(st, 2));
+    for (char *p = sev; *p; p++)
+        *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+    printf("\n%s", short_ts(first, a));
+    if (last && first && strcmp((const char *)first, (const char *)last) != 0)
+        printf(" .. %s", short_ts(last, b));
+    printf("  %s  %s  #%lld  [%s, %lld finding%s]\n", sev, safe(&o->b1, sqlite3_column_text(st, 3)),
+           (long long)sqlite3_column_int64(st, 1), safe(&o->b2, sqlite3_column_text(st, 7)),
+           (long long)sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 6) == 1 ? "" : "s");
+    print_wrapped(safe(&o->b1, sqlite3_column_text(st, 8)), 4, o->width);
+    if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+        char cause[512];
+        const unsigned char *ch = sqlite3_column_text(st, 12);
+        snprintf(cause, sizeof(cause), "Probable cause: #%lld %s on %s: %s",
+                 (long long)sqlite3_column_int64(st, 10), safe(&o->b1, sqlite3_column_text(st, 11)),
+                 ch ? safe(&o->b2, ch) : "(no host)", safe(&o->b3, sqlite3_column_text(st, 13)));
+        print_wrapped(cause, 4, o->width);
+    }
+    if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+        char remedy[4096];
+        snprintf(remedy, sizeof(remedy), "Remedy: %s", safe(&o->b1, sqlite3_column_text(st, 9)));
+        print_wrapped(remedy, 4, o->width);
+    }
+}
+
+/* Prints the report of the incidents st selects. Returns 0, or EXIT_USAGE after saying why. */
+static int print_report(struct db *db, sqlite3_stmt *st, const struct incident_filter *f)
+{
+    /* Host, summaries and remedies may carry log text: every one is escaped. */
+    struct report_out o = { 0 };
+    buf_init(&o.host, 0);
+    buf_init(&o.b1, 0);
+    buf_init(&o.b2, 0);
+    buf_init(&o.b3, 0);
+    int width = term_width(fileno(stdout));
+    o.width = width < 40 ? (width ? 40 : 96) : HL_MIN(width, 96);
+    char since[24];
+    printf("hsmlog report%s%s\n", f->has_since ? " since " : "",
+           f->has_since ? short_ts((const unsigned char *)f->since, since) : "");
+    int rc, status = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        print_incident(&o, st);
+    if (rc != SQLITE_DONE) {
+        diag_error("report", "%s", sqlite3_errmsg(db->h));
+        status = EXIT_USAGE;
+    } else if (o.n == 0) {
+        printf("\nNo incidents.\n");
+    }
+    buf_release(&o.host);
+    buf_release(&o.b1);
+    buf_release(&o.b2);
+    buf_release(&o.b3);
+    return status;
+}
+
 static int report_run(struct app *app, void *args)
 {
     struct incident_filter *f = args;
@@ -130,69 +208,7 @@ static int report_run(struct app *app, void *args)
     } else if ((status = incident_filter_check_rule("report", db, f->rule)) == 0 &&
                (status = incident_filter_since("report", db, f)) == 0) {
         incident_filter_bind(st, f);
-        /* Host, summaries and remedies may carry log text: every one is escaped. */
-        struct buf host, b1, b2, b3;
-        buf_init(&host, 0);
-        buf_init(&b1, 0);
-        buf_init(&b2, 0);
-        buf_init(&b3, 0);
-        int width = term_width(fileno(stdout));
-        width = width < 40 ? (width ? 40 : 96) : HL_MIN(width, 96);
-        unsigned long n = 0;
-        int rc;
-        char since[24];
-        printf("hsmlog report%s%s\n", f->has_since ? " since " : "",
-               f->has_since ? short_ts((const unsigned char *)f->since, since) : "");
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *h = safe(&b1, sqlite3_column_text(st, 0));
-            if (n == 0 || strcmp(h, buf_cstr(&host)) != 0) {
-                buf_reset(&host);
-                if (buf_adds(&host, h) < 0)
-                    buf_reset(&host);
-                printf("\n== %s ==\n", h);
-            }
-            n++;
-            char a[24], b[24];
-            const unsigned char *first = sqlite3_column_text(st, 4);
-            const unsigned char *last = sqlite3_column_text(st, 5);
-            char sev[16];
-            snprintf(sev, sizeof(sev), "%s", (const char *)sqlite3_column_text(st, 2));
-            for (char *p = sev; *p; p++)
-                *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-            printf("\n%s", short_ts(first, a));
-            if (last && first && strcmp((const char *)first, (const char *)last) != 0)
-                printf(" .. %s", short_ts(last, b));
-            printf("  %s  %s  #%lld  [%s, %lld finding%s]\n", sev,
-                   safe(&b1, sqlite3_column_text(st, 3)), (long long)sqlite3_column_int64(st, 1),
-                   safe(&b2, sqlite3_column_text(st, 7)), (long long)sqlite3_column_int64(st, 6),
-                   sqlite3_column_int64(st, 6) == 1 ? "" : "s");
-            print_wrapped(safe(&b1, sqlite3_column_text(st, 8)), 4, width);
-            if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
-                char cause[512];
-                const unsigned char *ch = sqlite3_column_text(st, 12);
-                snprintf(cause, sizeof(cause), "Probable cause: #%lld %s on %s: %s",
-                         (long long)sqlite3_column_int64(st, 10),
-                         safe(&b1, sqlite3_column_text(st, 11)), ch ? safe(&b2, ch) : "(no host)",
-                         safe(&b3, sqlite3_column_text(st, 13)));
-                print_wrapped(cause, 4, width);
-            }
-            if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
-                char remedy[4096];
-                snprintf(remedy, sizeof(remedy), "Remedy: %s",
-                         safe(&b1, sqlite3_column_text(st, 9)));
-                print_wrapped(remedy, 4, width);
-            }
-        }
-        buf_release(&host);
-        buf_release(&b1);
-        buf_release(&b2);
-        buf_release(&b3);
-        if (rc != SQLITE_DONE) {
-            diag_error("report", "%s", sqlite3_errmsg(db->h));
-            status = EXIT_USAGE;
-        } else if (n == 0) {
-            printf("\nNo incidents.\n");
-        }
+        status = print_report(db, st, f);
     }
     sqlite3_finalize(st);
     return status;

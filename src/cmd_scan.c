@@ -86,6 +86,7 @@ struct rule_stats {
 
 struct scan_cmd {
     struct ruleset *rs;            /* borrowed: app->rules */
+    volatile sig_atomic_t *stop;   /* borrowed from app_catch_stop(): set to stop reading */
     struct rule_stats *stats;      /* owned: one per rule */
     bool json;                     /* --output json */
     bool follow;                   /* --follow: a line per finding, flushed at once */
@@ -97,14 +98,6 @@ struct scan_cmd {
     struct term_progress progress; /* the progress line on stderr */
     int64_t total_bytes;           /* sum of the input sizes, -1 when one is unknown (a pipe) */
 };
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    stop_requested = 1;
-    signal(sig, SIG_DFL); /* a second Ctrl-C kills at once */
-}
 
 /* "2026-11-28 09:14:03" from microseconds. */
 static void short_time(int64_t us, char out[PARSE_TIME_ISO_LEN])
@@ -246,7 +239,7 @@ static void on_finding(void *ctx, const struct finding *f)
     if (fwrite(sc->line.data, 1, sc->line.len, stdout) != sc->line.len ||
         (sc->follow && fflush(stdout) != 0)) {
         sc->output_broken = true;
-        stop_requested = 1; /* nobody is reading: stop, but still store what was read */
+        *sc->stop = 1; /* nobody is reading: stop, but still store what was read */
     }
 }
 
@@ -549,127 +542,160 @@ static int scan_parse(int argc, char **argv, struct app *app, void *args)
     return -1;
 }
 
-static int scan_run(struct app *app, void *args)
+/* Sets up sc for the scan a asks for, with the rules rs. Returns 0, or EXIT_USAGE after
+ * saying why; scan_cmd_release() frees what it set up, either way. */
+static int scan_cmd_init(struct scan_cmd *sc, const struct scan_args *a, struct ruleset *rs)
 {
-    const struct scan_args *a = args;
-    struct ruleset *rs = &app->rules;
-    struct db *dbp = app->db;
-    struct scan_options opt = a->in.opt;
-    struct scan_cmd sc = { .json = a->json, .follow = opt.follow, .fail_on = a->fail_on };
-    sc.color = !sc.json && term_use_color(a->color, STDOUT_FILENO);
-    enum term_when progress = a->progress;
+    *sc = (struct scan_cmd){
+        .rs = rs,
+        .json = a->json,
+        .follow = a->in.opt.follow,
+        .fail_on = a->fail_on,
+    };
+    buf_init(&sc->line, 0);
+    sc->color = !sc->json && term_use_color(a->color, STDOUT_FILENO);
     /* A followed stream has no end to measure against: no progress unless asked for. */
-    if (progress == TERM_AUTO && sc.follow)
-        progress = TERM_NEVER;
-    term_progress_init(&sc.progress, STDERR_FILENO,
+    enum term_when progress = a->progress == TERM_AUTO && sc->follow ? TERM_NEVER : a->progress;
+    term_progress_init(&sc->progress, STDERR_FILENO,
                        term_use_progress(progress, STDERR_FILENO, diag_verbosity < 0));
-    sc.total_bytes = input_bytes(a->in.paths, a->in.n);
-    struct scan scan;
+    sc->total_bytes = input_bytes(a->in.paths, a->in.n);
+    sc->stats = calloc(rs->n, sizeof(*sc->stats));
+    if (!sc->stats) {
+        diag_error(NULL, "out of memory");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void scan_cmd_release(struct scan_cmd *sc)
+{
+    if (sc->stats)
+        for (size_t i = 0; i < sc->rs->n; i++)
+            for (size_t h = 0; h < sc->stats[i].n_hosts; h++)
+                free(sc->stats[i].hosts[h]);
+    free(sc->stats);
+    buf_release(&sc->line);
+    term_progress_release(&sc->progress);
+}
+
+/* Starts this scan's row in the database app_setup() opened. Returns 0, or EXIT_USAGE after
+ * saying why. */
+static int scan_db_begin(struct app *app)
+{
+    struct db *db = app->db;
     struct hl_err err;
     hl_err_clear(&err);
-    int status = 0;
-    sc.rs = rs;
-    sc.stats = calloc(rs->n, sizeof(*sc.stats));
-    buf_init(&sc.line, 0);
-    if (!sc.stats) {
-        diag_error(NULL, "out of memory");
-        status = EXIT_USAGE;
-        goto out;
+    if (db_scan_begin(db, app->command_line, &err) < 0 ||
+        /* Findings from before incidents (schema 1) get keys from the current rules. */
+        (db->migrated_from == 1 &&
+         (incidents_rekey(db, &app->rules, &err) < 0 || incidents_mark_all(db, &err) < 0))) {
+        diag_err(&err);
+        return EXIT_USAGE;
     }
-    if (dbp) {
-        if (db_scan_begin(dbp, app->command_line, &err) < 0 ||
-            /* Findings from before incidents (schema 1) get keys from the current rules. */
-            (dbp->migrated_from == 1 &&
-             (incidents_rekey(dbp, rs, &err) < 0 || incidents_mark_all(dbp, &err) < 0))) {
-            diag_err(&err);
-            status = EXIT_USAGE;
-            goto out;
-        }
-        diag_note("database %s", dbp->path);
-        app_note_dead_scans(dbp);
+    diag_note("database %s", db->path);
+    app_note_dead_scans(db);
+    return 0;
+}
+
+/* How the reading ended, for the scans row and the exit status. */
+struct scan_end {
+    bool fatal;       /* an error stopped the scan */
+    bool incomplete;  /* some input could not be read in full */
+    bool interrupted; /* a signal stopped it (not --follow, which ends that way) */
+};
+
+/* Ends the scan's row: what was read is stored even after a failure, so the incidents are
+ * updated (unless the scan failed) and everything committed before reporting. Returns 0, or
+ * -1 after printing why. */
+static int scan_db_end(struct scan *scan, const struct scan_end *e)
+{
+    const char *state = e->fatal         ? "error"
+                        : e->interrupted ? "interrupted"
+                        : e->incomplete  ? "partial"
+                                         : "ok";
+    struct hl_err err;
+    hl_err_clear(&err);
+    int r = 0;
+    if (!e->fatal && scan_update_incidents(scan, &err) < 0) {
+        diag_err(&err);
+        r = -1;
     }
+    if (db_scan_end(scan->db, scan->lines, scan->new_findings, state, &err) < 0 ||
+        db_commit(scan->db, &err) < 0) {
+        diag_err(&err);
+        r = -1;
+    }
+    return r;
+}
 
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: a blocked read returns at once */
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    static char outbuf[1 << 16];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-
+/* Reads the inputs of a into the database (app->db, NULL for none), printing each finding
+ * as it comes with --output json or --follow. Returns how the reading ended, with the time it
+ * took in *ret_secs. */
+static struct scan_end read_inputs(struct scan_cmd *sc, const struct scan_args *a, struct app *app,
+                                   struct scan *scan, double *ret_secs)
+{
     struct scan_sink sink = {
         .finding = on_finding,
         .problem = on_problem,
         .idle = on_idle,
-        .ctx = &sc,
-        .tick = sc.progress.enabled ? on_tick : NULL,
+        .ctx = sc,
+        .tick = sc->progress.enabled ? on_tick : NULL,
         .warning = on_warning,
         .note = on_note,
         .updated = on_updated,
     };
+    struct scan_options opt = a->in.opt;
     /* Findings are stored on a second thread, overlapping matching, unless each is printed
      * as it comes (--output json, --follow): on_finding then only counts, which nothing else
      * touches until the scan is over. */
-    opt.writer_thread = !sc.json && !sc.follow;
-    bool incomplete = false, fatal = false;
-    if (scan_init(&scan, &opt, rs, dbp, &sink, &stop_requested, &err) < 0) {
+    opt.writer_thread = !sc->json && !sc->follow;
+    struct hl_err err;
+    hl_err_clear(&err);
+    bool ready = scan_init(scan, &opt, sc->rs, app->db, &sink, sc->stop, &err) == 0;
+    if (!ready)
         diag_err(&err);
-        fatal = true;
-    }
     int64_t t0 = clock_mono_ns();
-    for (int i = 0; i < (a->in.n ? a->in.n : 1) && !fatal && !stop_requested; i++) {
-        const char *path = a->in.n ? a->in.paths[i] : "-";
-        int r = scan_path(&scan, path, &err);
-        if (r < 0) {
-            term_progress_clear(&sc.progress);
-            diag_err(&err);
-            fatal = true;
-            break;
-        }
-        incomplete |= r == 1;
-    }
-    double secs = (double)(clock_mono_ns() - t0) / 1e9;
-    term_progress_clear(&sc.progress);
+    int r = ready ? app_scan_inputs(scan, &a->in, &sc->progress) : -1;
+    *ret_secs = (double)(clock_mono_ns() - t0) / 1e9;
+    term_progress_clear(&sc->progress);
+    struct scan_end e = { .fatal = r < 0, .incomplete = r == 1 };
     /* A signal is how --follow ends: that is a normal end, not an interrupted scan. */
-    bool interrupted = stop_requested && !sc.output_broken && !sc.follow;
-    if (dbp) {
-        const char *state = fatal         ? "error"
-                            : interrupted ? "interrupted"
-                            : incomplete  ? "partial"
-                                          : "ok";
-        /* Store what was read even after a failure: commit before reporting. */
-        if (!fatal && scan_update_incidents(&scan, &err) < 0) {
-            diag_err(&err);
-            fatal = true;
-        }
-        if (db_scan_end(dbp, scan.lines, scan.new_findings, state, &err) < 0 ||
-            db_commit(dbp, &err) < 0) {
-            diag_err(&err);
-            fatal = true;
-        }
+    e.interrupted = *sc->stop && !sc->output_broken && !sc->follow;
+    if (app->db && scan_db_end(scan, &e) < 0)
+        e.fatal = true;
+    return e;
+}
+
+static int scan_run(struct app *app, void *args)
+{
+    const struct scan_args *a = args;
+    struct scan_cmd sc;
+    int status = scan_cmd_init(&sc, a, &app->rules);
+    if (status == 0 && app->db)
+        status = scan_db_begin(app);
+    if (status) {
+        scan_cmd_release(&sc);
+        return status;
     }
+    sc.stop = app_catch_stop();
+    struct scan scan;
+    double secs;
+    struct scan_end e = read_inputs(&sc, a, app, &scan, &secs);
     /* -q: errors only. What was asked for (--output json, the --follow lines) still prints;
      * the summary and the totals are not. */
     bool quiet = diag_verbosity < 0;
     if (!sc.json && !sc.output_broken && sc.follow && !quiet)
-        print_totals(&scan, fired_rules(&sc), secs, opt.max_line);
+        print_totals(&scan, fired_rules(&sc), secs, a->in.opt.max_line);
     else if (!sc.json && !sc.output_broken && !quiet)
-        print_summary(fatal ? NULL : dbp, &sc, &scan, secs, opt.max_line);
-    if (interrupted)
+        print_summary(e.fatal ? NULL : app->db, &sc, &scan, secs, a->in.opt.max_line);
+    if (e.interrupted)
         diag_warn(NULL, "interrupted; what was read is stored");
-    status = fatal        ? EXIT_USAGE
-             : incomplete ? EXIT_INCOMPLETE
-             : sc.failed  ? EXIT_FINDINGS
-                          : EXIT_OK;
+    status = e.fatal        ? EXIT_USAGE
+             : e.incomplete ? EXIT_INCOMPLETE
+             : sc.failed    ? EXIT_FINDINGS
+                            : EXIT_OK;
     scan_release(&scan);
-out:
-    if (sc.stats)
-        for (size_t i = 0; i < rs->n; i++)
-            for (size_t h = 0; h < sc.stats[i].n_hosts; h++)
-                free(sc.stats[i].hosts[h]);
-    free(sc.stats);
-    buf_release(&sc.line);
-    term_progress_release(&sc.progress);
+    scan_cmd_release(&sc);
     return status;
 }
 
