@@ -777,9 +777,14 @@ static int begin(struct db *db, struct hl_err *err)
         db->pending = 0;
         db->commit_due = false;
         db->tx_started_ms = now_ms();
-        db->n_whole = 0;
+        db->tx_serial++;
     }
     return r;
+}
+
+int db_begin(struct db *db, struct hl_err *err)
+{
+    return begin(db, err);
 }
 
 int db_commit(struct db *db, struct hl_err *err)
@@ -1363,41 +1368,17 @@ int db_mark_add(struct db *db, const struct db_mark *m, struct hl_err *err)
     return r ? r : wrote_row(db, err);
 }
 
-static bool marked_whole(const struct db *db, const char *rule_id, struct strv host)
-{
-    for (unsigned i = 0; i < db->n_whole && i < DB_WHOLE_PAIRS; i++) {
-        const struct db_whole_pair *w = &db->whole[i];
-        if (w->rule_id == rule_id && w->host_len == host.n &&
-            (host.n == 0 || memcmp(w->host, host.p, host.n) == 0))
-            return true;
-    }
-    return false;
-}
-
 int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host, struct strv key,
                        struct hl_err *err)
 {
     int r = begin(db, err);
     if (r < 0)
         return r;
-    /* Past SCAN_DIRTY_KEYS a first scan marks whole pairs, a finding of one pair after
-     * another: an INSERT OR IGNORE that finds its row each time was 1 s of the storage
-     * thread with 775k findings. */
-    if (marked_whole(db, rule_id, host))
-        return 0;
     sqlite3_stmt *st = db->st_dirty;
     bind_text(st, ":rule_id", rule_id);
     bind_strv(st, ":host", host.p ? host : strv_from_cstr(""), false);
     bind_strv(st, ":key", key.p ? key : strv_from_cstr(""), false);
-    r = step_done(db, st, err, "cannot mark incidents for a rebuild");
-    if (r == 0 && key.n == 0 && host.n < sizeof(db->whole[0].host)) {
-        struct db_whole_pair *w = &db->whole[db->n_whole++ % DB_WHOLE_PAIRS]; /* oldest goes */
-        w->rule_id = rule_id;
-        w->host_len = host.n;
-        if (host.n)
-            memcpy(w->host, host.p, host.n);
-    }
-    return r;
+    return step_done(db, st, err, "cannot mark incidents for a rebuild");
 }
 
 int db_scan_clock(struct db *db, const char *ts, struct hl_err *err)

@@ -27,9 +27,6 @@
 /* How long a connection waits for another process's lock before it gives up with HL_EDB. */
 #define DB_BUSY_TIMEOUT_MS 30000
 
-/* Pairs db_incidents_dirty() remembers as marked whole in one transaction. */
-#define DB_WHOLE_PAIRS 32
-
 /* Named parameters of the statement that stores a finding. */
 #define DB_FINDING_PARAMS 16
 
@@ -58,15 +55,7 @@ struct db {
     sqlite3_stmt *st_finding_add;
     int finding_param[DB_FINDING_PARAMS]; /* its parameters' indexes (db.c, finding_params) */
     sqlite3_stmt *st_mark_add, *st_dirty, *st_clock;
-    /* (rule, host) pairs marked whole for a rebuild in the open transaction: every later mark
-     * of theirs is redundant (db_incidents_dirty). Emptied at each BEGIN, as another process's
-     * incident update may have consumed the marks once they were committed. */
-    struct db_whole_pair {
-        const char *rule_id; /* borrowed from the ruleset */
-        size_t host_len;
-        char host[256];
-    } whole[DB_WHOLE_PAIRS];
-    unsigned n_whole; /* pairs marked in it; past DB_WHOLE_PAIRS the oldest are forgotten */
+    uint64_t tx_serial; /* write transactions begun on this handle, counting the open one */
     /* Locking and the read-only guard (db_open, begin, commit; db_tick). */
     int64_t tx_started_ms; /* monotonic time of the open transaction's BEGIN */
     int64_t yielded_ms;    /* monotonic time db_tick() last let other writers in */
@@ -113,6 +102,11 @@ int db_reserve_page_cache(void);
 
 /* Commits what is pending and closes. NULL-safe on a zeroed struct. */
 void db_close(struct db *db);
+
+/* Opens a write transaction unless one is open (one an error rolled back counts as closed);
+ * db->tx_serial then numbers it. Writes begin one themselves: this is for a caller whose
+ * cache lives as long as a transaction. */
+HL_NODISCARD int db_begin(struct db *db, struct hl_err *err);
 
 /* Commits the open transaction, if any. */
 HL_NODISCARD int db_commit(struct db *db, struct hl_err *err);
@@ -214,7 +208,8 @@ struct db_mark {
 HL_NODISCARD int db_mark_add(struct db *db, const struct db_mark *m, struct hl_err *err);
 
 /* Marks the incidents of rule_id on host for a rebuild (incidents_update()): those of group
- * key only, or all of them when key is empty. */
+ * key only, or all of them when key is empty. incident_marks_*() (incident_mark.h) decide
+ * what to mark. */
 HL_NODISCARD int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host,
                                     struct strv key, struct hl_err *err);
 

@@ -15,6 +15,7 @@
 #include "event_id.h"
 #include "handoff.h"
 #include "incident.h"
+#include "incident_mark.h"
 #include "json.h"
 #include "lines.h"
 #include "parse.h"
@@ -63,6 +64,7 @@ int scan_init(struct scan *sc, const struct scan_options *opt, const struct rule
         sc->opt.limits.max_members = DECOMP_DEFAULT_MAX_MEMBERS;
     sc->rs = rs;
     sc->db = db;
+    incident_marks_init(&sc->marks, db, rs);
     if (sink)
         sc->sink = *sink;
     sc->stop = stop;
@@ -186,34 +188,6 @@ static int fields_json(const struct field_set *fs, struct buf *out)
     if (r == 0)
         r = out->len ? buf_addc(out, '}') : buf_adds(out, "{}");
     return r;
-}
-
-/* The incident key of a finding or mark: a JSON array of the group-by values, in order.
- * "host", "program" and "source" name the header and the input; other names are fields. */
-static int group_key_json(const struct rule_incident_spec *spec, const struct record *rec,
-                          const char *source, const struct field_set *fs, struct buf *out)
-{
-    buf_reset(out);
-    int r = buf_addc(out, '[');
-    for (size_t i = 0; r == 0 && i < spec->n_group_by; i++) {
-        const char *name = spec->group_by[i];
-        struct strv v = STRV_NULL;
-        if (strcmp(name, "host") == 0)
-            v = rec->host;
-        else if (strcmp(name, "program") == 0)
-            v = rec->program;
-        else if (strcmp(name, "source") == 0)
-            v = strv_from_cstr(source);
-        else
-            for (size_t k = 0; k < fs->n && !v.p; k++)
-                if (strcmp(fs->v[k].name, name) == 0)
-                    v = fs->v[k].value;
-        if (i)
-            r = buf_addc(out, ',');
-        if (r == 0)
-            r = json_put_string(out, v.p ? v.p : "", v.n);
-    }
-    return r ? r : buf_addc(out, ']');
 }
 
 /* FNV-1a, 64 bit, for the carry table's keys. */
@@ -355,41 +329,9 @@ int scan_update_incidents(struct scan *sc, struct hl_err *err)
     struct incidents_update_stats stats;
     if (r == 0 && (r = incidents_update(sc->db, sc->rs, &stats, err)) == 0 && sc->sink.updated)
         sc->sink.updated(sc->sink.ctx, &stats);
-    sc->dirty_rule = NULL; /* the dirty table is empty again */
     if (r == 0) {
-        sc->dirty_keys = 0;
-        sc->dirty_any = false;
+        incident_marks_consumed(&sc->marks);
         sc->clock_at_update_us = sc->max_ts_us;
-    }
-    return r;
-}
-
-/* Marks the group (rule, host, key) of a finding for an incident rebuild, so that a scan
- * that adds to a large database (a day's log, a live line) rebuilds the groups it touched,
- * not every group of their hosts since the database began. Past SCAN_DIRTY_KEYS groups
- * before an update (a first scan of a large input), it marks whole (rule, host) pairs, as
- * an insert per group would cost more than the rebuild saves. A reset or expect line marks
- * its pair (key empty). Skips the database when the previous finding marked the same (the
- * common case: a burst from one host). */
-static int mark_dirty(struct scan *sc, const struct rule *rule, struct strv host, struct strv key,
-                      struct hl_err *err)
-{
-    if (sc->dirty_keys >= SCAN_DIRTY_KEYS)
-        key = strv_from_cstr("");
-    if (sc->dirty_rule == rule && host.n == sc->dirty_host_len &&
-        memcmp(sc->dirty_host, host.p ? host.p : "", host.n) == 0 && key.n == sc->dirty_key_len &&
-        memcmp(sc->dirty_key, key.p ? key.p : "", key.n) == 0)
-        return 0;
-    int r = db_incidents_dirty(sc->db, rule->id, host, key, err);
-    sc->dirty_keys += key.n > 0;
-    sc->dirty_any = true;
-    sc->dirty_rule = NULL;
-    if (r == 0 && host.n < sizeof(sc->dirty_host) && key.n < sizeof(sc->dirty_key)) {
-        sc->dirty_rule = rule;
-        memcpy(sc->dirty_host, host.p ? host.p : "", host.n);
-        sc->dirty_host_len = host.n;
-        memcpy(sc->dirty_key, key.p ? key.p : "", key.n);
-        sc->dirty_key_len = key.n;
     }
     return r;
 }
@@ -410,7 +352,7 @@ struct hit {
     struct strv key;    /* incident key (with a database) */
 };
 
-/* Stores a reset or expect mark and flags the rule it affects. */
+/* Stores a reset or expect mark and marks the incidents it affects. */
 static int apply_mark(struct scan *sc, const struct hit *h, struct hl_err *err)
 {
     const struct rule *rule = h->rule;
@@ -428,13 +370,7 @@ static int apply_mark(struct scan *sc, const struct hit *h, struct hl_err *err)
         .occurrence = sc->occurrence,
     };
     int r = db_mark_add(sc->db, &m, err);
-    if (r < 0)
-        return r;
-    /* An expectation is rebuilt with the incidents of its trigger rule. */
-    const struct rule *affected =
-            rule->role == RULE_ROLE_EXPECT ? &sc->rs->rules[owner->inc.after_idx] : owner;
-    /* A reset or expect line may concern every group of its host: the whole pair. */
-    return mark_dirty(sc, affected, h->rec.host, strv_from_cstr(""), err);
+    return r < 0 ? r : incident_marks_line(&sc->marks, rule, h->rec.host, err);
 }
 
 /* Stores a hit (a finding or a mark), counts it and tells the sink. */
@@ -472,13 +408,9 @@ static int apply_hit(struct scan *sc, const struct hit *h, struct hl_err *err)
         };
         if ((r = db_finding_add(sc->db, &f, &is_new, err)) < 0)
             return r;
-        if (is_new && (r = mark_dirty(sc, h->rule, h->rec.host, h->key, err)) < 0)
+        if (is_new &&
+            (r = incident_marks_finding(&sc->marks, h->rule, h->rec.host, h->key, err)) < 0)
             return r;
-        /* It resets every group of the rules that name it in reset-by, on its host. */
-        for (size_t i = 0; is_new && i < h->rule->inc.n_resets; i++)
-            if ((r = mark_dirty(sc, &sc->rs->rules[h->rule->inc.resets[i]], h->rec.host,
-                                strv_from_cstr(""), err)) < 0)
-                return r;
     }
     sc->findings++;
     if (is_new) {
@@ -686,7 +618,7 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
     if (rule->role == RULE_ROLE_FINDING)
         r = fields_json(&fs, &sc->fields);
     if (r == 0 && sc->db)
-        r = group_key_json(&keyed->inc, rec, lc->label, &fs, &sc->key);
+        r = incident_group_key(&keyed->inc, rec, lc->label, fs.v, fs.n, &sc->key);
     if (r < 0)
         return hl_err_set(lc->err, r, lc->label, "cannot build fields of line %llu",
                           (unsigned long long)lc->line_no);
@@ -940,7 +872,7 @@ static void scan_pause(struct scan *sc)
         struct hl_err err;
         int64_t start = clock_mono_ns();
         if (writer_sync(sc, &err) == 0 && start >= sc->next_update_ns &&
-            (sc->dirty_any || sc->max_ts_us != sc->clock_at_update_us)) {
+            (sc->marks.any || sc->max_ts_us != sc->clock_at_update_us)) {
             HL_IGNORE(scan_update_incidents(sc, &err)); /* retried at the next pause or the end */
             int64_t took = clock_mono_ns() - start;
             sc->next_update_ns = start + HL_MAX(SCAN_UPDATE_GAP_NS, 5 * took);

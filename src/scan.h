@@ -14,6 +14,7 @@
 #include "db.h"
 #include "err.h"
 #include "incident.h"
+#include "incident_mark.h"
 #include "parse_luna.h"
 #include "parse_time.h"
 #include "rec.h"
@@ -54,10 +55,6 @@ struct scan_options {
 };
 
 #define SCAN_FOLLOW_COMMIT_NS 1000000000LL /* once a second */
-
-/* Groups (rule, host, key) a scan marks for a rebuild before an update; past it, whole
- * (rule, host) pairs (mark_dirty in scan.c). */
-#define SCAN_DIRTY_KEYS 4096
 
 /* Least time between two incident updates at pauses of the input (scan_pause in scan.c). */
 #define SCAN_UPDATE_GAP_NS 1000000000LL
@@ -122,40 +119,34 @@ struct scan {
     struct scan_sink sink;
     scan_line_fn *on_line; /* set after scan_init() to see every line; NULL for none */
     void *on_line_ctx;
-    volatile sig_atomic_t *stop;   /* borrowed: set by a signal handler to end early; a
-                                      pipe still hands over what it holds (source_wait) */
-    uint64_t lines;                /* lines read over all sources */
-    uint64_t cut_lines;            /* lines longer than max_line */
-    uint64_t bad_time_lines;       /* lines whose header wrote a time that does not exist */
-    bool said_year_source;         /* sink.note has told of an implausible modification time */
-    uint64_t findings;             /* findings in the input */
-    uint64_t new_findings;         /* findings added to the database */
-    uint64_t stream_new_findings;  /* ... by the stream being read */
-    int64_t occurrence;            /* occurrence of the line being stored */
-    struct handoff *writer;        /* owned: the storage thread, or NULL (scan.c) */
-    bool writer_failed;            /* it could not be started: store in line */
-    uint64_t sources;              /* text streams read */
-    uint64_t incomplete;           /* sources that could not be read in full */
-    uint64_t skipped;              /* sources skipped (binary, unreadable type) */
-    uint64_t formats[FMT__COUNT];  /* lines per header format */
-    uint64_t input_records;        /* records of the input file being read (all its streams) */
-    uint64_t input_plain;          /* ... of them plain text: no header at all */
-    struct buf fields;             /* owned: scratch for a finding's fields JSON */
-    struct buf message;            /* owned: scratch for a UTF-8-clean message */
-    struct buf key;                /* owned: scratch for an incident key */
-    int64_t max_ts_us;             /* latest log time seen, INT64_MIN before any */
-    const struct rule *dirty_rule; /* the (rule, host, key) marked dirty last, to skip repeats */
-    char dirty_host[256];
-    size_t dirty_host_len;
-    char dirty_key[512];
-    size_t dirty_key_len;
-    size_t dirty_keys;           /* groups marked since the last update (mark_dirty) */
-    bool dirty_any;              /* something was marked since the last update */
-    int64_t clock_at_update_us;  /* max_ts_us at the last update */
-    int64_t next_update_ns;      /* CLOCK_MONOTONIC before which a pause does not update */
-    const char **carry_programs; /* owned array (names borrowed from the rules): the programs
-                                    of carry rules, whose lines are noted; NULL entry = any */
-    size_t *carry_program_len;   /* owned: strlen of each */
+    volatile sig_atomic_t *stop;  /* borrowed: set by a signal handler to end early; a
+                                     pipe still hands over what it holds (source_wait) */
+    uint64_t lines;               /* lines read over all sources */
+    uint64_t cut_lines;           /* lines longer than max_line */
+    uint64_t bad_time_lines;      /* lines whose header wrote a time that does not exist */
+    bool said_year_source;        /* sink.note has told of an implausible modification time */
+    uint64_t findings;            /* findings in the input */
+    uint64_t new_findings;        /* findings added to the database */
+    uint64_t stream_new_findings; /* ... by the stream being read */
+    int64_t occurrence;           /* occurrence of the line being stored */
+    struct handoff *writer;       /* owned: the storage thread, or NULL (scan.c) */
+    bool writer_failed;           /* it could not be started: store in line */
+    uint64_t sources;             /* text streams read */
+    uint64_t incomplete;          /* sources that could not be read in full */
+    uint64_t skipped;             /* sources skipped (binary, unreadable type) */
+    uint64_t formats[FMT__COUNT]; /* lines per header format */
+    uint64_t input_records;       /* records of the input file being read (all its streams) */
+    uint64_t input_plain;         /* ... of them plain text: no header at all */
+    struct buf fields;            /* owned: scratch for a finding's fields JSON */
+    struct buf message;           /* owned: scratch for a UTF-8-clean message */
+    struct buf key;               /* owned: scratch for an incident key */
+    int64_t max_ts_us;            /* latest log time seen, INT64_MIN before any */
+    struct incident_marks marks;  /* what the stored hits mark for an incident update */
+    int64_t clock_at_update_us;   /* max_ts_us at the last update */
+    int64_t next_update_ns;       /* CLOCK_MONOTONIC before which a pause does not update */
+    const char **carry_programs;  /* owned array (names borrowed from the rules): the programs
+                                     of carry rules, whose lines are noted; NULL entry = any */
+    size_t *carry_program_len;    /* owned: strlen of each */
     size_t n_carry_programs;
     struct carry_slot carry[SCAN_CARRY_SLOTS];
     uint64_t carry_tick;
