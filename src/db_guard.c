@@ -1,0 +1,190 @@
+/* The read-only guard of `query`, `incidents` and `report`: a handle that refuses statements
+ * that would change anything, and what the columns of the schema hold for the formats. */
+#include "db_impl.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* ---- the read-only guard (query, report, incidents) ---- */
+
+/* PRAGMAs that take an argument and only read. Any other PRAGMA given a value is refused:
+ * `PRAGMA user_version = 5` and `PRAGMA journal_mode = DELETE` would change the file. */
+static bool pragma_reads(const char *name, const char *arg)
+{
+    static const char *const with_arg[] = {
+        "table_info", "table_xinfo",      "table_list",        "index_info",      "index_xinfo",
+        "index_list", "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
+    };
+    static const char *const writing[] = { "optimize", "wal_checkpoint", "incremental_vacuum" };
+    if (!name)
+        return false;
+    if (!arg) {
+        for (size_t i = 0; i < ARRAY_SIZE(writing); i++)
+            if (sqlite3_stricmp(name, writing[i]) == 0)
+                return false;
+        return true;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(with_arg); i++)
+        if (sqlite3_stricmp(name, with_arg[i]) == 0)
+            return true;
+    return false;
+}
+
+/* sqlite3_set_authorizer() callback: runs while a statement is prepared, so a refused one
+ * never starts. The read-only open and query_only already stop writes to the file; this
+ * adds a message that says why, and stops what they allow (ATTACH, temp tables). */
+static int guard(void *ctx, int action, const char *a1, const char *a2, const char *dbname,
+                 const char *trigger)
+{
+    static const char *const writes[] = {
+        [SQLITE_CREATE_INDEX] = "CREATE INDEX",
+        [SQLITE_CREATE_TABLE] = "CREATE TABLE",
+        [SQLITE_CREATE_TEMP_INDEX] = "CREATE TEMP INDEX",
+        [SQLITE_CREATE_TEMP_TABLE] = "CREATE TEMP TABLE",
+        [SQLITE_CREATE_TEMP_TRIGGER] = "CREATE TEMP TRIGGER",
+        [SQLITE_CREATE_TEMP_VIEW] = "CREATE TEMP VIEW",
+        [SQLITE_CREATE_TRIGGER] = "CREATE TRIGGER",
+        [SQLITE_CREATE_VIEW] = "CREATE VIEW",
+        [SQLITE_DELETE] = "DELETE",
+        [SQLITE_DROP_INDEX] = "DROP INDEX",
+        [SQLITE_DROP_TABLE] = "DROP TABLE",
+        [SQLITE_DROP_TEMP_INDEX] = "DROP INDEX",
+        [SQLITE_DROP_TEMP_TABLE] = "DROP TABLE",
+        [SQLITE_DROP_TEMP_TRIGGER] = "DROP TRIGGER",
+        [SQLITE_DROP_TEMP_VIEW] = "DROP VIEW",
+        [SQLITE_DROP_TRIGGER] = "DROP TRIGGER",
+        [SQLITE_DROP_VIEW] = "DROP VIEW",
+        [SQLITE_INSERT] = "INSERT",
+        [SQLITE_UPDATE] = "UPDATE",
+        [SQLITE_ALTER_TABLE] = "ALTER TABLE",
+        [SQLITE_REINDEX] = "REINDEX",
+        [SQLITE_ANALYZE] = "ANALYZE",
+        [SQLITE_CREATE_VTABLE] = "CREATE VIRTUAL TABLE",
+        [SQLITE_DROP_VTABLE] = "DROP VIRTUAL TABLE",
+    };
+    struct db *db = ctx;
+    (void)dbname;
+    (void)trigger;
+    /* CREATE and DROP also report their edit of the schema table, and reading a pragma
+     * function reports an UPDATE of it; SQLite never lets SQL write that table itself. The
+     * CREATE or DROP is refused under its own code. */
+    if ((action == SQLITE_INSERT || action == SQLITE_UPDATE || action == SQLITE_DELETE) && a1 &&
+        (sqlite3_stricmp(a1, "sqlite_master") == 0 || sqlite3_stricmp(a1, "sqlite_schema") == 0 ||
+         sqlite3_stricmp(a1, "sqlite_temp_master") == 0 ||
+         sqlite3_stricmp(a1, "sqlite_temp_schema") == 0))
+        return SQLITE_OK;
+    if (db->refused[0])
+        return SQLITE_DENY; /* keep the first reason */
+    switch (action) {
+    case SQLITE_READ:
+    case SQLITE_SELECT:
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+    case SQLITE_RECURSIVE:
+        return SQLITE_OK;
+    case SQLITE_FUNCTION:
+        if (!a2 || sqlite3_stricmp(a2, "load_extension") != 0)
+            return SQLITE_OK;
+        snprintf(db->refused, sizeof(db->refused),
+                 "load_extension() is not allowed: query loads no extensions");
+        return SQLITE_DENY;
+    case SQLITE_PRAGMA:
+        if (pragma_reads(a1, a2))
+            return SQLITE_OK;
+        snprintf(db->refused, sizeof(db->refused),
+                 "PRAGMA %s%s would change the database or the connection: query is read-only",
+                 a1 ? a1 : "", a2 ? " with a value" : "");
+        return SQLITE_DENY;
+    case SQLITE_ATTACH:
+    case SQLITE_DETACH:
+        snprintf(db->refused, sizeof(db->refused),
+                 "ATTACH and DETACH are not allowed: query reads only its own database");
+        return SQLITE_DENY;
+    }
+    const char *what = action > 0 && (size_t)action < ARRAY_SIZE(writes) && writes[action]
+                               ? writes[action]
+                               : "this statement";
+    snprintf(db->refused, sizeof(db->refused), "%s would change the database: query is read-only",
+             what);
+    return SQLITE_DENY;
+}
+
+int db_guard_install(struct db *db, struct hl_err *err)
+{
+    int on = 1, off = 0;
+    if (sqlite3_db_config(db->h, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, off, NULL) != SQLITE_OK ||
+        sqlite3_db_config(db->h, SQLITE_DBCONFIG_DEFENSIVE, on, NULL) != SQLITE_OK ||
+        sqlite3_set_authorizer(db->h, guard, db) != SQLITE_OK)
+        return db_fail(db, err, "cannot make the connection read-only");
+    sqlite3_limit(db->h, SQLITE_LIMIT_ATTACHED, 0);
+    return 0;
+}
+
+static bool is_pragma(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r')
+        sql++;
+    return sqlite3_strnicmp(sql, "PRAGMA", 6) == 0;
+}
+
+int db_prepare_query(struct db *db, const char *sql, sqlite3_stmt **ret_st, const char **ret_tail,
+                     struct hl_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    db->refused[0] = '\0';
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, ret_tail) != SQLITE_OK) {
+        if (db->refused[0])
+            return hl_err_set(err, HL_EDB, NULL, "refused: %s", db->refused);
+        return hl_err_set(err, HL_EDB, NULL, "%s", sqlite3_errmsg(db->h));
+    }
+    /* What the authorizer does not see: VACUUM (also VACUUM INTO a new file). A PRAGMA the
+     * guard let through only reads, though SQLite cannot tell for some (journal_mode). */
+    if (st && !sqlite3_stmt_readonly(st) && !is_pragma(sqlite3_sql(st))) {
+        sqlite3_finalize(st);
+        return hl_err_set(err, HL_EDB, NULL,
+                          "refused: this statement would write: query is read-only");
+    }
+    *ret_st = st;
+    return 0;
+}
+
+enum db_col_kind db_column_kind(const char *table, const char *column)
+{
+    /* Every column of every schema version that holds a time, JSON or a rule id. findings
+     * is a table up to version 6 (a read-only query does not upgrade), a view over
+     * finding_rows after. */
+    static const struct {
+        const char *table, *column;
+        enum db_col_kind kind;
+    } cols[] = {
+        { "finding_rows", "ts", DB_COL_TIME },
+        { "finding_rows", "fields", DB_COL_JSON },
+        { "finding_rows", "group_key", DB_COL_JSON },
+        { "finding_rows", "rule_id", DB_COL_RULE },
+        { "findings", "ts", DB_COL_TIME },
+        { "findings", "fields", DB_COL_JSON },
+        { "findings", "group_key", DB_COL_JSON },
+        { "findings", "rule_id", DB_COL_RULE },
+        { "incidents", "first_ts", DB_COL_TIME },
+        { "incidents", "last_ts", DB_COL_TIME },
+        { "incidents", "key", DB_COL_JSON },
+        { "incidents", "rule_id", DB_COL_RULE },
+        { "incidents", "from_rule_id", DB_COL_RULE },
+        { "marks", "ts", DB_COL_TIME },
+        { "marks", "group_key", DB_COL_JSON },
+        { "marks", "rule_id", DB_COL_RULE },
+        { "incidents_dirty", "rule_id", DB_COL_RULE },
+        { "rules", "id", DB_COL_RULE },
+        { "scans", "started_at", DB_COL_TIME },
+        { "scans", "finished_at", DB_COL_TIME },
+        { "scans", "last_ts", DB_COL_TIME },
+        { "sources", "mtime", DB_COL_TIME },
+    };
+    if (!table || !column)
+        return DB_COL_OTHER;
+    for (size_t i = 0; i < ARRAY_SIZE(cols); i++)
+        if (sqlite3_stricmp(table, cols[i].table) == 0 &&
+            sqlite3_stricmp(column, cols[i].column) == 0)
+            return cols[i].kind;
+    return DB_COL_OTHER;
+}

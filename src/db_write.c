@@ -1,0 +1,394 @@
+/* What a scan writes: the rules, its scans row, sources rows, occurrence counts, findings,
+ * reset and expect marks, incident marks and the log clock, batched into transactions. */
+#include "db_impl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "event_id.h"
+#include "parse_time.h"
+#include "proc.h"
+#include "utf8.h"
+
+/* Counts a written row. The commit itself waits for db_tick() between lines: committing here
+ * could store a finding without the incident mark written right after it. */
+static int db_wrote_row(struct db *db, struct hl_err *err)
+{
+    (void)err;
+    if (++db->pending >= DB_BATCH_ROWS)
+        db->commit_due = true;
+    return 0;
+}
+
+static int idx(sqlite3_stmt *st, const char *name)
+{
+    return sqlite3_bind_parameter_index(st, name);
+}
+
+/* Each bind_* takes the parameter's name; bind_*_at its index, for a statement whose indexes
+ * were looked up once. */
+static void db_bind_text_at(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+void db_bind_text(sqlite3_stmt *st, const char *name, const char *s)
+{
+    db_bind_text_at(st, idx(st, name), s);
+}
+
+/* Binds a slice; the statement is stepped before the slice's buffer can move, so the bytes
+ * are not copied. An absent (empty) slice is NULL. */
+static void db_bind_strv_at(sqlite3_stmt *st, int i, struct strv s, bool empty_is_null)
+{
+    if (s.n == 0 && empty_is_null)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, s.p ? s.p : "", (int)s.n, SQLITE_STATIC);
+}
+
+static void db_bind_strv(sqlite3_stmt *st, const char *name, struct strv s, bool empty_is_null)
+{
+    db_bind_strv_at(st, idx(st, name), s, empty_is_null);
+}
+
+static void db_bind_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+    sqlite3_bind_int64(st, idx(st, name), v);
+}
+
+/* Steps a write statement to completion and resets it. */
+static int db_step_done(struct db *db, sqlite3_stmt *st, struct hl_err *err, const char *what)
+{
+    int rc = sqlite3_step(st);
+    int r = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_fail(db, err, what);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static void db_now_iso(char out[PARSE_TIME_ISO_LEN])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    parse_time_format((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, out);
+}
+
+int db_put_rules(struct db *db, const struct ruleset *rs, struct hl_err *err)
+{
+    int r = db_begin(db, err);
+    for (size_t i = 0; r == 0 && i < rs->n; i++) {
+        const struct rule *rule = &rs->rules[i];
+        if (!rule_is_public(rule))
+            continue;
+        sqlite3_stmt *st = db->st_rule_put;
+        db_bind_text(st, ":id", rule->id);
+        db_bind_text(st, ":severity", severity_name(rule->severity));
+        db_bind_text(st, ":summary", rule->summary);
+        db_bind_text(st, ":remedy", rule->remedy);
+        db_bind_text(st, ":refs", rule->refs);
+        db_bind_text(st, ":file", rule->file);
+        db_bind_int(st, ":enabled", !rule->disabled);
+        char *origin = rule_origin(rule);
+        if (!origin) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return hl_err_set(err, HL_ENOMEM, db->path, "out of memory");
+        }
+        db_bind_text(st, ":origin", origin);
+        db_bind_text(st, ":overrides", rule->overrides);
+        r = db_step_done(db, st, err, "cannot store rule");
+        free(origin);
+    }
+    return r;
+}
+
+int db_scan_begin(struct db *db, const char *command, struct hl_err *err)
+{
+    char now[PARSE_TIME_ISO_LEN];
+    db_now_iso(now);
+    int r = db_begin(db, err);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = db->st_scan_begin;
+    db_bind_text(st, ":started_at", now);
+    db_bind_text(st, ":command", command);
+    db_bind_text(st, ":version", HSMLOG_VERSION);
+    /* Who runs it: what db_mark_dead_scans() of a later writer judges it by. */
+    struct proc_ident self;
+    (void)proc_self(&self);
+    db_bind_int(st, ":pid", self.pid);
+    if (self.start >= 0)
+        db_bind_int(st, ":pid_start", self.start);
+    if (self.boot_id[0])
+        db_bind_text(st, ":boot_id", self.boot_id);
+    if (self.host[0])
+        db_bind_text(st, ":hostname", self.host);
+    r = db_step_done(db, st, err, "cannot record scan");
+    if (r == 0)
+        db->scan_id = sqlite3_last_insert_rowid(db->h);
+    if (r == 0)
+        r = db_defer_indexes(db, err);
+    /* Commit at once: a scan that crashes later still shows up as 'running' in history. */
+    return r ? r : db_commit(db, err);
+}
+
+int db_scan_end(struct db *db, uint64_t lines, uint64_t findings, const char *status,
+                struct hl_err *err)
+{
+    char now[PARSE_TIME_ISO_LEN];
+    db_now_iso(now);
+    int r = db_begin(db, err);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = db->st_scan_end;
+    db_bind_text(st, ":finished_at", now);
+    db_bind_int(st, ":lines", (int64_t)lines);
+    db_bind_int(st, ":findings", (int64_t)findings);
+    db_bind_text(st, ":status", status);
+    db_bind_int(st, ":id", db->scan_id);
+    r = db_step_done(db, st, err, "cannot finish scan record");
+    if (r == 0)
+        r = db_commit(db, err);
+    /* After a failed incident update, or one that never ran. */
+    return r ? r : db_restore_all_indexes(db, err);
+}
+
+int db_source_add(struct db *db, const struct db_source *s, int64_t *ret_id, struct hl_err *err)
+{
+    int r = db_begin(db, err);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = db->st_source_add;
+    db_bind_int(st, ":scan_id", db->scan_id);
+    if (s->parent_id > 0)
+        db_bind_int(st, ":parent_id", s->parent_id);
+    db_bind_text(st, ":path", s->path);
+    db_bind_text(st, ":kind", s->kind);
+    if (s->size >= 0)
+        db_bind_int(st, ":size", s->size);
+    char mtime[PARSE_TIME_ISO_LEN];
+    if (s->mtime >= 0) {
+        parse_time_format(s->mtime * 1000000, mtime);
+        db_bind_text(st, ":mtime", mtime);
+    }
+    db_bind_text(st, ":status", s->status);
+    r = db_step_done(db, st, err, "cannot record source");
+    if (r == 0)
+        *ret_id = sqlite3_last_insert_rowid(db->h);
+    /* Occurrences count identical events within one source: the same line read from
+     * `messages` and from a bundle's copy of it is one event, not two. */
+    occur_reset(&db->seen_mem);
+    if (r == 0 && db->seen_spilled)
+        r = db_step_done(db, db->st_seen_reset, err, "cannot reset event counter");
+    db->seen_spilled = false;
+    db->seen_below = INT64_MIN;
+    return r ? r : db_wrote_row(db, err);
+}
+
+int db_source_end(struct db *db, int64_t id, const struct db_source *s, struct hl_err *err)
+{
+    int r = db_begin(db, err);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = db->st_source_end;
+    db_bind_text(st, ":kind", s->kind);
+    db_bind_int(st, ":bytes", (int64_t)s->bytes);
+    db_bind_int(st, ":lines", (int64_t)s->lines);
+    db_bind_int(st, ":truncated_lines", (int64_t)s->truncated_lines);
+    db_bind_int(st, ":bad_time_lines", (int64_t)s->bad_time_lines);
+    db_bind_int(st, ":findings", (int64_t)s->findings);
+    db_bind_text(st, ":status", s->status);
+    db_bind_text(st, ":error", s->error);
+    db_bind_int(st, ":id", id);
+    r = db_step_done(db, st, err, "cannot update source");
+    return r ? r : db_wrote_row(db, err);
+}
+
+struct spill {
+    struct db *db;
+    struct hl_err *err;
+};
+
+static int spill_one(void *ctx, uint64_t hash, int64_t ts, uint64_t n)
+{
+    struct spill *sp = ctx;
+    db_bind_int(sp->db->st_seen_put, ":ts", ts);
+    db_bind_int(sp->db->st_seen_put, ":hash", (int64_t)hash);
+    db_bind_int(sp->db->st_seen_put, ":n", (int64_t)n);
+    return db_step_done(sp->db, sp->db->st_seen_put, sp->err, "cannot count event");
+}
+
+/* The in-memory counter is full at an event of second `second`. Usually the log is read in time
+ * order and the events older than this one will not come again: they move to the temp table,
+ * and counting goes on in memory (the temp table is far slower per event, and most events are
+ * recent). When too few are older (no times, or out of order), all of them move and the temp
+ * table counts from then on. Events older than
+ * seen_below always count in the temp table, so each event is counted in one place. */
+static int spill_seen(struct db *db, int64_t second, struct hl_err *err)
+{
+    struct spill sp = { db, err };
+    int r = occur_move_older(&db->seen_mem, second, spill_one, &sp);
+    if (r == 0) {
+        db->seen_below = second;
+    } else if (r == 1) {
+        r = occur_each(&db->seen_mem, spill_one, &sp);
+        occur_reset(&db->seen_mem);
+        db->seen_below = INT64_MAX;
+    }
+    db->seen_spilled = true;
+    return r;
+}
+
+int db_occurrence(struct db *db, int64_t event_hash, int64_t second, int64_t *ret_n,
+                  struct hl_err *err)
+{
+    int r = db_begin(db, err);
+    if (r < 0)
+        return r;
+    if (second >= db->seen_below) {
+        uint64_t n = 0;
+        r = occur_add(&db->seen_mem, (uint64_t)event_hash, second, &n);
+        if (r == 1) {
+            /* Full: after the spill the event counts in memory, which then has room (at most
+             * a quarter of it is kept), or past a full spill in the temp table. */
+            if ((r = spill_seen(db, second, err)) < 0)
+                return r;
+            r = second >= db->seen_below
+                        ? occur_add(&db->seen_mem, (uint64_t)event_hash, second, &n)
+                        : 1;
+        }
+        if (r < 0)
+            return hl_err_set(err, r, db->path, "out of memory");
+        if (r == 0) {
+            *ret_n = (int64_t)n;
+            return 0;
+        }
+    }
+    sqlite3_stmt *st = db->st_seen;
+    db_bind_int(st, ":ts", second);
+    db_bind_int(st, ":hash", event_hash);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *ret_n = sqlite3_column_int64(st, 0);
+    /* RETURNING rows must be stepped to the end before the statement is reset. */
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    r = rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot count event");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+/* Where message starts in raw, in characters (what SQLite's substr() counts in TEXT), when
+ * message is the end of raw, which is valid UTF-8; else -1. The message is then stored once
+ * (schema v8): a fifth of a finding's row on syslog lines. */
+static int64_t message_in_raw(struct strv message, struct strv raw)
+{
+    if (message.n > raw.n ||
+        (message.n && memcmp(raw.p + raw.n - message.n, message.p, message.n) != 0))
+        return -1;
+    int64_t chars = 0;
+    for (size_t i = 0; i < raw.n - message.n; i++)
+        chars += ((unsigned char)raw.p[i] & 0xC0) != 0x80; /* not a continuation byte */
+    return chars;
+}
+
+int db_finding_add(struct db *db, const struct db_finding *f, bool *ret_new, struct hl_err *err)
+{
+    int r = db_begin(db, err);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = db->st_finding_add;
+    const int *at = db->finding_param;
+    sqlite3_bind_int64(st, at[FP_SOURCE_ID], f->source_id);
+    sqlite3_bind_int64(st, at[FP_LINE], (int64_t)f->line);
+    db_bind_text_at(st, at[FP_TS], f->ts);
+    if (f->ts)
+        sqlite3_bind_int64(st, at[FP_TS_UNIX], f->second);
+    db_bind_strv_at(st, at[FP_HOST], f->host, true);
+    db_bind_strv_at(st, at[FP_PROGRAM], f->program, true);
+    if (f->pid >= 0)
+        sqlite3_bind_int64(st, at[FP_PID], f->pid);
+    db_bind_text_at(st, at[FP_RULE_ID], f->rule_id);
+    db_bind_text_at(st, at[FP_SEVERITY], f->severity);
+    db_bind_strv_at(st, at[FP_FIELDS], f->fields, false);
+    /* raw keeps the exact bytes: a line that is not valid UTF-8 is stored as a BLOB rather
+     * than as TEXT that SQLite functions would misread. */
+    bool raw_is_text = utf8_is_clean(f->raw.p, f->raw.n);
+    if (raw_is_text)
+        db_bind_strv_at(st, at[FP_RAW], f->raw, false);
+    else
+        sqlite3_bind_blob(st, at[FP_RAW], f->raw.p ? f->raw.p : "", (int)f->raw.n, SQLITE_STATIC);
+    int64_t message_at = raw_is_text ? message_in_raw(f->message, f->raw) : -1;
+    if (message_at >= 0) {
+        db_bind_strv_at(st, at[FP_MESSAGE], strv_from_cstr(""), false);
+        sqlite3_bind_int64(st, at[FP_MESSAGE_AT], message_at);
+    } else {
+        db_bind_strv_at(st, at[FP_MESSAGE], f->message, false);
+        sqlite3_bind_null(st, at[FP_MESSAGE_AT]);
+    }
+    sqlite3_bind_int64(st, at[FP_EVENT_HASH], f->event_hash);
+    sqlite3_bind_int64(st, at[FP_OCCURRENCE], f->occurrence);
+    db_bind_strv_at(st, at[FP_GROUP_KEY], f->group_key, false);
+    r = db_step_done(db, st, err, "cannot store finding");
+    if (r < 0)
+        return r;
+    *ret_new = sqlite3_changes(db->h) > 0;
+    return *ret_new ? db_wrote_row(db, err) : 0;
+}
+
+int db_mark_add(struct db *db, const struct db_mark *m, struct hl_err *err)
+{
+    int r = db_begin(db, err);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = db->st_mark_add;
+    db_bind_text(st, ":rule_id", m->rule_id);
+    db_bind_text(st, ":kind", m->kind);
+    db_bind_int(st, ":source_id", m->source_id);
+    db_bind_int(st, ":line", (int64_t)m->line);
+    db_bind_text(st, ":ts", m->ts);
+    if (m->ts)
+        db_bind_int(st, ":ts_unix", m->second);
+    db_bind_strv(st, ":host", m->host, true);
+    db_bind_strv(st, ":group_key", m->group_key, false);
+    db_bind_int(st, ":event_hash", m->event_hash);
+    db_bind_int(st, ":occurrence", m->occurrence);
+    r = db_step_done(db, st, err, "cannot store mark");
+    return r ? r : db_wrote_row(db, err);
+}
+
+int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host, struct strv key,
+                       struct hl_err *err)
+{
+    int r = db_begin(db, err);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = db->st_dirty;
+    db_bind_text(st, ":rule_id", rule_id);
+    db_bind_strv(st, ":host", host.p ? host : strv_from_cstr(""), false);
+    db_bind_strv(st, ":key", key.p ? key : strv_from_cstr(""), false);
+    return db_step_done(db, st, err, "cannot mark incidents for a rebuild");
+}
+
+int db_scan_clock(struct db *db, const char *ts, struct hl_err *err)
+{
+    int r = db_begin(db, err);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = db->st_clock;
+    db_bind_text(st, ":ts", ts);
+    db_bind_int(st, ":id", db->scan_id);
+    return db_step_done(db, st, err, "cannot record the log clock");
+}
