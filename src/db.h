@@ -88,16 +88,15 @@ HL_NODISCARD int db_open(struct db *db, const char *path, bool readonly, db_upgr
 /* SQLite's page size for new databases (main and temp), and the pages of the pool below: the
  * main database's cache and the temp database's (the occurrence spill, the incident rebuild),
  * 2 MB each (SQLite's default). 16 KiB rather than SQLite's 4 KiB: a quarter of the page
- * reads and writes for the same rows, 0.96 of the time of a first scan with many findings.
- * A database made with another page size keeps it. */
+ * reads and writes for the same rows. A database made with another page size keeps it. */
 #define DB_PAGE_SIZE        16384u
 #define DB_CACHE_POOL_PAGES 250u
 
 /* Gives SQLite one fixed, already resident pool for its page caches, so peak memory does not
  * depend on how much of the caches an input happens to fill (a scan's memory is the same for
- * 100 MiB and 2 GiB). Call before the first db_open(); later it changes nothing. Returns 0, or
- * -1 when SQLite was initialized already or there is no memory (caches are then allocated as
- * needed, which is always correct). */
+ * a small input and a large one). Call before the first db_open(); later it changes nothing.
+ * Returns 0, or -1 when SQLite was initialized already or there is no memory (caches are then
+ * allocated as needed, which is always correct). */
 int db_reserve_page_cache(void);
 
 /* Commits what is pending and closes. NULL-safe on a zeroed struct. */

@@ -28,12 +28,6 @@ struct builder {
     struct buf text;       /* scratch: summaries */
 };
 
-#define KEY_MAX_PARTS 8 /* group-by fields read from a key; more are ignored */
-
-/* Splits a key (a JSON array of strings) into its decoded values, into parts (initialized by
- * the caller); returns how many. */
-size_t key_parts(const char *key, struct buf parts[KEY_MAX_PARTS]);
-
 static inline int fail(struct builder *b, const char *what)
 {
     return hl_err_set(b->err, HL_EDB, b->db->path, "%s: %s", what, sqlite3_errmsg(b->db->h));
@@ -45,6 +39,19 @@ static inline int prepare(struct builder *b, sqlite3_stmt **st, const char *sql)
                    ? 0
                    : fail(b, "cannot prepare an incident statement");
 }
+
+/* incidents_dirty.rule_id of the row that asks for every cause to be linked again (a rebuild
+ * with rules whose caused-by may have changed); no rule id has a '*'. */
+#define ALL_CAUSES "*"
+
+/* True when x is a derived rule expecting something after each finding of trigger. */
+bool incident_expects_after(const struct ruleset *rs, const struct rule *x,
+                            const struct rule *trigger);
+
+/* Rebuilds the incidents of rule on host (incident.c): all of them, or (keyed) those of the
+ * group keys in temp.keys. Returns 0 or a negative hl_code. */
+HL_NODISCARD int incident_rebuild_pair(struct builder *b, const struct rule *rule, const char *host,
+                                       bool keyed);
 
 /* The earliest log time from which the causes of r's incidents may have changed in this
  * update (temp.moved: where its own incidents or findings' links moved, or those of a rule it

@@ -3,6 +3,7 @@
  * are walked in time order while each cause rule's findings stream past in time order, from
  * where something moved in this update. */
 #include "incident_build.h"
+#include "incident_mark.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +89,7 @@ struct cause_table {
     /* Where each "same" value of an effect incident made by the rule's own findings is in the
      * incident itself: -1 its host, else the part of its key (all findings of an incident
      * share its key), so that no finding is read; derived is false when one is neither. */
-    int same_at[KEY_MAX_PARTS];
+    int same_at[INCIDENT_KEY_MAX_PARTS];
     bool derived;
     sqlite3_stmt *load;     /* owned: the cause rule's findings, ORDER BY ts */
     sqlite3_stmt *effect;   /* owned: the same values of an effect incident's first finding */
@@ -118,7 +119,7 @@ static int same_place(const struct rule *rule, const char *name)
         return -1;
     if (strcmp(name, "program") == 0 || strcmp(name, "source") == 0)
         return -2;
-    for (size_t g = 0; g < rule->inc.n_group_by && g < KEY_MAX_PARTS; g++)
+    for (size_t g = 0; g < rule->inc.n_group_by && g < INCIDENT_KEY_MAX_PARTS; g++)
         if (strcmp(rule->inc.group_by[g], name) == 0)
             return (int)g;
     return -2;
@@ -128,7 +129,7 @@ static int same_place(const struct rule *rule, const char *name)
 static int cause_table_open(struct builder *b, struct cause_table *t, const struct rule *rule,
                             int64_t from_us)
 {
-    t->derived = t->cause->n_same <= KEY_MAX_PARTS;
+    t->derived = t->cause->n_same <= INCIDENT_KEY_MAX_PARTS;
     for (size_t k = 0; k < t->cause->n_same && t->derived; k++)
         t->derived = (t->same_at[k] = same_place(rule, t->cause->same[k])) != -2;
     t->load = prepare_same(b, t->cause, "SELECT ts, incident_id, ",
@@ -202,8 +203,8 @@ static int cause_advance(struct cause_table *t, int64_t first_us)
 }
 
 /* An effect incident as link_causes reads it. Its host and key come with it in link_causes'
- * list: read by id when a table first needed them, each was a random page of incidents (0.9 s
- * of 257k incidents). The list's sort, which they make larger, runs in a small cache, so that
+ * list: read by id when a table first needed them, each would be a random page of incidents.
+ * The list's sort, which they make larger, runs in a small cache, so that
  * a large scan does not end bigger than a small one (list_first_row). */
 struct effect {
     int64_t id;
@@ -212,7 +213,7 @@ struct effect {
     bool loaded;       /* host and parts are read */
     struct buf host;   /* '' for none */
     size_t n_parts;
-    struct buf parts[KEY_MAX_PARTS];
+    struct buf parts[INCIDENT_KEY_MAX_PARTS];
 };
 
 /* Reads e's host and the parts of its key; false when they cannot be read. */
@@ -224,7 +225,7 @@ static bool effect_load(struct effect *e)
     const unsigned char *key = sqlite3_column_text(e->row, 5);
     buf_reset(&e->host);
     bool ok = buf_adds(&e->host, host ? (const char *)host : "") == 0;
-    e->n_parts = key_parts(key ? (const char *)key : "[]", e->parts);
+    e->n_parts = incident_key_parts(key ? (const char *)key : "[]", e->parts);
     e->loaded = ok;
     return ok;
 }
@@ -358,7 +359,7 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
     }
     struct effect e = { 0 };
     buf_init(&e.host, 0);
-    for (size_t k = 0; k < KEY_MAX_PARTS; k++)
+    for (size_t k = 0; k < INCIDENT_KEY_MAX_PARTS; k++)
         buf_init(&e.parts[k], 0);
     e.row = list;
     int rc = SQLITE_DONE;
@@ -397,7 +398,7 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
     if (r == 0 && rc != SQLITE_DONE)
         r = fail(b, "cannot read the incidents to link to their causes");
     buf_release(&e.host);
-    for (size_t k = 0; k < KEY_MAX_PARTS; k++)
+    for (size_t k = 0; k < INCIDENT_KEY_MAX_PARTS; k++)
         buf_release(&e.parts[k]);
     sqlite3_finalize(list);
     sqlite3_finalize(set);

@@ -136,3 +136,64 @@ int incident_group_key(const struct rule_incident_spec *spec, const struct recor
     }
     return r ? r : buf_addc(out, ']');
 }
+
+size_t incident_key_parts(const char *key, struct buf parts[INCIDENT_KEY_MAX_PARTS])
+{
+    size_t n = 0;
+    const char *p = key;
+    while (*p && n < INCIDENT_KEY_MAX_PARTS) {
+        if (*p != '"') {
+            p++;
+            continue;
+        }
+        const char *q = p + 1;
+        while (*q && *q != '"')
+            q += (*q == '\\' && q[1]) ? 2 : 1;
+        if (!*q)
+            break;
+        buf_reset(&parts[n]);
+        if (json_value_decode(strv_make(p, (size_t)(q - p + 1)), &parts[n]) < 0)
+            break;
+        n++;
+        p = q + 1;
+    }
+    return n;
+}
+
+bool incident_key_reset_applies(const char *reset_key, const char *key)
+{
+    if (strcmp(reset_key, key) == 0)
+        return true;
+    struct buf a[INCIDENT_KEY_MAX_PARTS], k[INCIDENT_KEY_MAX_PARTS];
+    for (size_t i = 0; i < INCIDENT_KEY_MAX_PARTS; i++) {
+        buf_init(&a[i], 0);
+        buf_init(&k[i], 0);
+    }
+    size_t na = incident_key_parts(reset_key, a), nk = incident_key_parts(key, k);
+    bool ok = na == nk;
+    for (size_t i = 0; ok && i < na; i++)
+        ok = a[i].len == 0 || (a[i].len == k[i].len && memcmp(a[i].data, k[i].data, a[i].len) == 0);
+    for (size_t i = 0; i < INCIDENT_KEY_MAX_PARTS; i++) {
+        buf_release(&a[i]);
+        buf_release(&k[i]);
+    }
+    return ok;
+}
+
+bool incident_key_field(const struct rule *r, const char *key, const char *name, struct buf *out)
+{
+    struct buf parts[INCIDENT_KEY_MAX_PARTS];
+    for (size_t i = 0; i < INCIDENT_KEY_MAX_PARTS; i++)
+        buf_init(&parts[i], 0);
+    size_t n = incident_key_parts(key, parts);
+    bool found = false;
+    for (size_t i = 0; i < r->inc.n_group_by && i < n && !found; i++) {
+        if (strcmp(r->inc.group_by[i], name) == 0) {
+            buf_reset(out);
+            found = buf_add(out, parts[i].data ? parts[i].data : "", parts[i].len) == 0;
+        }
+    }
+    for (size_t i = 0; i < INCIDENT_KEY_MAX_PARTS; i++)
+        buf_release(&parts[i]);
+    return found;
+}

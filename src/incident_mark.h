@@ -70,4 +70,19 @@ HL_NODISCARD int incident_group_key(const struct rule_incident_spec *spec, const
                                     const char *source, const struct rule_capture *fields,
                                     size_t n_fields, struct buf *out);
 
+/* Group-by values read from a key; more are ignored. */
+#define INCIDENT_KEY_MAX_PARTS 8
+
+/* Splits key (a JSON array of strings, as incident_group_key() writes it) into its decoded
+ * values, into parts (initialized by the caller); returns how many. */
+size_t incident_key_parts(const char *key, struct buf parts[INCIDENT_KEY_MAX_PARTS]);
+
+/* True when a reset with reset_key applies to a group with key: equal, or equal in every
+ * part the reset names (an empty part, a good login without a role, matches any). */
+bool incident_key_reset_applies(const char *reset_key, const char *key);
+
+/* The value of rule r's group-by field name in key, into out; false when r has no such
+ * field. */
+bool incident_key_field(const struct rule *r, const char *key, const char *name, struct buf *out);
+
 #endif
