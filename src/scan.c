@@ -2,6 +2,7 @@
  * Per-line work is parse_line() plus the rule prefilters; everything a finding needs beyond
  * that (Luna fields, JSON, the event hash, UTF-8 cleaning) is done only for matched lines. */
 #include "scan.h"
+#include "scan_impl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,28 +22,10 @@
 #include "parse.h"
 #include "parse_time.h"
 #include "records.h"
+#include "scan_carry.h"
 #include "source.h"
 #include "source_archive.h"
 #include "utf8.h"
-
-/* Adds name to the programs whose lines carry_note() looks at, once. */
-static void add_carry_program(struct scan *sc, const char *name)
-{
-    size_t len = strlen(name);
-    for (size_t i = 0; i < sc->n_carry_programs; i++)
-        if (sc->carry_program_len[i] == len && strcmp(sc->carry_programs[i], name) == 0)
-            return;
-    const char **names = realloc(sc->carry_programs, (sc->n_carry_programs + 1) * sizeof(*names));
-    if (names)
-        sc->carry_programs = names;
-    size_t *lens = realloc(sc->carry_program_len, (sc->n_carry_programs + 1) * sizeof(*lens));
-    if (lens)
-        sc->carry_program_len = lens;
-    if (!names || !lens)
-        return; /* carry is a refinement: without memory the fields stay as the line has them */
-    names[sc->n_carry_programs] = name;
-    lens[sc->n_carry_programs++] = len;
-}
 
 static rule_limit_fn on_rule_limit;
 
@@ -78,9 +61,7 @@ int scan_init(struct scan *sc, const struct scan_options *opt, const struct rule
     sc->tick_lines = sc->opt.follow ? 1 : sc->sink.tick ? 256 : 0;
     sc->lines_to_tick = sc->tick_lines;
     sc->committed_ns = clock_mono_ns();
-    for (size_t i = 0; i < rs->n; i++)
-        for (size_t k = 0; rs->rules[i].inc.n_carry && k < rs->rules[i].n_programs; k++)
-            add_carry_program(sc, rs->rules[i].programs[k]);
+    carry_init(&sc->carry, rs);
     int r = matcher_init(&sc->matcher, rs, err);
     /* matcher_match() tells it with the line's context. */
     sc->matcher.on_limit = on_rule_limit;
@@ -95,18 +76,17 @@ void scan_release(struct scan *sc)
     buf_release(&sc->fields);
     buf_release(&sc->message);
     buf_release(&sc->key);
-    free(sc->carry_programs);
-    free(sc->carry_program_len);
+    carry_release(&sc->carry);
 }
 
-static bool stopping(const struct scan *sc)
+bool scan_stopping(const struct scan *sc)
 {
     return sc->stop && *sc->stop;
 }
 
 static int writer_sync(struct scan *sc, struct hl_err *err);
 
-static void report_problem(struct scan *sc, const struct hl_err *err, bool skipped)
+void scan_report_problem(struct scan *sc, const struct hl_err *err, bool skipped)
 {
     if (skipped)
         sc->skipped++;
@@ -190,17 +170,6 @@ static int fields_json(const struct field_set *fs, struct buf *out)
     return r;
 }
 
-/* FNV-1a, 64 bit, for the carry table's keys. */
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *u = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= u[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 /* ---- per-line matching ------------------------------------------------------------------ */
 
 /* State shared by the hits of one line and the lines of one source. */
@@ -229,83 +198,11 @@ static int64_t parse_pid(struct strv pid)
     return v;
 }
 
-/* ---- carried context ---------------------------------------------------------------------- */
-
-/* Builds the context key of rec (host, program, pid) and its hash; false when it does not
- * fit. */
-static bool carry_key(const struct record *rec, char *out, size_t *ret_len, uint64_t *ret_hash)
-{
-    size_t n = rec->host.n + rec->program.n + rec->pid.n + 2;
-    if (n > sizeof(((struct carry_slot *)0)->key))
-        return false;
-    char *p = out;
-    const struct strv parts[] = { rec->host, rec->program, rec->pid };
-    for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
-        if (parts[i].n)
-            memcpy(p, parts[i].p, parts[i].n);
-        p += parts[i].n;
-        if (i < 2)
-            *p++ = '\0';
-    }
-    *ret_len = n;
-    *ret_hash = fnv1a(0xcbf29ce484222325ULL, out, n);
-    return true;
-}
-
-static struct carry_slot *carry_find(struct scan *sc, const char *key, size_t len, uint64_t hash)
-{
-    for (size_t i = 0; i < SCAN_CARRY_SLOTS; i++)
-        if (sc->carry[i].key_hash == hash && sc->carry[i].key_len == len &&
-            memcmp(sc->carry[i].key, key, len) == 0)
-            return &sc->carry[i];
-    return NULL;
-}
-
-/* Remembers the client endpoint a line of a carry rule's program names. Runs on every line
- * of those programs, so it checks the cheap things first and parses only the structure. */
-static void carry_note(struct scan *sc, const struct record *rec)
-{
-    bool wanted = false;
-    for (size_t i = 0; i < sc->n_carry_programs && !wanted; i++)
-        wanted = sc->carry_program_len[i] == rec->program.n &&
-                 strncasecmp(sc->carry_programs[i], rec->program.p, rec->program.n) == 0;
-    if (!wanted)
-        return;
-    struct luna_fields lf;
-    parse_luna_structure(rec->message, &lf);
-    char key[sizeof(sc->carry[0].key)];
-    size_t len;
-    uint64_t hash;
-    if (!lf.client_ip.n || lf.client_ip.n >= sizeof(sc->carry[0].ip) ||
-        lf.client_port.n >= sizeof(sc->carry[0].port) || !carry_key(rec, key, &len, &hash))
-        return;
-    struct carry_slot *slot = carry_find(sc, key, len, hash);
-    if (!slot) { /* evict the least recently written */
-        slot = &sc->carry[0];
-        for (size_t i = 1; i < SCAN_CARRY_SLOTS; i++)
-            if (sc->carry[i].used < slot->used)
-                slot = &sc->carry[i];
-    }
-    memcpy(slot->key, key, len);
-    slot->key_len = len;
-    slot->key_hash = hash;
-    memcpy(slot->ip, lf.client_ip.p, lf.client_ip.n);
-    slot->ip[lf.client_ip.n] = '\0';
-    if (lf.client_port.n)
-        memcpy(slot->port, lf.client_port.p, lf.client_port.n);
-    slot->port[lf.client_port.n] = '\0';
-    slot->used = ++sc->carry_tick;
-}
-
 /* Adds the carried fields rule asks for and the line lacks. */
 static void carry_fill(struct scan *sc, const struct rule *rule, const struct record *rec,
                        struct field_set *fs)
 {
-    char key[sizeof(sc->carry[0].key)];
-    size_t len;
-    uint64_t hash;
-    const struct carry_slot *slot =
-            carry_key(rec, key, &len, &hash) ? carry_find(sc, key, len, hash) : NULL;
+    const struct carry_slot *slot = carry_lookup(&sc->carry, rec);
     for (size_t i = 0; slot && i < rule->inc.n_carry && fs->n < ARRAY_SIZE(fs->v); i++) {
         const char *name = rule->inc.carry[i];
         if (has_field(fs, fs->n, name))
@@ -651,20 +548,7 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
 
 /* ---- sources ---------------------------------------------------------------------------- */
 
-/* What the walker knows about a stream before reading it. */
-struct stream_info {
-    const char *label; /* borrowed */
-    char kind[96];     /* content chain so far, outermost first: "gzip/tar" */
-    int64_t mtime;     /* seconds, -1 unknown */
-    int64_t year_from; /* seconds: the modification time the year guess takes, this stream's
-                          or else its container's when plausible (year_source_ok()); 0 for
-                          none, then today */
-    int64_t size;      /* bytes, -1 unknown */
-    int64_t parent_id; /* sources.id of the container, 0 for none */
-    int depth;         /* container layers above this stream */
-};
-
-static void kind_append(struct stream_info *info, const char *name)
+void scan_kind_append(struct stream_info *info, const char *name)
 {
     size_t n = strlen(info->kind);
     snprintf(info->kind + n, sizeof(info->kind) - n, "%s%s", n ? "/" : "", name);
@@ -674,7 +558,7 @@ static void kind_append(struct stream_info *info, const char *name)
  * format's minimum (1980-01-01, a DOS date of zero), nothing before 1990 and nothing more than
  * a day ahead of the clock (a skewed host): such a time would put every year-less line in the
  * wrong year. */
-static bool year_source_ok(int64_t mtime)
+bool scan_year_source_ok(int64_t mtime)
 {
     return mtime >= INT64_C(631152000) && mtime <= (int64_t)time(NULL) + 86400;
 }
@@ -692,7 +576,8 @@ static void year_reference(struct scan *sc, const struct stream_info *info, stru
     struct civil_time c;
     parse_zone_civil(&sc->opt.zone, ref * 1000000, &c);
     year_guess_init(&parser->year, c.year, c.month, c.day);
-    if (info->mtime < 0 || year_source_ok(info->mtime) || sc->said_year_source || !sc->sink.note)
+    if (info->mtime < 0 || scan_year_source_ok(info->mtime) || sc->said_year_source ||
+        !sc->sink.note)
         return;
     sc->said_year_source = true;
     char bad[PARSE_TIME_ISO_LEN];
@@ -727,12 +612,11 @@ static void on_rule_limit(void *ctx, const struct rule *rule, int pcre2_rc)
 }
 
 static void scan_tick(struct scan *sc);
-static void scan_pause(struct scan *sc);
 
 /* Reads src as text lines through the parser and the rules. Returns 0, 1 for a source that
  * ended in a read error (reported), or a negative run-level code. */
-static int scan_lines(struct scan *sc, struct source *src, const struct stream_info *info,
-                      struct hl_err *err)
+int scan_lines(struct scan *sc, struct source *src, const struct stream_info *info,
+               struct hl_err *err)
 {
     struct db_source row = {
         .path = info->label,
@@ -743,7 +627,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
         .status = "reading",
     };
     struct line_ctx lc = { .sc = sc, .label = info->label, .err = err };
-    memset(sc->carry, 0, sizeof(sc->carry)); /* another input, other processes */
+    carry_reset(&sc->carry); /* another input, other processes */
     int r;
     if (sc->db && (r = db_source_add(sc->db, &row, &lc.source_id, err)) < 0)
         return r;
@@ -774,7 +658,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     sc->stream_label = info->label;
     if (sc->sink.tick)
         sc->sink.tick(sc->sink.ctx, sc);
-    while (drain || !stopping(sc)) {
+    while (drain || !scan_stopping(sc)) {
         /* Between lines: a line's rows commit together, and the write lock is shared. */
         if (sc->db && !sc->writer && (r = db_tick(sc->db, err)) < 0) {
             status = r;
@@ -788,12 +672,12 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
         if (n == 0)
             break;
         if (n < 0) {
-            if (!(read_err.sys_errno == EINTR && stopping(sc))) {
+            if (!(read_err.sys_errno == EINTR && scan_stopping(sc))) {
                 char where[sizeof(read_err.where)];
                 snprintf(where, sizeof(where), "%s:%llu", info->label,
                          (unsigned long long)lines.line_no + 1);
                 memcpy(read_err.where, where, sizeof(where));
-                report_problem(sc, &read_err, false);
+                scan_report_problem(sc, &read_err, false);
                 status = 1;
             }
             break;
@@ -808,8 +692,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
             sc->on_line(sc->on_line_ctx, &rec, info->label, rec_line);
         if (rec.has_ts && rec.ts_us > sc->max_ts_us)
             sc->max_ts_us = rec.ts_us;
-        if (sc->n_carry_programs)
-            carry_note(sc, &rec);
+        carry_note(&sc->carry, &rec);
         appliance_hosts_note(&sc->appliances, &rec);
         lc.line_no = rec_line;
         lc.have_ts_text = false;
@@ -859,7 +742,7 @@ static int scan_lines(struct scan *sc, struct source *src, const struct stream_i
     return status;
 }
 
-static void scan_pause(struct scan *sc)
+void scan_pause(struct scan *sc)
 {
     /* Waiting on a pipe: make what we have visible to `hsmlog query` and to the user, with
      * the incidents brought up to date (journalctl -f). The update costs more as the database
@@ -900,390 +783,4 @@ void scan_progress(const struct scan *sc, struct scan_progress *ret)
 {
     ret->bytes = sc->bytes_before + (sc->bottom ? source_position(sc->bottom) : 0);
     ret->label = sc->stream_label;
-}
-
-/* Records a stream that is not read (binary, too deep, unreadable) as a sources row. */
-static int record_unread(struct scan *sc, const struct stream_info *info, const char *status,
-                         const char *why, struct hl_err *err)
-{
-    if (!sc->db)
-        return 0;
-    struct db_source row = {
-        .path = info->label,
-        .kind = info->kind,
-        .parent_id = info->parent_id,
-        .size = info->size,
-        .mtime = info->mtime,
-        .status = status,
-        .error = why,
-    };
-    int64_t id;
-    int r = db_source_add(sc->db, &row, &id, err);
-    return r < 0 ? r : db_source_end(sc->db, id, &row, err);
-}
-
-static int scan_stream(struct scan *sc, struct source *src, struct stream_info *info,
-                       struct hl_err *err);
-
-/* Reads every member of an archive (or the one stream of a compressed file) as a stream of
- * its own. Returns 0, 1 when something could not be read in full, or a run-level code. */
-static int scan_archive(struct scan *sc, struct source *src, struct stream_info *info,
-                        struct hl_err *err)
-{
-    struct archive_walk *w = NULL;
-    struct hl_err werr;
-    hl_err_clear(&werr);
-    int status = 0, r;
-    if (archive_walk_open(src, &sc->opt.limits, &w, &werr) < 0) {
-        report_problem(sc, &werr, false);
-        r = record_unread(sc, info, "error", werr.msg, err);
-        return r < 0 ? r : 1;
-    }
-    int64_t container_id = 0;
-    struct db_source row = {
-        .path = info->label,
-        .parent_id = info->parent_id,
-        .size = info->size,
-        .mtime = info->mtime,
-        .status = "reading",
-    };
-    struct stream_info container = *info; /* for the container's kind */
-    const char *failure = NULL;
-    struct archive_member m;
-    while (!stopping(sc)) {
-        int n = archive_walk_next(w, &m, &werr);
-        struct hl_err damage;
-        if (archive_walk_damage(w, &damage)) {
-            report_problem(sc, &damage, false);
-            status = 1;
-            failure = "damaged headers were skipped";
-        }
-        if (n <= 0) {
-            if (n < 0) {
-                if (!archive_walk_reported(w))
-                    report_problem(sc, &werr, false);
-                status = 1;
-                failure = werr.msg;
-            }
-            break;
-        }
-        struct stream_info member = {
-            .label = m.label,
-            .mtime = m.mtime >= 0 ? m.mtime : info->mtime,
-            .year_from = year_source_ok(m.mtime) ? m.mtime : info->year_from,
-            .size = m.size,
-            .depth = info->depth + 1,
-        };
-        if (archive_walk_is_raw(w)) {
-            /* A compressed file, not an archive: the stream continues the same chain. */
-            member.parent_id = info->parent_id;
-            member.mtime = info->mtime;
-            member.year_from = info->year_from;
-            member.size = info->size;
-            snprintf(member.kind, sizeof(member.kind), "%s", info->kind);
-            kind_append(&member, archive_walk_kind(w));
-        } else {
-            if (!container_id && sc->db) {
-                kind_append(&container, archive_walk_kind(w));
-                row.kind = container.kind;
-                if ((r = db_source_add(sc->db, &row, &container_id, err)) < 0) {
-                    status = r;
-                    break;
-                }
-            }
-            member.parent_id = container_id;
-        }
-        if (m.skip) {
-            /* A link, a device or an encrypted member: a row that says why it was not read. */
-            snprintf(member.kind, sizeof(member.kind), "%s", m.kind);
-            struct hl_err e;
-            hl_err_set(&e, HL_EFORMAT, m.label, "%s", m.skip);
-            report_problem(sc, &e, true);
-            if ((r = record_unread(sc, &member, "skipped", m.skip, err)) < 0) {
-                status = r;
-                break;
-            }
-            continue;
-        }
-        r = scan_stream(sc, m.src, &member, err);
-        if (r < 0) {
-            status = r;
-            break;
-        }
-        if (r == 1) {
-            status = 1;
-            if (!failure)
-                failure = "a member could not be read in full";
-        }
-    }
-    if (container_id && status >= 0) {
-        row.status = status == 1 ? "partial" : "ok";
-        row.error = failure;
-        row.bytes = archive_walk_bytes(w);
-        if ((r = db_source_end(sc->db, container_id, &row, err)) < 0)
-            status = r;
-    } else if (!container_id && status == 1 && !archive_walk_is_raw(w)) {
-        /* Damaged before the first member: still leave a row that says so. */
-        kind_append(&container, archive_walk_kind(w));
-        if ((r = record_unread(sc, &container, "error", failure, err)) < 0)
-            status = r;
-    }
-    archive_walk_free(w);
-    return status;
-}
-
-/* Sniffs src and reads it the way its content asks for: text lines, a gzip layer, an archive,
- * or a skip. Returns 0, 1 when something could not be read in full, or a run-level code. */
-static int scan_stream(struct scan *sc, struct source *src, struct stream_info *info,
-                       struct hl_err *err)
-{
-    struct sniff what;
-    struct hl_err serr;
-    hl_err_clear(&serr);
-    int max_depth = sc->opt.max_depth;
-    int sniffed;
-    while ((sniffed = source_sniff(src, &what, &serr)) == HL_PAUSE)
-        scan_pause(sc);
-    if (sniffed < 0) {
-        if (serr.sys_errno == EINTR && stopping(sc))
-            return 0;
-        report_problem(sc, &serr, false);
-        kind_append(info, "unknown");
-        int r = record_unread(sc, info, "error", serr.msg, err);
-        return r < 0 ? r : 1;
-    }
-    bool container = what.content == CONTENT_GZIP || what.content == CONTENT_COMPRESSED ||
-                     what.content == CONTENT_ARCHIVE;
-    if (container && info->depth >= max_depth) {
-        kind_append(info, what.name);
-        hl_err_set(&serr, HL_ELIMIT, info->label,
-                   "%s nested deeper than %d containers (--max-depth)", what.name, max_depth);
-        report_problem(sc, &serr, true);
-        return record_unread(sc, info, "skipped", serr.msg, err);
-    }
-    switch (what.content) {
-    case CONTENT_EMPTY:
-    case CONTENT_TEXT:
-        kind_append(info, "text");
-        return scan_lines(sc, src, info, err);
-    case CONTENT_BINARY: {
-        kind_append(info, "binary");
-        char why[128];
-        snprintf(why, sizeof(why), "binary content (%s), not a log", what.name);
-        hl_err_set(&serr, HL_EFORMAT, info->label, "%s", why);
-        report_problem(sc, &serr, true);
-        return record_unread(sc, info, "skipped", why, err);
-    }
-    case CONTENT_GZIP: {
-        struct source *gz;
-        if (source_gzip_new(src, &sc->opt.limits, &gz, err) < 0)
-            return HL_ENOMEM;
-        kind_append(info, "gzip");
-        info->depth++;
-        int r = scan_stream(sc, gz, info, err);
-        source_free(gz);
-        return r;
-    }
-    case CONTENT_COMPRESSED:
-    case CONTENT_ARCHIVE:
-        return scan_archive(sc, src, info, err);
-    case CONTENT_UTF16LE:
-    case CONTENT_UTF16BE: {
-        /* Not a container: no depth. The UTF-8 it gives never starts with a BOM again. */
-        struct source *u;
-        if (source_utf16_new(src, what.content == CONTENT_UTF16BE, &u, err) < 0)
-            return HL_ENOMEM;
-        kind_append(info, what.name);
-        int r = scan_stream(sc, u, info, err);
-        source_free(u);
-        return r;
-    }
-    }
-    return 0;
-}
-
-/* journalctl -o cat, a bare message stream: not one line had a header, so no rule scoped to a
- * program or host can match. Said once per input file, after all of its streams were read,
- * unless --program or --host already said what the text is. */
-static void warn_if_headerless(struct scan *sc, const char *label)
-{
-    bool warn = sc->input_records && sc->input_plain == sc->input_records && !sc->opt.program &&
-                !sc->opt.host && sc->sink.warning;
-    sc->input_records = sc->input_plain = 0;
-    if (!warn)
-        return;
-    struct hl_err e;
-    hl_err_set(&e, HL_EFORMAT, label,
-               "no line has a syslog or journal header, so rules for a program or host cannot "
-               "match; for journalctl use -o short-iso or -o json, or say what the text is with "
-               "--program NAME (and --host NAME)");
-    sc->sink.warning(sc->sink.ctx, &e);
-}
-
-/* Reads one file (or stdin), named label in messages and rows when label is not path itself.
- * Same returns as scan_path(). */
-static int scan_file(struct scan *sc, const char *path, const char *label, struct hl_err *err)
-{
-    struct source *src;
-    int64_t mtime, size;
-    struct hl_err open_err;
-    hl_err_clear(&open_err);
-    const struct source_wait wait = { .stop = sc->stop };
-    if (source_open_file(path, &wait, &src, &mtime, &size, &open_err) < 0 ||
-        (label != path && source_relabel(src, label, &open_err) < 0)) {
-        if (open_err.code == HL_ENOMEM) {
-            *err = open_err;
-            return HL_ENOMEM;
-        }
-        snprintf(open_err.where, sizeof(open_err.where), "%s", label);
-        report_problem(sc, &open_err, false);
-        /* Nothing was read, so nothing says what it is. */
-        struct stream_info info = { .label = label, .kind = "unknown", .mtime = -1, .size = -1 };
-        int r = record_unread(sc, &info, "error", open_err.msg, err);
-        return r < 0 ? r : 1;
-    }
-    struct stream_info info = {
-        .label = src->label,
-        .mtime = mtime,
-        .year_from = year_source_ok(mtime) ? mtime : 0,
-        .size = size,
-    };
-    sc->bottom = src;
-    sc->input_records = sc->input_plain = 0;
-    int r = scan_stream(sc, src, &info, err);
-    if (r >= 0)
-        warn_if_headerless(sc, src->label);
-    sc->bytes_before += source_position(src);
-    sc->bottom = NULL;
-    source_free(src);
-    return r;
-}
-
-/* Records a directory entry that is not read (a special file, a link to a directory, a
- * directory too deep) as skipped, and tells the sink. */
-static int skip_entry(struct scan *sc, const char *label, const char *kind, const char *why,
-                      struct hl_err *err)
-{
-    struct hl_err e;
-    hl_err_set(&e, HL_EFORMAT, label, "%s", why);
-    report_problem(sc, &e, true);
-    struct stream_info info = { .label = label, .mtime = -1, .size = -1 };
-    snprintf(info.kind, sizeof(info.kind), "%s", kind);
-    return record_unread(sc, &info, "skipped", why, err);
-}
-
-static const char *special_kind(mode_t mode)
-{
-    return S_ISFIFO(mode)   ? "fifo"
-           : S_ISSOCK(mode) ? "socket"
-           : S_ISCHR(mode)  ? "character device"
-           : S_ISBLK(mode)  ? "block device"
-                            : "special file";
-}
-
-/* Byte order, not the locale's collation: the same tree is read in the same order anywhere. */
-static int cmp_names(const struct dirent **a, const struct dirent **b)
-{
-    return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static int not_dot(const struct dirent *d)
-{
-    return strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0;
-}
-
-#define SCAN_MAX_DIR_DEPTH 64 /* directory levels below an argument; deeper ones are skipped */
-
-/* Reads a directory tree (an extracted support bundle) in name order. Files are read like
- * arguments, each with its own modification time; a symbolic link to a file is read, one to a
- * directory is not followed (no loops); fifos, sockets and devices are skipped with a row.
- * Entries are labelled "dir/sub/file", each name escaped as in archive labels. */
-static int scan_dir(struct scan *sc, const char *path, const char *label, int depth,
-                    struct hl_err *err)
-{
-    struct dirent **names = NULL;
-    int n = scandir(path, &names, not_dot, cmp_names);
-    if (n < 0) {
-        struct hl_err e;
-        hl_err_errno(&e, HL_EIO, label, "cannot read directory");
-        report_problem(sc, &e, false);
-        struct stream_info info = { .label = label, .kind = "directory", .mtime = -1, .size = -1 };
-        int r = record_unread(sc, &info, "error", e.msg, err);
-        return r < 0 ? r : 1;
-    }
-    int status = 0;
-    for (int i = 0; i < n && status >= 0 && !stopping(sc); i++) {
-        char *child = NULL, *child_label = NULL;
-        size_t len = strlen(path);
-        bool slash = len && path[len - 1] == '/';
-        if (asprintf(&child, "%s%s%s", path, slash ? "" : "/", names[i]->d_name) < 0)
-            child = NULL;
-        child_label = source_label_join(label, slash ? '\0' : '/', names[i]->d_name);
-        if (!child || !child_label) {
-            free(child);
-            free(child_label);
-            status = hl_err_set(err, HL_ENOMEM, label, "out of memory");
-            break;
-        }
-        struct stat st;
-        int r;
-        bool link = false;
-        if (lstat(child, &st) < 0) {
-            struct hl_err e;
-            hl_err_errno(&e, HL_EIO, child_label, "cannot stat");
-            report_problem(sc, &e, false);
-            struct stream_info info = {
-                .label = child_label, .kind = "unknown", .mtime = -1, .size = -1
-            };
-            r = record_unread(sc, &info, "error", e.msg, err);
-            r = r < 0 ? r : 1;
-        } else if (S_ISLNK(st.st_mode) && ((link = true), stat(child, &st) < 0)) {
-            r = skip_entry(sc, child_label, "symlink", "dangling symbolic link", err);
-        } else if (S_ISDIR(st.st_mode) && link) {
-            r = skip_entry(sc, child_label, "symlink", "symbolic link to a directory, not followed",
-                           err);
-        } else if (S_ISDIR(st.st_mode)) {
-            r = depth + 1 >= SCAN_MAX_DIR_DEPTH
-                        ? skip_entry(sc, child_label, "directory",
-                                     "directory nested deeper than 64 levels", err)
-                        : scan_dir(sc, child, child_label, depth + 1, err);
-        } else if (S_ISREG(st.st_mode)) {
-            r = scan_file(sc, child, child_label, err);
-        } else {
-            char why[64];
-            snprintf(why, sizeof(why), "%s, not a regular file", special_kind(st.st_mode));
-            r = skip_entry(sc, child_label, special_kind(st.st_mode), why, err);
-        }
-        free(child);
-        free(child_label);
-        if (r < 0)
-            status = r;
-        else if (r == 1)
-            status = 1;
-    }
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    return status;
-}
-
-int scan_path(struct scan *sc, const char *path, struct hl_err *err)
-{
-    struct stat st;
-    /* A directory is walked; anything else (stdin, a file, a pipe the user named) is read. */
-    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return scan_dir(sc, path, path, 0, err);
-    return scan_file(sc, path, path, err);
-}
-
-int scan_text(struct scan *sc, const char *label, const char *text, size_t len, struct hl_err *err)
-{
-    struct source *src;
-    int r = source_open_mem(text, len, label, &src, err);
-    if (r < 0)
-        return r;
-    struct stream_info info = { .label = label, .mtime = -1, .size = (int64_t)len };
-    r = scan_stream(sc, src, &info, err);
-    source_free(src);
-    return r;
 }

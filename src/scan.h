@@ -19,6 +19,7 @@
 #include "parse_time.h"
 #include "rec.h"
 #include "rule_match.h"
+#include "scan_carry.h"
 #include "source.h"
 
 struct handoff;
@@ -26,17 +27,6 @@ struct handoff;
 /* Container layers (each gzip, compressed stream or archive counts one) a member may sit
  * under before it is skipped: bounds memory, which grows by one layer's state per level. */
 #define SCAN_DEFAULT_MAX_DEPTH 8
-
-/* The client endpoint a process named last, for rules with `carry` (rules/README.md). */
-struct carry_slot {
-    char key[192]; /* host, program and pid joined by NULs */
-    size_t key_len;
-    uint64_t key_hash; /* of key, compared first */
-    char ip[64], port[16];
-    uint64_t used; /* scan->carry_tick when last written, for eviction */
-};
-
-#define SCAN_CARRY_SLOTS 32
 
 struct scan_options {
     int year;                    /* year for year-less timestamps; 0 = infer from mtime or today */
@@ -119,37 +109,32 @@ struct scan {
     struct scan_sink sink;
     scan_line_fn *on_line; /* set after scan_init() to see every line; NULL for none */
     void *on_line_ctx;
-    volatile sig_atomic_t *stop;  /* borrowed: set by a signal handler to end early; a
-                                     pipe still hands over what it holds (source_wait) */
-    uint64_t lines;               /* lines read over all sources */
-    uint64_t cut_lines;           /* lines longer than max_line */
-    uint64_t bad_time_lines;      /* lines whose header wrote a time that does not exist */
-    bool said_year_source;        /* sink.note has told of an implausible modification time */
-    uint64_t findings;            /* findings in the input */
-    uint64_t new_findings;        /* findings added to the database */
-    uint64_t stream_new_findings; /* ... by the stream being read */
-    int64_t occurrence;           /* occurrence of the line being stored */
-    struct handoff *writer;       /* owned: the storage thread, or NULL (scan.c) */
-    bool writer_failed;           /* it could not be started: store in line */
-    uint64_t sources;             /* text streams read */
-    uint64_t incomplete;          /* sources that could not be read in full */
-    uint64_t skipped;             /* sources skipped (binary, unreadable type) */
-    uint64_t formats[FMT__COUNT]; /* lines per header format */
-    uint64_t input_records;       /* records of the input file being read (all its streams) */
-    uint64_t input_plain;         /* ... of them plain text: no header at all */
-    struct buf fields;            /* owned: scratch for a finding's fields JSON */
-    struct buf message;           /* owned: scratch for a UTF-8-clean message */
-    struct buf key;               /* owned: scratch for an incident key */
-    int64_t max_ts_us;            /* latest log time seen, INT64_MIN before any */
-    struct incident_marks marks;  /* what the stored hits mark for an incident update */
-    int64_t clock_at_update_us;   /* max_ts_us at the last update */
-    int64_t next_update_ns;       /* CLOCK_MONOTONIC before which a pause does not update */
-    const char **carry_programs;  /* owned array (names borrowed from the rules): the programs
-                                     of carry rules, whose lines are noted; NULL entry = any */
-    size_t *carry_program_len;    /* owned: strlen of each */
-    size_t n_carry_programs;
-    struct carry_slot carry[SCAN_CARRY_SLOTS];
-    uint64_t carry_tick;
+    volatile sig_atomic_t *stop;       /* borrowed: set by a signal handler to end early; a
+                                          pipe still hands over what it holds (source_wait) */
+    uint64_t lines;                    /* lines read over all sources */
+    uint64_t cut_lines;                /* lines longer than max_line */
+    uint64_t bad_time_lines;           /* lines whose header wrote a time that does not exist */
+    bool said_year_source;             /* sink.note has told of an implausible modification time */
+    uint64_t findings;                 /* findings in the input */
+    uint64_t new_findings;             /* findings added to the database */
+    uint64_t stream_new_findings;      /* ... by the stream being read */
+    int64_t occurrence;                /* occurrence of the line being stored */
+    struct handoff *writer;            /* owned: the storage thread, or NULL (scan.c) */
+    bool writer_failed;                /* it could not be started: store in line */
+    uint64_t sources;                  /* text streams read */
+    uint64_t incomplete;               /* sources that could not be read in full */
+    uint64_t skipped;                  /* sources skipped (binary, unreadable type) */
+    uint64_t formats[FMT__COUNT];      /* lines per header format */
+    uint64_t input_records;            /* records of the input file being read (all its streams) */
+    uint64_t input_plain;              /* ... of them plain text: no header at all */
+    struct buf fields;                 /* owned: scratch for a finding's fields JSON */
+    struct buf message;                /* owned: scratch for a UTF-8-clean message */
+    struct buf key;                    /* owned: scratch for an incident key */
+    int64_t max_ts_us;                 /* latest log time seen, INT64_MIN before any */
+    struct incident_marks marks;       /* what the stored hits mark for an incident update */
+    int64_t clock_at_update_us;        /* max_ts_us at the last update */
+    int64_t next_update_ns;            /* CLOCK_MONOTONIC before which a pause does not update */
+    struct carry carry;                /* client endpoints by process, for rules with carry */
     struct appliance_hosts appliances; /* hosts known to be Luna appliances (hosts = appliance) */
     struct source *bottom;             /* borrowed: the current input's bottom layer, or NULL */
     uint64_t bytes_before;             /* input bytes of the inputs finished before it */

@@ -1,0 +1,40 @@
+/* What the files of the scan (scan.c, scan_walk.c) share and no other module may use. */
+#ifndef HSMLOG_SCAN_IMPL_H
+#define HSMLOG_SCAN_IMPL_H
+
+#include "scan.h"
+
+/* What the walker knows about a stream before reading it. */
+struct stream_info {
+    const char *label; /* borrowed */
+    char kind[96];     /* content chain so far, outermost first: "gzip/tar" */
+    int64_t mtime;     /* seconds, -1 unknown */
+    int64_t year_from; /* seconds: the modification time the year guess takes, this stream's
+                          or else its container's when plausible (year_source_ok()); 0 for
+                          none, then today */
+    int64_t size;      /* bytes, -1 unknown */
+    int64_t parent_id; /* sources.id of the container, 0 for none */
+    int depth;         /* container layers above this stream */
+};
+
+/* True once a stop was requested (a signal). */
+bool scan_stopping(const struct scan *sc);
+
+/* Tells the sink that a source could not be read in full, or was skipped. */
+void scan_report_problem(struct scan *sc, const struct hl_err *err, bool skipped);
+
+/* Appends a layer's name to the stream's kind ("gzip", then "tar": "gzip+tar"). */
+void scan_kind_append(struct stream_info *info, const char *name);
+
+/* True when a modification time is plausible enough to date the lines of a file. */
+bool scan_year_source_ok(int64_t mtime);
+
+/* Reads src as text lines through the parser and the rules (scan.c). Returns 0, 1 for a
+ * source that ended in a read error (reported), or a negative run-level code. */
+HL_NODISCARD int scan_lines(struct scan *sc, struct source *src, const struct stream_info *info,
+                            struct hl_err *err);
+
+/* The input waits (a pipe with no data): commit, bring incidents up to date. */
+void scan_pause(struct scan *sc);
+
+#endif
