@@ -615,6 +615,71 @@ static void scan_tick(struct scan *sc);
 
 /* Reads src as text lines through the parser and the rules. Returns 0, 1 for a source that
  * ended in a read error (reported), or a negative run-level code. */
+/* Parses one record (a line, or a journal entry) and runs the rules over it. */
+static int scan_record(struct scan *sc, struct parser *parser, struct strv line,
+                       struct line_ctx *lc)
+{
+    struct record rec;
+    parse_line(parser, line, &rec);
+    /* --program and --host say what header-less text (journalctl -o cat) is. */
+    if (!rec.program.n && sc->opt.program)
+        rec.program = strv_from_cstr(sc->opt.program);
+    if (!rec.host.n && sc->opt.host)
+        rec.host = strv_from_cstr(sc->opt.host);
+    if (sc->on_line)
+        sc->on_line(sc->on_line_ctx, &rec, lc->label, lc->line_no);
+    if (rec.has_ts && rec.ts_us > sc->max_ts_us)
+        sc->max_ts_us = rec.ts_us;
+    carry_note(&sc->carry, &rec);
+    appliance_hosts_note(&sc->appliances, &rec);
+    lc->have_ts_text = false;
+    lc->hashed = false;
+    return matcher_match(&sc->matcher, &rec, on_hit, lc);
+}
+
+/* Adds a finished stream's counts to the scan's, and warns of a zone its lines named that
+ * disagrees with the one they were read in. */
+static void add_stream_totals(struct scan *sc, const struct parser *parser,
+                              const struct lines *lines, const struct records *recs,
+                              const char *label)
+{
+    if (parser->zone_mismatch && sc->sink.warning) {
+        struct hl_err e;
+        hl_err_set(&e, HL_OK, label,
+                   "%llu journalctl short-full line%s name%s the zone %s, but times without an "
+                   "offset are read in %s, which calls that time %s: they are stored as %s "
+                   "time; give --tz the zone of the host that wrote them",
+                   (unsigned long long)parser->zone_mismatch, parser->zone_mismatch == 1 ? "" : "s",
+                   parser->zone_mismatch == 1 ? "s" : "", parser->zone_said, sc->opt.zone.name,
+                   parser->zone_read, sc->opt.zone.name);
+        sc->sink.warning(sc->sink.ctx, &e);
+    }
+    sc->lines += lines->line_no;
+    sc->cut_lines += lines->cut + recs->cut;
+    sc->bad_time_lines += parser->bad_time;
+    for (int f = 0; f < FMT__COUNT; f++) {
+        sc->formats[f] += parser->seen[f];
+        sc->input_records += parser->seen[f];
+    }
+    sc->input_plain += parser->seen[FMT_PLAIN];
+}
+
+/* Finishes the sources row of a stream read to its end with status (scan_lines()'s), once
+ * its hits are all stored. Returns status, or a negative code when storing failed. */
+static int finish_source(struct scan *sc, struct db_source *row, int64_t source_id, int status,
+                         const struct hl_err *read_err, struct hl_err *err)
+{
+    int r;
+    if (status >= 0 && (r = writer_sync(sc, err)) < 0)
+        status = r;
+    row->findings = sc->stream_new_findings;
+    row->status = status == 1 ? "partial" : status < 0 ? "error" : "ok";
+    row->error = status == 1 ? read_err->msg : NULL;
+    if (sc->db && status >= 0 && (r = db_source_end(sc->db, source_id, row, err)) < 0)
+        status = r;
+    return status;
+}
+
 int scan_lines(struct scan *sc, struct source *src, const struct stream_info *info,
                struct hl_err *err)
 {
@@ -648,7 +713,6 @@ int scan_lines(struct scan *sc, struct source *src, const struct stream_info *in
     sc->sources++;
 
     struct strv line;
-    struct record rec;
     struct hl_err read_err;
     hl_err_clear(&read_err);
     int status = 0;
@@ -682,22 +746,8 @@ int scan_lines(struct scan *sc, struct source *src, const struct stream_info *in
             }
             break;
         }
-        parse_line(&parser, line, &rec);
-        /* --program and --host say what header-less text (journalctl -o cat) is. */
-        if (!rec.program.n && sc->opt.program)
-            rec.program = strv_from_cstr(sc->opt.program);
-        if (!rec.host.n && sc->opt.host)
-            rec.host = strv_from_cstr(sc->opt.host);
-        if (sc->on_line)
-            sc->on_line(sc->on_line_ctx, &rec, info->label, rec_line);
-        if (rec.has_ts && rec.ts_us > sc->max_ts_us)
-            sc->max_ts_us = rec.ts_us;
-        carry_note(&sc->carry, &rec);
-        appliance_hosts_note(&sc->appliances, &rec);
         lc.line_no = rec_line;
-        lc.have_ts_text = false;
-        lc.hashed = false;
-        if ((r = matcher_match(&sc->matcher, &rec, on_hit, &lc)) < 0) {
+        if ((r = scan_record(sc, &parser, line, &lc)) < 0) {
             status = r;
             break;
         }
@@ -705,37 +755,12 @@ int scan_lines(struct scan *sc, struct source *src, const struct stream_info *in
             scan_tick(sc);
     }
     sc->stream_label = NULL;
-    if (parser.zone_mismatch && sc->sink.warning) {
-        struct hl_err e;
-        hl_err_set(&e, HL_OK, info->label,
-                   "%llu journalctl short-full line%s name%s the zone %s, but times without an "
-                   "offset are read in %s, which calls that time %s: they are stored as %s "
-                   "time; give --tz the zone of the host that wrote them",
-                   (unsigned long long)parser.zone_mismatch, parser.zone_mismatch == 1 ? "" : "s",
-                   parser.zone_mismatch == 1 ? "s" : "", parser.zone_said, sc->opt.zone.name,
-                   parser.zone_read, sc->opt.zone.name);
-        sc->sink.warning(sc->sink.ctx, &e);
-    }
-    sc->lines += lines.line_no;
-    sc->cut_lines += lines.cut + recs.cut;
-    sc->bad_time_lines += parser.bad_time;
-    for (int f = 0; f < FMT__COUNT; f++) {
-        sc->formats[f] += parser.seen[f];
-        sc->input_records += parser.seen[f];
-    }
-    sc->input_plain += parser.seen[FMT_PLAIN];
+    add_stream_totals(sc, &parser, &lines, &recs, info->label);
     row.bytes = src->offset;
     row.lines = lines.line_no;
     row.truncated_lines = lines.cut + recs.cut;
     row.bad_time_lines = parser.bad_time;
-    /* The stream's hits are all stored before its row is finished. */
-    if (status >= 0 && (r = writer_sync(sc, err)) < 0)
-        status = r;
-    row.findings = sc->stream_new_findings;
-    row.status = status == 1 ? "partial" : status < 0 ? "error" : "ok";
-    row.error = status == 1 ? read_err.msg : NULL;
-    if (sc->db && status >= 0 && (r = db_source_end(sc->db, lc.source_id, &row, err)) < 0)
-        status = r;
+    status = finish_source(sc, &row, lc.source_id, status, &read_err, err);
     parser_release(&parser);
     records_release(&recs);
     lines_release(&lines);
