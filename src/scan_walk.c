@@ -52,6 +52,39 @@ static int scan_stream(struct scan *sc, struct source *src, struct stream_info *
 
 /* Reads every member of an archive (or the one stream of a compressed file) as a stream of
  * its own. Returns 0, 1 when something could not be read in full, or a run-level code. */
+/* What a member of archive w is, as a stream under info. */
+static void member_info(const struct archive_walk *w, const struct archive_member *m,
+                        const struct stream_info *info, struct stream_info *member)
+{
+    *member = (struct stream_info){
+        .label = m->label,
+        .mtime = m->mtime >= 0 ? m->mtime : info->mtime,
+        .year_from = scan_year_source_ok(m->mtime) ? m->mtime : info->year_from,
+        .size = m->size,
+        .depth = info->depth + 1,
+    };
+    if (archive_walk_is_raw(w)) {
+        /* A compressed file, not an archive: the stream continues the same chain. */
+        member->parent_id = info->parent_id;
+        member->mtime = info->mtime;
+        member->year_from = info->year_from;
+        member->size = info->size;
+        snprintf(member->kind, sizeof(member->kind), "%s", info->kind);
+        scan_kind_append(member, archive_walk_kind(w));
+    }
+}
+
+/* A link, a device or an encrypted member: a row that says why it was not read. */
+static int skip_member(struct scan *sc, const struct archive_member *m, struct stream_info *member,
+                       struct hl_err *err)
+{
+    snprintf(member->kind, sizeof(member->kind), "%s", m->kind);
+    struct hl_err e;
+    hl_err_set(&e, HL_EFORMAT, m->label, "%s", m->skip);
+    scan_report_problem(sc, &e, true);
+    return record_unread(sc, member, "skipped", m->skip, err);
+}
+
 static int scan_archive(struct scan *sc, struct source *src, struct stream_info *info,
                         struct hl_err *err)
 {
@@ -92,22 +125,9 @@ static int scan_archive(struct scan *sc, struct source *src, struct stream_info 
             }
             break;
         }
-        struct stream_info member = {
-            .label = m.label,
-            .mtime = m.mtime >= 0 ? m.mtime : info->mtime,
-            .year_from = scan_year_source_ok(m.mtime) ? m.mtime : info->year_from,
-            .size = m.size,
-            .depth = info->depth + 1,
-        };
-        if (archive_walk_is_raw(w)) {
-            /* A compressed file, not an archive: the stream continues the same chain. */
-            member.parent_id = info->parent_id;
-            member.mtime = info->mtime;
-            member.year_from = info->year_from;
-            member.size = info->size;
-            snprintf(member.kind, sizeof(member.kind), "%s", info->kind);
-            scan_kind_append(&member, archive_walk_kind(w));
-        } else {
+        struct stream_info member;
+        member_info(w, &m, info, &member);
+        if (!archive_walk_is_raw(w)) {
             if (!container_id && sc->db) {
                 scan_kind_append(&container, archive_walk_kind(w));
                 row.kind = container.kind;
@@ -119,12 +139,7 @@ static int scan_archive(struct scan *sc, struct source *src, struct stream_info 
             member.parent_id = container_id;
         }
         if (m.skip) {
-            /* A link, a device or an encrypted member: a row that says why it was not read. */
-            snprintf(member.kind, sizeof(member.kind), "%s", m.kind);
-            struct hl_err e;
-            hl_err_set(&e, HL_EFORMAT, m.label, "%s", m.skip);
-            scan_report_problem(sc, &e, true);
-            if ((r = record_unread(sc, &member, "skipped", m.skip, err)) < 0) {
+            if ((r = skip_member(sc, &m, &member, err)) < 0) {
                 status = r;
                 break;
             }
