@@ -314,20 +314,13 @@ static int list_first_row(struct builder *b, sqlite3_stmt *list, int *ret_rc)
  * that finds one wins. Effects are walked in time order while each cause rule's findings
  * stream past in time order, so an effect costs a short walk back through its window and
  * memory holds one window per cause. */
-int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
+/* Prepares the list of rule's incidents from from_us on, oldest first, into *ret: through
+ * incidents_from, by the rules that make them (the rule itself, a rule that escalates to it,
+ * or the trigger of its expectation); by first_ts alone, SQLite would walk every incident of
+ * the database for each rule with causes. */
+static int prepare_effects(struct builder *b, const struct rule *rule, int64_t from_us,
+                           sqlite3_stmt **ret)
 {
-    struct cause_table *tables = calloc(rule->inc.n_causes, sizeof(*tables));
-    if (!tables)
-        return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
-    int r = 0;
-    for (size_t c = 0; r == 0 && c < rule->inc.n_causes; c++) {
-        tables[c].cause = &rule->inc.causes[c];
-        r = cause_table_open(b, &tables[c], rule, from_us);
-    }
-    sqlite3_stmt *list = NULL, *set = NULL;
-    /* The rule's incidents through incidents_from: by the rules that make them, the rule
-     * itself, a rule that escalates to it, or the trigger of its expectation. By first_ts
-     * alone, SQLite walked every incident of the database for each rule with causes. */
     const struct rule *from[64];
     size_t n_from = from_rules(b->rs, rule, from, ARRAY_SIZE(from));
     struct buf sql;
@@ -342,21 +335,38 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
         HL_IGNORE(buf_adds(&sql, ")"));
     }
     HL_IGNORE(buf_adds(&sql, " AND first_ts >= :since ORDER BY first_ts, id"));
-    if (r == 0)
-        r = prepare(b, &list, buf_cstr(&sql));
+    sqlite3_stmt *list = NULL;
+    int r = prepare(b, &list, buf_cstr(&sql));
     buf_release(&sql);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(list, 1, rule->id, -1, SQLITE_STATIC);
+    for (size_t i = 0; named && i < n_from; i++)
+        sqlite3_bind_text(list, (int)i + 2, from[i]->id, -1, SQLITE_STATIC);
+    char since[PARSE_TIME_ISO_LEN] = "";
+    if (from_us != INT64_MIN)
+        parse_time_format(from_us, since);
+    sqlite3_bind_text(list, sqlite3_bind_parameter_index(list, ":since"), since, -1,
+                      SQLITE_TRANSIENT);
+    *ret = list;
+    return 0;
+}
+
+int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
+{
+    struct cause_table *tables = calloc(rule->inc.n_causes, sizeof(*tables));
+    if (!tables)
+        return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    int r = 0;
+    for (size_t c = 0; r == 0 && c < rule->inc.n_causes; c++) {
+        tables[c].cause = &rule->inc.causes[c];
+        r = cause_table_open(b, &tables[c], rule, from_us);
+    }
+    sqlite3_stmt *list = NULL, *set = NULL;
+    if (r == 0)
+        r = prepare_effects(b, rule, from_us, &list);
     if (r == 0)
         r = prepare(b, &set, "UPDATE incidents SET cause_incident_id = ?2 WHERE id = ?1");
-    if (r == 0) {
-        sqlite3_bind_text(list, 1, rule->id, -1, SQLITE_STATIC);
-        for (size_t i = 0; named && i < n_from; i++)
-            sqlite3_bind_text(list, (int)i + 2, from[i]->id, -1, SQLITE_STATIC);
-        char since[PARSE_TIME_ISO_LEN] = "";
-        if (from_us != INT64_MIN)
-            parse_time_format(from_us, since);
-        sqlite3_bind_text(list, sqlite3_bind_parameter_index(list, ":since"), since, -1,
-                          SQLITE_TRANSIENT);
-    }
     struct effect e = { 0 };
     buf_init(&e.host, 0);
     for (size_t k = 0; k < INCIDENT_KEY_MAX_PARTS; k++)
@@ -382,8 +392,7 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
         }
         if (r < 0)
             break;
-        /* Most incidents keep their cause (or have none): rewriting each row was a tenth of
-         * the rebuild with many findings. */
+        /* Most incidents keep their cause (or have none): no row is rewritten for nothing. */
         if (cause == sqlite3_column_int64(list, 2))
             continue;
         sqlite3_bind_int64(set, 1, id);
