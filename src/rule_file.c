@@ -21,225 +21,17 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "rule_load.h"
 #include "utf8.h"
-
-#define RULE_FILE_MAX (4u << 20) /* a rule file larger than this is surely not one */
-
-enum rule_key {
-    KEY_SEVERITY,
-    KEY_PROGRAM,
-    KEY_REGEX,
-    KEY_EXCLUDE,
-    KEY_SUMMARY,
-    KEY_REMEDY,
-    KEY_REFS,
-    KEY_TEST,
-    KEY_TEST_NO,
-    KEY_GROUP_BY,
-    KEY_GAP,
-    KEY_THRESHOLD,
-    KEY_RESET,
-    KEY_ESCALATE,
-    KEY_AFTER,
-    KEY_EXPECT,
-    KEY_CAUSED_BY,
-    KEY_LIMIT,
-    KEY_INCIDENT,
-    KEY_TEST_LOG,
-    KEY_TEST_INCIDENTS,
-    KEY_CARRY,
-    KEY_HOSTS,
-    KEY_RESET_BY,
-    KEY_SEVERITY_WHEN,
-    KEY_ENABLED,
-    KEY_NORMALIZE,
-    KEY__COUNT
-};
-
-static const struct key_info {
-    const char *name;
-    bool required;   /* a stanza without it is an error */
-    bool repeatable; /* may appear more than once */
-    bool continues;  /* indented lines after it continue its value */
-} key_table[KEY__COUNT] = {
-    [KEY_SEVERITY] = { "severity", true, false, false },
-    [KEY_PROGRAM] = { "program", false, false, true },
-    [KEY_REGEX] = { "regex", false, false, false }, /* required unless derived (below) */
-    [KEY_EXCLUDE] = { "exclude", false, true, false },
-    [KEY_SUMMARY] = { "summary", true, false, true },
-    [KEY_REMEDY] = { "remedy", true, false, true },
-    [KEY_REFS] = { "refs", false, true, true },
-    [KEY_TEST] = { "test", false, true, false },
-    [KEY_TEST_NO] = { "test-no", false, true, false },
-    [KEY_GROUP_BY] = { "group-by", false, false, false },
-    [KEY_GAP] = { "gap", false, false, false },
-    [KEY_THRESHOLD] = { "threshold", false, false, false },
-    [KEY_RESET] = { "reset", false, false, false },
-    [KEY_ESCALATE] = { "escalate", false, true, false },
-    [KEY_AFTER] = { "after", false, false, false },
-    [KEY_EXPECT] = { "expect", false, false, false },
-    [KEY_CAUSED_BY] = { "caused-by", false, true, false },
-    [KEY_LIMIT] = { "limit", false, false, false },
-    [KEY_INCIDENT] = { "incident", false, false, true },
-    [KEY_TEST_LOG] = { "test-log", false, true, false },
-    [KEY_TEST_INCIDENTS] = { "test-incidents", false, true, false },
-    [KEY_CARRY] = { "carry", false, false, false },
-    [KEY_HOSTS] = { "hosts", false, false, false },
-    [KEY_RESET_BY] = { "reset-by", false, false, false },
-    [KEY_SEVERITY_WHEN] = { "severity-when", false, true, false },
-    [KEY_ENABLED] = { "enabled", false, false, false },
-    [KEY_NORMALIZE] = { "normalize", false, true, false },
-};
 
 /* Default `gap`: findings of one key further apart than this are separate incidents. */
 #define DEFAULT_GAP_US (10 * 60 * INT64_C(1000000))
-
-/* A value as written, with where it stood (for error columns). */
-struct value {
-    struct buf text;  /* the value, continuation lines joined with one space */
-    const char *file; /* borrowed from ruleset.files: the file it is in */
-    uint64_t order;   /* load number << 32 | line: orders values across files */
-    unsigned line;    /* line of the key */
-    unsigned col;     /* 1-based column where the value starts */
-    const char *src;  /* borrowed: start of the key's line in ruleset.texts */
-    size_t src_len;   /* length of that line */
-};
-
-/* A stanza being read, or kept with its rule for overrides (then merged with them). In a
- * merged draft, file and line are those of the latest override, which stanza-level errors
- * name. Invariant: for a non-repeatable key, n_values[k] <= 1. */
-struct rule_draft {
-    char *id;                         /* owned */
-    const char *file;                 /* borrowed from ruleset.files */
-    unsigned line;                    /* line of the [id] header */
-    const char *hdr;                  /* borrowed: the header line in ruleset.texts */
-    size_t hdr_len;                   /* its length */
-    unsigned id_col;                  /* 1-based column of the id in it */
-    bool broken;                      /* an error was reported for this stanza */
-    struct value *values[KEY__COUNT]; /* owned arrays of n_values[k] values */
-    size_t n_values[KEY__COUNT];
-};
-
-/* Where the loader is, for messages. */
-struct loader {
-    struct ruleset *rs;
-    struct rule_errors *errs;
-    const char *file; /* borrowed: interned in rs->files once the text is read */
-    uint64_t load_no; /* which load this is, for value order */
-    bool site;        /* a site file: stanzas of loaded ids are overrides */
-    int added;        /* errors added by this load (warnings not counted) */
-    bool nomem;       /* an allocation failed: give up */
-    /* Hash set of rs->rules indexes + 1 (0 = empty) by id, for the duplicate check, so that a
-     * file of tens of thousands of rules loads in linear time. Owned; holds rules [0, hashed). */
-    size_t *ids;
-    size_t ids_cap, hashed;
-};
-
-void rule_errors_release(struct rule_errors *e)
-{
-    for (size_t i = 0; i < e->n; i++) {
-        free(e->v[i].where);
-        free(e->v[i].msg);
-        free(e->v[i].text);
-    }
-    free(e->v);
-    e->v = NULL;
-    e->n = 0;
-}
-
-static void add_problem(struct loader *ld, bool warning, const char *file, unsigned line, int col,
-                        const char *text, size_t text_len, const char *fmt, va_list ap)
-        HL_PRINTF(8, 0);
-
-static void add_problem(struct loader *ld, bool warning, const char *file, unsigned line, int col,
-                        const char *text, size_t text_len, const char *fmt, va_list ap)
-{
-    struct rule_error e = { .col = col, .warning = warning };
-    char where[600], msg[600];
-    if (col > 0)
-        snprintf(where, sizeof(where), "%s:%u:%d", file, line, col);
-    else if (line > 0)
-        snprintf(where, sizeof(where), "%s:%u", file, line);
-    else
-        snprintf(where, sizeof(where), "%s", file);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    e.where = strdup(where);
-    e.msg = strdup(msg);
-    e.text = text ? strndup(text, text_len) : NULL;
-    struct rule_error *v = realloc(ld->errs->v, (ld->errs->n + 1) * sizeof(*v));
-    if (!e.where || !e.msg || (text && !e.text) || !v) {
-        free(e.where);
-        free(e.msg);
-        free(e.text);
-        if (v)
-            ld->errs->v = v;
-        ld->nomem = true;
-        return;
-    }
-    ld->errs->v = v;
-    ld->errs->v[ld->errs->n++] = e;
-    if (!warning)
-        ld->added++;
-}
-
-/* Reports an error in file (the loader's, or a value's own). */
-static void add_error_in(struct loader *ld, const char *file, unsigned line, int col,
-                         const char *text, size_t text_len, const char *fmt, ...) HL_PRINTF(7, 8);
-
-static void add_error_in(struct loader *ld, const char *file, unsigned line, int col,
-                         const char *text, size_t text_len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    add_problem(ld, false, file, line, col, text, text_len, fmt, ap);
-    va_end(ap);
-}
-
-static void add_warning_in(struct loader *ld, const char *file, unsigned line, const char *fmt, ...)
-        HL_PRINTF(4, 5);
-
-static void add_warning_in(struct loader *ld, const char *file, unsigned line, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    add_problem(ld, true, file, line, 0, NULL, 0, fmt, ap);
-    va_end(ap);
-}
-
-#define add_error(ld, ...) add_error_in((ld), (ld)->file, __VA_ARGS__)
-
-static void draft_clear_key(struct rule_draft *d, enum rule_key k)
-{
-    for (size_t i = 0; i < d->n_values[k]; i++)
-        buf_release(&d->values[k][i].text);
-    free(d->values[k]);
-    d->values[k] = NULL;
-    d->n_values[k] = 0;
-}
-
-static void draft_release(struct rule_draft *d)
-{
-    free(d->id);
-    for (int k = 0; k < KEY__COUNT; k++)
-        draft_clear_key(d, (enum rule_key)k);
-    memset(d, 0, sizeof(*d));
-}
-
-static void draft_free(struct rule_draft *d)
-{
-    if (d)
-        draft_release(d);
-    free(d);
-}
-
-static void spec_release(struct rule_incident_spec *sp);
-static void free_strs(char **v, size_t n);
 
 static void severity_when_free(struct rule_severity_when *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++) {
         free(v[i].field);
-        free_strs(v[i].values, v[i].n_values);
+        rule_strs_free(v[i].values, v[i].n_values);
     }
     free(v);
 }
@@ -249,12 +41,12 @@ static void normalize_free(struct rule_normalize *v, size_t n)
     for (size_t i = 0; v && i < n; i++) {
         free(v[i].value);
         free(v[i].field);
-        free_strs(v[i].values, v[i].n_values);
+        rule_strs_free(v[i].values, v[i].n_values);
     }
     free(v);
 }
 
-static void rule_release(struct rule *r)
+void rule_release(struct rule *r)
 {
     free(r->id);
     free(r->summary);
@@ -278,8 +70,8 @@ static void rule_release(struct rule *r)
         free(r->tests[i].line);
     free(r->tests);
     free(r->overrides);
-    draft_free(r->draft);
-    spec_release(&r->inc);
+    rule_draft_free(r->draft);
+    rule_spec_release(&r->inc);
 }
 
 void ruleset_init(struct ruleset *rs)
@@ -287,7 +79,7 @@ void ruleset_init(struct ruleset *rs)
     memset(rs, 0, sizeof(*rs));
 }
 
-static void free_texts(struct ruleset *rs)
+void ruleset_free_texts(struct ruleset *rs)
 {
     for (size_t i = 0; i < rs->n_texts; i++)
         free(rs->texts[i]);
@@ -306,7 +98,7 @@ void ruleset_release(struct ruleset *rs)
     for (size_t i = 0; i < rs->n_files; i++)
         free(rs->files[i]);
     free(rs->files);
-    free_texts(rs);
+    ruleset_free_texts(rs);
     ruleset_init(rs);
 }
 
@@ -342,17 +134,6 @@ char *rule_origin(const struct rule *r)
     return s;
 }
 
-static bool valid_id(const char *id)
-{
-    if (!isalnum((unsigned char)id[0]) || !strchr(id, '.'))
-        return false;
-    for (const char *p = id; *p; p++)
-        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '.' || *p == '-' ||
-              *p == '_'))
-            return false;
-    return id[strlen(id) - 1] != '.';
-}
-
 /* Compiles v as a PCRE2 pattern; reports a bad one with the column PCRE2 points at. */
 static pcre2_code *compile_value(struct loader *ld, const struct value *v, const char *key)
 {
@@ -363,8 +144,8 @@ static pcre2_code *compile_value(struct loader *ld, const struct value *v, const
     if (!re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(errcode, msg, sizeof(msg));
-        add_error_in(ld, v->file, v->line, (int)(v->col + erroff), v->src, v->src_len, "bad %s: %s",
-                     key, (const char *)msg);
+        loader_error_in(ld, v->file, v->line, (int)(v->col + erroff), v->src, v->src_len,
+                        "bad %s: %s", key, (const char *)msg);
         return NULL;
     }
     /* JIT may be unavailable on this platform; the interpreter then does the same job. */
@@ -403,17 +184,14 @@ static int split_programs(struct rule *r, const char *list)
     return 0;
 }
 
-/* ---- incident settings ------------------------------------------------------------------ */
-
-static void free_strs(char **v, size_t n)
+void rule_strs_free(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(v[i]);
     free(v);
 }
 
-/* Splits list at sep into trimmed, non-empty owned strings appended to *v. */
-static int split_list(struct strv list, char sep, char ***v, size_t *n)
+int rule_split_list(struct strv list, char sep, char ***v, size_t *n)
 {
     while (list.n) {
         const char *cut = memchr(list.p, sep, list.n);
@@ -461,9 +239,7 @@ int rule_duration_parse(const char *s, int64_t *ret_us)
     return -1;
 }
 
-/* Finds the last " within " in s: the text before it goes to *head, the duration after it
- * (up to " same " when tail is wanted) to *us, and what follows " same " to *tail. */
-static bool split_within(struct strv s, struct strv *head, int64_t *us, struct strv *tail)
+bool rule_split_within(struct strv s, struct strv *head, int64_t *us, struct strv *tail)
 {
     static const char kw[] = " within ";
     const char *at = NULL;
@@ -492,44 +268,32 @@ static bool split_within(struct strv s, struct strv *head, int64_t *us, struct s
     return rule_duration_parse(dur, us) == 0;
 }
 
-static void spec_release(struct rule_incident_spec *sp)
+void rule_spec_release(struct rule_incident_spec *sp)
 {
-    free_strs(sp->group_by, sp->n_group_by);
-    free_strs(sp->carry, sp->n_carry);
+    rule_strs_free(sp->group_by, sp->n_group_by);
+    rule_strs_free(sp->carry, sp->n_carry);
     for (size_t i = 0; i < sp->n_escalations; i++) {
         free(sp->escalations[i].target);
         free(sp->escalations[i].where_field);
-        free_strs(sp->escalations[i].where_values, sp->escalations[i].n_where_values);
+        rule_strs_free(sp->escalations[i].where_values, sp->escalations[i].n_where_values);
     }
     free(sp->escalations);
     free(sp->after);
     for (size_t i = 0; i < sp->n_causes; i++) {
         free(sp->causes[i].rule_id);
-        free_strs(sp->causes[i].same, sp->causes[i].n_same);
+        rule_strs_free(sp->causes[i].same, sp->causes[i].n_same);
     }
     free(sp->causes);
-    free_strs(sp->reset_by, sp->n_reset_by);
+    rule_strs_free(sp->reset_by, sp->n_reset_by);
     free(sp->reset_by_idx);
     free(sp->resets);
     free(sp->template);
     for (size_t i = 0; i < sp->n_seq_tests; i++) {
-        free_strs(sp->seq_tests[i].lines, sp->seq_tests[i].n_lines);
+        rule_strs_free(sp->seq_tests[i].lines, sp->seq_tests[i].n_lines);
         free(sp->seq_tests[i].want);
     }
     free(sp->seq_tests);
     memset(sp, 0, sizeof(*sp));
-}
-
-/* Reports a problem with value v, the caret at the start of the value. */
-#define value_error(ld, v, ...) \
-    add_error_in((ld), (v)->file, (v)->line, (int)(v)->col, (v)->src, (v)->src_len, __VA_ARGS__)
-
-/* Reports a problem of the stanza as a whole, at its [id] header. */
-#define stanza_error(ld, d, ...) add_error_in((ld), (d)->file, (d)->line, 0, NULL, 0, __VA_ARGS__)
-
-static const char *value_cstr(const struct rule_draft *d, enum rule_key k, size_t i)
-{
-    return buf_cstr(&d->values[k][i].text);
 }
 
 /* `escalate = N RULE [where FIELD = A|B]` */
@@ -561,7 +325,7 @@ static bool parse_escalation(struct loader *ld, const struct value *v, struct ru
     struct strv field = strv_trim(strv_make(cond.p, (size_t)(eq - cond.p)));
     e->where_field = strndup(field.p, field.n);
     if (!e->where_field ||
-        split_list(strv_from_cstr(eq + 1), '|', &e->where_values, &e->n_where_values) < 0) {
+        rule_split_list(strv_from_cstr(eq + 1), '|', &e->where_values, &e->n_where_values) < 0) {
         ld->nomem = true;
         return false;
     }
@@ -582,7 +346,7 @@ static bool parse_where(struct loader *ld, const struct value *v, const char *ke
         return false;
     }
     if (!(*ret_field = strndup(field.p, field.n)) ||
-        split_list(strv_from_cstr(eq + 1), '|', ret_values, ret_n) < 0) {
+        rule_split_list(strv_from_cstr(eq + 1), '|', ret_values, ret_n) < 0) {
         ld->nomem = true;
         return false;
     }
@@ -626,14 +390,14 @@ static bool parse_normalize(struct loader *ld, const struct value *v, struct rul
 static bool parse_cause(struct loader *ld, const struct value *v, struct rule_cause *c)
 {
     struct strv head, tail;
-    if (!split_within(strv_make(v->text.data, v->text.len), &head, &c->within_us, &tail) ||
+    if (!rule_split_within(strv_make(v->text.data, v->text.len), &head, &c->within_us, &tail) ||
         head.n == 0) {
         value_error(ld, v, "bad caused-by '%s' (want: RULE within DURATION [same FIELD, ...])",
                     buf_cstr(&v->text));
         return false;
     }
     if (!(c->rule_id = strndup(head.p, head.n)) ||
-        split_list(tail, ',', &c->same, &c->n_same) < 0) {
+        rule_split_list(tail, ',', &c->same, &c->n_same) < 0) {
         ld->nomem = true;
         return false;
     }
@@ -682,17 +446,15 @@ static bool parse_seq_tests(struct loader *ld, const struct rule_draft *d,
     return true;
 }
 
-/* Reads the incident keys of d into sp; reports every problem. Returns false on any. */
-static bool parse_incident_spec(struct loader *ld, const struct rule_draft *d,
-                                struct rule_incident_spec *sp)
+bool rule_spec_parse(struct loader *ld, const struct rule_draft *d, struct rule_incident_spec *sp)
 {
     bool ok = true;
     sp->gap_us = DEFAULT_GAP_US;
     sp->reset_idx = sp->expect_idx = SIZE_MAX;
     if (d->n_values[KEY_GROUP_BY]) {
-        if (split_list(strv_make(d->values[KEY_GROUP_BY][0].text.data,
-                                 d->values[KEY_GROUP_BY][0].text.len),
-                       ',', &sp->group_by, &sp->n_group_by) < 0)
+        if (rule_split_list(strv_make(d->values[KEY_GROUP_BY][0].text.data,
+                                      d->values[KEY_GROUP_BY][0].text.len),
+                            ',', &sp->group_by, &sp->n_group_by) < 0)
             ld->nomem = true;
     } else if (!(sp->group_by = calloc(1, sizeof(char *))) || !(sp->group_by[0] = strdup("host"))) {
         ld->nomem = true;
@@ -700,7 +462,7 @@ static bool parse_incident_spec(struct loader *ld, const struct rule_draft *d,
         sp->n_group_by = 1;
     }
     if (d->n_values[KEY_CARRY]) {
-        if (split_list(
+        if (rule_split_list(
                     strv_make(d->values[KEY_CARRY][0].text.data, d->values[KEY_CARRY][0].text.len),
                     ',', &sp->carry, &sp->n_carry) < 0)
             ld->nomem = true;
@@ -727,8 +489,8 @@ static bool parse_incident_spec(struct loader *ld, const struct rule_draft *d,
         const struct value *v = &d->values[KEY_THRESHOLD][0];
         struct strv head, tail;
         char *end = NULL;
-        bool good = split_within(strv_make(v->text.data, v->text.len), &head, &sp->threshold_us,
-                                 &tail) &&
+        bool good = rule_split_within(strv_make(v->text.data, v->text.len), &head,
+                                      &sp->threshold_us, &tail) &&
                     tail.n == 0 && head.n;
         unsigned long n = good ? strtoul(head.p, &end, 10) : 0;
         if (!good || end != head.p + head.n || n == 0 || n > 1000000) {
@@ -754,9 +516,9 @@ static bool parse_incident_spec(struct loader *ld, const struct rule_draft *d,
     }
     if (d->n_values[KEY_AFTER] && !(sp->after = strdup(value_cstr(d, KEY_AFTER, 0))))
         ld->nomem = true;
-    if (d->n_values[KEY_RESET_BY] && split_list(strv_make(d->values[KEY_RESET_BY][0].text.data,
-                                                          d->values[KEY_RESET_BY][0].text.len),
-                                                ',', &sp->reset_by, &sp->n_reset_by) < 0)
+    if (d->n_values[KEY_RESET_BY] && rule_split_list(strv_make(d->values[KEY_RESET_BY][0].text.data,
+                                                               d->values[KEY_RESET_BY][0].text.len),
+                                                     ',', &sp->reset_by, &sp->n_reset_by) < 0)
         ld->nomem = true;
     if (d->n_values[KEY_LIMIT]) {
         char *end;
@@ -930,15 +692,7 @@ static int parse_yes_no(const char *s, bool *ret)
     return -1;
 }
 
-/* What a built rule still needs once it has its index: the internal rules of its patterns. */
-struct built {
-    pcre2_code *reset;  /* owned, or NULL */
-    char *reset_src;    /* owned, or NULL */
-    pcre2_code *expect; /* owned, or NULL */
-    char *expect_src;   /* owned, or NULL */
-};
-
-static void built_release(struct built *x)
+void built_release(struct built *x)
 {
     pcre2_code_free(x->reset);
     free(x->reset_src);
@@ -956,30 +710,26 @@ static void warn_trailing_comment(struct loader *ld, const char *key, const stru
     if (!h)
         h = strstr(s, "\t#");
     if (h)
-        add_warning_in(ld, v->file, v->line,
-                       "%s value '%s' has '#' after spaces: it is part of the value, not a "
-                       "comment (a comment is a whole line starting with # or ;)",
-                       key, s);
+        loader_warning_in(ld, v->file, v->line,
+                          "%s value '%s' has '#' after spaces: it is part of the value, not a "
+                          "comment (a comment is a whole line starting with # or ;)",
+                          key, s);
 }
 
-/* Builds r from the complete draft d, checking it whole: a draft already broken by a line error
- * is still checked in full, so every problem of the stanza is reported. dup is an earlier rule
- * with the same id (an error), or NULL. Returns true when r is a rule and x holds its reset and
- * expect patterns; else both are left empty. */
-static bool build_rule(struct loader *ld, struct rule_draft *d, const struct rule *dup,
+bool loader_build_rule(struct loader *ld, struct rule_draft *d, const struct rule *dup,
                        struct rule *r, struct built *x)
 {
     memset(r, 0, sizeof(*r));
     memset(x, 0, sizeof(*x));
     r->inc.reset_idx = r->inc.expect_idx = SIZE_MAX;
     for (int k = 0; k < KEY__COUNT; k++) {
-        if (key_table[k].required && d->n_values[k] == 0) {
-            stanza_error(ld, d, "rule '%s' has no '%s'", d->id, key_table[k].name);
+        if (rule_key_table[k].required && d->n_values[k] == 0) {
+            stanza_error(ld, d, "rule '%s' has no '%s'", d->id, rule_key_table[k].name);
             d->broken = true;
         }
-        if (!key_table[k].continues && k != KEY_TEST && k != KEY_TEST_NO && k != KEY_TEST_LOG)
+        if (!rule_key_table[k].continues && k != KEY_TEST && k != KEY_TEST_NO && k != KEY_TEST_LOG)
             for (size_t i = 0; i < d->n_values[k]; i++)
-                warn_trailing_comment(ld, key_table[k].name, &d->values[k][i]);
+                warn_trailing_comment(ld, rule_key_table[k].name, &d->values[k][i]);
     }
     if (dup) {
         stanza_error(ld, d, "duplicate rule id '%s' (first defined at %s:%u)", d->id, dup->file,
@@ -1015,7 +765,7 @@ static bool build_rule(struct loader *ld, struct rule_draft *d, const struct rul
     if (d->n_values[KEY_RESET] && !(reset = compile_value(ld, &d->values[KEY_RESET][0], "reset")))
         d->broken = true;
     struct rule_incident_spec spec = { 0 };
-    if (!parse_incident_spec(ld, d, &spec))
+    if (!rule_spec_parse(ld, d, &spec))
         d->broken = true;
     enum rule_hosts hosts = RULE_HOSTS_ANY;
     if (d->n_values[KEY_HOSTS]) {
@@ -1047,7 +797,8 @@ static bool build_rule(struct loader *ld, struct rule_draft *d, const struct rul
     if (d->n_values[KEY_EXPECT]) {
         struct value *v = &d->values[KEY_EXPECT][0];
         struct strv head, tail;
-        if (!split_within(strv_make(v->text.data, v->text.len), &head, &spec.expect_us, &tail) ||
+        if (!rule_split_within(strv_make(v->text.data, v->text.len), &head, &spec.expect_us,
+                               &tail) ||
             tail.n || head.n == 0) {
             value_error(ld, v, "bad expect '%s' (want: PATTERN within DURATION)",
                         buf_cstr(&v->text));
@@ -1075,7 +826,7 @@ static bool build_rule(struct loader *ld, struct rule_draft *d, const struct rul
         pcre2_code_free(reset);
         pcre2_code_free(expect);
         free(expect_src);
-        spec_release(&spec);
+        rule_spec_release(&spec);
         return false;
     }
     r->role = re ? RULE_ROLE_FINDING : RULE_ROLE_DERIVED;
@@ -1158,22 +909,7 @@ static bool build_rule(struct loader *ld, struct rule_draft *d, const struct rul
     return true;
 }
 
-/* Moves d to the heap, for a rule to keep; NULL when out of memory (d is then released). */
-static struct rule_draft *draft_keep(struct loader *ld, struct rule_draft *d)
-{
-    struct rule_draft *kept = malloc(sizeof(*kept));
-    if (!kept) {
-        ld->nomem = true;
-        draft_release(d);
-        return NULL;
-    }
-    *kept = *d;
-    memset(d, 0, sizeof(*d));
-    return kept;
-}
-
-/* Gives rules[idx] the internal rules of its reset and expect patterns; takes x's contents. */
-static void add_patterns(struct loader *ld, size_t idx, struct built *x)
+void loader_add_patterns(struct loader *ld, size_t idx, struct built *x)
 {
     if (x->reset && add_pattern_rule(ld, idx, RULE_ROLE_RESET, "reset", x->reset, x->reset_src))
         ld->rs->rules[idx].inc.reset_idx = ld->rs->n - 1;
@@ -1185,8 +921,7 @@ static void add_patterns(struct loader *ld, size_t idx, struct built *x)
     built_release(x);
 }
 
-/* Appends the built rule r (from draft d, which it keeps) and its internal rules. */
-static void install_new(struct loader *ld, struct rule_draft *d, struct rule *r, struct built *x)
+void loader_install_new(struct loader *ld, struct rule_draft *d, struct rule *r, struct built *x)
 {
     struct rule *slot = append_rule(ld);
     if (!slot) {
@@ -1196,58 +931,8 @@ static void install_new(struct loader *ld, struct rule_draft *d, struct rule *r,
     }
     *slot = *r;
     size_t idx = ld->rs->n++;
-    slot->draft = draft_keep(ld, d);
-    add_patterns(ld, idx, x);
-}
-
-static struct value *draft_add_value(struct loader *ld, struct rule_draft *d, enum rule_key k)
-{
-    struct value *v = realloc(d->values[k], (d->n_values[k] + 1) * sizeof(*v));
-    if (!v) {
-        ld->nomem = true;
-        return NULL;
-    }
-    d->values[k] = v;
-    struct value *nv = &v[d->n_values[k]++];
-    memset(nv, 0, sizeof(*nv));
-    buf_init(&nv->text, RULE_FILE_MAX);
-    return nv;
-}
-
-/* Appends a copy of v (its own text; file and src shared) to key k of d. */
-static bool draft_append_copy(struct loader *ld, struct rule_draft *d, enum rule_key k,
-                              const struct value *v)
-{
-    struct value *nv = draft_add_value(ld, d, k);
-    if (!nv)
-        return false;
-    struct buf text = nv->text;
-    *nv = *v;
-    nv->text = text;
-    if (v->text.len && buf_add(&nv->text, v->text.data, v->text.len) < 0) {
-        ld->nomem = true;
-        return false;
-    }
-    return true;
-}
-
-/* Fills the empty draft c with a copy of d. Returns false when out of memory (c then holds
- * what was copied, for draft_release()). */
-static bool draft_copy(struct loader *ld, struct rule_draft *c, const struct rule_draft *d)
-{
-    *c = *d;
-    memset(c->values, 0, sizeof(c->values));
-    memset(c->n_values, 0, sizeof(c->n_values));
-    c->broken = false;
-    if (!(c->id = strdup(d->id))) {
-        ld->nomem = true;
-        return false;
-    }
-    for (int k = 0; k < KEY__COUNT; k++)
-        for (size_t i = 0; i < d->n_values[k]; i++)
-            if (!draft_append_copy(ld, c, (enum rule_key)k, &d->values[k][i]))
-                return false;
-    return true;
+    slot->draft = rule_draft_keep(ld, d);
+    loader_add_patterns(ld, idx, x);
 }
 
 /* Applies the override stanza o to m, the rule's merged draft so far: a value replaces a key
@@ -1261,20 +946,20 @@ static bool merge_override(struct loader *ld, struct rule_draft *m, const struct
     for (int k = 0; k < KEY__COUNT; k++) {
         for (size_t i = 0; i < o->n_values[k]; i++) {
             const struct value *v = &o->values[k][i];
-            if (v->text.len == 0 && (key_table[k].required || k == KEY_REGEX)) {
-                value_error(ld, v, "'%s' cannot be cleared%s", key_table[k].name,
+            if (v->text.len == 0 && (rule_key_table[k].required || k == KEY_REGEX)) {
+                value_error(ld, v, "'%s' cannot be cleared%s", rule_key_table[k].name,
                             k == KEY_REGEX ? "; turn the rule off with 'enabled = no'"
                                            : ": every rule has one");
                 ok = false;
                 continue;
             }
             if (v->text.len == 0 && (k == KEY_TEST_LOG || k == KEY_TEST_INCIDENTS)) {
-                draft_clear_key(m, KEY_TEST_LOG);
-                draft_clear_key(m, KEY_TEST_INCIDENTS);
-            } else if (v->text.len == 0 || !key_table[k].repeatable) {
-                draft_clear_key(m, (enum rule_key)k);
+                rule_draft_clear_key(m, KEY_TEST_LOG);
+                rule_draft_clear_key(m, KEY_TEST_INCIDENTS);
+            } else if (v->text.len == 0 || !rule_key_table[k].repeatable) {
+                rule_draft_clear_key(m, (enum rule_key)k);
             }
-            if (v->text.len && !draft_append_copy(ld, m, (enum rule_key)k, v))
+            if (v->text.len && !rule_draft_append_copy(ld, m, (enum rule_key)k, v))
                 return false;
         }
     }
@@ -1301,7 +986,7 @@ static char *describe_override(const struct rule_draft *o)
     buf_init(&b, 0);
     int r = buf_printf(&b, "%s:%u", o->file, o->line);
     for (size_t i = 0; r == 0 && i < n; i++)
-        r = buf_printf(&b, "%s%s", i ? ", " : " (", key_table[keys[i]].name);
+        r = buf_printf(&b, "%s%s", i ? ", " : " (", rule_key_table[keys[i]].name);
     if (r == 0 && n)
         r = buf_addc(&b, ')');
     char *s = r == 0 ? buf_detach(&b) : NULL;
@@ -1309,16 +994,14 @@ static char *describe_override(const struct rule_draft *o)
     return s;
 }
 
-/* Rebuilds rules[base] with the override stanza o merged into its keys. When the merged rule
- * does not load, the errors say why and the rule stays as it was. */
-static void override_rule(struct loader *ld, struct rule_draft *o, size_t base)
+void loader_override(struct loader *ld, struct rule_draft *o, size_t base)
 {
     struct ruleset *rs = ld->rs;
     struct rule_draft m = { 0 };
     struct rule r;
     struct built x;
     assert(rs->rules[base].draft); /* overrides come before ruleset_link() */
-    if (!draft_copy(ld, &m, rs->rules[base].draft))
+    if (!rule_draft_copy(ld, &m, rs->rules[base].draft))
         goto out;
     m.file = o->file;
     m.line = o->line;
@@ -1329,7 +1012,7 @@ static void override_rule(struct loader *ld, struct rule_draft *o, size_t base)
     if (ld->nomem)
         goto out;
     m.broken = o->broken || !merged;
-    if (!build_rule(ld, &m, NULL, &r, &x))
+    if (!loader_build_rule(ld, &m, NULL, &r, &x))
         goto out;
     struct rule *old = &rs->rules[base];
     char *desc = describe_override(o), *joined = NULL;
@@ -1359,10 +1042,10 @@ static void override_rule(struct loader *ld, struct rule_draft *o, size_t base)
     r.overrides = joined;
     rule_release(old);
     *old = r;
-    old->draft = draft_keep(ld, &m);
-    add_patterns(ld, base, &x);
+    old->draft = rule_draft_keep(ld, &m);
+    loader_add_patterns(ld, base, &x);
 out:
-    draft_release(&m);
+    rule_draft_release(&m);
 }
 
 /* Returns the public rule id closest to id within two edits, or NULL: the likely intent of
@@ -1401,28 +1084,27 @@ static const char *nearest_id(const struct ruleset *rs, const char *id)
     return best;
 }
 
-/* A site stanza whose id is not loaded is a new rule only when it has what every rule needs;
- * without that it was meant to override, and one error says so. Returns false then. */
-static bool new_site_rule(struct loader *ld, struct rule_draft *d)
+bool loader_new_site_rule(struct loader *ld, struct rule_draft *d)
 {
-    if (d->broken && !valid_id(d->id))
+    if (d->broken && !rule_id_valid(d->id))
         return false; /* the header's error says it all */
     bool complete = true;
     for (int k = 0; k < KEY__COUNT; k++)
-        complete &= !key_table[k].required || d->n_values[k] > 0;
+        complete &= !rule_key_table[k].required || d->n_values[k] > 0;
     if (!complete) {
         const char *near = nearest_id(ld->rs, d->id);
-        add_error_in(ld, d->file, d->line, (int)d->id_col, d->hdr, d->hdr_len,
-                     "no rule '%s' to override%s%s%s; a new rule needs 'severity', 'summary' and "
-                     "'remedy'",
-                     d->id, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        loader_error_in(
+                ld, d->file, d->line, (int)d->id_col, d->hdr, d->hdr_len,
+                "no rule '%s' to override%s%s%s; a new rule needs 'severity', 'summary' and "
+                "'remedy'",
+                d->id, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
         return false;
     }
     /* Empty values clear keys of an override; a new rule has nothing to clear. */
     for (int k = 0; k < KEY__COUNT; k++)
         for (size_t i = 0; i < d->n_values[k]; i++)
             if (d->values[k][i].text.len == 0) {
-                value_error(ld, &d->values[k][i], "empty value for '%s'", key_table[k].name);
+                value_error(ld, &d->values[k][i], "empty value for '%s'", rule_key_table[k].name);
                 d->broken = true;
             }
     return true;
@@ -1437,21 +1119,21 @@ static void finish_stanza(struct loader *ld, struct rule_draft *d)
         goto out;
     const struct rule *other = loader_find(ld, d->id);
     if (other && ld->site) {
-        override_rule(ld, d, (size_t)(other - ld->rs->rules));
+        loader_override(ld, d, (size_t)(other - ld->rs->rules));
         goto out;
     }
-    if (ld->site && !new_site_rule(ld, d))
+    if (ld->site && !loader_new_site_rule(ld, d))
         goto out;
-    if (build_rule(ld, d, other, &r, &x))
-        install_new(ld, d, &r, &x);
+    if (loader_build_rule(ld, d, other, &r, &x))
+        loader_install_new(ld, d, &r, &x);
 out:
-    draft_release(d);
+    rule_draft_release(d);
 }
 
 static int find_key(struct strv name)
 {
     for (int k = 0; k < KEY__COUNT; k++)
-        if (strv_eq(name, key_table[k].name))
+        if (strv_eq(name, rule_key_table[k].name))
             return k;
     return -1;
 }
@@ -1517,7 +1199,7 @@ static int load_text(struct ruleset *rs, const char *name, char *text, size_t le
             continue;
         }
         if (raw.p[0] == ' ' || raw.p[0] == '\t') {
-            if (last && last_key >= 0 && key_table[last_key].continues) {
+            if (last && last_key >= 0 && rule_key_table[last_key].continues) {
                 if (buf_addc(&last->text, ' ') < 0 || buf_add(&last->text, t.p, t.n) < 0)
                     ld.nomem = true;
                 continue;
@@ -1525,7 +1207,7 @@ static int load_text(struct ruleset *rs, const char *name, char *text, size_t le
             if (last) {
                 add_error(&ld, line_no, (int)(t.p - raw.p) + 1, raw.p, raw.n,
                           "'%s' is one line; an indented line cannot continue it",
-                          key_table[last_key].name);
+                          rule_key_table[last_key].name);
                 d.broken = true;
                 continue;
             }
@@ -1546,7 +1228,7 @@ static int load_text(struct ruleset *rs, const char *name, char *text, size_t le
                 continue;
             }
             d.id = strndup(t.p + 1, t.n - 2);
-            if (d.id && !valid_id(d.id)) {
+            if (d.id && !rule_id_valid(d.id)) {
                 add_error(&ld, line_no, (int)(t.p - raw.p) + 2, raw.p, raw.n,
                           "bad rule id '%s' (lowercase area.name: letters, digits, '.', '-', '_')",
                           d.id);
@@ -1577,14 +1259,14 @@ static int load_text(struct ruleset *rs, const char *name, char *text, size_t le
                       "'%.*s' outside a rule: start one with '[rule.id]'", (int)key.n, key.p);
             continue;
         }
-        if (!key_table[k].repeatable && d.n_values[k]) {
+        if (!rule_key_table[k].repeatable && d.n_values[k]) {
             add_error(&ld, line_no, (int)(key.p - raw.p) + 1, raw.p, raw.n,
-                      "duplicate key '%s' in rule '%s' (first at line %u)", key_table[k].name, d.id,
-                      d.values[k][0].line);
+                      "duplicate key '%s' in rule '%s' (first at line %u)", rule_key_table[k].name,
+                      d.id, d.values[k][0].line);
             d.broken = true;
             continue;
         }
-        struct value *v = draft_add_value(&ld, &d, (enum rule_key)k);
+        struct value *v = rule_draft_add_value(&ld, &d, (enum rule_key)k);
         if (!v)
             break;
         v->file = ld.file;
@@ -1596,7 +1278,7 @@ static int load_text(struct ruleset *rs, const char *name, char *text, size_t le
         /* In a site file an empty value clears the key it overrides: finish_stanza() knows. */
         if (val.n == 0 && !ld.site) {
             add_error(&ld, line_no, (int)v->col, raw.p, raw.n, "empty value for '%s'",
-                      key_table[k].name);
+                      rule_key_table[k].name);
             d.broken = true;
         }
         if (buf_add(&v->text, val.p, val.n) < 0)
@@ -1605,7 +1287,7 @@ static int load_text(struct ruleset *rs, const char *name, char *text, size_t le
         last_key = k;
     }
     finish_stanza(&ld, &d);
-    draft_release(&d);
+    rule_draft_release(&d);
     free(ld.ids);
     return ld.nomem ? HL_ENOMEM : ld.added;
 }
@@ -1744,8 +1426,6 @@ int ruleset_load_site(struct ruleset *rs, const char *path, struct rule_errors *
     return load_dir(rs, path, errs, true);
 }
 
-/* ---- references between rules ---------------------------------------------------------- */
-
 static size_t find_public(const struct ruleset *rs, const char *id)
 {
     for (size_t i = 0; i < rs->n; i++)
@@ -1771,10 +1451,10 @@ static const struct value *draft_value(const struct rule *r, enum rule_key k, si
 
 #define link_error(ld, r, v, ...)              \
     ((v) ? value_error((ld), (v), __VA_ARGS__) \
-         : add_error_in((ld), (r)->file, (r)->line, 0, NULL, 0, __VA_ARGS__))
+         : loader_error_in((ld), (r)->file, (r)->line, 0, NULL, 0, __VA_ARGS__))
 
 #define link_warning(ld, r, v, ...) \
-    add_warning_in((ld), (v) ? (v)->file : (r)->file, (v) ? (v)->line : (r)->line, __VA_ARGS__)
+    loader_warning_in((ld), (v) ? (v)->file : (r)->file, (v) ? (v)->line : (r)->line, __VA_ARGS__)
 
 /* An escalation to a disabled rule raises nothing, so it is dropped from the rule in use. */
 static void drop_escalation(struct rule_incident_spec *sp, size_t k)
@@ -1782,7 +1462,7 @@ static void drop_escalation(struct rule_incident_spec *sp, size_t k)
     struct rule_escalation *e = &sp->escalations[k];
     free(e->target);
     free(e->where_field);
-    free_strs(e->where_values, e->n_where_values);
+    rule_strs_free(e->where_values, e->n_where_values);
     memmove(e, e + 1, (sp->n_escalations - k - 1) * sizeof(*e));
     sp->n_escalations--;
 }
@@ -1910,18 +1590,19 @@ int ruleset_link(struct ruleset *rs, struct rule_errors *errs)
         if (r->role != RULE_ROLE_DERIVED)
             continue;
         if (!raised[i])
-            add_error_in(&ld, r->file, r->line, 0, NULL, 0,
-                         "rule '%s' has no 'regex', and no 'escalate' or 'after' raises it", r->id);
+            loader_error_in(&ld, r->file, r->line, 0, NULL, 0,
+                            "rule '%s' has no 'regex', and no 'escalate' or 'after' raises it",
+                            r->id);
         else if (!(raised[i] & RAISED_ENABLED) && !r->disabled)
-            add_warning_in(&ld, r->file, r->line,
-                           "rule '%s' is raised only by disabled rules: it cannot fire", r->id);
+            loader_warning_in(&ld, r->file, r->line,
+                              "rule '%s' is raised only by disabled rules: it cannot fire", r->id);
     }
     free(raised);
     /* Nothing is loaded after this: the drafts and the texts they point into can go. */
     for (size_t i = 0; i < rs->n; i++) {
-        draft_free(rs->rules[i].draft);
+        rule_draft_free(rs->rules[i].draft);
         rs->rules[i].draft = NULL;
     }
-    free_texts(rs);
+    ruleset_free_texts(rs);
     return ld.nomem ? HL_ENOMEM : ld.added;
 }
