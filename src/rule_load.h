@@ -211,7 +211,7 @@ void loader_add_patterns(struct loader *ld, size_t idx, struct built *x);
 /* Appends the built rule r (from draft d, which it keeps) and its internal rules. */
 void loader_install_new(struct loader *ld, struct rule_draft *d, struct rule *r, struct built *x);
 
-/* ---- site overrides (rule_file.c) ------------------------------------------------------------ */
+/* ---- site overrides (rule_override.c) -------------------------------------------------------- */
 
 /* Rebuilds rules[base] with the override stanza o merged into its keys. When the merged rule
  * does not load, the errors say why and the rule stays as it was. */
