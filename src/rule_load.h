@@ -169,7 +169,7 @@ void rule_draft_release(struct rule_draft *d);
 /* Frees d and its contents; NULL is a no-op. */
 void rule_draft_free(struct rule_draft *d);
 
-/* ---- values and incident keys (rule_file.c) -------------------------------------------------- */
+/* ---- values and incident keys (rule_spec.c) -------------------------------------------------- */
 
 /* Frees the n strings of v and v. */
 void rule_strs_free(char **v, size_t n);
