@@ -190,7 +190,7 @@ bool rule_spec_parse(struct loader *ld, const struct rule_draft *d, struct rule_
 /* Frees the contents of sp, which is then all zero. */
 void rule_spec_release(struct rule_incident_spec *sp);
 
-/* ---- building rules (rule_file.c) ------------------------------------------------------------ */
+/* ---- building rules (rule_build.c) ----------------------------------------------------------- */
 
 /* Frees the contents of r (a half-built rule too). */
 void rule_release(struct rule *r);
