@@ -11,6 +11,7 @@
 
 #include "db.h"
 #include "incident.h"
+#include "incident_list.h"
 #include "out.h"
 #include "parse_time.h"
 #include "rule.h"
@@ -233,19 +234,6 @@ int app_option_error(const char *command, char **argv, int c, const struct optio
 int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt,
                         const struct out_column *cols);
 
-/* What `incidents` and `report` show: incidents active since a time, of one host, of one rule,
- * only open ones. Filled by incident_filter_option(), completed against the database by
- * incident_filter_since() (cmd_incidents.c). */
-struct incident_filter {
-    char since[PARSE_TIME_ISO_LEN]; /* stored-time text incidents are compared with */
-    bool has_since;                 /* --since was given */
-    int64_t since_back_us;          /* a duration --since, resolved by incident_filter_since() */
-    bool since_is_back;             /* --since was a duration */
-    const char *host;               /* borrowed from argv: --host, or NULL */
-    const char *rule;               /* borrowed from argv: --rule, or NULL */
-    bool open_only;                 /* --open */
-};
-
 /* The options of the incident filter, in the getopt_long() tables of incidents and report;
  * both list --format and --rebuild too, which report refuses in its own words. */
 #define INCIDENT_OPT_SINCE   2000
@@ -271,16 +259,15 @@ int incident_filter_option(struct incident_filter *f, const char *name, int opt,
  * to read. Returns -1 to go on, or EXIT_USAGE after a usage error. */
 int incident_filter_operands(const struct app *app, const char *name, int argc, char **argv);
 
-/* Binds f to ?1 (since), ?2 (host), ?3 (rule) and ?4 (open only) of st. */
-void incident_filter_bind(sqlite3_stmt *st, const struct incident_filter *f);
+/* Readies f for incidents_list() in order on db, for command name: checks that db's incidents
+ * can be listed, that a --rule names a rule db knows, and resolves a duration --since against
+ * the log clock. Returns 0, or EXIT_USAGE after saying why. */
+int incident_filter_ready(const char *name, struct db *db, enum incident_order order,
+                          struct incident_filter *f);
 
-/* Resolves a duration --since against the log clock of db. Returns 0, or EXIT_USAGE after
- * saying why (name is the command, in the message). */
-int incident_filter_since(const char *name, struct db *db, struct incident_filter *f);
-
-/* Checks a --rule (NULL: none) against the rules db knows. Returns 0, or EXIT_USAGE after
- * saying that no such rule exists. */
-int incident_filter_check_rule(const char *name, struct db *db, const char *rule);
+/* Prints a failure of incident_list.h for command name: the database and the detail, and for
+ * HL_EFORMAT how an older database is upgraded. Returns EXIT_USAGE. */
+int incident_list_error(const char *name, const struct hl_err *err);
 
 /* The text of a `hsmlog help TOPIC` topic that is not a command, or NULL. */
 const char *help_topic(const char *name);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "cmd.h"
 #include "diag.h"
 #include "incident.h"
@@ -74,30 +75,6 @@ static int since_parse(const char *arg, struct incident_filter *f)
     return 0;
 }
 
-static const char incidents_sql[] =
-        "SELECT i.id, i.severity, i.rule_id AS rule, i.host, i.first_ts, i.last_ts, i.count,"
-        " i.state, i.summary,"
-        " CASE WHEN c.id IS NULL THEN NULL ELSE '#' || c.id || ' ' || c.rule_id"
-        "  || coalesce(' on ' || c.host, '')"
-        "  || coalesce(' at ' || substr(c.first_ts, 1, 10) || ' ' || substr(c.first_ts, 12, 8), '')"
-        " END AS cause"
-        " FROM incidents i LEFT JOIN incidents c ON c.id = i.cause_incident_id"
-        " WHERE (?1 IS NULL OR i.state = 'open' OR coalesce(i.last_ts, i.first_ts) >= ?1)"
-        " AND (?2 IS NULL OR i.host = ?2 COLLATE NOCASE) AND (?3 IS NULL OR i.rule_id = ?3)"
-        " AND (?4 = 0 OR i.state = 'open')"
-        " ORDER BY i.first_ts IS NULL, i.first_ts DESC, i.id DESC";
-
-void incident_filter_bind(sqlite3_stmt *st, const struct incident_filter *f)
-{
-    if (f->has_since)
-        sqlite3_bind_text(st, 1, f->since, -1, SQLITE_STATIC);
-    if (f->host)
-        sqlite3_bind_text(st, 2, f->host, -1, SQLITE_STATIC);
-    if (f->rule)
-        sqlite3_bind_text(st, 3, f->rule, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, f->open_only);
-}
-
 /* Rebuilds every incident with the loaded rules (after the rules changed), in the database
  * app_setup() opened for writing and stored the rules in. */
 static int rebuild_all(struct app *app)
@@ -148,62 +125,64 @@ int incident_filter_operands(const struct app *app, const char *name, int argc, 
     return -1;
 }
 
-/* Resolves a duration --since against the log clock: the latest log time any scan saw
- * (scans.last_ts), which is also what incidents are judged by; the wall clock only when no
- * scan saw a time. Returns 0, or EXIT_USAGE after saying why. */
-int incident_filter_since(const char *name, struct db *db, struct incident_filter *f)
+int incident_list_error(const char *name, const struct hl_err *err)
+{
+    if (err->code == HL_EFORMAT)
+        diag_error(name,
+                   "%s: %s (a database from an older hsmlog is upgraded by 'hsmlog incidents "
+                   "--rebuild' or the next scan)",
+                   err->where, err->msg);
+    else
+        diag_error(name, "%s: %s", err->where, err->msg);
+    return EXIT_USAGE;
+}
+
+/* Resolves a duration --since against the log clock, by which incidents are judged too; the
+ * wall clock only when no scan saw a time. */
+static int since_resolve(const char *name, struct db *db, struct incident_filter *f)
 {
     if (!f->has_since || !f->since_is_back)
         return 0;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->h, "SELECT max(last_ts) FROM scans", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW) {
-        diag_error(name, "%s: %s", db->path, sqlite3_errmsg(db->h));
-        sqlite3_finalize(st);
-        return EXIT_USAGE;
-    }
+    struct hl_err err;
     int64_t clock_us;
-    bool zoned;
-    const unsigned char *latest = sqlite3_column_text(st, 0);
-    if (!latest || !parse_time_iso(strv_from_cstr((const char *)latest), 0, &clock_us, &zoned)) {
+    int r = incidents_log_clock(db, &clock_us, &err);
+    if (r < 0)
+        return incident_list_error(name, &err);
+    if (r == 0) {
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         clock_us = (int64_t)now.tv_sec * 1000000;
     }
-    sqlite3_finalize(st);
     parse_time_format(clock_us - f->since_back_us, f->since);
     return 0;
 }
 
-/* Checks --rule against the rules the database knows (the rules table, which every scan and
- * --rebuild fill with the loaded rules, and the incidents of rules since removed). Returns
- * 0, or EXIT_USAGE after saying that no such rule exists. */
-int incident_filter_check_rule(const char *name, struct db *db, const char *rule)
+/* Checks --rule (NULL: none) against the rules db knows: never an empty list for a typo. */
+static int rule_check(const char *name, struct db *db, const char *rule)
 {
-    static const char sql[] =
-            "SELECT EXISTS (SELECT 1 FROM rules WHERE id = ?1)"
-            " OR EXISTS (SELECT 1 FROM incidents WHERE rule_id = ?1),"
-            " (SELECT id FROM rules WHERE id = ?1 COLLATE NOCASE ORDER BY id LIMIT 1)";
     if (!rule)
         return 0;
-    sqlite3_stmt *st = NULL;
-    int status = 0;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW) {
-        diag_error(name, "%s: %s", db->path, sqlite3_errmsg(db->h));
-        status = EXIT_USAGE;
-    } else if (!sqlite3_column_int(st, 0)) {
-        const char *like = (const char *)sqlite3_column_text(st, 1);
-        if (like)
-            diag_error(name, "no rule '%s'; did you mean '%s'?", rule, like);
-        else
-            diag_error(name, "no rule '%s' in the database; 'hsmlog rules list' shows the rules",
-                       rule);
-        status = EXIT_USAGE;
-    }
-    sqlite3_finalize(st);
-    return status;
+    struct hl_err err;
+    char *like = NULL;
+    int r = incidents_rule_known(db, rule, &like, &err);
+    if (r < 0)
+        return incident_list_error(name, &err);
+    if (r == 0 && like)
+        diag_error(name, "no rule '%s'; did you mean '%s'?", rule, like);
+    else if (r == 0)
+        diag_error(name, "no rule '%s' in the database; 'hsmlog rules list' shows the rules", rule);
+    free(like);
+    return r == 0 ? EXIT_USAGE : 0;
+}
+
+int incident_filter_ready(const char *name, struct db *db, enum incident_order order,
+                          struct incident_filter *f)
+{
+    struct hl_err err;
+    if (incidents_list_check(db, order, &err) < 0)
+        return incident_list_error(name, &err);
+    int status = rule_check(name, db, f->rule);
+    return status ? status : since_resolve(name, db, f);
 }
 
 static const struct option incidents_options[] = {
@@ -245,36 +224,103 @@ static int incidents_parse(int argc, char **argv, struct app *app, void *args)
     return incident_filter_operands(app, "incidents", argc, argv);
 }
 
+/* The incident list as it prints: the output, scratch for a row's cells. */
+struct list_out {
+    struct out_ctx out;
+    struct buf cause;       /* the cause cell's text */
+    char id[24], count[24]; /* the integer cells' digits */
+    int wr;                 /* the first failed out_row() */
+};
+
+static struct out_cell text_cell(const char *text)
+{
+    return text ? (struct out_cell){ OUT_TEXT, text, strlen(text) }
+                : (struct out_cell){ OUT_NULL, NULL, 0 };
+}
+
+/* The cause cell: "#12 hsm.alarm on hsm-a1 at 2026-11-28 14:02:51", host and time when known. */
+static int cause_text(struct buf *b, const struct incident_row *row)
+{
+    buf_reset(b);
+    char id[24];
+    snprintf(id, sizeof(id), "#%lld ", (long long)row->cause_id);
+    int r = buf_adds(b, id) < 0 ? HL_ENOMEM : buf_adds(b, row->cause_rule_id);
+    if (r == 0 && row->cause_host)
+        r = buf_adds(b, " on ") < 0 ? HL_ENOMEM : buf_adds(b, row->cause_host);
+    if (r == 0 && row->cause_first_ts)
+        r = buf_adds(b, " at ") < 0 ? HL_ENOMEM : out_add_second(b, row->cause_first_ts);
+    return r;
+}
+
+static int list_row(void *ctx, const struct incident_row *row)
+{
+    struct list_out *o = ctx;
+    snprintf(o->id, sizeof(o->id), "%lld", (long long)row->id);
+    snprintf(o->count, sizeof(o->count), "%lld", (long long)row->count);
+    /* As SQL's ||, a missing rule makes the whole cell NULL. */
+    bool cause = row->cause_id != 0 && row->cause_rule_id;
+    if (cause && cause_text(&o->cause, row) < 0)
+        return o->wr = HL_ENOMEM;
+    const struct out_cell cells[] = {
+        { OUT_INT, o->id, strlen(o->id) },
+        text_cell(row->severity),
+        text_cell(row->rule_id),
+        text_cell(row->host),
+        text_cell(row->first_ts),
+        text_cell(row->last_ts),
+        { OUT_INT, o->count, strlen(o->count) },
+        text_cell(row->state),
+        text_cell(row->summary),
+        text_cell(cause ? buf_cstr(&o->cause) : NULL),
+    };
+    return o->wr = out_row(&o->out, cells);
+}
+
+/* Prints the incidents f lets through in fmt. A failure to read or write is worded as
+ * `query` words it. Returns 0, or EXIT_USAGE after saying why. */
+static int print_list(struct db *db, const struct incident_filter *f, enum out_format fmt)
+{
+    /* out.h lists these priorities: what stays on a narrow terminal. */
+    static const struct out_column cols[] = {
+        { "id", OUT_COL_TEXT, OUT_KEEP, 0 },       { "severity", OUT_COL_TEXT, 4, 0 },
+        { "rule", OUT_COL_TEXT, OUT_KEEP, 0 },     { "host", OUT_COL_TEXT, 2, 0 },
+        { "first_ts", OUT_COL_TIME, OUT_KEEP, 0 }, { "last_ts", OUT_COL_TIME, 8, 0 },
+        { "count", OUT_COL_TEXT, 7, 0 },           { "state", OUT_COL_TEXT, 6, 0 },
+        { "summary", OUT_COL_TEXT, 3, 24 },        { "cause", OUT_COL_TEXT, 9, 0 },
+    };
+    struct list_out o = { .wr = 0 };
+    if (out_begin_columns(&o.out, fmt, stdout, sizeof(cols) / sizeof(cols[0]), cols) < 0) {
+        diag_error("query", "out of memory");
+        return EXIT_USAGE;
+    }
+    buf_init(&o.cause, 0);
+    struct hl_err err;
+    int status = 0;
+    int r = incidents_list(db, f, INCIDENT_ORDER_NEWEST, list_row, &o, &err);
+    if (r == HL_EFORMAT) {
+        status = incident_list_error("incidents", &err);
+    } else if (r < 0 && o.wr == 0) {
+        diag_error("query", "%s", err.msg);
+        status = EXIT_USAGE;
+    }
+    if (out_end(&o.out) < 0 || o.wr < 0) {
+        if (status == 0 && o.wr != HL_EIO)
+            diag_error("query", "cannot write output");
+        if (status == 0)
+            status = EXIT_USAGE;
+    }
+    buf_release(&o.cause);
+    return status;
+}
+
 static int incidents_run(struct app *app, void *args)
 {
     struct incidents_args *a = args;
-    struct db *db = app->db;
     int status = a->rebuild ? rebuild_all(app) : 0;
-    sqlite3_stmt *st = NULL;
-    if (status == 0 && sqlite3_prepare_v2(db->h, incidents_sql, -1, &st, NULL) != SQLITE_OK) {
-        diag_error("incidents",
-                   "%s: %s (a database from an older hsmlog is upgraded by 'hsmlog incidents "
-                   "--rebuild' or the next scan)",
-                   db->path, sqlite3_errmsg(db->h));
-        status = EXIT_USAGE;
-    }
     if (status == 0)
-        status = incident_filter_check_rule("incidents", db, a->f.rule);
+        status = incident_filter_ready("incidents", app->db, INCIDENT_ORDER_NEWEST, &a->f);
     if (status == 0)
-        status = incident_filter_since("incidents", db, &a->f);
-    if (status == 0) {
-        /* out.h lists these priorities: what stays on a narrow terminal. */
-        static const struct out_column cols[] = {
-            { "id", OUT_COL_TEXT, OUT_KEEP, 0 },       { "severity", OUT_COL_TEXT, 4, 0 },
-            { "rule", OUT_COL_TEXT, OUT_KEEP, 0 },     { "host", OUT_COL_TEXT, 2, 0 },
-            { "first_ts", OUT_COL_TIME, OUT_KEEP, 0 }, { "last_ts", OUT_COL_TIME, 8, 0 },
-            { "count", OUT_COL_TEXT, 7, 0 },           { "state", OUT_COL_TEXT, 6, 0 },
-            { "summary", OUT_COL_TEXT, 3, 24 },        { "cause", OUT_COL_TEXT, 9, 0 },
-        };
-        incident_filter_bind(st, &a->f);
-        status = cmd_print_statement(db->h, st, a->fmt, cols);
-    }
-    sqlite3_finalize(st);
+        status = print_list(app->db, &a->f, a->fmt);
     return status;
 }
 

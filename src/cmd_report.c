@@ -56,20 +56,20 @@ static void print_wrapped(const char *text, int indent, int width)
 
 /* Log text made safe for a terminal (see term_escape_cell()), as a C string valid until b changes.
  * On failure (out of memory) it shows nothing rather than the raw text. */
-static const char *safe(struct buf *b, const unsigned char *text)
+static const char *safe(struct buf *b, const char *text)
 {
     buf_reset(b);
-    if (text && term_escape_cell(b, (const char *)text, strlen((const char *)text)) < 0)
+    if (text && term_escape_cell(b, text, strlen(text)) < 0)
         buf_reset(b);
     return buf_cstr(b);
 }
 
 /* A stored time to the second: "2026-11-28 14:02:51". */
-static const char *short_ts(const unsigned char *ts, char out[24])
+static const char *short_ts(const char *ts, char out[24])
 {
     if (!ts)
         return "(no time)";
-    snprintf(out, 24, "%.10s %.8s", (const char *)ts, (const char *)ts + 11);
+    snprintf(out, 24, "%.10s %.8s", ts, ts + 11);
     return out;
 }
 
@@ -113,10 +113,11 @@ struct report_out {
     struct buf b1, b2, b3; /* escaped text of the current row */
 };
 
-/* Prints the incident of st's current row, after a host heading when its host is new. */
-static void print_incident(struct report_out *o, sqlite3_stmt *st)
+/* Prints one incident, after a host heading when its host is new. */
+static int print_incident(void *ctx, const struct incident_row *row)
 {
-    const char *h = safe(&o->b1, sqlite3_column_text(st, 0));
+    struct report_out *o = ctx;
+    const char *h = safe(&o->b1, row->host ? row->host : "(no host)");
     if (o->n == 0 || strcmp(h, buf_cstr(&o->host)) != 0) {
         buf_reset(&o->host);
         if (buf_adds(&o->host, h) < 0)
@@ -125,36 +126,37 @@ static void print_incident(struct report_out *o, sqlite3_stmt *st)
     }
     o->n++;
     char a[24], b[24];
-    const unsigned char *first = sqlite3_column_text(st, 4);
-    const unsigned char *last = sqlite3_column_text(st, 5);
+    const char *first = row->first_ts, *last = row->last_ts;
     char sev[16];
-    snprintf(sev, sizeof(sev), "%s", (const char *)sqlite3_column_text(st, 2));
+    snprintf(sev, sizeof(sev), "%s", row->severity);
     for (char *p = sev; *p; p++)
         *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
     printf("\n%s", short_ts(first, a));
-    if (last && first && strcmp((const char *)first, (const char *)last) != 0)
+    if (last && first && strcmp(first, last) != 0)
         printf(" .. %s", short_ts(last, b));
-    printf("  %s  %s  #%lld  [%s, %lld finding%s]\n", sev, safe(&o->b1, sqlite3_column_text(st, 3)),
-           (long long)sqlite3_column_int64(st, 1), safe(&o->b2, sqlite3_column_text(st, 7)),
-           (long long)sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 6) == 1 ? "" : "s");
-    print_wrapped(safe(&o->b1, sqlite3_column_text(st, 8)), 4, o->width);
-    if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+    printf("  %s  %s  #%lld  [%s, %lld finding%s]\n", sev, safe(&o->b1, row->rule_id),
+           (long long)row->id, safe(&o->b2, row->state), (long long)row->count,
+           row->count == 1 ? "" : "s");
+    print_wrapped(safe(&o->b1, row->summary), 4, o->width);
+    if (row->cause_id) {
         char cause[512];
-        const unsigned char *ch = sqlite3_column_text(st, 12);
+        const char *ch = row->cause_host;
         snprintf(cause, sizeof(cause), "Probable cause: #%lld %s on %s: %s",
-                 (long long)sqlite3_column_int64(st, 10), safe(&o->b1, sqlite3_column_text(st, 11)),
-                 ch ? safe(&o->b2, ch) : "(no host)", safe(&o->b3, sqlite3_column_text(st, 13)));
+                 (long long)row->cause_id, safe(&o->b1, row->cause_rule_id),
+                 ch ? safe(&o->b2, ch) : "(no host)", safe(&o->b3, row->cause_summary));
         print_wrapped(cause, 4, o->width);
     }
-    if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+    if (row->remedy) {
         char remedy[4096];
-        snprintf(remedy, sizeof(remedy), "Remedy: %s", safe(&o->b1, sqlite3_column_text(st, 9)));
+        snprintf(remedy, sizeof(remedy), "Remedy: %s", safe(&o->b1, row->remedy));
         print_wrapped(remedy, 4, o->width);
     }
+    return 0;
 }
 
-/* Prints the report of the incidents st selects. Returns 0, or EXIT_USAGE after saying why. */
-static int print_report(struct db *db, sqlite3_stmt *st, const struct incident_filter *f)
+/* Prints the report of the incidents f lets through. Returns 0, or EXIT_USAGE after saying
+ * why. */
+static int print_report(struct db *db, const struct incident_filter *f)
 {
     /* Host, summaries and remedies may carry log text: every one is escaped. */
     struct report_out o = { 0 };
@@ -166,12 +168,14 @@ static int print_report(struct db *db, sqlite3_stmt *st, const struct incident_f
     o.width = width < 40 ? (width ? 40 : 96) : HL_MIN(width, 96);
     char since[24];
     printf("hsmlog report%s%s\n", f->has_since ? " since " : "",
-           f->has_since ? short_ts((const unsigned char *)f->since, since) : "");
-    int rc, status = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        print_incident(&o, st);
-    if (rc != SQLITE_DONE) {
-        diag_error("report", "%s", sqlite3_errmsg(db->h));
+           f->has_since ? short_ts(f->since, since) : "");
+    struct hl_err err;
+    int status = 0;
+    int r = incidents_list(db, f, INCIDENT_ORDER_HOST, print_incident, &o, &err);
+    if (r == HL_EFORMAT) {
+        status = incident_list_error("report", &err);
+    } else if (r < 0) {
+        diag_error("report", "%s", err.msg);
         status = EXIT_USAGE;
     } else if (o.n == 0) {
         printf("\nNo incidents.\n");
@@ -186,32 +190,8 @@ static int print_report(struct db *db, sqlite3_stmt *st, const struct incident_f
 static int report_run(struct app *app, void *args)
 {
     struct incident_filter *f = args;
-    struct db *db = app->db;
-    int status;
-    /* Per host, oldest first: a timeline reads forwards. */
-    static const char sql[] =
-            "SELECT coalesce(i.host, '(no host)'), i.id, i.severity, i.rule_id, i.first_ts,"
-            " i.last_ts, i.count, i.state, i.summary, r.remedy, c.id, c.rule_id, c.host, c.summary"
-            " FROM incidents i LEFT JOIN rules r ON r.id = i.rule_id"
-            " LEFT JOIN incidents c ON c.id = i.cause_incident_id"
-            " WHERE (?1 IS NULL OR i.state = 'open' OR coalesce(i.last_ts, i.first_ts) >= ?1)"
-            " AND (?2 IS NULL OR i.host = ?2 COLLATE NOCASE) AND (?3 IS NULL OR i.rule_id = ?3)"
-            " AND (?4 = 0 OR i.state = 'open')"
-            " ORDER BY i.host IS NULL, i.host, i.first_ts IS NULL, i.first_ts, i.id";
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
-        diag_error("report",
-                   "%s: %s (a database from an older hsmlog is upgraded by 'hsmlog incidents "
-                   "--rebuild' or the next scan)",
-                   db->path, sqlite3_errmsg(db->h));
-        status = EXIT_USAGE;
-    } else if ((status = incident_filter_check_rule("report", db, f->rule)) == 0 &&
-               (status = incident_filter_since("report", db, f)) == 0) {
-        incident_filter_bind(st, f);
-        status = print_report(db, st, f);
-    }
-    sqlite3_finalize(st);
-    return status;
+    int status = incident_filter_ready("report", app->db, INCIDENT_ORDER_HOST, f);
+    return status ? status : print_report(app->db, f);
 }
 
 const struct cmd_ops cmd_report_ops = { sizeof(struct incident_filter), report_parse, report_run };

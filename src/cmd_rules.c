@@ -167,34 +167,25 @@ static int rules_check(struct ruleset *rs, size_t load_errors)
 /* Counts incidents of rule_id (in state, when given) in db. Returns -1 on a database error. */
 static long long count_incidents(struct db *db, const char *rule_id, const char *state)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->h,
-                           "SELECT count(*) FROM incidents WHERE rule_id = ?1"
-                           " AND (?2 IS NULL OR state = ?2)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_text(st, 1, rule_id, -1, SQLITE_STATIC);
-    if (state)
-        sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-    long long n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    return n;
+    int64_t n;
+    struct hl_err err;
+    return incidents_count(db, rule_id, state, &n, &err) < 0 ? -1 : (long long)n;
+}
+
+static int print_got(void *ctx, const struct incident_row *row)
+{
+    (void)ctx;
+    fprintf(stderr, "    got:     %s %lld %s (%s) %s\n", row->rule_id, (long long)row->count,
+            row->state, row->first_ts ? row->first_ts : "-", row->summary);
+    return 0;
 }
 
 /* Prints every incident of the scenario, so a failure shows what did come out. */
 static void print_incidents(struct db *db)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->h,
-                           "SELECT rule_id, count, state, coalesce(first_ts, '-'), summary"
-                           " FROM incidents ORDER BY first_ts, id",
-                           -1, &st, NULL) != SQLITE_OK)
-        return;
-    while (sqlite3_step(st) == SQLITE_ROW)
-        fprintf(stderr, "    got:     %s %lld %s (%s) %s\n", sqlite3_column_text(st, 0),
-                (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2),
-                sqlite3_column_text(st, 3), sqlite3_column_text(st, 4));
-    sqlite3_finalize(st);
+    static const struct incident_filter all = { .has_since = false };
+    struct hl_err err;
+    HL_IGNORE(incidents_list(db, &all, INCIDENT_ORDER_OLDEST, print_got, NULL, &err));
 }
 
 /* Checks the `test-incidents` list "RULE COUNT [STATE], ..." against db; prints mismatches. */

@@ -330,50 +330,56 @@ static void print_wrapped(const char *label, const char *text)
     buf_release(&esc);
 }
 
+/* The incidents part of the summary as it prints. */
+struct scan_incidents_out {
+    const struct scan_cmd *sc;
+    struct incident_counts counts; /* of the whole scan, for the heading */
+    bool any;                      /* the heading is printed */
+    struct buf ts;                 /* scratch: a first time to the second */
+};
+
+static int print_incident(void *ctx, const struct incident_row *row)
+{
+    struct scan_incidents_out *o = ctx;
+    if (!o->any) {
+        long long all = o->counts.all, open = o->counts.open;
+        printf("%lld incident%s (%lld open); act on these first (all: 'hsmlog incidents'):\n", all,
+               all == 1 ? "" : "s", open);
+        o->any = true;
+    }
+    enum severity sev = SEV_INFO;
+    if (row->severity)
+        HL_IGNORE(severity_parse(row->severity, strlen(row->severity), &sev));
+    buf_reset(&o->ts);
+    if (row->first_ts && out_add_second(&o->ts, row->first_ts) < 0)
+        buf_reset(&o->ts);
+    fputs("  ", stdout);
+    put_severity(o->sc, sev);
+    printf(" %-6s %s  ", row->state, row->first_ts ? buf_cstr(&o->ts) : "(no time)");
+    /* Host and summary come from log lines. */
+    put_text(row->rule_id);
+    fputs("  ", stdout);
+    put_text(row->host ? row->host : "-");
+    fputs(": ", stdout);
+    put_text(row->summary);
+    putchar('\n');
+    return 0;
+}
+
 /* After the findings: the incidents this scan rebuilt that need attention (open, or error and
- * worse), most severe first, so the summary ends with what to act on. */
+ * worse), most severe first, so the summary ends with what to act on. A database that cannot
+ * say leaves the part out: the findings above are the summary. */
 static void print_incidents(const struct scan_cmd *sc, struct db *db)
 {
-    static const char sql[] =
-            "SELECT severity, rule_id, coalesce(host, '-'), state, summary,"
-            " coalesce(substr(first_ts, 1, 10) || ' ' || substr(first_ts, 12, 8), '(no time)'),"
-            " (SELECT count(*) FROM incidents WHERE scan_id = ?1),"
-            " (SELECT count(*) FROM incidents WHERE scan_id = ?1 AND state = 'open')"
-            " FROM incidents WHERE scan_id = ?1"
-            " AND (state <> 'closed' OR severity IN ('error', 'critical'))"
-            " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'error' THEN 1"
-            " WHEN 'warning' THEN 2 WHEN 'notice' THEN 3 ELSE 4 END, first_ts DESC, rule_id, host,"
-            " key LIMIT 10";
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+    struct scan_incidents_out o = { .sc = sc };
+    struct hl_err err;
+    if (incidents_scan_counts(db, db->scan_id, &o.counts, &err) < 0)
         return;
-    sqlite3_bind_int64(st, 1, db->scan_id);
-    bool first = true;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (first) {
-            long long all = sqlite3_column_int64(st, 6), open = sqlite3_column_int64(st, 7);
-            printf("%lld incident%s (%lld open); act on these first (all: 'hsmlog incidents'):\n",
-                   all, all == 1 ? "" : "s", open);
-            first = false;
-        }
-        const char *sev_name = (const char *)sqlite3_column_text(st, 0);
-        enum severity sev = SEV_INFO;
-        if (sev_name)
-            HL_IGNORE(severity_parse(sev_name, strlen(sev_name), &sev));
-        fputs("  ", stdout);
-        put_severity(sc, sev);
-        printf(" %-6s %s  ", sqlite3_column_text(st, 3), sqlite3_column_text(st, 5));
-        /* Host and summary come from log lines. */
-        put_text((const char *)sqlite3_column_text(st, 1));
-        fputs("  ", stdout);
-        put_text((const char *)sqlite3_column_text(st, 2));
-        fputs(": ", stdout);
-        put_text((const char *)sqlite3_column_text(st, 4));
+    buf_init(&o.ts, 0);
+    HL_IGNORE(incidents_of_scan(db, db->scan_id, 10, print_incident, &o, &err));
+    if (o.any)
         putchar('\n');
-    }
-    if (!first)
-        putchar('\n');
-    sqlite3_finalize(st);
+    buf_release(&o.ts);
 }
 
 /* The last line of the summary, and all that --follow prints at the end. */

@@ -66,6 +66,30 @@ bool out_short_time(const char *p, size_t n, char out[20])
     return true;
 }
 
+/* Skips n characters of p as SQLite's substr() counts them (its SQLITE_SKIP_UTF8: a byte from
+ * 0xc0 up and the continuation bytes after it are one), stopping at the end. */
+static const char *skip_chars(const char *p, size_t n)
+{
+    for (; n && *p; n--)
+        if ((unsigned char)*p++ >= 0xc0)
+            while (((unsigned char)*p & 0xc0) == 0x80)
+                p++;
+    return p;
+}
+
+int out_add_second(struct buf *b, const char *ts)
+{
+    /* substr(ts, 1, 10) || ' ' || substr(ts, 12, 8), so that text built here is the text
+     * SQL built from the same stored time, whatever the column holds. */
+    const char *date_end = skip_chars(ts, 10);
+    const char *time = skip_chars(date_end, 1);
+    const char *time_end = skip_chars(time, 8);
+    if (buf_add(b, ts, (size_t)(date_end - ts)) < 0 || buf_addc(b, ' ') < 0 ||
+        buf_add(b, time, (size_t)(time_end - time)) < 0)
+        return HL_ENOMEM;
+    return 0;
+}
+
 /* Display width of escaped text: UTF-8 sequences count as one column. */
 static size_t text_width(const char *p, size_t n)
 {

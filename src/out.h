@@ -145,4 +145,9 @@ HL_NODISCARD int out_end(struct out_ctx *o);
  * any digits or none, then 'Z' or nothing. Returns false otherwise. */
 bool out_short_time(const char *p, size_t n, char out[20]);
 
+/* Appends the stored time ts to the second, "2026-11-28 14:02:51", to b: its first 10
+ * characters, a space, its characters 12 to 19, counted as SQLite's substr() counts them
+ * (the form SQL queries build with substr), whatever ts holds. Fails with HL_ENOMEM. */
+HL_NODISCARD int out_add_second(struct buf *b, const char *ts);
+
 #endif
