@@ -290,7 +290,7 @@ static int print_list(struct db *db, const struct incident_filter *f, enum out_f
     };
     struct list_out o = { .wr = 0 };
     if (out_begin_columns(&o.out, fmt, stdout, sizeof(cols) / sizeof(cols[0]), cols) < 0) {
-        diag_error("query", "out of memory");
+        diag_error("incidents", "out of memory");
         return EXIT_USAGE;
     }
     buf_init(&o.cause, 0);
@@ -300,12 +300,12 @@ static int print_list(struct db *db, const struct incident_filter *f, enum out_f
     if (r == HL_EFORMAT) {
         status = incident_list_error("incidents", &err);
     } else if (r < 0 && o.wr == 0) {
-        diag_error("query", "%s", err.msg);
+        diag_error("incidents", "%s", err.msg);
         status = EXIT_USAGE;
     }
     if (out_end(&o.out) < 0 || o.wr < 0) {
         if (status == 0 && o.wr != HL_EIO)
-            diag_error("query", "cannot write output");
+            diag_error("incidents", "cannot write output");
         if (status == 0)
             status = EXIT_USAGE;
     }
