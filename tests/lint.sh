@@ -25,8 +25,8 @@ python3 "$root/tools/layers" --strict "$root/src" >/dev/null || {
     status=1
 }
 if command -v clang-format >/dev/null 2>&1; then
-    if ! clang-format --dry-run --Werror "$root"/src/*.c "$root"/src/*.h "$root"/tests/unit/*.[ch] "$root"/tests/fuzz/*.[ch] "$root"/tools/*.c; then
-        echo "clang-format: run 'clang-format -i src/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tools/*.c'"
+    if ! clang-format --dry-run --Werror "$root"/src/*/*.c "$root"/src/*/*.h "$root"/tests/unit/*.[ch] "$root"/tests/fuzz/*.[ch] "$root"/tools/*.c; then
+        echo "clang-format: run 'clang-format -i src/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tools/*.c'"
         status=1
     fi
 else
