@@ -630,7 +630,8 @@ static int scan_record(struct scan *sc, struct parser *parser, struct strv line,
         sc->on_line(sc->on_line_ctx, &rec, lc->label, lc->line_no);
     if (rec.has_ts && rec.ts_us > sc->max_ts_us)
         sc->max_ts_us = rec.ts_us;
-    carry_note(&sc->carry, &rec);
+    if (sc->carry.n_programs) /* without carry rules, no call per line */
+        carry_note(&sc->carry, &rec);
     appliance_hosts_note(&sc->appliances, &rec);
     lc->have_ts_text = false;
     lc->hashed = false;
