@@ -2,6 +2,7 @@
  * lone surrogates and an odd last byte as U+FFFD, and the same bytes whatever the read size
  * (a sniff peek may ask for one byte). */
 #include <string.h>
+#include <unistd.h>
 
 #include "source.h"
 #include "tap.h"
@@ -72,6 +73,34 @@ static void odd_last_byte_becomes_replacement_character(void)
     CHECK_DECODES("\xFF\xFEx\0y", "x\xEF\xBF\xBD");
 }
 
+/* UTF-16 arriving through a pipe with a code unit split across two writes: the layer hands
+ * out what it decoded, pauses with the odd byte kept, and goes on when the rest comes. */
+static void pipe_pauses_with_half_a_unit_kept(void)
+{
+    int fds[2];
+    CHECK_INT(pipe(fds), 0);
+    struct source *p = NULL, *u = NULL;
+    struct hl_err err;
+    CHECK_INT(source_open_fd(fds[0], false, "pipe", NULL, &p, &err), 0);
+    CHECK_INT(source_utf16_new(p, false, &u, &err), 0);
+    CHECK_INT(write(fds[1], "\xFF\xFEN\0T\0L", 7), 7);
+    char out[16];
+    size_t n = 0;
+    ssize_t r;
+    while ((r = source_read(u, out + n, sizeof(out) - n, &err)) > 0)
+        n += (size_t)r;
+    CHECK_INT(r, HL_PAUSE);
+    CHECK_STRN(out, n, "NT");
+    CHECK_INT(write(fds[1], "\0S\0\n\0", 5), 5);
+    close(fds[1]);
+    while ((r = source_read(u, out + n, sizeof(out) - n, &err)) > 0)
+        n += (size_t)r;
+    CHECK_INT(r, 0);
+    CHECK_STRN(out, n, "NTLS\n");
+    source_free(u);
+    source_free(p);
+}
+
 static void sniff_knows_both_boms_and_not_utf32(void)
 {
     static const struct {
@@ -103,5 +132,6 @@ int main(void)
     TAP_RUN(lone_surrogates_become_replacement_characters);
     TAP_RUN(odd_last_byte_becomes_replacement_character);
     TAP_RUN(sniff_knows_both_boms_and_not_utf32);
+    TAP_RUN(pipe_pauses_with_half_a_unit_kept);
     return tap_done();
 }
