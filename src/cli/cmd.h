@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "db.h"
+#include "stmt.h"
 #include "incident.h"
 #include "incident_list.h"
 #include "out.h"
@@ -231,7 +232,7 @@ int app_option_error(const char *command, char **argv, int c, const struct optio
  * the columns described by cols (one per result column), or for NULL as `query` describes
  * them (times and rule ids by their origin in the schema, see cmd_query.c). Returns 0, or
  * EXIT_USAGE after printing why. */
-int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt,
+int cmd_print_statement(struct db *db, struct stmt *st, enum out_format fmt,
                         const struct out_column *cols);
 
 /* The options of the incident filter, in the getopt_long() tables of incidents and report;

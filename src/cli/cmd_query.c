@@ -36,11 +36,10 @@ static const char query_usage[] =
  * a computed column named ts or *_ts is taken for a time and one named rule_id or rule for a
  * rule id (JSON only by origin: a name says nothing of the text). Times and rule ids are kept
  * whole on a narrow terminal, the other columns give way from the right. */
-static struct out_column query_column(sqlite3_stmt *st, int i)
+static struct out_column query_column(struct stmt *st, int i)
 {
-    const char *name = sqlite3_column_name(st, i);
-    enum db_col_kind kind =
-            db_column_kind(sqlite3_column_table_name(st, i), sqlite3_column_origin_name(st, i));
+    const char *name = stmt_column_name(st, i);
+    enum db_col_kind kind = stmt_column_kind(st, i);
     size_t n = name ? strlen(name) : 0;
     if (kind == DB_COL_OTHER && n &&
         (strcmp(name, "ts") == 0 || (n > 3 && strcmp(name + n - 3, "_ts") == 0)))
@@ -56,17 +55,17 @@ static struct out_column query_column(sqlite3_stmt *st, int i)
     };
 }
 
-int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt,
+int cmd_print_statement(struct db *db, struct stmt *st, enum out_format fmt,
                         const struct out_column *cols)
 {
-    int ncols = sqlite3_column_count(st);
+    int ncols = stmt_columns(st);
     if (ncols == 0) {
         /* Not a query (PRAGMA with no result, an empty statement): run it for its errors. */
         int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        while ((rc = stmt_step(st)) == STMT_ROW)
             ;
-        if (rc != SQLITE_DONE) {
-            diag_error("query", "%s", sqlite3_errmsg(h));
+        if (rc != STMT_DONE) {
+            diag_error("query", "%s", db_errmsg(db));
             return EXIT_USAGE;
         }
         return 0;
@@ -86,23 +85,22 @@ int cmd_print_statement(sqlite3 *h, sqlite3_stmt *st, enum out_format fmt,
         goto out;
     }
     int rc, wr = 0;
-    while (wr == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (wr == 0 && (rc = stmt_step(st)) == STMT_ROW) {
         for (int i = 0; i < ncols; i++) {
-            int type = sqlite3_column_type(st, i);
-            /* Read the text before the length: sqlite3_column_bytes() after a conversion. */
-            const char *text =
-                    type == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(st, i);
-            size_t len = text ? (size_t)sqlite3_column_bytes(st, i) : 0;
-            enum out_type t = type == SQLITE_INTEGER ? OUT_INT
-                              : type == SQLITE_FLOAT ? OUT_REAL
-                              : type == SQLITE_NULL  ? OUT_NULL
-                                                     : OUT_TEXT;
+            enum stmt_type type = stmt_type(st, i);
+            /* Read the text before the length: stmt_bytes() after a conversion. */
+            const char *text = type == STMT_NULL ? NULL : stmt_text(st, i);
+            size_t len = text ? stmt_bytes(st, i) : 0;
+            enum out_type t = type == STMT_INT    ? OUT_INT
+                              : type == STMT_REAL ? OUT_REAL
+                              : type == STMT_NULL ? OUT_NULL
+                                                  : OUT_TEXT;
             cells[i] = (struct out_cell){ t, text, len };
         }
         wr = out_row(&out, cells);
     }
-    if (wr == 0 && rc != SQLITE_DONE) {
-        diag_error("query", "%s", sqlite3_errmsg(h));
+    if (wr == 0 && rc != STMT_DONE) {
+        diag_error("query", "%s", db_errmsg(db));
         status = EXIT_USAGE;
     }
     if (out_end(&out) < 0 || wr < 0) {
@@ -156,13 +154,13 @@ static int query_parse(int argc, char **argv, struct app *app, void *args)
  * and so checks each with the read-only guard before the first runs: one that is wrong or
  * refused stops them all, rather than after the others printed. The caller finalizes and
  * frees what was appended, also after a failure. Returns 0, or EXIT_USAGE after saying why. */
-static int prepare_all(struct db *db, const char *sql, sqlite3_stmt ***stmts, size_t *n)
+static int prepare_all(struct db *db, const char *sql, struct stmt ***stmts, size_t *n)
 {
     struct hl_err err;
     hl_err_clear(&err);
     size_t cap = 0;
     for (const char *tail = sql; tail && *tail;) {
-        sqlite3_stmt *st = NULL;
+        struct stmt *st = NULL;
         const char *next = NULL;
         if (db_prepare_query(db, tail, &st, &next, &err) < 0) {
             if (*n)
@@ -176,9 +174,9 @@ static int prepare_all(struct db *db, const char *sql, sqlite3_stmt ***stmts, si
         if (!st)
             continue; /* white space or a comment */
         if (*n == cap) {
-            sqlite3_stmt **v = realloc(*stmts, (cap = cap ? 2 * cap : 4) * sizeof(*v));
+            struct stmt **v = realloc(*stmts, (cap = cap ? 2 * cap : 4) * sizeof(*v));
             if (!v) {
-                sqlite3_finalize(st);
+                stmt_finalize(st);
                 diag_error("query", "out of memory");
                 return EXIT_USAGE;
             }
@@ -192,13 +190,13 @@ static int prepare_all(struct db *db, const char *sql, sqlite3_stmt ***stmts, si
 static int query_run(struct app *app, void *args)
 {
     const struct query_args *a = args;
-    sqlite3_stmt **stmts = NULL;
+    struct stmt **stmts = NULL;
     size_t n = 0;
     int status = prepare_all(app->db, a->sql, &stmts, &n);
     for (size_t i = 0; status == 0 && i < n; i++)
-        status = cmd_print_statement(app->db->h, stmts[i], a->fmt, NULL);
+        status = cmd_print_statement(app->db, stmts[i], a->fmt, NULL);
     for (size_t i = 0; i < n; i++)
-        sqlite3_finalize(stmts[i]);
+        stmt_finalize(stmts[i]);
     free(stmts);
     return status;
 }

@@ -56,8 +56,7 @@ static void events_release(struct event_list *l)
     memset(l, 0, sizeof(*l));
 }
 
-static int events_push(struct event_list *l, int64_t pos, const unsigned char *ts,
-                       const unsigned char *key)
+static int events_push(struct event_list *l, int64_t pos, const char *ts, const char *key)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
@@ -72,8 +71,8 @@ static int events_push(struct event_list *l, int64_t pos, const unsigned char *t
     e->pos = pos;
     bool zoned;
     if (ts)
-        e->has_ts = parse_time_iso(strv_from_cstr((const char *)ts), 0, &e->ts_us, &zoned) > 0;
-    const char *k = key ? (const char *)key : "[]";
+        e->has_ts = parse_time_iso(strv_from_cstr(ts), 0, &e->ts_us, &zoned) > 0;
+    const char *k = key ? key : "[]";
     if (l->n && strcmp(l->v[l->n - 1].key, k) == 0) {
         e->key = l->v[l->n - 1].key;
     } else {
@@ -86,17 +85,16 @@ static int events_push(struct event_list *l, int64_t pos, const unsigned char *t
 }
 
 /* Reads the (pos, ts, group_key) rows of a bound statement into l. */
-static int read_events(struct builder *b, sqlite3_stmt *st, struct event_list *l)
+static int read_events(struct builder *b, struct stmt *st, struct event_list *l)
 {
     int rc, r = 0;
-    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        r = events_push(l, sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
-                        sqlite3_column_text(st, 2));
-    if (r == 0 && rc != SQLITE_DONE)
+    while (r == 0 && (rc = stmt_step(st)) == STMT_ROW)
+        r = events_push(l, stmt_int(st, 0), stmt_text(st, 1), stmt_text(st, 2));
+    if (r == 0 && rc != STMT_DONE)
         r = fail(b, "cannot read findings");
     else if (r == HL_ENOMEM)
         r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
-    sqlite3_reset(st);
+    stmt_reset(st);
     return r;
 }
 
@@ -104,8 +102,8 @@ static int read_events(struct builder *b, sqlite3_stmt *st, struct event_list *l
  * triggers and expect lines are merged this way, in time order, so that memory does not grow
  * with their number. */
 struct ts_cursor {
-    sqlite3_stmt *st; /* borrowed and bound; NULL once read to the end */
-    bool ready;       /* us is the row ahead */
+    struct stmt *st; /* borrowed and bound; NULL once read to the end */
+    bool ready;      /* us is the row ahead */
     int64_t us;
 };
 
@@ -113,21 +111,21 @@ struct ts_cursor {
 static int cursor_peek(struct builder *b, struct ts_cursor *c, int64_t *ret_us)
 {
     while (!c->ready && c->st) {
-        int rc = sqlite3_step(c->st);
-        if (rc != SQLITE_ROW) {
-            int r = rc == SQLITE_DONE
+        int rc = stmt_step(c->st);
+        if (rc != STMT_ROW) {
+            int r = rc == STMT_DONE
                             ? 0
                             : fail(b,
                                    "cannot read the triggers or expected lines of an expectation");
-            sqlite3_reset(c->st);
+            stmt_reset(c->st);
             c->st = NULL;
             if (r < 0)
                 return r;
             break;
         }
-        const unsigned char *ts = sqlite3_column_text(c->st, 0);
+        const char *ts = stmt_text(c->st, 0);
         bool zoned;
-        if (!ts || parse_time_iso(strv_from_cstr((const char *)ts), 0, &c->us, &zoned) == 0)
+        if (!ts || parse_time_iso(strv_from_cstr(ts), 0, &c->us, &zoned) == 0)
             continue;
         c->ready = true;
     }
@@ -143,16 +141,16 @@ static void cursor_take(struct ts_cursor *c)
 static void cursor_close(struct ts_cursor *c)
 {
     if (c->st)
-        sqlite3_reset(c->st);
+        stmt_reset(c->st);
     *c = (struct ts_cursor){ 0 };
 }
 
-static void bind_host(sqlite3_stmt *st, int i, const char *host)
+static void bind_host(struct stmt *st, int i, const char *host)
 {
     if (*host)
-        sqlite3_bind_text(st, i, host, -1, SQLITE_STATIC);
+        stmt_bind_text(st, i, host);
     else
-        sqlite3_bind_null(st, i);
+        stmt_bind_null(st, i);
 }
 
 /* An incident's field for rule_severity(): its key holds every group-by value. */
@@ -260,24 +258,24 @@ static int incident_id_for(struct builder *b, const struct draft_incident *d,
     *ret_cause = 0;
     if (b->any_old) { /* a first scan has nothing to look up */
         char first[PARSE_TIME_ISO_LEN];
-        sqlite3_stmt *st = b->st_old_find;
-        sqlite3_bind_text(st, 1, d->rule->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, from->id, -1, SQLITE_STATIC);
+        struct stmt *st = b->st_old_find;
+        stmt_bind_text(st, 1, d->rule->id);
+        stmt_bind_text(st, 2, from->id);
         bind_host(st, 3, host);
-        sqlite3_bind_text(st, 4, d->key, -1, SQLITE_STATIC);
+        stmt_bind_text(st, 4, d->key);
         if (d->has_ts) {
             parse_time_format(d->first_us, first);
-            sqlite3_bind_text(st, 5, first, -1, SQLITE_STATIC);
+            stmt_bind_text(st, 5, first);
         } else {
-            sqlite3_bind_null(st, 5);
+            stmt_bind_null(st, 5);
         }
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            old = sqlite3_column_int64(st, 0);
-            *ret_cause = sqlite3_column_int64(st, 1); /* kept, as the id */
+        int rc = stmt_step(st);
+        if (rc == STMT_ROW) {
+            old = stmt_int(st, 0);
+            *ret_cause = stmt_int(st, 1); /* kept, as the id */
         }
-        sqlite3_reset(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        stmt_reset(st);
+        if (rc != STMT_ROW && rc != STMT_DONE)
             return fail(b, "cannot read the old incidents");
     }
     if (!old) {
@@ -288,10 +286,10 @@ static int incident_id_for(struct builder *b, const struct draft_incident *d,
             b->new_first_us[i] = d->first_us;
         return 0;
     }
-    sqlite3_bind_int64(b->st_old_take, 1, old);
-    int rc = sqlite3_step(b->st_old_take);
-    sqlite3_reset(b->st_old_take);
-    if (rc != SQLITE_DONE)
+    stmt_bind_int(b->st_old_take, 1, old);
+    int rc = stmt_step(b->st_old_take);
+    stmt_reset(b->st_old_take);
+    if (rc != STMT_DONE)
         return fail(b, "cannot read the old incidents");
     *ret_id = old;
     return 0;
@@ -300,51 +298,51 @@ static int incident_id_for(struct builder *b, const struct draft_incident *d,
 static int write_incident(struct builder *b, const struct draft_incident *d,
                           const struct rule *from, const char *host)
 {
-    sqlite3_stmt *st = b->st_insert;
+    struct stmt *st = b->st_insert;
     char first[PARSE_TIME_ISO_LEN], last[PARSE_TIME_ISO_LEN];
     const char *summary = summarize(b, d, from, host);
-    sqlite3_bind_text(st, 1, d->rule->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, from->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, severity_name(incident_severity(d, from)), -1, SQLITE_STATIC);
+    stmt_bind_text(st, 1, d->rule->id);
+    stmt_bind_text(st, 2, from->id);
+    stmt_bind_text(st, 3, severity_name(incident_severity(d, from)));
     bind_host(st, 4, host);
-    sqlite3_bind_text(st, 5, d->key, -1, SQLITE_STATIC);
+    stmt_bind_text(st, 5, d->key);
     if (d->has_ts) {
         parse_time_format(d->first_us, first);
         parse_time_format(d->last_us, last);
-        sqlite3_bind_text(st, 6, first, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, last, -1, SQLITE_STATIC);
+        stmt_bind_text(st, 6, first);
+        stmt_bind_text(st, 7, last);
     } else {
-        sqlite3_bind_null(st, 6);
-        sqlite3_bind_null(st, 7);
+        stmt_bind_null(st, 6);
+        stmt_bind_null(st, 7);
     }
-    sqlite3_bind_int64(st, 8, d->count);
-    sqlite3_bind_text(st, 9, d->state, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, summary, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 11, b->db->scan_id);
+    stmt_bind_int(st, 8, d->count);
+    stmt_bind_text(st, 9, d->state);
+    stmt_bind_text(st, 10, summary);
+    stmt_bind_int(st, 11, b->db->scan_id);
     int64_t id = 0;
     int64_t cause = 0;
     int r = incident_id_for(b, d, from, host, &id, &cause);
     if (r < 0)
         return r;
-    sqlite3_bind_int64(st, 12, id);
-    sqlite3_bind_int64(st, 13, cause);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
+    stmt_bind_int(st, 12, id);
+    stmt_bind_int(st, 13, cause);
+    int rc = stmt_step(st);
+    stmt_reset(st);
+    stmt_clear(st);
+    if (rc != STMT_DONE)
         return fail(b, "cannot store incident");
     if (!d->first_pos)
         return 0;
     /* The findings of an incident are one stretch of its key's rows in walk order: those from
      * its first time to its last (resets and the threshold window only cut outside it), or
      * all the untimed ones. One range of temp.pair instead of one link per finding. */
-    sqlite3_stmt *st_range = b->st_link_range;
-    sqlite3_bind_int64(st_range, 1, id);
-    sqlite3_bind_int64(st_range, 2, d->first_pos);
-    sqlite3_bind_int64(st_range, 3, d->last_pos);
-    rc = sqlite3_step(st_range);
-    sqlite3_reset(st_range);
-    return rc == SQLITE_DONE ? 0 : fail(b, "cannot link findings to their incident");
+    struct stmt *st_range = b->st_link_range;
+    stmt_bind_int(st_range, 1, id);
+    stmt_bind_int(st_range, 2, d->first_pos);
+    stmt_bind_int(st_range, 3, d->last_pos);
+    rc = stmt_step(st_range);
+    stmt_reset(st_range);
+    return rc == STMT_DONE ? 0 : fail(b, "cannot link findings to their incident");
 }
 
 /* ---- grouping --------------------------------------------------------------------------- */
@@ -394,10 +392,10 @@ struct walk {
 static int close_escalations(struct walk *w)
 {
     for (size_t i = 0; i < w->n_open_escalations; i++) {
-        sqlite3_bind_int64(w->b->st_close, 1, w->open_escalations[i]);
-        int rc = sqlite3_step(w->b->st_close);
-        sqlite3_reset(w->b->st_close);
-        if (rc != SQLITE_DONE)
+        stmt_bind_int(w->b->st_close, 1, w->open_escalations[i]);
+        int rc = stmt_step(w->b->st_close);
+        stmt_reset(w->b->st_close);
+        if (rc != STMT_DONE)
             return fail(w->b, "cannot close an escalation");
     }
     w->n_open_escalations = 0;
@@ -487,7 +485,7 @@ static int escalate(struct walk *w, const struct event *e)
         };
         if ((r = write_incident(w->b, &d, w->rule, w->host)) < 0)
             return r;
-        w->open_escalations[w->n_open_escalations++] = sqlite3_last_insert_rowid(w->b->db->h);
+        w->open_escalations[w->n_open_escalations++] = db_last_id(w->b->db);
     }
     return 0;
 }
@@ -549,34 +547,33 @@ static int reset_between(struct walk *w, int64_t from_us, int64_t to_us)
         parse_time_format(from_us, from);
     if (to_us != INT64_MAX)
         parse_time_format(to_us, to);
-    int rc = SQLITE_DONE, found = 0;
-    sqlite3_stmt *st = w->b->st_resets;
+    int rc = STMT_DONE, found = 0;
+    struct stmt *st = w->b->st_resets;
     if (sp->reset_idx != SIZE_MAX) {
-        sqlite3_bind_text(st, 1, w->rule->id, -1, SQLITE_STATIC);
+        stmt_bind_text(st, 1, w->rule->id);
         bind_host(st, 2, w->host);
-        sqlite3_bind_text(st, 3, w->key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, from, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, to, -1, SQLITE_STATIC);
-        while (!found && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const unsigned char *key = sqlite3_column_text(st, 0);
-            found = incident_key_reset_applies(key ? (const char *)key : "[]", w->key);
+        stmt_bind_text(st, 3, w->key);
+        stmt_bind_text(st, 4, from);
+        stmt_bind_text(st, 5, to);
+        while (!found && (rc = stmt_step(st)) == STMT_ROW) {
+            const char *key = stmt_text(st, 0);
+            found = incident_key_reset_applies(key ? key : "[]", w->key);
         }
-        sqlite3_reset(st);
+        stmt_reset(st);
     }
-    for (size_t i = 0; !found && (rc == SQLITE_DONE || rc == SQLITE_ROW) && i < sp->n_reset_by;
-         i++) {
+    for (size_t i = 0; !found && (rc == STMT_DONE || rc == STMT_ROW) && i < sp->n_reset_by; i++) {
         if (!sp->reset_by_idx || sp->reset_by_idx[i] == SIZE_MAX)
             continue;
         st = w->b->st_reset_by;
-        sqlite3_bind_text(st, 1, w->b->rs->rules[sp->reset_by_idx[i]].id, -1, SQLITE_STATIC);
+        stmt_bind_text(st, 1, w->b->rs->rules[sp->reset_by_idx[i]].id);
         bind_host(st, 2, w->host);
-        sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        found = rc == SQLITE_ROW;
-        sqlite3_reset(st);
+        stmt_bind_text(st, 3, from);
+        stmt_bind_text(st, 4, to);
+        rc = stmt_step(st);
+        found = rc == STMT_ROW;
+        stmt_reset(st);
     }
-    return found || rc == SQLITE_DONE ? found : fail(w->b, "cannot read the resets of a group");
+    return found || rc == STMT_DONE ? found : fail(w->b, "cannot read the resets of a group");
 }
 
 /* Building the incidents of one key is a walk over its findings in time order (untimed
@@ -663,11 +660,11 @@ static int walk_end(struct walk *w)
 static int build_expectations(struct builder *b, const struct rule *trigger, const struct rule *x,
                               const char *host)
 {
-    sqlite3_reset(b->st_triggers);
-    sqlite3_bind_text(b->st_triggers, 1, trigger->id, -1, SQLITE_STATIC);
+    stmt_reset(b->st_triggers);
+    stmt_bind_text(b->st_triggers, 1, trigger->id);
     bind_host(b->st_triggers, 2, host);
-    sqlite3_reset(b->st_expects);
-    sqlite3_bind_text(b->st_expects, 1, x->id, -1, SQLITE_STATIC);
+    stmt_reset(b->st_expects);
+    stmt_bind_text(b->st_expects, 1, x->id);
     bind_host(b->st_expects, 2, host);
     struct ts_cursor triggers = { .st = b->st_triggers }, marks = { .st = b->st_expects };
     char key[512];
@@ -739,16 +736,16 @@ int incident_rebuild_pair(struct builder *b, const struct rule *rule, const char
 {
     /* Old incidents of this pair go, noted in temp.old: one made again keeps its id, and
      * apply_links() unlinks the findings that are left out. */
-    sqlite3_stmt *del[] = { keyed ? b->st_old_save_keys : b->st_old_save,
-                            keyed ? b->st_delete_keys : b->st_delete };
+    struct stmt *del[] = { keyed ? b->st_old_save_keys : b->st_old_save,
+                           keyed ? b->st_delete_keys : b->st_delete };
     for (size_t i = 0; i < ARRAY_SIZE(del); i++) {
-        sqlite3_bind_text(del[i], 1, rule->id, -1, SQLITE_STATIC);
+        stmt_bind_text(del[i], 1, rule->id);
         bind_host(del[i], 2, host);
-        int rc = sqlite3_step(del[i]);
-        sqlite3_reset(del[i]);
-        if (rc != SQLITE_DONE)
+        int rc = stmt_step(del[i]);
+        stmt_reset(del[i]);
+        if (rc != STMT_DONE)
             return fail(b, "cannot drop old incidents");
-        if (i == 0 && sqlite3_changes(b->db->h) > 0)
+        if (i == 0 && db_changes(b->db) > 0)
             b->any_old = true;
     }
     struct event_list findings = { 0 };
@@ -756,22 +753,22 @@ int incident_rebuild_pair(struct builder *b, const struct rule *rule, const char
     /* The pair in walk order (temp.pair), read in chunks: each starts after the last row of
      * the one before, so no statement is left reading while incidents are written and memory
      * holds one chunk, whatever the size of a group. */
-    sqlite3_stmt *fill[] = { b->st_pair_clear, keyed ? b->st_pair_fill_keys : b->st_pair_fill };
-    sqlite3_bind_text(fill[1], 1, rule->id, -1, SQLITE_STATIC);
+    struct stmt *fill[] = { b->st_pair_clear, keyed ? b->st_pair_fill_keys : b->st_pair_fill };
+    stmt_bind_text(fill[1], 1, rule->id);
     bind_host(fill[1], 2, host);
     for (size_t i = 0; r == 0 && i < ARRAY_SIZE(fill); i++) {
-        int rc = sqlite3_step(fill[i]);
-        sqlite3_reset(fill[i]);
-        if (rc != SQLITE_DONE)
+        int rc = stmt_step(fill[i]);
+        stmt_reset(fill[i]);
+        if (rc != STMT_DONE)
             r = fail(b, "cannot sort the findings of a rule and host");
     }
     struct walk w = { 0 };
     bool walking = false;
     int64_t cur_pos = 0; /* pos of the last row read */
     for (bool more = true; r == 0 && more;) {
-        sqlite3_stmt *st = b->st_findings;
-        sqlite3_bind_int64(st, 1, cur_pos);
-        sqlite3_bind_int64(st, 2, REBUILD_CHUNK);
+        struct stmt *st = b->st_findings;
+        stmt_bind_int(st, 1, cur_pos);
+        stmt_bind_int(st, 2, REBUILD_CHUNK);
         events_release(&findings);
         r = read_events(b, st, &findings);
         more = findings.n == REBUILD_CHUNK;

@@ -3,11 +3,10 @@
 #ifndef HSMLOG_INCIDENT_BUILD_H
 #define HSMLOG_INCIDENT_BUILD_H
 
-#include <sqlite3.h>
-
 #include "buf.h"
 #include "common.h"
 #include "db.h"
+#include "stmt.h"
 #include "err.h"
 #include "rule.h"
 
@@ -17,7 +16,7 @@ struct builder {
     const struct ruleset *rs;
     struct hl_err *err;
     int64_t clock_us; /* latest log time of any scan; INT64_MIN when none */
-    sqlite3_stmt *st_findings, *st_resets, *st_reset_by, *st_expects, *st_triggers, *st_delete,
+    struct stmt *st_findings, *st_resets, *st_reset_by, *st_expects, *st_triggers, *st_delete,
             *st_old_save, *st_insert, *st_close, *st_link_range, *st_pair_clear, *st_pair_fill,
             *st_old_save_keys, *st_delete_keys, *st_pair_fill_keys, *st_key_add, *st_old_find,
             *st_old_take, *st_moved;
@@ -30,14 +29,12 @@ struct builder {
 
 static inline int fail(struct builder *b, const char *what)
 {
-    return hl_err_set(b->err, HL_EDB, b->db->path, "%s: %s", what, sqlite3_errmsg(b->db->h));
+    return hl_err_set(b->err, HL_EDB, b->db->path, "%s: %s", what, db_errmsg(b->db));
 }
 
-static inline int prepare(struct builder *b, sqlite3_stmt **st, const char *sql)
+static inline int prepare(struct builder *b, struct stmt **st, const char *sql)
 {
-    return sqlite3_prepare_v2(b->db->h, sql, -1, st, NULL) == SQLITE_OK
-                   ? 0
-                   : fail(b, "cannot prepare an incident statement");
+    return stmt_prepare(b->db, sql, st) == 0 ? 0 : fail(b, "cannot prepare an incident statement");
 }
 
 /* incidents_dirty.rule_id of the row that asks for every cause to be linked again (a rebuild
@@ -57,7 +54,7 @@ HL_NODISCARD int incident_rebuild_pair(struct builder *b, const struct rule *rul
  * update (temp.moved: where its own incidents or findings' links moved, or those of a rule it
  * is caused by). 1 and the time in *ret_us, 0 when nothing moved, or an error. st is
  * "SELECT ts FROM temp.moved WHERE rule_id = ?1". */
-HL_NODISCARD int causes_moved_since(struct builder *b, sqlite3_stmt *st, const struct rule *r,
+HL_NODISCARD int causes_moved_since(struct builder *b, struct stmt *st, const struct rule *r,
                                     int64_t *ret_us);
 
 /* Links each timed incident of rule whose first time is from_us or later (INT64_MIN: all) to

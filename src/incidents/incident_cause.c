@@ -15,23 +15,22 @@
  * update: where its own incidents or findings' links moved, or those of a rule it is caused
  * by (a cause finding at t is the cause of effects up to its window after t). 1 and the time
  * in *ret_us, 0 when nothing moved, or an error. */
-int causes_moved_since(struct builder *b, sqlite3_stmt *st, const struct rule *r, int64_t *ret_us)
+int causes_moved_since(struct builder *b, struct stmt *st, const struct rule *r, int64_t *ret_us)
 {
     int found = 0;
     for (size_t c = 0; c <= r->inc.n_causes; c++) {
-        sqlite3_bind_text(st, 1, c == 0 ? r->id : r->inc.causes[c - 1].rule_id, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
+        stmt_bind_text(st, 1, c == 0 ? r->id : r->inc.causes[c - 1].rule_id);
+        int rc = stmt_step(st);
         int64_t us;
         bool zoned;
-        if (rc == SQLITE_ROW &&
-            parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(st, 0)), 0, &us,
-                           &zoned) > 0 &&
+        if (rc == STMT_ROW &&
+            parse_time_iso(strv_from_cstr(stmt_text(st, 0)), 0, &us, &zoned) > 0 &&
             (!found || us < *ret_us)) {
             *ret_us = us;
             found = 1;
         }
-        sqlite3_reset(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        stmt_reset(st);
+        if (rc != STMT_ROW && rc != STMT_DONE)
             return fail(b, "cannot read what the rebuild changed");
     }
     return found;
@@ -54,21 +53,21 @@ static void same_expr(struct buf *sql, const struct rule_cause *c, int first_par
     }
 }
 
-static sqlite3_stmt *prepare_same(struct builder *b, const struct rule_cause *c, const char *head,
-                                  const char *tail, int first_param)
+static struct stmt *prepare_same(struct builder *b, const struct rule_cause *c, const char *head,
+                                 const char *tail, int first_param)
 {
     struct buf sql;
     buf_init(&sql, 0);
     HL_IGNORE(buf_adds(&sql, head));
     same_expr(&sql, c, first_param);
     HL_IGNORE(buf_adds(&sql, tail));
-    sqlite3_stmt *st = NULL;
+    struct stmt *st = NULL;
     if (prepare(b, &st, buf_cstr(&sql)) < 0)
         st = NULL;
     buf_release(&sql);
     for (size_t k = 0; st && k < c->n_same; k++)
         if (strcmp(c->same[k], "host") != 0)
-            sqlite3_bind_text(st, first_param + (int)k, c->same[k], -1, SQLITE_STATIC);
+            stmt_bind_text(st, first_param + (int)k, c->same[k]);
     return st;
 }
 
@@ -91,8 +90,8 @@ struct cause_table {
      * share its key), so that no finding is read; derived is false when one is neither. */
     int same_at[INCIDENT_KEY_MAX_PARTS];
     bool derived;
-    sqlite3_stmt *load;     /* owned: the cause rule's findings, ORDER BY ts */
-    sqlite3_stmt *effect;   /* owned: the same values of an effect incident's first finding */
+    struct stmt *load;      /* owned: the cause rule's findings, ORDER BY ts */
+    struct stmt *effect;    /* owned: the same values of an effect incident's first finding */
     struct cause_row *rows; /* owned */
     size_t head, n, cap;
     bool loaded;           /* load is done */
@@ -106,8 +105,8 @@ static void cause_table_release(struct cause_table *t)
         free(t->rows[i].same);
     free(t->rows);
     free(t->next.same);
-    sqlite3_finalize(t->load);
-    sqlite3_finalize(t->effect);
+    stmt_finalize(t->load);
+    stmt_finalize(t->effect);
 }
 
 /* Where the "same" value name of rule's own incidents is (struct cause_table, same_at): -1
@@ -142,12 +141,11 @@ static int cause_table_open(struct builder *b, struct cause_table *t, const stru
                              2);
     if (!t->load || !t->effect)
         return fail(b, "cannot prepare cause lookups");
-    sqlite3_bind_text(t->load, 1, t->cause->rule_id, -1, SQLITE_STATIC);
+    stmt_bind_text(t->load, 1, t->cause->rule_id);
     char since[PARSE_TIME_ISO_LEN] = "";
     if (from_us != INT64_MIN)
         parse_time_format(from_us - t->cause->within_us, since);
-    sqlite3_bind_text(t->load, sqlite3_bind_parameter_index(t->load, ":since"), since, -1,
-                      SQLITE_TRANSIENT);
+    stmt_bind_text_copy(t->load, stmt_param(t->load, ":since"), since);
     return 0;
 }
 
@@ -155,17 +153,16 @@ static int cause_table_open(struct builder *b, struct cause_table *t, const stru
 static bool cause_read(struct cause_table *t)
 {
     while (!t->loaded) {
-        if (sqlite3_step(t->load) != SQLITE_ROW) {
+        if (stmt_step(t->load) != STMT_ROW) {
             t->loaded = true;
             break;
         }
         bool zoned;
-        const unsigned char *same = sqlite3_column_text(t->load, 2);
-        if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(t->load, 0)), 0,
-                            &t->next.ts_us, &zoned))
+        const char *same = stmt_text(t->load, 2);
+        if (!parse_time_iso(strv_from_cstr(stmt_text(t->load, 0)), 0, &t->next.ts_us, &zoned))
             continue;
-        t->next.incident = sqlite3_column_int64(t->load, 1);
-        t->next.same = strdup(same ? (const char *)same : "");
+        t->next.incident = stmt_int(t->load, 1);
+        t->next.same = strdup(same ? same : "");
         return t->next.same != NULL;
     }
     return false;
@@ -208,10 +205,10 @@ static int cause_advance(struct cause_table *t, int64_t first_us)
  * a large scan does not end bigger than a small one (list_first_row). */
 struct effect {
     int64_t id;
-    bool own;          /* made by the rule's own findings (not an escalation or expectation) */
-    sqlite3_stmt *row; /* borrowed: the list at the effect's row; host, key in columns 4, 5 */
-    bool loaded;       /* host and parts are read */
-    struct buf host;   /* '' for none */
+    bool own;         /* made by the rule's own findings (not an escalation or expectation) */
+    struct stmt *row; /* borrowed: the list at the effect's row; host, key in columns 4, 5 */
+    bool loaded;      /* host and parts are read */
+    struct buf host;  /* '' for none */
     size_t n_parts;
     struct buf parts[INCIDENT_KEY_MAX_PARTS];
 };
@@ -221,11 +218,11 @@ static bool effect_load(struct effect *e)
 {
     if (e->loaded)
         return true;
-    const unsigned char *host = sqlite3_column_text(e->row, 4);
-    const unsigned char *key = sqlite3_column_text(e->row, 5);
+    const char *host = stmt_text(e->row, 4);
+    const char *key = stmt_text(e->row, 5);
     buf_reset(&e->host);
-    bool ok = buf_adds(&e->host, host ? (const char *)host : "") == 0;
-    e->n_parts = incident_key_parts(key ? (const char *)key : "[]", e->parts);
+    bool ok = buf_adds(&e->host, host ? host : "") == 0;
+    e->n_parts = incident_key_parts(key ? key : "[]", e->parts);
     e->loaded = ok;
     return ok;
 }
@@ -254,13 +251,13 @@ static char *effect_same(struct cause_table *t, struct effect *e)
         buf_release(&want);
         return s;
     }
-    sqlite3_bind_int64(t->effect, 1, e->id);
+    stmt_bind_int(t->effect, 1, e->id);
     char *want = NULL;
-    if (sqlite3_step(t->effect) == SQLITE_ROW)
-        want = strdup((const char *)sqlite3_column_text(t->effect, 0));
+    if (stmt_step(t->effect) == STMT_ROW)
+        want = strdup(stmt_text(t->effect, 0));
     else if (t->cause->n_same == 0)
         want = strdup(""); /* a derived incident has no findings; nothing to compare */
-    sqlite3_reset(t->effect);
+    stmt_reset(t->effect);
     return want;
 }
 
@@ -300,13 +297,13 @@ static size_t from_rules(const struct ruleset *rs, const struct rule *rule, cons
 /* Steps list to its first row with the cache lowered: the first step sorts every row, and the
  * sort holds up to the cache's size in memory. The updates that follow get the whole cache.
  * The step's result goes to *ret_rc; returns 0, or the hl_code of a cache size not set. */
-static int list_first_row(struct builder *b, sqlite3_stmt *list, int *ret_rc)
+static int list_first_row(struct builder *b, struct stmt *list, int *ret_rc)
 {
     int own = 0;
     int r = db_cache_shrink(b->db, &own, b->err);
     if (r < 0)
         return r;
-    *ret_rc = sqlite3_step(list);
+    *ret_rc = stmt_step(list);
     return db_cache_restore(b->db, own, b->err);
 }
 
@@ -319,7 +316,7 @@ static int list_first_row(struct builder *b, sqlite3_stmt *list, int *ret_rc)
  * or the trigger of its expectation); by first_ts alone, SQLite would walk every incident of
  * the database for each rule with causes. */
 static int prepare_effects(struct builder *b, const struct rule *rule, int64_t from_us,
-                           sqlite3_stmt **ret)
+                           struct stmt **ret)
 {
     const struct rule *from[64];
     size_t n_from = from_rules(b->rs, rule, from, ARRAY_SIZE(from));
@@ -335,19 +332,18 @@ static int prepare_effects(struct builder *b, const struct rule *rule, int64_t f
         HL_IGNORE(buf_adds(&sql, ")"));
     }
     HL_IGNORE(buf_adds(&sql, " AND first_ts >= :since ORDER BY first_ts, id"));
-    sqlite3_stmt *list = NULL;
+    struct stmt *list = NULL;
     int r = prepare(b, &list, buf_cstr(&sql));
     buf_release(&sql);
     if (r < 0)
         return r;
-    sqlite3_bind_text(list, 1, rule->id, -1, SQLITE_STATIC);
+    stmt_bind_text(list, 1, rule->id);
     for (size_t i = 0; named && i < n_from; i++)
-        sqlite3_bind_text(list, (int)i + 2, from[i]->id, -1, SQLITE_STATIC);
+        stmt_bind_text(list, (int)i + 2, from[i]->id);
     char since[PARSE_TIME_ISO_LEN] = "";
     if (from_us != INT64_MIN)
         parse_time_format(from_us, since);
-    sqlite3_bind_text(list, sqlite3_bind_parameter_index(list, ":since"), since, -1,
-                      SQLITE_TRANSIENT);
+    stmt_bind_text_copy(list, stmt_param(list, ":since"), since);
     *ret = list;
     return 0;
 }
@@ -362,7 +358,7 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
         tables[c].cause = &rule->inc.causes[c];
         r = cause_table_open(b, &tables[c], rule, from_us);
     }
-    sqlite3_stmt *list = NULL, *set = NULL;
+    struct stmt *list = NULL, *set = NULL;
     if (r == 0)
         r = prepare_effects(b, rule, from_us, &list);
     if (r == 0)
@@ -372,17 +368,16 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
     for (size_t k = 0; k < INCIDENT_KEY_MAX_PARTS; k++)
         buf_init(&e.parts[k], 0);
     e.row = list;
-    int rc = SQLITE_DONE;
+    int rc = STMT_DONE;
     if (r == 0)
         r = list_first_row(b, list, &rc);
-    for (; r == 0 && rc == SQLITE_ROW; rc = sqlite3_step(list)) {
-        int64_t id = sqlite3_column_int64(list, 0), first_us, cause = 0;
+    for (; r == 0 && rc == STMT_ROW; rc = stmt_step(list)) {
+        int64_t id = stmt_int(list, 0), first_us, cause = 0;
         bool zoned;
-        if (!parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(list, 1)), 0,
-                            &first_us, &zoned))
+        if (!parse_time_iso(strv_from_cstr(stmt_text(list, 1)), 0, &first_us, &zoned))
             continue;
         e.id = id;
-        e.own = sqlite3_column_int(list, 3) != 0;
+        e.own = (int)stmt_int(list, 3) != 0;
         e.loaded = false;
         for (size_t c = 0; c < rule->inc.n_causes && !cause && r == 0; c++) {
             if (cause_advance(&tables[c], first_us) < 0)
@@ -393,24 +388,24 @@ int link_causes(struct builder *b, const struct rule *rule, int64_t from_us)
         if (r < 0)
             break;
         /* Most incidents keep their cause (or have none): no row is rewritten for nothing. */
-        if (cause == sqlite3_column_int64(list, 2))
+        if (cause == stmt_int(list, 2))
             continue;
-        sqlite3_bind_int64(set, 1, id);
+        stmt_bind_int(set, 1, id);
         if (cause)
-            sqlite3_bind_int64(set, 2, cause);
+            stmt_bind_int(set, 2, cause);
         else
-            sqlite3_bind_null(set, 2);
-        if (sqlite3_step(set) != SQLITE_DONE)
+            stmt_bind_null(set, 2);
+        if (stmt_step(set) != STMT_DONE)
             r = fail(b, "cannot link an incident to its cause");
-        sqlite3_reset(set);
+        stmt_reset(set);
     }
-    if (r == 0 && rc != SQLITE_DONE)
+    if (r == 0 && rc != STMT_DONE)
         r = fail(b, "cannot read the incidents to link to their causes");
     buf_release(&e.host);
     for (size_t k = 0; k < INCIDENT_KEY_MAX_PARTS; k++)
         buf_release(&e.parts[k]);
-    sqlite3_finalize(list);
-    sqlite3_finalize(set);
+    stmt_finalize(list);
+    stmt_finalize(set);
     for (size_t c = 0; c < rule->inc.n_causes; c++)
         cause_table_release(&tables[c]);
     free(tables);

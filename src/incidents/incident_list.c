@@ -1,4 +1,4 @@
-/* Reading incidents back for the commands (incident_list.h): the SQLite queries of the
+/* Reading incidents back for the commands (incident_list.h): the queries of the
  * incident list, a scan's summary and `rules test`, with their filter bound by name. The
  * incidents are those incident.c and incident_cause.c built; this file only reads them. */
 #include "incident_list.h"
@@ -6,6 +6,8 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "stmt.h"
 
 /* One select for every list order, so that a row always has the same columns (row_read());
  * the cause is the incident the cause link names, the remedy that of the incident's rule. */
@@ -42,23 +44,23 @@ static const char scan_sql[] =
 
 static int db_fail(struct db *db, int code, struct hl_err *err)
 {
-    return hl_err_set(err, code, db->path, "%s", sqlite3_errmsg(db->h));
+    return hl_err_set(err, code, db->path, "%s", db_errmsg(db));
 }
 
 /* A bind that failed (out of memory): finalizes st. */
-static int bind_failed(struct db *db, sqlite3_stmt *st, struct hl_err *err)
+static int bind_failed(struct db *db, struct stmt *st, struct hl_err *err)
 {
     int r = db_fail(db, HL_EDB, err);
-    sqlite3_finalize(st);
+    stmt_finalize(st);
     return r;
 }
 
 /* Prepares sql on db. A failure here is a schema this code cannot read: HL_EFORMAT. */
-static int prepare(struct db *db, const char *sql, sqlite3_stmt **ret, struct hl_err *err)
+static int prepare(struct db *db, const char *sql, struct stmt **ret, struct hl_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
+    struct stmt *st = NULL;
+    if (stmt_prepare(db, sql, &st) < 0) {
+        stmt_finalize(st);
         return db_fail(db, HL_EFORMAT, err);
     }
     *ret = st;
@@ -66,41 +68,41 @@ static int prepare(struct db *db, const char *sql, sqlite3_stmt **ret, struct hl
 }
 
 /* Binds text (NULL binds NULL) to the parameter named name, when st has one. */
-static int bind_text(sqlite3_stmt *st, const char *name, const char *text)
+static int bind_text(struct stmt *st, const char *name, const char *text)
 {
-    int i = sqlite3_bind_parameter_index(st, name);
+    int i = stmt_param(st, name);
     if (!i)
-        return SQLITE_OK;
-    return text ? sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+        return 0;
+    return text ? stmt_bind_text(st, i, text) : stmt_bind_null(st, i);
 }
 
-static int bind_int64(sqlite3_stmt *st, const char *name, int64_t v)
+static int bind_int64(struct stmt *st, const char *name, int64_t v)
 {
-    int i = sqlite3_bind_parameter_index(st, name);
-    return i ? sqlite3_bind_int64(st, i, v) : SQLITE_OK;
+    int i = stmt_param(st, name);
+    return i ? stmt_bind_int(st, i, v) : 0;
 }
 
-static const char *text_at(sqlite3_stmt *st, int col)
+static const char *text_at(struct stmt *st, int col)
 {
-    return (const char *)sqlite3_column_text(st, col);
+    return stmt_text(st, col);
 }
 
-static void row_read(sqlite3_stmt *st, struct incident_row *r)
+static void row_read(struct stmt *st, struct incident_row *r)
 {
     *r = (struct incident_row){
-        .id = sqlite3_column_int64(st, 0),
+        .id = stmt_int(st, 0),
         .severity = text_at(st, 1),
         .rule_id = text_at(st, 2),
         .host = text_at(st, 3),
         .first_ts = text_at(st, 4),
         .last_ts = text_at(st, 5),
-        .count = sqlite3_column_int64(st, 6),
+        .count = stmt_int(st, 6),
         .state = text_at(st, 7),
         .summary = text_at(st, 8),
         .remedy = text_at(st, 9),
     };
-    if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
-        r->cause_id = sqlite3_column_int64(st, 10);
+    if (stmt_type(st, 10) != STMT_NULL) {
+        r->cause_id = stmt_int(st, 10);
         r->cause_rule_id = text_at(st, 11);
         r->cause_host = text_at(st, 12);
         r->cause_first_ts = text_at(st, 13);
@@ -109,29 +111,29 @@ static void row_read(sqlite3_stmt *st, struct incident_row *r)
 }
 
 /* Steps st to its end, each row to each; finalizes st. */
-static int walk(struct db *db, sqlite3_stmt *st, incident_row_fn *each, void *ctx,
+static int walk(struct db *db, struct stmt *st, incident_row_fn *each, void *ctx,
                 struct hl_err *err)
 {
     int rc, r = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = stmt_step(st)) == STMT_ROW) {
         struct incident_row row;
         row_read(st, &row);
         if ((r = each(ctx, &row)) != 0)
             goto out;
     }
-    if (rc != SQLITE_DONE)
+    if (rc != STMT_DONE)
         r = db_fail(db, HL_EDB, err);
 out:
-    sqlite3_finalize(st);
+    stmt_finalize(st);
     return r;
 }
 
 int incidents_list_check(struct db *db, enum incident_order order, struct hl_err *err)
 {
     assert(order < INCIDENT_ORDER__COUNT);
-    sqlite3_stmt *st = NULL;
+    struct stmt *st = NULL;
     int r = prepare(db, list_sql[order], &st, err);
-    sqlite3_finalize(st);
+    stmt_finalize(st);
     return r;
 }
 
@@ -139,24 +141,22 @@ int incidents_list(struct db *db, const struct incident_filter *f, enum incident
                    incident_row_fn *each, void *ctx, struct hl_err *err)
 {
     assert(order < INCIDENT_ORDER__COUNT);
-    sqlite3_stmt *st = NULL;
+    struct stmt *st = NULL;
     int r = prepare(db, list_sql[order], &st, err);
     if (r < 0)
         return r;
-    if (bind_text(st, ":since", f->has_since ? f->since : NULL) != SQLITE_OK ||
-        bind_text(st, ":host", f->host) != SQLITE_OK ||
-        bind_text(st, ":rule", f->rule) != SQLITE_OK ||
-        bind_int64(st, ":open", f->open_only) != SQLITE_OK)
+    if (bind_text(st, ":since", f->has_since ? f->since : NULL) != 0 ||
+        bind_text(st, ":host", f->host) != 0 || bind_text(st, ":rule", f->rule) != 0 ||
+        bind_int64(st, ":open", f->open_only) != 0)
         return bind_failed(db, st, err);
     return walk(db, st, each, ctx, err);
 }
 
 int incidents_log_clock(struct db *db, int64_t *ret_us, struct hl_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    struct stmt *st = NULL;
     int r;
-    if (sqlite3_prepare_v2(db->h, "SELECT max(last_ts) FROM scans", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW) {
+    if (stmt_prepare(db, "SELECT max(last_ts) FROM scans", &st) < 0 || stmt_step(st) != STMT_ROW) {
         r = db_fail(db, HL_EDB, err);
         goto out;
     }
@@ -167,7 +167,7 @@ int incidents_log_clock(struct db *db, int64_t *ret_us, struct hl_err *err)
     if (r)
         *ret_us = us;
 out:
-    sqlite3_finalize(st);
+    stmt_finalize(st);
     return r;
 }
 
@@ -177,14 +177,14 @@ int incidents_rule_known(struct db *db, const char *rule, char **ret_like, struc
             "SELECT EXISTS (SELECT 1 FROM rules WHERE id = :rule)"
             " OR EXISTS (SELECT 1 FROM incidents WHERE rule_id = :rule),"
             " (SELECT id FROM rules WHERE id = :rule COLLATE NOCASE ORDER BY id LIMIT 1)";
-    sqlite3_stmt *st = NULL;
+    struct stmt *st = NULL;
     int r;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK ||
-        bind_text(st, ":rule", rule) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+    if (stmt_prepare(db, sql, &st) < 0 || bind_text(st, ":rule", rule) != 0 ||
+        stmt_step(st) != STMT_ROW) {
         r = db_fail(db, HL_EDB, err);
         goto out;
     }
-    if (sqlite3_column_int(st, 0)) {
+    if ((int)stmt_int(st, 0)) {
         r = 1;
         goto out;
     }
@@ -197,26 +197,26 @@ int incidents_rule_known(struct db *db, const char *rule, char **ret_like, struc
     *ret_like = dup;
     r = 0;
 out:
-    sqlite3_finalize(st);
+    stmt_finalize(st);
     return r;
 }
 
 /* Steps a one-row statement of counts into ret (one per column); finalizes st. */
-static int counts(struct db *db, sqlite3_stmt *st, int64_t *ret, int n, struct hl_err *err)
+static int counts(struct db *db, struct stmt *st, int64_t *ret, int n, struct hl_err *err)
 {
     int r = 0;
-    if (sqlite3_step(st) != SQLITE_ROW)
+    if (stmt_step(st) != STMT_ROW)
         r = db_fail(db, HL_EDB, err);
     for (int i = 0; r == 0 && i < n; i++)
-        ret[i] = sqlite3_column_int64(st, i);
-    sqlite3_finalize(st);
+        ret[i] = stmt_int(st, i);
+    stmt_finalize(st);
     return r;
 }
 
 int incidents_scan_counts(struct db *db, int64_t scan_id, struct incident_counts *ret,
                           struct hl_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    struct stmt *st = NULL;
     int64_t n[2];
     int r = prepare(db,
                     "SELECT count(*), count(*) FILTER (WHERE state = 'open') FROM incidents"
@@ -224,7 +224,7 @@ int incidents_scan_counts(struct db *db, int64_t scan_id, struct incident_counts
                     &st, err);
     if (r < 0)
         return r;
-    if (bind_int64(st, ":scan", scan_id) != SQLITE_OK)
+    if (bind_int64(st, ":scan", scan_id) != 0)
         return bind_failed(db, st, err);
     if ((r = counts(db, st, n, 2, err)) == 0)
         *ret = (struct incident_counts){ .all = n[0], .open = n[1] };
@@ -234,12 +234,11 @@ int incidents_scan_counts(struct db *db, int64_t scan_id, struct incident_counts
 int incidents_of_scan(struct db *db, int64_t scan_id, unsigned limit, incident_row_fn *each,
                       void *ctx, struct hl_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    struct stmt *st = NULL;
     int r = prepare(db, scan_sql, &st, err);
     if (r < 0)
         return r;
-    if (bind_int64(st, ":scan", scan_id) != SQLITE_OK ||
-        bind_int64(st, ":limit", limit) != SQLITE_OK)
+    if (bind_int64(st, ":scan", scan_id) != 0 || bind_int64(st, ":limit", limit) != 0)
         return bind_failed(db, st, err);
     return walk(db, st, each, ctx, err);
 }
@@ -247,14 +246,14 @@ int incidents_of_scan(struct db *db, int64_t scan_id, unsigned limit, incident_r
 int incidents_count(struct db *db, const char *rule_id, const char *state, int64_t *ret_n,
                     struct hl_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    struct stmt *st = NULL;
     int r = prepare(db,
                     "SELECT count(*) FROM incidents WHERE rule_id = :rule"
                     " AND (:state IS NULL OR state = :state)",
                     &st, err);
     if (r < 0)
         return r;
-    if (bind_text(st, ":rule", rule_id) != SQLITE_OK || bind_text(st, ":state", state) != SQLITE_OK)
+    if (bind_text(st, ":rule", rule_id) != 0 || bind_text(st, ":state", state) != 0)
         return bind_failed(db, st, err);
     return counts(db, st, ret_n, 1, err);
 }

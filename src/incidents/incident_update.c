@@ -65,7 +65,7 @@ static const char temp_tables[] =
     "INSERT INTO temp.pair(finding_id, ts, group_key) SELECT id, ts, group_key FROM" \
     " finding_rows WHERE rule_id = ?1 AND host IS ?2"
 static const struct {
-    size_t at; /* offsetof the sqlite3_stmt * in struct builder */
+    size_t at; /* offsetof the struct stmt * in struct builder */
     const char *sql;
 } statements[] = {
     { offsetof(struct builder, st_pair_clear), "DELETE FROM temp.pair" },
@@ -118,26 +118,26 @@ static const struct {
     { offsetof(struct builder, st_close), "UPDATE incidents SET state = 'closed' WHERE id = ?1" },
 };
 
-static sqlite3_stmt **statement(struct builder *b, size_t i)
+static struct stmt **statement(struct builder *b, size_t i)
 {
-    return (sqlite3_stmt **)(void *)((char *)b + statements[i].at);
+    return (struct stmt **)(void *)((char *)b + statements[i].at);
 }
 
 static int builder_open(struct builder *b)
 {
     int r = 0;
-    if (sqlite3_exec(b->db->h, temp_tables, NULL, NULL, NULL) != SQLITE_OK)
+    if (db_run(b->db, temp_tables) < 0)
         r = fail(b, "cannot prepare the rebuild tables");
     for (size_t i = 0; r == 0 && i < ARRAY_SIZE(statements); i++)
         r = prepare(b, statement(b, i), statements[i].sql);
     /* New incidents take ids above every id of the update: an old id may be taken again. */
-    sqlite3_stmt *st;
+    struct stmt *st;
     if (r == 0 && (r = prepare(b, &st, "SELECT coalesce(max(id), 0) + 1 FROM incidents")) == 0) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            b->next_id = sqlite3_column_int64(st, 0);
+        if (stmt_step(st) == STMT_ROW)
+            b->next_id = stmt_int(st, 0);
         else
             r = fail(b, "cannot read the incidents");
-        sqlite3_finalize(st);
+        stmt_finalize(st);
     }
     if (r == 0 && !(b->new_first_us = malloc((b->rs->n + 1) * sizeof(*b->new_first_us))))
         r = hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
@@ -146,11 +146,10 @@ static int builder_open(struct builder *b)
     b->clock_us = INT64_MIN;
     if (r == 0 && (r = prepare(b, &st, "SELECT max(last_ts) FROM scans")) == 0) {
         bool zoned;
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
-            !parse_time_iso(strv_from_cstr((const char *)sqlite3_column_text(st, 0)), 0,
-                            &b->clock_us, &zoned))
+        if (stmt_step(st) == STMT_ROW && stmt_type(st, 0) != STMT_NULL &&
+            !parse_time_iso(strv_from_cstr(stmt_text(st, 0)), 0, &b->clock_us, &zoned))
             b->clock_us = INT64_MIN;
-        sqlite3_finalize(st);
+        stmt_finalize(st);
     }
     return r;
 }
@@ -158,7 +157,7 @@ static int builder_open(struct builder *b)
 static void builder_close(struct builder *b)
 {
     for (size_t i = 0; i < ARRAY_SIZE(statements); i++) {
-        sqlite3_finalize(*statement(b, i));
+        stmt_finalize(*statement(b, i));
         *statement(b, i) = NULL;
     }
     free(b->new_first_us);
@@ -212,9 +211,9 @@ static int apply_links(struct builder *b)
     int r = db_exec_small_sort(b->db, sort_walked, b->err);
     if (r < 0)
         return r;
-    if (sqlite3_exec(b->db->h, moved, NULL, NULL, NULL) != SQLITE_OK)
+    if (db_run(b->db, moved) < 0)
         return fail(b, "cannot note what the rebuild changed");
-    if (sqlite3_exec(b->db->h, changed, NULL, NULL, NULL) != SQLITE_OK)
+    if (db_run(b->db, changed) < 0)
         return fail(b, "cannot link findings to their incidents");
     return 0;
 }
@@ -239,24 +238,24 @@ static int rejudge_open(struct builder *b)
         return 0;
     /* Judged into temp.judged first: updating incidents while the read walks them (through
      * the index of open incidents) would move the rows under it. */
-    sqlite3_stmt *open = NULL, *set = NULL;
+    struct stmt *open = NULL, *set = NULL;
     int r = prepare(b, &open,
                     "SELECT id, rule_id, from_rule_id, first_ts, last_ts FROM incidents"
                     " WHERE state = 'open'");
     if (r == 0)
         r = prepare(b, &set, "INSERT INTO temp.judged(id, state) VALUES(?1, ?2)");
     int rc;
-    while (r == 0 && (rc = sqlite3_step(open)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(open, 1);
-        const char *from_id = (const char *)sqlite3_column_text(open, 2);
+    while (r == 0 && (rc = stmt_step(open)) == STMT_ROW) {
+        const char *id = stmt_text(open, 1);
+        const char *from_id = stmt_text(open, 2);
         const struct rule *rule = ruleset_find(b->rs, id ? id : ""); /* derived ones too */
-        const unsigned char *first = sqlite3_column_text(open, 3);
-        const unsigned char *last = sqlite3_column_text(open, 4);
+        const char *first = stmt_text(open, 3);
+        const char *last = stmt_text(open, 4);
         int64_t first_us, last_us;
         bool zoned;
         if (!rule || !rule_is_public(rule) || !from_id || !first || !last ||
-            parse_time_iso(strv_from_cstr((const char *)first), 0, &first_us, &zoned) == 0 ||
-            parse_time_iso(strv_from_cstr((const char *)last), 0, &last_us, &zoned) == 0)
+            parse_time_iso(strv_from_cstr(first), 0, &first_us, &zoned) == 0 ||
+            parse_time_iso(strv_from_cstr(last), 0, &last_us, &zoned) == 0)
             continue; /* a rule no longer loaded keeps its incidents, as in a rebuild */
         const char *state = NULL;
         if (strcmp(id, from_id) == 0) {
@@ -268,21 +267,20 @@ static int rejudge_open(struct builder *b)
         }
         if (!state)
             continue;
-        sqlite3_bind_int64(set, 1, sqlite3_column_int64(open, 0));
-        sqlite3_bind_text(set, 2, state, -1, SQLITE_STATIC);
-        if (sqlite3_step(set) != SQLITE_DONE)
+        stmt_bind_int(set, 1, stmt_int(open, 0));
+        stmt_bind_text(set, 2, state);
+        if (stmt_step(set) != STMT_DONE)
             r = fail(b, "cannot judge an open incident");
-        sqlite3_reset(set);
+        stmt_reset(set);
     }
-    if (r == 0 && rc != SQLITE_DONE)
+    if (r == 0 && rc != STMT_DONE)
         r = fail(b, "cannot read the open incidents");
-    sqlite3_finalize(open);
-    sqlite3_finalize(set);
-    if (r == 0 && sqlite3_exec(b->db->h,
-                               "UPDATE incidents SET state = (SELECT j.state FROM temp.judged AS j"
-                               " WHERE j.id = incidents.id)"
-                               " WHERE id IN (SELECT id FROM temp.judged); DELETE FROM temp.judged",
-                               NULL, NULL, NULL) != SQLITE_OK)
+    stmt_finalize(open);
+    stmt_finalize(set);
+    if (r == 0 &&
+        db_run(b->db, "UPDATE incidents SET state = (SELECT j.state FROM temp.judged AS j"
+                      " WHERE j.id = incidents.id)"
+                      " WHERE id IN (SELECT id FROM temp.judged); DELETE FROM temp.judged") < 0)
         r = fail(b, "cannot judge the open incidents");
     return r;
 }
@@ -323,7 +321,7 @@ static int rebuild_keys(struct builder *b, struct dirty_pair *p)
         return 0;
     p->n_keys = 0;
     int r = incident_rebuild_pair(b, p->rule, p->host, true);
-    if (r == 0 && sqlite3_exec(b->db->h, "DELETE FROM temp.keys", NULL, NULL, NULL) != SQLITE_OK)
+    if (r == 0 && db_run(b->db, "DELETE FROM temp.keys") < 0)
         r = fail(b, "cannot clear the groups to rebuild");
     return r;
 }
@@ -343,13 +341,13 @@ static double lap(int64_t *mark)
  * *all_causes when the list asks for every cause to be linked again. */
 static int rebuild_dirty(struct builder *b, unsigned *n_pairs, bool *all_causes)
 {
-    sqlite3_stmt *dirty = NULL;
+    struct stmt *dirty = NULL;
     int r = prepare(b, &dirty, "SELECT rule_id, host, key FROM incidents_dirty ORDER BY 1, 2, 3");
     struct dirty_pair pair = { 0 };
-    while (r == 0 && sqlite3_step(dirty) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(dirty, 0);
-        const char *host = (const char *)sqlite3_column_text(dirty, 1);
-        const char *key = (const char *)sqlite3_column_text(dirty, 2);
+    while (r == 0 && stmt_step(dirty) == STMT_ROW) {
+        const char *id = stmt_text(dirty, 0);
+        const char *host = stmt_text(dirty, 1);
+        const char *key = stmt_text(dirty, 2);
         if (!id || !host || !key)
             continue;
         if (strcmp(id, ALL_CAUSES) == 0) {
@@ -368,17 +366,17 @@ static int rebuild_dirty(struct builder *b, unsigned *n_pairs, bool *all_causes)
             pair.whole = true; /* the pair's first row: no key is waiting */
             r = incident_rebuild_pair(b, pair.rule, pair.host, false);
         } else {
-            sqlite3_bind_text(b->st_key_add, 1, key, -1, SQLITE_TRANSIENT);
-            if (sqlite3_step(b->st_key_add) != SQLITE_DONE)
+            stmt_bind_text_copy(b->st_key_add, 1, key);
+            if (stmt_step(b->st_key_add) != STMT_DONE)
                 r = fail(b, "cannot collect the groups to rebuild");
-            sqlite3_reset(b->st_key_add);
+            stmt_reset(b->st_key_add);
             pair.n_keys++;
         }
     }
     if (r == 0)
         r = rebuild_keys(b, &pair);
     pair_release(&pair);
-    sqlite3_finalize(dirty);
+    stmt_finalize(dirty);
     return r;
 }
 
@@ -393,13 +391,13 @@ static int relink_causes(struct builder *b, bool all_causes)
             continue;
         char first[PARSE_TIME_ISO_LEN];
         parse_time_format(b->new_first_us[i], first);
-        sqlite3_bind_text(b->st_moved, 1, rs->rules[i].id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(b->st_moved, 2, first, -1, SQLITE_STATIC);
-        if (sqlite3_step(b->st_moved) != SQLITE_DONE)
+        stmt_bind_text(b->st_moved, 1, rs->rules[i].id);
+        stmt_bind_text(b->st_moved, 2, first);
+        if (stmt_step(b->st_moved) != STMT_DONE)
             r = fail(b, "cannot note the new incidents");
-        sqlite3_reset(b->st_moved);
+        stmt_reset(b->st_moved);
     }
-    sqlite3_stmt *moved = NULL;
+    struct stmt *moved = NULL;
     if (r == 0)
         r = prepare(b, &moved, "SELECT ts FROM temp.moved WHERE rule_id = ?1");
     for (size_t i = 0; r == 0 && i < rs->n; i++) {
@@ -408,7 +406,7 @@ static int relink_causes(struct builder *b, bool all_causes)
             (all_causes || (r = causes_moved_since(b, moved, &rs->rules[i], &since)) > 0))
             r = link_causes(b, &rs->rules[i], since);
     }
-    sqlite3_finalize(moved);
+    stmt_finalize(moved);
     return r;
 }
 
@@ -428,8 +426,7 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct incidents_u
      * DELETE keeps a statement journal. The builder keeps the references itself: it unlinks
      * findings before it deletes their incidents, and link_causes rewrites the cause of every
      * timed incident of a rule whose causes changed. */
-    if (r == 0 && sqlite3_exec(db->h, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE", NULL, NULL,
-                               NULL) != SQLITE_OK)
+    if (r == 0 && db_run(db, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE") < 0)
         r = fail(&b, "cannot start the incident update");
     bool in_tx = r == 0, all_causes = false;
     if (r == 0)
@@ -449,16 +446,16 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct incidents_u
     if (r == 0)
         r = relink_causes(&b, all_causes);
     st.causes_s = lap(&mark);
-    if (r == 0 && sqlite3_exec(db->h, "DELETE FROM incidents_dirty", NULL, NULL, NULL) != SQLITE_OK)
+    if (r == 0 && db_run(db, "DELETE FROM incidents_dirty") < 0)
         r = fail(&b, "cannot clear the rebuild list");
     builder_close(&b);
     /* A COMMIT that fails (a full disk) must say so: the marks of what to rebuild roll back
      * with the incidents, so the next update does it again. */
-    if (in_tx && r == 0 && sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    if (in_tx && r == 0 && db_run(db, "COMMIT") < 0)
         r = fail(&b, "cannot store the incidents");
-    if (in_tx && r < 0 && !sqlite3_get_autocommit(db->h))
-        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_exec(db->h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    if (in_tx && r < 0 && db_in_tx(db))
+        HL_IGNORE(db_run(db, "ROLLBACK"));
+    HL_IGNORE(db_run(db, "PRAGMA foreign_keys = ON"));
     st.commit_s = lap(&mark);
     if (r == 0 && stats)
         *stats = st;
@@ -466,30 +463,20 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct incidents_u
 }
 
 /* SQL hsmlog_normalize(rule_id, field, value): value as the rule's `normalize` gives it. */
-static void sql_normalize(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+static struct strv sql_normalize(void *ctx, const struct strv *args)
 {
-    (void)argc;
-    const struct ruleset *rs = sqlite3_user_data(ctx);
-    const char *id = (const char *)sqlite3_value_text(argv[0]);
-    const char *field = (const char *)sqlite3_value_text(argv[1]);
-    const unsigned char *value = sqlite3_value_text(argv[2]);
-    const struct rule *rule = id ? ruleset_find(rs, id) : NULL;
-    if (!rule || !field || !value) {
-        sqlite3_result_value(ctx, argv[2]);
-        return;
-    }
-    struct strv v = strv_make((const char *)value, (size_t)sqlite3_value_bytes(argv[2]));
-    struct strv n = rule_normalized(rule, field, v);
-    sqlite3_result_text(ctx, n.p, (int)n.n, SQLITE_TRANSIENT);
+    const struct ruleset *rs = ctx;
+    const struct rule *rule = args[0].p ? ruleset_find(rs, args[0].p) : NULL;
+    if (!rule || !args[1].p || !args[2].p)
+        return args[2];
+    return rule_normalized(rule, args[1].p, args[2]);
 }
 
 int incidents_rekey(struct db *db, const struct ruleset *rs, struct hl_err *err)
 {
     int r = 0;
-    if (sqlite3_create_function(db->h, "hsmlog_normalize", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                (void *)rs, sql_normalize, NULL, NULL) != SQLITE_OK)
-        return hl_err_set(err, HL_EDB, db->path, "cannot re-key findings: %s",
-                          sqlite3_errmsg(db->h));
+    if (db_define_function(db, "hsmlog_normalize", 3, sql_normalize, (void *)rs) < 0)
+        return hl_err_set(err, HL_EDB, db->path, "cannot re-key findings: %s", db_errmsg(db));
     for (size_t i = 0; r == 0 && i < rs->n; i++) {
         const struct rule *rule = &rs->rules[i];
         if (rule->role != RULE_ROLE_FINDING)
@@ -515,35 +502,31 @@ int incidents_rekey(struct db *db, const struct ruleset *rs, struct hl_err *err)
             HL_IGNORE(buf_adds(&sql, part));
         }
         HL_IGNORE(buf_adds(&sql, ") WHERE rule_id = ?1"));
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(db->h, buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
-            r = hl_err_set(err, HL_EDB, db->path, "cannot re-key findings: %s",
-                           sqlite3_errmsg(db->h));
+        struct stmt *st;
+        if (stmt_prepare(db, buf_cstr(&sql), &st) < 0) {
+            r = hl_err_set(err, HL_EDB, db->path, "cannot re-key findings: %s", db_errmsg(db));
         } else {
-            sqlite3_bind_text(st, 1, rule->id, -1, SQLITE_STATIC);
+            stmt_bind_text(st, 1, rule->id);
             for (size_t k = 0; k < rule->inc.n_group_by; k++)
-                sqlite3_bind_text(st, (int)k + 2, rule->inc.group_by[k], -1, SQLITE_STATIC);
-            if (sqlite3_step(st) != SQLITE_DONE)
-                r = hl_err_set(err, HL_EDB, db->path, "cannot re-key findings: %s",
-                               sqlite3_errmsg(db->h));
-            sqlite3_finalize(st);
+                stmt_bind_text(st, (int)k + 2, rule->inc.group_by[k]);
+            if (stmt_step(st) != STMT_DONE)
+                r = hl_err_set(err, HL_EDB, db->path, "cannot re-key findings: %s", db_errmsg(db));
+            stmt_finalize(st);
         }
         buf_release(&sql);
     }
     /* The function points at rs, which may go before the connection does. */
-    sqlite3_create_function(db->h, "hsmlog_normalize", 3, SQLITE_UTF8, NULL, NULL, NULL, NULL);
+    HL_IGNORE(db_define_function(db, "hsmlog_normalize", 3, NULL, NULL));
     return r;
 }
 
 int incidents_mark_all(struct db *db, struct hl_err *err)
 {
-    if (sqlite3_exec(db->h,
-                     "INSERT OR IGNORE INTO incidents_dirty(rule_id, host)"
-                     " SELECT DISTINCT rule_id, coalesce(host, '') FROM finding_rows;"
-                     " INSERT OR IGNORE INTO incidents_dirty(rule_id, host) VALUES('" ALL_CAUSES
-                     "', '')",
-                     NULL, NULL, NULL) != SQLITE_OK)
+    if (db_run(db, "INSERT OR IGNORE INTO incidents_dirty(rule_id, host)"
+                   " SELECT DISTINCT rule_id, coalesce(host, '') FROM finding_rows;"
+                   " INSERT OR IGNORE INTO incidents_dirty(rule_id, host) VALUES('" ALL_CAUSES
+                   "', '')") < 0)
         return hl_err_set(err, HL_EDB, db->path, "cannot mark incidents for a rebuild: %s",
-                          sqlite3_errmsg(db->h));
+                          db_errmsg(db));
     return 0;
 }

@@ -48,27 +48,9 @@ static const char *const migrations[] = { schema_001_core,
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
                "one migration script per schema version");
 
-/* SQLite's message, plus the system's reason when a file operation failed ("disk I/O error"
- * alone does not tell a full disk from a file-size limit). */
-static const char *db_errmsg(struct db *db, const char *msg, char *tmp, size_t cap)
-{
-    if (!db->h)
-        return "no handle";
-    if (!msg)
-        msg = sqlite3_errmsg(db->h);
-    int code = sqlite3_extended_errcode(db->h) & 0xff;
-    int sys = sqlite3_system_errno(db->h);
-    if (sys && (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN)) {
-        snprintf(tmp, cap, "%s (%s)", msg, strerror(sys));
-        return tmp;
-    }
-    return msg;
-}
-
 int db_fail(struct db *db, struct hl_err *err, const char *what)
 {
-    char tmp[256];
-    return hl_err_set(err, HL_EDB, db->path, "%s: %s", what, db_errmsg(db, NULL, tmp, sizeof(tmp)));
+    return hl_err_set(err, HL_EDB, db->path, "%s: %s", what, db_errmsg(db));
 }
 
 static int64_t db_now_ms(void)
@@ -159,8 +141,7 @@ int db_exec(struct db *db, const char *sql, struct hl_err *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        char tmp[256];
-        int r = hl_err_set(err, HL_EDB, db->path, "%s", db_errmsg(db, msg, tmp, sizeof(tmp)));
+        int r = hl_err_set(err, HL_EDB, db->path, "%s", msg ? msg : db_errmsg(db));
         sqlite3_free(msg);
         return r;
     }
@@ -181,7 +162,7 @@ static int db_exec_retry(struct db *db, const char *sql, struct hl_err *err)
         if (!is_busy(rc) || db_now_ms() - start >= DB_BUSY_TIMEOUT_MS)
             return hl_err_set(err, HL_EDB, db->path, "%s: %s",
                               strncmp(sql, "COMMIT", 6) == 0 ? "cannot commit" : "cannot begin",
-                              db_errmsg(db, NULL, (char[256]){ 0 }, 256));
+                              db_errmsg(db));
         nap(db, delay, 2 * delay);
         if (delay < 64)
             delay *= 2;
@@ -496,6 +477,7 @@ int db_open(struct db *db, const char *path, bool readonly, db_upgrading_fn *upg
             struct hl_err *err)
 {
     memset(db, 0, sizeof(*db));
+    db->drv = &driver_sqlite;
     db->seen_below = INT64_MIN;
     db->readonly = readonly;
     db->path = strdup(path);

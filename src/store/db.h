@@ -13,6 +13,7 @@
 #include "err.h"
 #include "occur.h"
 #include "rule.h"
+#include "strv.h"
 
 /* Schema version this build writes; user_version of a migrated database. */
 #define DB_SCHEMA_VERSION 12
@@ -33,14 +34,15 @@
 /* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
  * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
 struct db {
-    sqlite3 *h;          /* owned */
-    char *path;          /* owned: for messages */
-    bool readonly;       /* opened for `query` */
-    int migrated_from;   /* user_version before this open upgraded it; 0 when it did not */
-    unsigned dead_scans; /* scans rows this open marked 'dead' (their process is gone) */
-    bool in_tx;          /* a write transaction is open */
-    unsigned pending;    /* rows written in the open transaction */
-    int64_t scan_id;     /* scans.id of the running scan, 0 before db_scan_begin() */
+    const struct driver *drv; /* the engine (driver_impl.h) */
+    sqlite3 *h;               /* owned */
+    char *path;               /* owned: for messages */
+    bool readonly;            /* opened for `query` */
+    int migrated_from;        /* user_version before this open upgraded it; 0 when it did not */
+    unsigned dead_scans;      /* scans rows this open marked 'dead' (their process is gone) */
+    bool in_tx;               /* a write transaction is open */
+    unsigned pending;         /* rows written in the open transaction */
+    int64_t scan_id;          /* scans.id of the running scan, 0 before db_scan_begin() */
     sqlite3_stmt *st_scan_begin, *st_scan_end;
     sqlite3_stmt *st_source_add, *st_source_end;
     sqlite3_stmt *st_rule_put;
@@ -64,6 +66,8 @@ struct db {
     bool commit_due;       /* DB_BATCH_ROWS reached: db_tick() commits */
     uint32_t rand;         /* xorshift state for the jitter of lock retries */
     char refused[200];     /* read-only handles: why the guard denied the last statement */
+    char errbuf[256];      /* db_errmsg()'s text when it is not the engine's own */
+    bool errbuf_set;
 };
 
 /* Returns the default database path: $HSMLOG_DB, else $XDG_STATE_HOME/hsmlog/hsmlog.db,
@@ -115,10 +119,11 @@ HL_NODISCARD int db_commit(struct db *db, struct hl_err *err);
  * no scan holds the write lock for long. */
 HL_NODISCARD int db_tick(struct db *db, struct hl_err *err);
 
-/* Prepares the first statement of sql on a read-only handle, like sqlite3_prepare_v2(), and
+/* Prepares the first statement of sql on a read-only handle, like stmt_prepare_tail(), and
  * refuses one that would change anything. Sets *ret_st (NULL for an empty statement) and
  * *ret_tail. Fails with HL_EDB and a one-line reason in err->msg. */
-HL_NODISCARD int db_prepare_query(struct db *db, const char *sql, sqlite3_stmt **ret_st,
+struct stmt;
+HL_NODISCARD int db_prepare_query(struct db *db, const char *sql, struct stmt **ret_st,
                                   const char **ret_tail, struct hl_err *err);
 
 /* Stores (replaces) the definitions of every loaded rule. */
@@ -239,6 +244,29 @@ enum db_col_kind {
  * column reads, sqlite3_column_table_name() and sqlite3_column_origin_name(); a column of the
  * findings view has finding_rows as its table). NULL names give DB_COL_OTHER. */
 enum db_col_kind db_column_kind(const char *table, const char *column);
+
+/* Runs sql, one or more statements that return no rows. Returns 0 or HL_EDB. */
+HL_NODISCARD int db_run(struct db *db, const char *sql);
+
+/* Why the last call on the store failed. */
+const char *db_errmsg(struct db *db);
+
+/* Rows the last INSERT, UPDATE or DELETE changed, and the id the last INSERT gave. */
+int64_t db_changes(struct db *db);
+int64_t db_last_id(struct db *db);
+
+/* Whether a transaction is open on db. */
+bool db_in_tx(struct db *db);
+
+/* A deterministic SQL function of text arguments: returns the result, a view that must live
+ * until the function is called again (p NULL for NULL). args[k].p is NULL for a NULL,
+ * else NUL-terminated. */
+typedef struct strv db_text_fn(void *ctx, const struct strv *args);
+
+/* Defines SQL function name(nargs text arguments) as fn with ctx, or drops it (fn NULL).
+ * Returns 0 or HL_EDB. */
+HL_NODISCARD int db_define_function(struct db *db, const char *name, int nargs, db_text_fn *fn,
+                                    void *ctx);
 
 /* Raises scans.last_ts of the running scan to ts (ISO text) when it is later. */
 HL_NODISCARD int db_scan_clock(struct db *db, const char *ts, struct hl_err *err);

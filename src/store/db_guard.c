@@ -1,6 +1,7 @@
 /* The read-only guard of `query`, `incidents` and `report`: a handle that refuses statements
  * that would change anything, and what the columns of the schema hold for the formats. */
 #include "db_impl.h"
+#include "stmt_impl.h"
 
 #include <string.h>
 #include <strings.h>
@@ -127,20 +128,20 @@ static bool is_pragma(const char *sql)
     return sqlite3_strnicmp(sql, "PRAGMA", 6) == 0;
 }
 
-int db_prepare_query(struct db *db, const char *sql, sqlite3_stmt **ret_st, const char **ret_tail,
+int db_prepare_query(struct db *db, const char *sql, struct stmt **ret_st, const char **ret_tail,
                      struct hl_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    struct stmt *st = NULL;
     db->refused[0] = '\0';
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, ret_tail) != SQLITE_OK) {
+    if (stmt_prepare_tail(db, sql, &st, ret_tail) < 0) {
         if (db->refused[0])
             return hl_err_set(err, HL_EDB, NULL, "refused: %s", db->refused);
-        return hl_err_set(err, HL_EDB, NULL, "%s", sqlite3_errmsg(db->h));
+        return hl_err_set(err, HL_EDB, NULL, "%s", db_errmsg(db));
     }
     /* What the authorizer does not see: VACUUM (also VACUUM INTO a new file). A PRAGMA the
      * guard let through only reads, though SQLite cannot tell for some (journal_mode). */
-    if (st && !sqlite3_stmt_readonly(st) && !is_pragma(sqlite3_sql(st))) {
-        sqlite3_finalize(st);
+    if (st && !st->drv->reads_only(st) && !is_pragma(st->drv->sql(st))) {
+        stmt_finalize(st);
         return hl_err_set(err, HL_EDB, NULL,
                           "refused: this statement would write: query is read-only");
     }

@@ -29,6 +29,10 @@ enum finding_param {
 };
 _Static_assert(FP__COUNT == DB_FINDING_PARAMS, "one index per parameter");
 
+/* The SQLite engine behind stmt.h (stmt_sqlite.c), as db_open() installs it. */
+struct driver;
+extern const struct driver driver_sqlite;
+
 /* Records SQLite's failure of what in err; returns HL_EDB. */
 int db_fail(struct db *db, struct hl_err *err, const char *what);
 
