@@ -48,6 +48,7 @@ int scan_init(struct scan *sc, const struct scan_options *opt, const struct rule
     sc->rs = rs;
     sc->db = db;
     incident_marks_init(&sc->marks, db, rs);
+    occurrences_init(&sc->occurrences, db);
     if (sink)
         sc->sink = *sink;
     sc->stop = stop;
@@ -77,6 +78,7 @@ void scan_release(struct scan *sc)
     buf_release(&sc->message);
     buf_release(&sc->key);
     carry_release(&sc->carry);
+    occurrences_release(&sc->occurrences);
 }
 
 bool scan_stopping(const struct scan *sc)
@@ -279,7 +281,7 @@ static int apply_hit(struct scan *sc, const struct hit *h, struct hl_err *err)
         if (sc->writer && (r = db_tick(sc->db, err)) < 0)
             return r;
         int64_t second = h->rec.has_ts ? event_id_second(h->rec.ts_us) : 0;
-        if ((r = db_occurrence(sc->db, h->hash, second, &sc->occurrence, err)) < 0)
+        if ((r = occurrences_count(&sc->occurrences, h->hash, second, &sc->occurrence, err)) < 0)
             return r;
     }
     if (h->rule->role != RULE_ROLE_FINDING)
@@ -548,6 +550,13 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
 
 /* ---- sources ---------------------------------------------------------------------------- */
 
+int scan_source_add(struct scan *sc, const struct db_source *row, int64_t *ret_id,
+                    struct hl_err *err)
+{
+    int r = db_source_add(sc->db, row, ret_id, err);
+    return r < 0 ? r : occurrences_restart(&sc->occurrences, err);
+}
+
 void scan_kind_append(struct stream_info *info, const char *name)
 {
     size_t n = strlen(info->kind);
@@ -695,7 +704,7 @@ int scan_lines(struct scan *sc, struct source *src, const struct stream_info *in
     struct line_ctx lc = { .sc = sc, .label = info->label, .err = err };
     carry_reset(&sc->carry); /* another input, other processes */
     int r;
-    if (sc->db && (r = db_source_add(sc->db, &row, &lc.source_id, err)) < 0)
+    if (sc->db && (r = scan_source_add(sc, &row, &lc.source_id, err)) < 0)
         return r;
     sc->stream_new_findings = 0;
     struct lines lines;

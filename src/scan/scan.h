@@ -15,6 +15,7 @@
 #include "err.h"
 #include "incident.h"
 #include "incident_mark.h"
+#include "occurrences.h"
 #include "parse_luna.h"
 #include "parse_time.h"
 #include "rec.h"
@@ -132,6 +133,7 @@ struct scan {
     struct buf key;                    /* owned: scratch for an incident key */
     int64_t max_ts_us;                 /* latest log time seen, INT64_MIN before any */
     struct incident_marks marks;       /* what the stored hits mark for an incident update */
+    struct occurrences occurrences;    /* of the current source's events (occurrences.h) */
     int64_t clock_at_update_us;        /* max_ts_us at the last update */
     int64_t next_update_ns;            /* CLOCK_MONOTONIC before which a pause does not update */
     struct carry carry;                /* client endpoints by process, for rules with carry */

@@ -26,6 +26,11 @@ void scan_report_problem(struct scan *sc, const struct hl_err *err, bool skipped
 /* Appends a layer's name to the stream's kind ("gzip", then "tar": "gzip+tar"). */
 void scan_kind_append(struct stream_info *info, const char *name);
 
+/* Adds a sources row (db_source_add()) and starts counting occurrences over: the same line
+ * read from `messages` and from a bundle's copy of it is one event, not two. */
+HL_NODISCARD int scan_source_add(struct scan *sc, const struct db_source *row, int64_t *ret_id,
+                                 struct hl_err *err);
+
 /* True when a modification time is plausible enough to date the lines of a file. */
 bool scan_year_source_ok(int64_t mtime);
 

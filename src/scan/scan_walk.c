@@ -43,7 +43,7 @@ static int record_unread(struct scan *sc, const struct stream_info *info, const 
         .error = why,
     };
     int64_t id;
-    int r = db_source_add(sc->db, &row, &id, err);
+    int r = scan_source_add(sc, &row, &id, err);
     return r < 0 ? r : db_source_end(sc->db, id, &row, err);
 }
 
@@ -131,7 +131,7 @@ static int scan_archive(struct scan *sc, struct source *src, struct stream_info 
             if (!container_id && sc->db) {
                 scan_kind_append(&container, archive_walk_kind(w));
                 row.kind = container.kind;
-                if ((r = db_source_add(sc->db, &row, &container_id, err)) < 0) {
+                if ((r = scan_source_add(sc, &row, &container_id, err)) < 0) {
                     status = r;
                     break;
                 }

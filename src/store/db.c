@@ -337,17 +337,7 @@ static int prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct hl_
 
 static int prepare_all(struct db *db, struct hl_err *err)
 {
-    /* The spill of the occurrence table: inputs with more than OCCUR_MAX_SLOTS distinct
-     * findings per source. Its cache comes from the pool of db_reserve_page_cache(). Keyed
-     * by time first: a log's events arrive about in time order, so a lookup or an insert
-     * lands on the last few pages, which stay in the cache, however big the table grows
-     * (keyed by the hash alone, every page was touched at random and the table thrashed
-     * its temp file once past the cache). */
-    int r = db_exec(db,
-                    "CREATE TEMP TABLE IF NOT EXISTS seen ("
-                    " ts INTEGER NOT NULL, event_hash INTEGER NOT NULL, n INTEGER NOT NULL,"
-                    " PRIMARY KEY (ts, event_hash)) WITHOUT ROWID",
-                    err);
+    int r = 0;
     if (r == 0)
         r = prepare(db, &db->st_scan_begin,
                     "INSERT INTO scans(started_at, command, version, pid, pid_start, boot_id,"
@@ -377,16 +367,6 @@ static int prepare_all(struct db *db, struct hl_err *err)
                     " enabled, origin, overrides) VALUES(:id, :severity, :summary, :remedy,"
                     " :refs, :file, :enabled, :origin, :overrides)",
                     err);
-    if (r == 0)
-        r = prepare(db, &db->st_seen,
-                    "INSERT INTO seen(ts, event_hash, n) VALUES(:ts, :hash, 1)"
-                    " ON CONFLICT(ts, event_hash) DO UPDATE SET n = n + 1 RETURNING n",
-                    err);
-    if (r == 0)
-        r = prepare(db, &db->st_seen_put,
-                    "INSERT INTO seen(ts, event_hash, n) VALUES(:ts, :hash, :n)", err);
-    if (r == 0)
-        r = prepare(db, &db->st_seen_reset, "DELETE FROM seen", err);
     if (r == 0)
         r = prepare(db, &db->st_finding_add,
                     "INSERT OR IGNORE INTO finding_rows(source_id, line, ts, host, program, pid,"
@@ -478,7 +458,6 @@ int db_open(struct db *db, const char *path, bool readonly, db_upgrading_fn *upg
 {
     memset(db, 0, sizeof(*db));
     db->drv = &driver_sqlite;
-    db->seen_below = INT64_MIN;
     db->readonly = readonly;
     db->path = strdup(path);
     if (!db->path)
@@ -564,10 +543,6 @@ void db_close(struct db *db)
     finalize(&db->st_source_add);
     finalize(&db->st_source_end);
     finalize(&db->st_rule_put);
-    finalize(&db->st_seen);
-    finalize(&db->st_seen_put);
-    occur_release(&db->seen_mem);
-    finalize(&db->st_seen_reset);
     finalize(&db->st_mark_add);
     finalize(&db->st_dirty);
     finalize(&db->st_clock);

@@ -11,7 +11,6 @@
 
 #include "common.h"
 #include "err.h"
-#include "occur.h"
 #include "rule.h"
 #include "strv.h"
 
@@ -46,14 +45,6 @@ struct db {
     sqlite3_stmt *st_scan_begin, *st_scan_end;
     sqlite3_stmt *st_source_add, *st_source_end;
     sqlite3_stmt *st_rule_put;
-    struct occur seen_mem;       /* occurrence counter per event in this source, in memory */
-    bool seen_spilled;           /* seen_mem overflowed: the temp table holds counts of this
-                                    source, of the events older than seen_below */
-    int64_t seen_below;          /* events older than this count in the temp table, the others
-                                    in seen_mem (INT64_MIN: none; INT64_MAX: all) */
-    sqlite3_stmt *st_seen;       /* temp table: occurrence counter once seen_mem is full */
-    sqlite3_stmt *st_seen_put;   /* copies a seen_mem entry into it */
-    sqlite3_stmt *st_seen_reset; /* empties it when a new source starts */
     sqlite3_stmt *st_finding_add;
     int finding_param[DB_FINDING_PARAMS]; /* its parameters' indexes (db.c, finding_params) */
     sqlite3_stmt *st_mark_add, *st_dirty, *st_clock;
@@ -158,14 +149,6 @@ HL_NODISCARD int db_source_add(struct db *db, const struct db_source *s, int64_t
 
 /* Updates the counters, status and error of source id from s. */
 HL_NODISCARD int db_source_end(struct db *db, int64_t id, const struct db_source *s,
-                               struct hl_err *err);
-
-/* Counts one more sighting of event_hash in this source and returns the count in *ret_n: the
- * k-th identical event of a source is occurrence k, so re-reading the same input maps every
- * line to a row that already exists, while two identical lines stay two rows. second is the
- * event's whole second (event_id_second(); any fixed value, e.g. 0, for a line without a
- * time): it only orders the spill table, since a timed event's hash includes it already. */
-HL_NODISCARD int db_occurrence(struct db *db, int64_t event_hash, int64_t second, int64_t *ret_n,
                                struct hl_err *err);
 
 /* A finding row. Strings are borrowed for the call; slices may hold any bytes (message and

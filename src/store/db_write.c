@@ -186,13 +186,6 @@ int db_source_add(struct db *db, const struct db_source *s, int64_t *ret_id, str
     r = db_step_done(db, st, err, "cannot record source");
     if (r == 0)
         *ret_id = sqlite3_last_insert_rowid(db->h);
-    /* Occurrences count identical events within one source: the same line read from
-     * `messages` and from a bundle's copy of it is one event, not two. */
-    occur_reset(&db->seen_mem);
-    if (r == 0 && db->seen_spilled)
-        r = db_step_done(db, db->st_seen_reset, err, "cannot reset event counter");
-    db->seen_spilled = false;
-    db->seen_below = INT64_MIN;
     return r ? r : db_wrote_row(db, err);
 }
 
@@ -213,81 +206,6 @@ int db_source_end(struct db *db, int64_t id, const struct db_source *s, struct h
     db_bind_int(st, ":id", id);
     r = db_step_done(db, st, err, "cannot update source");
     return r ? r : db_wrote_row(db, err);
-}
-
-struct spill {
-    struct db *db;
-    struct hl_err *err;
-};
-
-static int spill_one(void *ctx, uint64_t hash, int64_t ts, uint64_t n)
-{
-    struct spill *sp = ctx;
-    db_bind_int(sp->db->st_seen_put, ":ts", ts);
-    db_bind_int(sp->db->st_seen_put, ":hash", (int64_t)hash);
-    db_bind_int(sp->db->st_seen_put, ":n", (int64_t)n);
-    return db_step_done(sp->db, sp->db->st_seen_put, sp->err, "cannot count event");
-}
-
-/* The in-memory counter is full at an event of second `second`. Usually the log is read in time
- * order and the events older than this one will not come again: they move to the temp table,
- * and counting goes on in memory (the temp table is far slower per event, and most events are
- * recent). When too few are older (no times, or out of order), all of them move and the temp
- * table counts from then on. Events older than
- * seen_below always count in the temp table, so each event is counted in one place. */
-static int spill_seen(struct db *db, int64_t second, struct hl_err *err)
-{
-    struct spill sp = { db, err };
-    int r = occur_move_older(&db->seen_mem, second, spill_one, &sp);
-    if (r == 0) {
-        db->seen_below = second;
-    } else if (r == 1) {
-        r = occur_each(&db->seen_mem, spill_one, &sp);
-        occur_reset(&db->seen_mem);
-        db->seen_below = INT64_MAX;
-    }
-    db->seen_spilled = true;
-    return r;
-}
-
-int db_occurrence(struct db *db, int64_t event_hash, int64_t second, int64_t *ret_n,
-                  struct hl_err *err)
-{
-    int r = db_begin(db, err);
-    if (r < 0)
-        return r;
-    if (second >= db->seen_below) {
-        uint64_t n = 0;
-        r = occur_add(&db->seen_mem, (uint64_t)event_hash, second, &n);
-        if (r == 1) {
-            /* Full: after the spill the event counts in memory, which then has room (at most
-             * a quarter of it is kept), or past a full spill in the temp table. */
-            if ((r = spill_seen(db, second, err)) < 0)
-                return r;
-            r = second >= db->seen_below
-                        ? occur_add(&db->seen_mem, (uint64_t)event_hash, second, &n)
-                        : 1;
-        }
-        if (r < 0)
-            return hl_err_set(err, r, db->path, "out of memory");
-        if (r == 0) {
-            *ret_n = (int64_t)n;
-            return 0;
-        }
-    }
-    sqlite3_stmt *st = db->st_seen;
-    db_bind_int(st, ":ts", second);
-    db_bind_int(st, ":hash", event_hash);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *ret_n = sqlite3_column_int64(st, 0);
-    /* RETURNING rows must be stepped to the end before the statement is reset. */
-    while (rc == SQLITE_ROW)
-        rc = sqlite3_step(st);
-    r = rc == SQLITE_DONE ? 0 : db_fail(db, err, "cannot count event");
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return r;
 }
 
 /* Where message starts in raw, in characters (what SQLite's substr() counts in TEXT), when

@@ -15,7 +15,7 @@
 
 struct occur_slot {
     uint64_t hash;  /* event hash; meaningful when count > 0 */
-    int64_t ts;     /* the event's time: the spill's sort key (see db_occurrence) */
+    int64_t ts;     /* the event's time: the spill's sort key (occurrences.h) */
     uint64_t count; /* 0: empty slot */
 };
 
