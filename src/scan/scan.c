@@ -98,80 +98,6 @@ void scan_report_problem(struct scan *sc, const struct hl_err *err, bool skipped
         sc->sink.problem(sc->sink.ctx, err, skipped);
 }
 
-/* ---- fields and identity ---------------------------------------------------------------- */
-
-static int put_field(struct buf *out, const char *name, struct strv value)
-{
-    int r = buf_addc(out, out->len ? ',' : '{');
-    if (r == 0)
-        r = json_put_string(out, name, strlen(name));
-    if (r == 0)
-        r = buf_addc(out, ':');
-    if (r == 0)
-        r = json_put_string(out, value.p ? value.p : "", value.n);
-    return r;
-}
-
-/* The fields of a finding: named captures of the latest match first, then the Luna parser's
- * fields not already named. Values borrow from the record (and from the hex buffers here). */
-struct field_set {
-    struct rule_capture v[48];
-    size_t n;
-    char ret_hex[16], ckr_hex[16];
-};
-
-static bool has_field(const struct field_set *fs, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(fs->v[i].name, name) == 0)
-            return true;
-    return false;
-}
-
-/* rule matched rec; owner is the rule whose `normalize` applies (rule itself, or the rule
- * whose reset or expect pattern rule is). */
-static void collect_fields(const struct matcher *m, const struct rule *rule,
-                           const struct rule *owner, const struct record *rec, struct field_set *fs)
-{
-    size_t n = matcher_captures(m, rule, rec->message, fs->v, ARRAY_SIZE(fs->v) - 11);
-    for (size_t i = 0; owner->n_normalize && i < n; i++)
-        fs->v[i].value = rule_normalized(owner, fs->v[i].name, fs->v[i].value);
-    struct luna_fields lf;
-    parse_luna(rec->message, &lf);
-    /* Formatted only when there is a value: two snprintf calls for every finding show in the
-     * profile of a scan with many findings. */
-    if (lf.has_luna_ret_value)
-        snprintf(fs->ret_hex, sizeof(fs->ret_hex), "0x%08X", (unsigned)lf.luna_ret_value);
-    if (lf.has_ckr_value)
-        snprintf(fs->ckr_hex, sizeof(fs->ckr_hex), "0x%08X", (unsigned)lf.ckr_value);
-    const struct rule_capture luna[] = {
-        { "luna_level", lf.level },
-        { "luna_code", lf.code },
-        { "client_ip", lf.client_ip },
-        { "client_port", lf.client_port },
-        { "rc", lf.rc },
-        { "luna_ret", lf.luna_ret },
-        { "luna_ret_hex", lf.has_luna_ret_value ? strv_from_cstr(fs->ret_hex) : STRV_NULL },
-        { "ckr", lf.ckr },
-        { "ckr_hex", lf.has_ckr_value ? strv_from_cstr(fs->ckr_hex) : STRV_NULL },
-    };
-    fs->n = n;
-    for (size_t i = 0; i < ARRAY_SIZE(luna); i++)
-        if (luna[i].value.n && !has_field(fs, n, luna[i].name))
-            fs->v[fs->n++] = luna[i];
-}
-
-static int fields_json(const struct field_set *fs, struct buf *out)
-{
-    buf_reset(out);
-    int r = 0;
-    for (size_t i = 0; r == 0 && i < fs->n; i++)
-        r = put_field(out, fs->v[i].name, fs->v[i].value);
-    if (r == 0)
-        r = out->len ? buf_addc(out, '}') : buf_adds(out, "{}");
-    return r;
-}
-
 /* ---- per-line matching ------------------------------------------------------------------ */
 
 /* State shared by the hits of one line and the lines of one source. */
@@ -207,7 +133,7 @@ static void carry_fill(struct scan *sc, const struct rule *rule, const struct re
     const struct carry_slot *slot = carry_lookup(&sc->carry, rec);
     for (size_t i = 0; slot && i < rule->inc.n_carry && fs->n < ARRAY_SIZE(fs->v); i++) {
         const char *name = rule->inc.carry[i];
-        if (has_field(fs, fs->n, name))
+        if (scan_has_field(fs, fs->n, name))
             continue;
         const char *v = strcmp(name, "client_ip") == 0 ? slot->ip : slot->port;
         if (*v)
@@ -508,14 +434,14 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
     }
     const struct rule *keyed = rule->role == RULE_ROLE_FINDING ? rule : &sc->rs->rules[rule->owner];
     struct field_set fs;
-    collect_fields(&sc->matcher, rule, keyed, rec, &fs);
+    scan_collect_fields(&sc->matcher, rule, keyed, rec, &fs);
     if (rule->inc.n_carry)
         carry_fill(sc, rule, rec, &fs);
     if (rule->role != RULE_ROLE_FINDING && !sc->db)
         return 0; /* marks only matter to stored incidents */
     int r = 0;
     if (rule->role == RULE_ROLE_FINDING)
-        r = fields_json(&fs, &sc->fields);
+        r = scan_fields_json(&fs, &sc->fields);
     if (r == 0 && sc->db)
         r = incident_group_key(&keyed->inc, rec, lc->label, fs.v, fs.n, &sc->key);
     if (r < 0)
@@ -550,26 +476,17 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
 
 /* ---- sources ---------------------------------------------------------------------------- */
 
-int scan_source_add(struct scan *sc, const struct db_source *row, int64_t *ret_id,
-                    struct hl_err *err)
+/* A read of stream label failed at line line_no: tells the sink, naming the line, unless a
+ * stop interrupted it. Returns the stream's status: 1 (not read in full) or 0. */
+static int read_failed(struct scan *sc, const char *label, uint64_t line_no, struct hl_err *e)
 {
-    int r = db_source_add(sc->db, row, ret_id, err);
-    return r < 0 ? r : occurrences_restart(&sc->occurrences, err);
-}
-
-void scan_kind_append(struct stream_info *info, const char *name)
-{
-    size_t n = strlen(info->kind);
-    snprintf(info->kind + n, sizeof(info->kind) - n, "%s%s", n ? "/" : "", name);
-}
-
-/* Returns true when mtime can date a log. Not 0 (a tool that did not keep it), not the zip
- * format's minimum (1980-01-01, a DOS date of zero), nothing before 1990 and nothing more than
- * a day ahead of the clock (a skewed host): such a time would put every year-less line in the
- * wrong year. */
-bool scan_year_source_ok(int64_t mtime)
-{
-    return mtime >= INT64_C(631152000) && mtime <= (int64_t)time(NULL) + 86400;
+    if (e->sys_errno == EINTR && scan_stopping(sc))
+        return 0;
+    char where[sizeof(e->where)];
+    snprintf(where, sizeof(where), "%s:%llu", label, (unsigned long long)line_no);
+    memcpy(e->where, where, sizeof(where));
+    scan_report_problem(sc, e, false);
+    return 1;
 }
 
 /* Seeds parser's year guess for a stream: --year, else the date (in the zone its lines are
@@ -746,14 +663,7 @@ int scan_lines(struct scan *sc, struct source *src, const struct stream_info *in
         if (n == 0)
             break;
         if (n < 0) {
-            if (!(read_err.sys_errno == EINTR && scan_stopping(sc))) {
-                char where[sizeof(read_err.where)];
-                snprintf(where, sizeof(where), "%s:%llu", info->label,
-                         (unsigned long long)lines.line_no + 1);
-                memcpy(read_err.where, where, sizeof(where));
-                scan_report_problem(sc, &read_err, false);
-                status = 1;
-            }
+            status = read_failed(sc, info->label, lines.line_no + 1, &read_err);
             break;
         }
         lc.line_no = rec_line;

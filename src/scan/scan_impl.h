@@ -4,6 +4,11 @@
 
 #include "scan.h"
 
+#include "buf.h"
+#include "parse.h"
+#include "rule.h"
+#include "rule_match.h"
+
 /* What the walker knows about a stream before reading it. */
 struct stream_info {
     const char *label; /* borrowed */
@@ -41,5 +46,24 @@ HL_NODISCARD int scan_lines(struct scan *sc, struct source *src, const struct st
 
 /* The input waits (a pipe with no data): commit, bring incidents up to date. */
 void scan_pause(struct scan *sc);
+
+/* The fields of a finding: named captures of the latest match first, then the Luna parser's
+ * fields not already named. Values borrow from the record (and from the hex buffers here). */
+struct field_set {
+    struct rule_capture v[48];
+    size_t n;
+    char ret_hex[16], ckr_hex[16];
+};
+
+/* Whether the first n fields of fs include name. */
+bool scan_has_field(const struct field_set *fs, size_t n, const char *name);
+
+/* Collects the fields of rule's match of rec into fs; owner is the rule whose `normalize`
+ * applies (rule itself, or the rule whose reset or expect pattern rule is). */
+void scan_collect_fields(const struct matcher *m, const struct rule *rule, const struct rule *owner,
+                         const struct record *rec, struct field_set *fs);
+
+/* Writes fs as a JSON object into out (emptied first). Returns 0 or HL_ENOMEM. */
+int scan_fields_json(const struct field_set *fs, struct buf *out);
 
 #endif

@@ -47,6 +47,28 @@ static int record_unread(struct scan *sc, const struct stream_info *info, const 
     return r < 0 ? r : db_source_end(sc->db, id, &row, err);
 }
 
+int scan_source_add(struct scan *sc, const struct db_source *row, int64_t *ret_id,
+                    struct hl_err *err)
+{
+    int r = db_source_add(sc->db, row, ret_id, err);
+    return r < 0 ? r : occurrences_restart(&sc->occurrences, err);
+}
+
+void scan_kind_append(struct stream_info *info, const char *name)
+{
+    size_t n = strlen(info->kind);
+    snprintf(info->kind + n, sizeof(info->kind) - n, "%s%s", n ? "/" : "", name);
+}
+
+/* Returns true when mtime can date a log. Not 0 (a tool that did not keep it), not the zip
+ * format's minimum (1980-01-01, a DOS date of zero), nothing before 1990 and nothing more than
+ * a day ahead of the clock (a skewed host): such a time would put every year-less line in the
+ * wrong year. */
+bool scan_year_source_ok(int64_t mtime)
+{
+    return mtime >= INT64_C(631152000) && mtime <= (int64_t)time(NULL) + 86400;
+}
+
 static int scan_stream(struct scan *sc, struct source *src, struct stream_info *info,
                        struct hl_err *err);
 
@@ -83,6 +105,26 @@ static int skip_member(struct scan *sc, const struct archive_member *m, struct s
     hl_err_set(&e, HL_EFORMAT, m->label, "%s", m->skip);
     scan_report_problem(sc, &e, true);
     return record_unread(sc, member, "skipped", m->skip, err);
+}
+
+/* Finishes the sources row of archive w after its walk ended with status (0 or 1) and
+ * failure: the container's row when one was added (container_id), else, for an archive
+ * damaged before its first member, a row that says so. Returns 0 or a negative hl_code. */
+static int end_container(struct scan *sc, struct archive_walk *w, struct db_source *row,
+                         int64_t container_id, struct stream_info *container, int status,
+                         const char *failure, struct hl_err *err)
+{
+    if (container_id) {
+        row->status = status == 1 ? "partial" : "ok";
+        row->error = failure;
+        row->bytes = archive_walk_bytes(w);
+        return db_source_end(sc->db, container_id, row, err);
+    }
+    if (status == 1 && !archive_walk_is_raw(w)) {
+        scan_kind_append(container, archive_walk_kind(w));
+        return record_unread(sc, container, "error", failure, err);
+    }
+    return 0;
 }
 
 static int scan_archive(struct scan *sc, struct source *src, struct stream_info *info,
@@ -156,18 +198,9 @@ static int scan_archive(struct scan *sc, struct source *src, struct stream_info 
                 failure = "a member could not be read in full";
         }
     }
-    if (container_id && status >= 0) {
-        row.status = status == 1 ? "partial" : "ok";
-        row.error = failure;
-        row.bytes = archive_walk_bytes(w);
-        if ((r = db_source_end(sc->db, container_id, &row, err)) < 0)
-            status = r;
-    } else if (!container_id && status == 1 && !archive_walk_is_raw(w)) {
-        /* Damaged before the first member: still leave a row that says so. */
-        scan_kind_append(&container, archive_walk_kind(w));
-        if ((r = record_unread(sc, &container, "error", failure, err)) < 0)
-            status = r;
-    }
+    if (status >= 0 &&
+        (r = end_container(sc, w, &row, container_id, &container, status, failure, err)) < 0)
+        status = r;
     archive_walk_free(w);
     return status;
 }
