@@ -1,8 +1,8 @@
 #!/bin/sh
 # Source hygiene: commit subjects (scripts/commit-msg), every integration case folder is
 # registered in tests/cases/meson.build, the include graph of src/ has no cycle and no include
-# of a higher layer (tools/layers), and the C sources match .clang-format when clang-format is
-# installed.
+# of a higher layer (tools/layers), every hand mutation still edits the code it names
+# (tools/mutate --check), and the C sources match .clang-format when clang-format is installed.
 set -u
 root=$1
 status=0
@@ -24,6 +24,7 @@ python3 "$root/tools/layers" --strict "$root/src" >/dev/null || {
     python3 "$root/tools/layers" --strict "$root/src"
     status=1
 }
+"$root/tools/mutate" --check || status=1
 if command -v clang-format >/dev/null 2>&1; then
     if ! clang-format --dry-run --Werror "$root"/src/*/*.c "$root"/src/*/*.h "$root"/tests/unit/*.[ch] "$root"/tests/fuzz/*.[ch] "$root"/tools/*.c; then
         echo "clang-format: run 'clang-format -i src/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tools/*.c'"
