@@ -309,93 +309,6 @@ int db_reserve_page_cache(void)
     return 0;
 }
 
-static const char *const finding_params[FP__COUNT] = {
-    [FP_SOURCE_ID] = ":source_id",
-    [FP_LINE] = ":line",
-    [FP_TS] = ":ts",
-    [FP_HOST] = ":host",
-    [FP_PROGRAM] = ":program",
-    [FP_PID] = ":pid",
-    [FP_RULE_ID] = ":rule_id",
-    [FP_SEVERITY] = ":severity",
-    [FP_MESSAGE] = ":message",
-    [FP_FIELDS] = ":fields",
-    [FP_RAW] = ":raw",
-    [FP_EVENT_HASH] = ":event_hash",
-    [FP_OCCURRENCE] = ":occurrence",
-    [FP_GROUP_KEY] = ":group_key",
-    [FP_MESSAGE_AT] = ":message_at",
-    [FP_TS_UNIX] = ":ts_unix",
-};
-
-static int prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct hl_err *err)
-{
-    if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
-        return db_fail(db, err, "cannot prepare statement");
-    return 0;
-}
-
-static int prepare_all(struct db *db, struct hl_err *err)
-{
-    int r = 0;
-    if (r == 0)
-        r = prepare(db, &db->st_scan_begin,
-                    "INSERT INTO scans(started_at, command, version, pid, pid_start, boot_id,"
-                    " hostname) VALUES(:started_at, :command, :version, :pid, :pid_start,"
-                    " :boot_id, :hostname)",
-                    err);
-    if (r == 0)
-        r = prepare(db, &db->st_scan_end,
-                    "UPDATE scans SET finished_at = :finished_at, lines = :lines,"
-                    " findings = :findings, status = :status WHERE id = :id",
-                    err);
-    if (r == 0)
-        r = prepare(db, &db->st_source_add,
-                    "INSERT INTO sources(scan_id, parent_id, path, kind, size, mtime, status)"
-                    " VALUES(:scan_id, :parent_id, :path, :kind, :size, :mtime, :status)",
-                    err);
-    if (r == 0)
-        r = prepare(db, &db->st_source_end,
-                    "UPDATE sources SET kind = :kind, bytes = :bytes, lines = :lines,"
-                    " truncated_lines = :truncated_lines, bad_time_lines = :bad_time_lines,"
-                    " findings = :findings,"
-                    " status = :status, error = :error WHERE id = :id",
-                    err);
-    if (r == 0)
-        r = prepare(db, &db->st_rule_put,
-                    "INSERT OR REPLACE INTO rules(id, severity, summary, remedy, refs, file,"
-                    " enabled, origin, overrides) VALUES(:id, :severity, :summary, :remedy,"
-                    " :refs, :file, :enabled, :origin, :overrides)",
-                    err);
-    if (r == 0)
-        r = prepare(db, &db->st_finding_add,
-                    "INSERT OR IGNORE INTO finding_rows(source_id, line, ts, host, program, pid,"
-                    " rule_id, severity, message, fields, raw, event_hash, occurrence, group_key,"
-                    " message_at, ts_unix) VALUES(:source_id, :line, :ts, :host, :program, :pid,"
-                    " :rule_id, :severity, :message, :fields, :raw, :event_hash, :occurrence,"
-                    " :group_key, :message_at, :ts_unix)",
-                    err);
-    for (size_t i = 0; r == 0 && i < DB_FINDING_PARAMS; i++)
-        db->finding_param[i] = sqlite3_bind_parameter_index(db->st_finding_add, finding_params[i]);
-    if (r == 0)
-        r = prepare(db, &db->st_mark_add,
-                    "INSERT OR IGNORE INTO marks(rule_id, kind, source_id, line, ts, ts_unix, host,"
-                    " group_key, event_hash, occurrence) VALUES(:rule_id, :kind, :source_id,"
-                    " :line, :ts, :ts_unix, :host, :group_key, :event_hash, :occurrence)",
-                    err);
-    if (r == 0)
-        r = prepare(db, &db->st_dirty,
-                    "INSERT OR IGNORE INTO incidents_dirty(rule_id, host, key)"
-                    " VALUES(:rule_id, :host, :key)",
-                    err);
-    if (r == 0)
-        r = prepare(db, &db->st_clock,
-                    "UPDATE scans SET last_ts = :ts"
-                    " WHERE id = :id AND (last_ts IS NULL OR last_ts < :ts)",
-                    err);
-    return r;
-}
-
 /* A WAL reader needs a -shm file, which a read-only file system (a mounted evidence copy) or
  * a directory the user cannot write (a colleague's database) has no room for: SQLite says
  * CANTOPEN or READONLY. With no -wal file there is no write in flight, so the file can be read
@@ -513,7 +426,7 @@ int db_open(struct db *db, const char *path, bool readonly, db_upgrading_fn *upg
     }
     if (r < 0)
         goto fail;
-    if (!readonly && (r = prepare_all(db, err)) < 0)
+    if (!readonly && (r = db_write_prepare(db, err)) < 0)
         goto fail;
     /* A scan that was killed before it built them again. */
     if (!readonly && (r = db_restore_all_indexes(db, err)) < 0)
@@ -528,25 +441,11 @@ fail:
     return r;
 }
 
-static void finalize(sqlite3_stmt **st)
-{
-    sqlite3_finalize(*st);
-    *st = NULL;
-}
-
 void db_close(struct db *db)
 {
     if (db->in_tx)
         HL_IGNORE(db_commit(db, NULL)); /* best effort on close */
-    finalize(&db->st_scan_begin);
-    finalize(&db->st_scan_end);
-    finalize(&db->st_source_add);
-    finalize(&db->st_source_end);
-    finalize(&db->st_rule_put);
-    finalize(&db->st_mark_add);
-    finalize(&db->st_dirty);
-    finalize(&db->st_clock);
-    finalize(&db->st_finding_add);
+    db_write_release(db);
     if (db->h)
         sqlite3_close(db->h);
     free(db->path);
@@ -619,7 +518,7 @@ int db_mark_dead_scans(struct db *db, struct hl_err *err)
                            " AND pid_start IS NOT NULL",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(db, err, "cannot read the scans");
-    db_bind_text(st, ":host", self.host);
+    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":host"), self.host, -1, SQLITE_STATIC);
     int64_t dead[64];
     size_t n = 0;
     int rc = SQLITE_DONE;

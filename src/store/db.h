@@ -14,6 +14,8 @@
 #include "rule.h"
 #include "strv.h"
 
+struct stmt;
+
 /* Schema version this build writes; user_version of a migrated database. */
 #define DB_SCHEMA_VERSION 12
 
@@ -42,12 +44,12 @@ struct db {
     bool in_tx;               /* a write transaction is open */
     unsigned pending;         /* rows written in the open transaction */
     int64_t scan_id;          /* scans.id of the running scan, 0 before db_scan_begin() */
-    sqlite3_stmt *st_scan_begin, *st_scan_end;
-    sqlite3_stmt *st_source_add, *st_source_end;
-    sqlite3_stmt *st_rule_put;
-    sqlite3_stmt *st_finding_add;
+    struct stmt *st_scan_begin, *st_scan_end;
+    struct stmt *st_source_add, *st_source_end;
+    struct stmt *st_rule_put;
+    struct stmt *st_finding_add;
     int finding_param[DB_FINDING_PARAMS]; /* its parameters' indexes (db.c, finding_params) */
-    sqlite3_stmt *st_mark_add, *st_dirty, *st_clock;
+    struct stmt *st_mark_add, *st_dirty, *st_clock;
     uint64_t tx_serial; /* write transactions begun on this handle, counting the open one */
     /* Locking and the read-only guard (db_open, begin, commit; db_tick). */
     int64_t tx_started_ms; /* monotonic time of the open transaction's BEGIN */
@@ -113,7 +115,6 @@ HL_NODISCARD int db_tick(struct db *db, struct hl_err *err);
 /* Prepares the first statement of sql on a read-only handle, like stmt_prepare_tail(), and
  * refuses one that would change anything. Sets *ret_st (NULL for an empty statement) and
  * *ret_tail. Fails with HL_EDB and a one-line reason in err->msg. */
-struct stmt;
 HL_NODISCARD int db_prepare_query(struct db *db, const char *sql, struct stmt **ret_st,
                                   const char **ret_tail, struct hl_err *err);
 

@@ -43,7 +43,11 @@ int db_exec(struct db *db, const char *sql, struct hl_err *err);
 int db_query_int(struct db *db, const char *sql, const char *what, int *ret, struct hl_err *err);
 
 /* Binds s (NULL binds NULL) to the parameter named name of st. */
-void db_bind_text(sqlite3_stmt *st, const char *name, const char *s);
+void db_bind_text(struct stmt *st, const char *name, const char *s);
+
+/* Prepares the statements of what a scan writes (db_write.c), and finalizes them. */
+int db_write_prepare(struct db *db, struct hl_err *err);
+void db_write_release(struct db *db);
 
 /* db_open()'s steps that live in other files: the read-only guard (db_guard.c), the indexes a
  * first scan deferred (db_index.c). */

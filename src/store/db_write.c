@@ -15,7 +15,104 @@
 #include "event_id.h"
 #include "parse_time.h"
 #include "proc.h"
+#include "stmt.h"
 #include "utf8.h"
+
+static const char *const finding_params[FP__COUNT] = {
+    [FP_SOURCE_ID] = ":source_id",
+    [FP_LINE] = ":line",
+    [FP_TS] = ":ts",
+    [FP_HOST] = ":host",
+    [FP_PROGRAM] = ":program",
+    [FP_PID] = ":pid",
+    [FP_RULE_ID] = ":rule_id",
+    [FP_SEVERITY] = ":severity",
+    [FP_MESSAGE] = ":message",
+    [FP_FIELDS] = ":fields",
+    [FP_RAW] = ":raw",
+    [FP_EVENT_HASH] = ":event_hash",
+    [FP_OCCURRENCE] = ":occurrence",
+    [FP_GROUP_KEY] = ":group_key",
+    [FP_MESSAGE_AT] = ":message_at",
+    [FP_TS_UNIX] = ":ts_unix",
+};
+
+static int prepare(struct db *db, struct stmt **st, const char *sql, struct hl_err *err)
+{
+    if (stmt_prepare_kept(db, sql, st) < 0)
+        return db_fail(db, err, "cannot prepare statement");
+    return 0;
+}
+
+int db_write_prepare(struct db *db, struct hl_err *err)
+{
+    int r = prepare(db, &db->st_scan_begin,
+                    "INSERT INTO scans(started_at, command, version, pid, pid_start, boot_id,"
+                    " hostname) VALUES(:started_at, :command, :version, :pid, :pid_start,"
+                    " :boot_id, :hostname)",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_scan_end,
+                    "UPDATE scans SET finished_at = :finished_at, lines = :lines,"
+                    " findings = :findings, status = :status WHERE id = :id",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_source_add,
+                    "INSERT INTO sources(scan_id, parent_id, path, kind, size, mtime, status)"
+                    " VALUES(:scan_id, :parent_id, :path, :kind, :size, :mtime, :status)",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_source_end,
+                    "UPDATE sources SET kind = :kind, bytes = :bytes, lines = :lines,"
+                    " truncated_lines = :truncated_lines, bad_time_lines = :bad_time_lines,"
+                    " findings = :findings,"
+                    " status = :status, error = :error WHERE id = :id",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_rule_put,
+                    "INSERT OR REPLACE INTO rules(id, severity, summary, remedy, refs, file,"
+                    " enabled, origin, overrides) VALUES(:id, :severity, :summary, :remedy,"
+                    " :refs, :file, :enabled, :origin, :overrides)",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_finding_add,
+                    "INSERT OR IGNORE INTO finding_rows(source_id, line, ts, host, program, pid,"
+                    " rule_id, severity, message, fields, raw, event_hash, occurrence, group_key,"
+                    " message_at, ts_unix) VALUES(:source_id, :line, :ts, :host, :program, :pid,"
+                    " :rule_id, :severity, :message, :fields, :raw, :event_hash, :occurrence,"
+                    " :group_key, :message_at, :ts_unix)",
+                    err);
+    for (size_t i = 0; r == 0 && i < DB_FINDING_PARAMS; i++)
+        db->finding_param[i] = stmt_param(db->st_finding_add, finding_params[i]);
+    if (r == 0)
+        r = prepare(db, &db->st_mark_add,
+                    "INSERT OR IGNORE INTO marks(rule_id, kind, source_id, line, ts, ts_unix, host,"
+                    " group_key, event_hash, occurrence) VALUES(:rule_id, :kind, :source_id,"
+                    " :line, :ts, :ts_unix, :host, :group_key, :event_hash, :occurrence)",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_dirty,
+                    "INSERT OR IGNORE INTO incidents_dirty(rule_id, host, key)"
+                    " VALUES(:rule_id, :host, :key)",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_clock,
+                    "UPDATE scans SET last_ts = :ts"
+                    " WHERE id = :id AND (last_ts IS NULL OR last_ts < :ts)",
+                    err);
+    return r;
+}
+
+void db_write_release(struct db *db)
+{
+    struct stmt **all[] = { &db->st_scan_begin, &db->st_scan_end, &db->st_source_add,
+                            &db->st_source_end, &db->st_rule_put, &db->st_finding_add,
+                            &db->st_mark_add,   &db->st_dirty,    &db->st_clock };
+    for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+        stmt_finalize(*all[i]);
+        *all[i] = NULL;
+    }
+}
 
 /* Counts a written row. The commit itself waits for db_tick() between lines: committing here
  * could store a finding without the incident mark written right after it. */
@@ -27,53 +124,50 @@ static int db_wrote_row(struct db *db, struct hl_err *err)
     return 0;
 }
 
-static int idx(sqlite3_stmt *st, const char *name)
+static int idx(struct stmt *st, const char *name)
 {
-    return sqlite3_bind_parameter_index(st, name);
+    return stmt_param(st, name);
 }
 
 /* Each bind_* takes the parameter's name; bind_*_at its index, for a statement whose indexes
  * were looked up once. */
-static void db_bind_text_at(sqlite3_stmt *st, int i, const char *s)
+static void db_bind_text_at(struct stmt *st, int i, const char *s)
 {
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
+    stmt_bind_text(st, i, s);
 }
 
-void db_bind_text(sqlite3_stmt *st, const char *name, const char *s)
+void db_bind_text(struct stmt *st, const char *name, const char *s)
 {
     db_bind_text_at(st, idx(st, name), s);
 }
 
 /* Binds a slice; the statement is stepped before the slice's buffer can move, so the bytes
  * are not copied. An absent (empty) slice is NULL. */
-static void db_bind_strv_at(sqlite3_stmt *st, int i, struct strv s, bool empty_is_null)
+static void db_bind_strv_at(struct stmt *st, int i, struct strv s, bool empty_is_null)
 {
     if (s.n == 0 && empty_is_null)
-        sqlite3_bind_null(st, i);
+        stmt_bind_null(st, i);
     else
-        sqlite3_bind_text(st, i, s.p ? s.p : "", (int)s.n, SQLITE_STATIC);
+        stmt_bind_strv(st, i, strv_make(s.p ? s.p : "", s.n));
 }
 
-static void db_bind_strv(sqlite3_stmt *st, const char *name, struct strv s, bool empty_is_null)
+static void db_bind_strv(struct stmt *st, const char *name, struct strv s, bool empty_is_null)
 {
     db_bind_strv_at(st, idx(st, name), s, empty_is_null);
 }
 
-static void db_bind_int(sqlite3_stmt *st, const char *name, int64_t v)
+static void db_bind_int(struct stmt *st, const char *name, int64_t v)
 {
-    sqlite3_bind_int64(st, idx(st, name), v);
+    stmt_bind_int(st, idx(st, name), v);
 }
 
 /* Steps a write statement to completion and resets it. */
-static int db_step_done(struct db *db, sqlite3_stmt *st, struct hl_err *err, const char *what)
+static int db_step_done(struct db *db, struct stmt *st, struct hl_err *err, const char *what)
 {
-    int rc = sqlite3_step(st);
-    int r = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_fail(db, err, what);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    int rc = stmt_step(st);
+    int r = rc == STMT_DONE || rc == STMT_ROW ? 0 : db_fail(db, err, what);
+    stmt_reset(st);
+    stmt_clear(st);
     return r;
 }
 
@@ -91,7 +185,7 @@ int db_put_rules(struct db *db, const struct ruleset *rs, struct hl_err *err)
         const struct rule *rule = &rs->rules[i];
         if (!rule_is_public(rule))
             continue;
-        sqlite3_stmt *st = db->st_rule_put;
+        struct stmt *st = db->st_rule_put;
         db_bind_text(st, ":id", rule->id);
         db_bind_text(st, ":severity", severity_name(rule->severity));
         db_bind_text(st, ":summary", rule->summary);
@@ -101,8 +195,8 @@ int db_put_rules(struct db *db, const struct ruleset *rs, struct hl_err *err)
         db_bind_int(st, ":enabled", !rule->disabled);
         char *origin = rule_origin(rule);
         if (!origin) {
-            sqlite3_reset(st);
-            sqlite3_clear_bindings(st);
+            stmt_reset(st);
+            stmt_clear(st);
             return hl_err_set(err, HL_ENOMEM, db->path, "out of memory");
         }
         db_bind_text(st, ":origin", origin);
@@ -120,7 +214,7 @@ int db_scan_begin(struct db *db, const char *command, struct hl_err *err)
     int r = db_begin(db, err);
     if (r < 0)
         return r;
-    sqlite3_stmt *st = db->st_scan_begin;
+    struct stmt *st = db->st_scan_begin;
     db_bind_text(st, ":started_at", now);
     db_bind_text(st, ":command", command);
     db_bind_text(st, ":version", HSMLOG_VERSION);
@@ -136,7 +230,7 @@ int db_scan_begin(struct db *db, const char *command, struct hl_err *err)
         db_bind_text(st, ":hostname", self.host);
     r = db_step_done(db, st, err, "cannot record scan");
     if (r == 0)
-        db->scan_id = sqlite3_last_insert_rowid(db->h);
+        db->scan_id = db_last_id(db);
     if (r == 0)
         r = db_defer_indexes(db, err);
     /* Commit at once: a scan that crashes later still shows up as 'running' in history. */
@@ -151,7 +245,7 @@ int db_scan_end(struct db *db, uint64_t lines, uint64_t findings, const char *st
     int r = db_begin(db, err);
     if (r < 0)
         return r;
-    sqlite3_stmt *st = db->st_scan_end;
+    struct stmt *st = db->st_scan_end;
     db_bind_text(st, ":finished_at", now);
     db_bind_int(st, ":lines", (int64_t)lines);
     db_bind_int(st, ":findings", (int64_t)findings);
@@ -169,7 +263,7 @@ int db_source_add(struct db *db, const struct db_source *s, int64_t *ret_id, str
     int r = db_begin(db, err);
     if (r < 0)
         return r;
-    sqlite3_stmt *st = db->st_source_add;
+    struct stmt *st = db->st_source_add;
     db_bind_int(st, ":scan_id", db->scan_id);
     if (s->parent_id > 0)
         db_bind_int(st, ":parent_id", s->parent_id);
@@ -185,7 +279,7 @@ int db_source_add(struct db *db, const struct db_source *s, int64_t *ret_id, str
     db_bind_text(st, ":status", s->status);
     r = db_step_done(db, st, err, "cannot record source");
     if (r == 0)
-        *ret_id = sqlite3_last_insert_rowid(db->h);
+        *ret_id = db_last_id(db);
     return r ? r : db_wrote_row(db, err);
 }
 
@@ -194,7 +288,7 @@ int db_source_end(struct db *db, int64_t id, const struct db_source *s, struct h
     int r = db_begin(db, err);
     if (r < 0)
         return r;
-    sqlite3_stmt *st = db->st_source_end;
+    struct stmt *st = db->st_source_end;
     db_bind_text(st, ":kind", s->kind);
     db_bind_int(st, ":bytes", (int64_t)s->bytes);
     db_bind_int(st, ":lines", (int64_t)s->lines);
@@ -227,17 +321,17 @@ int db_finding_add(struct db *db, const struct db_finding *f, bool *ret_new, str
     int r = db_begin(db, err);
     if (r < 0)
         return r;
-    sqlite3_stmt *st = db->st_finding_add;
+    struct stmt *st = db->st_finding_add;
     const int *at = db->finding_param;
-    sqlite3_bind_int64(st, at[FP_SOURCE_ID], f->source_id);
-    sqlite3_bind_int64(st, at[FP_LINE], (int64_t)f->line);
+    stmt_bind_int(st, at[FP_SOURCE_ID], f->source_id);
+    stmt_bind_int(st, at[FP_LINE], (int64_t)f->line);
     db_bind_text_at(st, at[FP_TS], f->ts);
     if (f->ts)
-        sqlite3_bind_int64(st, at[FP_TS_UNIX], f->second);
+        stmt_bind_int(st, at[FP_TS_UNIX], f->second);
     db_bind_strv_at(st, at[FP_HOST], f->host, true);
     db_bind_strv_at(st, at[FP_PROGRAM], f->program, true);
     if (f->pid >= 0)
-        sqlite3_bind_int64(st, at[FP_PID], f->pid);
+        stmt_bind_int(st, at[FP_PID], f->pid);
     db_bind_text_at(st, at[FP_RULE_ID], f->rule_id);
     db_bind_text_at(st, at[FP_SEVERITY], f->severity);
     db_bind_strv_at(st, at[FP_FIELDS], f->fields, false);
@@ -247,22 +341,22 @@ int db_finding_add(struct db *db, const struct db_finding *f, bool *ret_new, str
     if (raw_is_text)
         db_bind_strv_at(st, at[FP_RAW], f->raw, false);
     else
-        sqlite3_bind_blob(st, at[FP_RAW], f->raw.p ? f->raw.p : "", (int)f->raw.n, SQLITE_STATIC);
+        stmt_bind_blob(st, at[FP_RAW], f->raw.p ? f->raw.p : "", f->raw.n);
     int64_t message_at = raw_is_text ? message_in_raw(f->message, f->raw) : -1;
     if (message_at >= 0) {
         db_bind_strv_at(st, at[FP_MESSAGE], strv_from_cstr(""), false);
-        sqlite3_bind_int64(st, at[FP_MESSAGE_AT], message_at);
+        stmt_bind_int(st, at[FP_MESSAGE_AT], message_at);
     } else {
         db_bind_strv_at(st, at[FP_MESSAGE], f->message, false);
-        sqlite3_bind_null(st, at[FP_MESSAGE_AT]);
+        stmt_bind_null(st, at[FP_MESSAGE_AT]);
     }
-    sqlite3_bind_int64(st, at[FP_EVENT_HASH], f->event_hash);
-    sqlite3_bind_int64(st, at[FP_OCCURRENCE], f->occurrence);
+    stmt_bind_int(st, at[FP_EVENT_HASH], f->event_hash);
+    stmt_bind_int(st, at[FP_OCCURRENCE], f->occurrence);
     db_bind_strv_at(st, at[FP_GROUP_KEY], f->group_key, false);
     r = db_step_done(db, st, err, "cannot store finding");
     if (r < 0)
         return r;
-    *ret_new = sqlite3_changes(db->h) > 0;
+    *ret_new = db_changes(db) > 0;
     return *ret_new ? db_wrote_row(db, err) : 0;
 }
 
@@ -271,7 +365,7 @@ int db_mark_add(struct db *db, const struct db_mark *m, struct hl_err *err)
     int r = db_begin(db, err);
     if (r < 0)
         return r;
-    sqlite3_stmt *st = db->st_mark_add;
+    struct stmt *st = db->st_mark_add;
     db_bind_text(st, ":rule_id", m->rule_id);
     db_bind_text(st, ":kind", m->kind);
     db_bind_int(st, ":source_id", m->source_id);
@@ -293,7 +387,7 @@ int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host, str
     int r = db_begin(db, err);
     if (r < 0)
         return r;
-    sqlite3_stmt *st = db->st_dirty;
+    struct stmt *st = db->st_dirty;
     db_bind_text(st, ":rule_id", rule_id);
     db_bind_strv(st, ":host", host.p ? host : strv_from_cstr(""), false);
     db_bind_strv(st, ":key", key.p ? key : strv_from_cstr(""), false);
@@ -305,7 +399,7 @@ int db_scan_clock(struct db *db, const char *ts, struct hl_err *err)
     int r = db_begin(db, err);
     if (r < 0)
         return r;
-    sqlite3_stmt *st = db->st_clock;
+    struct stmt *st = db->st_clock;
     db_bind_text(st, ":ts", ts);
     db_bind_int(st, ":id", db->scan_id);
     return db_step_done(db, st, err, "cannot record the log clock");

@@ -5,12 +5,17 @@
 
 int stmt_prepare(struct db *db, const char *sql, struct stmt **ret)
 {
-    return db->drv->prepare(db, sql, ret, NULL);
+    return db->drv->prepare(db, sql, false, ret, NULL);
+}
+
+int stmt_prepare_kept(struct db *db, const char *sql, struct stmt **ret)
+{
+    return db->drv->prepare(db, sql, true, ret, NULL);
 }
 
 int stmt_prepare_tail(struct db *db, const char *sql, struct stmt **ret, const char **ret_tail)
 {
-    return db->drv->prepare(db, sql, ret, ret_tail);
+    return db->drv->prepare(db, sql, false, ret, ret_tail);
 }
 
 int stmt_bind_text(struct stmt *st, int i, const char *text)
@@ -26,6 +31,11 @@ int stmt_bind_strv(struct stmt *st, int i, struct strv text)
 int stmt_bind_text_copy(struct stmt *st, int i, const char *text)
 {
     return st->drv->bind_text(st, i, text, text ? strlen(text) : 0, true);
+}
+
+int stmt_bind_blob(struct stmt *st, int i, const void *p, size_t n)
+{
+    return st->drv->bind_blob(st, i, p, n);
 }
 
 int stmt_bind_int(struct stmt *st, int i, int64_t v)

@@ -38,6 +38,9 @@ enum stmt_type {
  * ret_tail, sets it to where the next statement of sql begins; *ret is then NULL for sql that
  * holds only white space or comments. */
 HL_NODISCARD int stmt_prepare(struct db *db, const char *sql, struct stmt **ret);
+/* Like stmt_prepare(), for a statement kept for the life of the handle (the engine may
+ * plan it for reuse). */
+HL_NODISCARD int stmt_prepare_kept(struct db *db, const char *sql, struct stmt **ret);
 HL_NODISCARD int stmt_prepare_tail(struct db *db, const char *sql, struct stmt **ret,
                                    const char **ret_tail);
 
@@ -47,6 +50,9 @@ int stmt_bind_text(struct stmt *st, int i, const char *text);
 int stmt_bind_strv(struct stmt *st, int i, struct strv text); /* any bytes; p NULL binds NULL */
 int stmt_bind_int(struct stmt *st, int i, int64_t v);
 int stmt_bind_null(struct stmt *st, int i);
+
+/* Bytes bound as a BLOB, borrowed as text is. */
+int stmt_bind_blob(struct stmt *st, int i, const void *p, size_t n);
 
 /* Text bound as a copy, for text that does not live until the statement has run. */
 int stmt_bind_text_copy(struct stmt *st, int i, const char *text);

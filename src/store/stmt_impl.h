@@ -16,9 +16,12 @@ struct stmt {
 
 struct driver {
     const char *name; /* "sqlite" */
-    int (*prepare)(struct db *db, const char *sql, struct stmt **ret, const char **ret_tail);
+    /* kept: the statement lives as long as the handle. */
+    int (*prepare)(struct db *db, const char *sql, bool kept, struct stmt **ret,
+                   const char **ret_tail);
     /* p NULL binds NULL; copy: the engine keeps its own copy of the bytes. */
     int (*bind_text)(struct stmt *st, int i, const char *p, size_t n, bool copy);
+    int (*bind_blob)(struct stmt *st, int i, const void *p, size_t n);
     int (*bind_int)(struct stmt *st, int i, int64_t v);
     int (*bind_null)(struct stmt *st, int i);
     int (*param)(struct stmt *st, const char *name);

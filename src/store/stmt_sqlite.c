@@ -17,12 +17,14 @@ static sqlite3_stmt *handle(struct stmt *st)
     return ((struct sqlite_stmt *)st)->h;
 }
 
-static int prepare(struct db *db, const char *sql, struct stmt **ret, const char **ret_tail)
+static int prepare(struct db *db, const char *sql, bool kept, struct stmt **ret,
+                   const char **ret_tail)
 {
     *ret = NULL;
     db->errbuf_set = false;
     sqlite3_stmt *h = NULL;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &h, ret_tail) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(db->h, sql, -1, kept ? SQLITE_PREPARE_PERSISTENT : 0, &h, ret_tail) !=
+        SQLITE_OK) {
         sqlite3_finalize(h);
         return HL_EDB;
     }
@@ -51,6 +53,11 @@ static int bind_text(struct stmt *st, int i, const char *p, size_t n, bool copy)
         return ok(sqlite3_bind_null(handle(st), i));
     return ok(sqlite3_bind_text64(handle(st), i, p, n, copy ? SQLITE_TRANSIENT : SQLITE_STATIC,
                                   SQLITE_UTF8));
+}
+
+static int bind_blob(struct stmt *st, int i, const void *p, size_t n)
+{
+    return ok(sqlite3_bind_blob64(handle(st), i, p, n, SQLITE_STATIC));
 }
 
 static int bind_int(struct stmt *st, int i, int64_t v)
@@ -242,6 +249,7 @@ const struct driver driver_sqlite = {
     .name = "sqlite",
     .prepare = prepare,
     .bind_text = bind_text,
+    .bind_blob = bind_blob,
     .bind_int = bind_int,
     .bind_null = bind_null,
     .param = param,
