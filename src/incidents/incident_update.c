@@ -422,11 +422,10 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct incidents_u
     struct incidents_update_stats st = { 0 };
     int r = db_commit(db, err);
     /* One transaction: readers see the old incidents or the new ones, never half. */
-    /* Foreign-key enforcement is off for the rebuild: with it, every multi-row UPDATE and
-     * DELETE keeps a statement journal. The builder keeps the references itself: it unlinks
-     * findings before it deletes their incidents, and link_causes rewrites the cause of every
-     * timed incident of a rule whose causes changed. */
-    if (r == 0 && db_run(db, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE") < 0)
+    /* Without the store's reference checks (db_bulk_begin()): the builder keeps the
+     * references itself. It unlinks findings before it deletes their incidents, and
+     * link_causes rewrites the cause of every timed incident of a rule whose causes changed. */
+    if (r == 0 && db_bulk_begin(db) < 0)
         r = fail(&b, "cannot start the incident update");
     bool in_tx = r == 0, all_causes = false;
     if (r == 0)
@@ -453,9 +452,7 @@ int incidents_update(struct db *db, const struct ruleset *rs, struct incidents_u
      * with the incidents, so the next update does it again. */
     if (in_tx && r == 0 && db_run(db, "COMMIT") < 0)
         r = fail(&b, "cannot store the incidents");
-    if (in_tx && r < 0 && db_in_tx(db))
-        HL_IGNORE(db_run(db, "ROLLBACK"));
-    HL_IGNORE(db_run(db, "PRAGMA foreign_keys = ON"));
+    db_bulk_end(db);
     st.commit_s = lap(&mark);
     if (r == 0 && stats)
         *stats = st;

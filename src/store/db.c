@@ -470,6 +470,21 @@ int db_begin(struct db *db, struct hl_err *err)
     return r;
 }
 
+int db_bulk_begin(struct db *db)
+{
+    return sqlite3_exec(db->h, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE", NULL, NULL, NULL) ==
+                           SQLITE_OK
+                   ? 0
+                   : HL_EDB;
+}
+
+void db_bulk_end(struct db *db)
+{
+    if (!sqlite3_get_autocommit(db->h))
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(db->h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+}
+
 int db_commit(struct db *db, struct hl_err *err)
 {
     if (!db->in_tx)

@@ -107,6 +107,14 @@ HL_NODISCARD int db_begin(struct db *db, struct hl_err *err);
 /* Commits the open transaction, if any. */
 HL_NODISCARD int db_commit(struct db *db, struct hl_err *err);
 
+/* Opens the write transaction of a bulk rewrite whose caller keeps its references itself
+ * (the incident rebuild): the store does not check foreign keys in it, which would cost a
+ * statement journal for every multi-row UPDATE and DELETE. Commit it with db_run(db,
+ * "COMMIT"), which can fail and say why; db_bulk_end() then rolls back what is still open and
+ * turns the checks back on. Returns 0 or HL_EDB (db_errmsg() says why). */
+HL_NODISCARD int db_bulk_begin(struct db *db);
+void db_bulk_end(struct db *db);
+
 /* Called between input lines: commits when DB_BATCH_ROWS rows are pending or the transaction
  * is older than DB_TX_MAX_MS, so a line's rows (finding, incident mark) commit together and
  * no scan holds the write lock for long. */
