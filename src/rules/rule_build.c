@@ -256,12 +256,38 @@ static void warn_trailing_comment(struct loader *ld, const char *key, const stru
                           key, s);
 }
 
-bool loader_build_rule(struct loader *ld, struct rule_draft *d, const struct rule *dup,
-                       struct rule *r, struct built *x)
+/* What a stanza's keys give before they become a rule, kept apart from the rule so that a
+ * stanza with any error leaves it empty. */
+struct parts {
+    enum severity sev;
+    bool enabled;
+    enum rule_hosts hosts;
+    pcre2_code *re;       /* owned, or NULL */
+    pcre2_code **exclude; /* owned: n_exclude slots, or NULL when there are none */
+    size_t n_exclude;
+    struct rule_incident_spec spec;           /* owned contents */
+    struct rule_severity_when *severity_when; /* owned: n_severity_when slots */
+    size_t n_severity_when;
+    struct rule_normalize *normalize; /* owned: n_normalize slots */
+    size_t n_normalize;
+};
+
+/* Frees what p holds. */
+static void parts_release(struct parts *p)
 {
-    memset(r, 0, sizeof(*r));
-    memset(x, 0, sizeof(*x));
-    r->inc.reset_idx = r->inc.expect_idx = SIZE_MAX;
+    severity_when_free(p->severity_when, p->n_severity_when);
+    normalize_free(p->normalize, p->n_normalize);
+    pcre2_code_free(p->re);
+    for (size_t i = 0; p->exclude && i < p->n_exclude; i++)
+        pcre2_code_free(p->exclude[i]);
+    free(p->exclude);
+    rule_spec_release(&p->spec);
+}
+
+/* Reports the stanza-wide problems of d: a required key missing, a duplicate id (dup, the
+ * earlier rule, or NULL), and warns of values that look commented. */
+static void check_stanza(struct loader *ld, struct rule_draft *d, const struct rule *dup)
+{
     for (int k = 0; k < KEY__COUNT; k++) {
         if (rule_key_table[k].required && d->n_values[k] == 0) {
             stanza_error(ld, d, "rule '%s' has no '%s'", d->id, rule_key_table[k].name);
@@ -276,145 +302,154 @@ bool loader_build_rule(struct loader *ld, struct rule_draft *d, const struct rul
                      dup->line);
         d->broken = true;
     }
-    enum severity sev = SEV_INFO;
+}
+
+/* Reads d's severity and enabled into p, marking d broken at a bad one. */
+static void parse_severity_enabled(struct loader *ld, struct rule_draft *d, struct parts *p)
+{
     if (d->n_values[KEY_SEVERITY]) {
         const struct value *v = &d->values[KEY_SEVERITY][0];
-        if (severity_parse(buf_cstr(&v->text), v->text.len, &sev) < 0) {
+        if (severity_parse(buf_cstr(&v->text), v->text.len, &p->sev) < 0) {
             value_error(ld, v,
                         "unknown severity '%s' (use info, notice, warning, error or critical)",
                         buf_cstr(&v->text));
             d->broken = true;
         }
     }
-    bool enabled = true;
-    if (d->n_values[KEY_ENABLED] && parse_yes_no(value_cstr(d, KEY_ENABLED, 0), &enabled) < 0) {
+    if (d->n_values[KEY_ENABLED] && parse_yes_no(value_cstr(d, KEY_ENABLED, 0), &p->enabled) < 0) {
         value_error(ld, &d->values[KEY_ENABLED][0], "bad enabled '%s' (use yes or no)",
                     value_cstr(d, KEY_ENABLED, 0));
         d->broken = true;
     }
-    pcre2_code *re = NULL, *reset = NULL, *expect = NULL;
-    size_t n_exclude = d->n_values[KEY_EXCLUDE];
-    pcre2_code **exclude = n_exclude ? calloc(n_exclude, sizeof(*exclude)) : NULL;
-    if (n_exclude && !exclude)
+}
+
+/* Compiles d's regex and excludes into p and its reset pattern into x, marking d broken at a
+ * bad one. */
+static void compile_patterns(struct loader *ld, struct rule_draft *d, struct parts *p,
+                             struct built *x)
+{
+    p->n_exclude = d->n_values[KEY_EXCLUDE];
+    p->exclude = p->n_exclude ? calloc(p->n_exclude, sizeof(*p->exclude)) : NULL;
+    if (p->n_exclude && !p->exclude)
         ld->nomem = true;
-    if (d->n_values[KEY_REGEX] && !(re = compile_value(ld, &d->values[KEY_REGEX][0], "regex")))
+    if (d->n_values[KEY_REGEX] && !(p->re = compile_value(ld, &d->values[KEY_REGEX][0], "regex")))
         d->broken = true;
-    for (size_t i = 0; exclude && i < n_exclude; i++)
-        if (!(exclude[i] = compile_value(ld, &d->values[KEY_EXCLUDE][i], "exclude")))
+    for (size_t i = 0; p->exclude && i < p->n_exclude; i++)
+        if (!(p->exclude[i] = compile_value(ld, &d->values[KEY_EXCLUDE][i], "exclude")))
             d->broken = true;
-    if (d->n_values[KEY_RESET] && !(reset = compile_value(ld, &d->values[KEY_RESET][0], "reset")))
+    if (d->n_values[KEY_RESET] &&
+        !(x->reset = compile_value(ld, &d->values[KEY_RESET][0], "reset")))
         d->broken = true;
-    struct rule_incident_spec spec = { 0 };
-    if (!rule_spec_parse(ld, d, &spec))
+}
+
+/* Reads d's hosts into p, marking d broken at an unknown one. */
+static void parse_hosts(struct loader *ld, struct rule_draft *d, struct parts *p)
+{
+    if (!d->n_values[KEY_HOSTS])
+        return;
+    const struct value *v = &d->values[KEY_HOSTS][0];
+    if (strcmp(buf_cstr(&v->text), "appliance") == 0) {
+        p->hosts = RULE_HOSTS_APPLIANCE;
+    } else if (strcmp(buf_cstr(&v->text), "any") != 0) {
+        value_error(ld, v, "unknown hosts '%s' (use appliance or any)", buf_cstr(&v->text));
         d->broken = true;
-    enum rule_hosts hosts = RULE_HOSTS_ANY;
-    if (d->n_values[KEY_HOSTS]) {
-        const struct value *v = &d->values[KEY_HOSTS][0];
-        if (strcmp(buf_cstr(&v->text), "appliance") == 0) {
-            hosts = RULE_HOSTS_APPLIANCE;
-        } else if (strcmp(buf_cstr(&v->text), "any") != 0) {
-            value_error(ld, v, "unknown hosts '%s' (use appliance or any)", buf_cstr(&v->text));
-            d->broken = true;
-        }
     }
-    size_t n_severity_when = d->n_values[KEY_SEVERITY_WHEN];
-    struct rule_severity_when *severity_when =
-            n_severity_when ? calloc(n_severity_when, sizeof(*severity_when)) : NULL;
-    if (n_severity_when && !severity_when)
+}
+
+/* Reads d's severity-when and normalize values into p, marking d broken at a bad one. */
+static void parse_conditions(struct loader *ld, struct rule_draft *d, struct parts *p)
+{
+    p->n_severity_when = d->n_values[KEY_SEVERITY_WHEN];
+    if (p->n_severity_when &&
+        !(p->severity_when = calloc(p->n_severity_when, sizeof(*p->severity_when))))
         ld->nomem = true;
-    for (size_t i = 0; severity_when && i < n_severity_when; i++)
-        if (!parse_severity_when(ld, &d->values[KEY_SEVERITY_WHEN][i], &severity_when[i]))
+    for (size_t i = 0; p->severity_when && i < p->n_severity_when; i++)
+        if (!parse_severity_when(ld, &d->values[KEY_SEVERITY_WHEN][i], &p->severity_when[i]))
             d->broken = true;
-    size_t n_normalize = d->n_values[KEY_NORMALIZE];
-    struct rule_normalize *normalize = n_normalize ? calloc(n_normalize, sizeof(*normalize)) : NULL;
-    if (n_normalize && !normalize)
+    p->n_normalize = d->n_values[KEY_NORMALIZE];
+    if (p->n_normalize && !(p->normalize = calloc(p->n_normalize, sizeof(*p->normalize))))
         ld->nomem = true;
-    for (size_t i = 0; normalize && i < n_normalize; i++)
-        if (!parse_normalize(ld, &d->values[KEY_NORMALIZE][i], &normalize[i]))
+    for (size_t i = 0; p->normalize && i < p->n_normalize; i++)
+        if (!parse_normalize(ld, &d->values[KEY_NORMALIZE][i], &p->normalize[i]))
             d->broken = true;
-    /* expect = PATTERN within DURATION: the pattern is what precedes the last " within ". */
-    char *expect_src = NULL;
-    if (d->n_values[KEY_EXPECT]) {
-        struct value *v = &d->values[KEY_EXPECT][0];
-        struct strv head, tail;
-        if (!rule_split_within(strv_make(v->text.data, v->text.len), &head, &spec.expect_us,
-                               &tail) ||
-            tail.n || head.n == 0) {
-            value_error(ld, v, "bad expect '%s' (want: PATTERN within DURATION)",
-                        buf_cstr(&v->text));
-            d->broken = true;
-        } else if (!(expect_src = strndup(head.p, head.n))) {
-            ld->nomem = true;
-        } else {
-            /* Compile only the pattern part, keeping columns right for errors. */
-            struct value pat = *v;
-            buf_init(&pat.text, 0);
-            if (buf_add(&pat.text, head.p, head.n) < 0)
-                ld->nomem = true;
-            else if (!(expect = compile_value(ld, &pat, "expect")))
-                d->broken = true;
-            buf_release(&pat.text);
-        }
-    }
-    if (d->broken || ld->nomem) {
-        severity_when_free(severity_when, n_severity_when);
-        normalize_free(normalize, n_normalize);
-        pcre2_code_free(re);
-        for (size_t i = 0; exclude && i < n_exclude; i++)
-            pcre2_code_free(exclude[i]);
-        free(exclude);
-        pcre2_code_free(reset);
-        pcre2_code_free(expect);
-        free(expect_src);
-        rule_spec_release(&spec);
-        return false;
-    }
-    r->role = re ? RULE_ROLE_FINDING : RULE_ROLE_DERIVED;
-    r->inc = spec;
-    r->severity = sev;
-    r->disabled = !enabled;
-    r->file = d->file;
-    r->line = d->line;
-    r->re = re;
-    r->exclude = exclude;
-    r->id = strdup(d->id);
-    r->summary = dup_value(d, KEY_SUMMARY);
-    r->remedy = dup_value(d, KEY_REMEDY);
-    r->regex_src = dup_value(d, KEY_REGEX);
-    r->exclude_src = n_exclude ? calloc(n_exclude, sizeof(*r->exclude_src)) : NULL;
-    bool ok = r->id && r->summary && r->remedy && (!re || r->regex_src) &&
-              (!n_exclude || r->exclude_src);
-    if (r->exclude_src) {
-        r->n_exclude = n_exclude; /* rule_release() frees each pattern and its text */
+}
+
+/* Reads `expect = PATTERN within DURATION` of d: the window into p, the compiled pattern and
+ * its text into x. Marks d broken when it is bad. */
+static void parse_expect(struct loader *ld, struct rule_draft *d, struct parts *p, struct built *x)
+{
+    if (!d->n_values[KEY_EXPECT])
+        return;
+    /* The pattern is what precedes the last " within ". */
+    struct value *v = &d->values[KEY_EXPECT][0];
+    struct strv head, tail;
+    if (!rule_split_within(strv_make(v->text.data, v->text.len), &head, &p->spec.expect_us,
+                           &tail) ||
+        tail.n || head.n == 0) {
+        value_error(ld, v, "bad expect '%s' (want: PATTERN within DURATION)", buf_cstr(&v->text));
+        d->broken = true;
+    } else if (!(x->expect_src = strndup(head.p, head.n))) {
+        ld->nomem = true;
     } else {
-        for (size_t i = 0; i < n_exclude; i++)
-            pcre2_code_free(exclude[i]);
-        free(exclude);
-        r->exclude = NULL;
+        /* Compile only the pattern part, keeping columns right for errors. */
+        struct value pat = *v;
+        buf_init(&pat.text, 0);
+        if (buf_add(&pat.text, head.p, head.n) < 0)
+            ld->nomem = true;
+        else if (!(x->expect = compile_value(ld, &pat, "expect")))
+            d->broken = true;
+        buf_release(&pat.text);
     }
-    for (size_t i = 0; ok && i < n_exclude; i++)
+}
+
+/* Moves p's excludes into r with copies of their texts from d; false when out of memory (r
+ * then holds what it got, for rule_release()). */
+static bool take_excludes(const struct rule_draft *d, struct parts *p, struct rule *r)
+{
+    bool ok = true;
+    size_t n = p->n_exclude;
+    r->exclude_src = n ? calloc(n, sizeof(*r->exclude_src)) : NULL;
+    if (!r->exclude_src) {
+        for (size_t i = 0; i < n; i++)
+            pcre2_code_free(p->exclude[i]);
+        free(p->exclude);
+        return !n;
+    }
+    r->exclude = p->exclude;
+    r->n_exclude = n; /* rule_release() frees each pattern and its text */
+    for (size_t i = 0; ok && i < n; i++)
         ok = (r->exclude_src[i] = strdup(value_cstr(d, KEY_EXCLUDE, i))) != NULL;
-    if (ok && d->n_values[KEY_PROGRAM])
-        ok = split_programs(r, buf_cstr(&d->values[KEY_PROGRAM][0].text)) == 0;
-    r->hosts = hosts;
-    r->severity_when = severity_when;
-    r->n_severity_when = n_severity_when;
-    r->normalize = normalize;
-    r->n_normalize = n_normalize;
+    return ok;
+}
+
+/* Joins d's refs values with "\n" into r->refs (NULL when there are none); false when out of
+ * memory. */
+static bool join_refs(const struct rule_draft *d, struct rule *r)
+{
     struct buf refs;
+    bool ok = true;
     buf_init(&refs, 0);
     for (size_t i = 0; ok && i < d->n_values[KEY_REFS]; i++)
         ok = (i == 0 || buf_addc(&refs, '\n') == 0) &&
              buf_add(&refs, d->values[KEY_REFS][i].text.data, d->values[KEY_REFS][i].text.len) == 0;
     r->refs = refs.len ? buf_detach(&refs) : NULL;
     buf_release(&refs);
+    return ok;
+}
+
+/* Copies d's test and test-no lines into r->tests; false when out of memory (r->n_tests
+ * counts the lines copied). */
+static bool copy_tests(const struct rule_draft *d, struct rule *r)
+{
     size_t n_tests = d->n_values[KEY_TEST] + d->n_values[KEY_TEST_NO];
-    r->tests = ok && n_tests ? calloc(n_tests, sizeof(*r->tests)) : NULL;
-    ok = ok && (!n_tests || r->tests);
+    if (!n_tests)
+        return true;
+    if (!(r->tests = calloc(n_tests, sizeof(*r->tests))))
+        return false;
     /* Keep reading order across both keys (and across files, for overrides), so `rules test`
      * reports in that order. */
     size_t ia = 0, ib = 0;
-    while (ok && r->tests && r->n_tests < n_tests) {
+    while (r->n_tests < n_tests) {
         const struct value *a = ia < d->n_values[KEY_TEST] ? &d->values[KEY_TEST][ia] : NULL;
         const struct value *b = ib < d->n_values[KEY_TEST_NO] ? &d->values[KEY_TEST_NO][ib] : NULL;
         bool take_a = a && (!b || a->order < b->order);
@@ -424,20 +459,71 @@ bool loader_build_rule(struct loader *ld, struct rule_draft *d, const struct rul
         t->file = v->file;
         t->src_line = v->line;
         t->must_match = take_a;
-        ok = t->line != NULL;
-        if (ok)
-            r->n_tests++;
+        if (!t->line)
+            return false;
+        r->n_tests++;
         if (take_a)
             ia++;
         else
             ib++;
     }
+    return true;
+}
+
+/* Moves p into the empty rule r and copies d's texts into it; false when out of memory (r
+ * then holds what it got, for rule_release()). */
+static bool take_parts(const struct rule_draft *d, struct parts *p, struct rule *r)
+{
+    r->role = p->re ? RULE_ROLE_FINDING : RULE_ROLE_DERIVED;
+    r->inc = p->spec;
+    r->severity = p->sev;
+    r->disabled = !p->enabled;
+    r->file = d->file;
+    r->line = d->line;
+    r->re = p->re;
+    r->hosts = p->hosts;
+    r->severity_when = p->severity_when;
+    r->n_severity_when = p->n_severity_when;
+    r->normalize = p->normalize;
+    r->n_normalize = p->n_normalize;
+    r->id = strdup(d->id);
+    r->summary = dup_value(d, KEY_SUMMARY);
+    r->remedy = dup_value(d, KEY_REMEDY);
+    r->regex_src = dup_value(d, KEY_REGEX);
+    bool ok = r->id && r->summary && r->remedy && (!p->re || r->regex_src);
+    ok = take_excludes(d, p, r) && ok;
+    if (ok && d->n_values[KEY_PROGRAM])
+        ok = split_programs(r, buf_cstr(&d->values[KEY_PROGRAM][0].text)) == 0;
+    ok = ok && join_refs(d, r) && copy_tests(d, r);
     if (ok && r->regex_src)
         r->literal = rule_required_literal(r->regex_src, &r->literal_len, &r->literal_icase);
-    x->reset = reset;
-    x->expect = expect;
-    x->expect_src = expect_src;
-    if (ok && reset)
+    return ok;
+}
+
+bool loader_build_rule(struct loader *ld, struct rule_draft *d, const struct rule *dup,
+                       struct rule *r, struct built *x)
+{
+    struct parts p = { .sev = SEV_INFO, .enabled = true, .hosts = RULE_HOSTS_ANY };
+    memset(r, 0, sizeof(*r));
+    memset(x, 0, sizeof(*x));
+    r->inc.reset_idx = r->inc.expect_idx = SIZE_MAX;
+    /* Every check runs even when an earlier one failed, so the stanza's every problem is
+     * reported, in the order of these calls. */
+    check_stanza(ld, d, dup);
+    parse_severity_enabled(ld, d, &p);
+    compile_patterns(ld, d, &p, x);
+    if (!rule_spec_parse(ld, d, &p.spec))
+        d->broken = true;
+    parse_hosts(ld, d, &p);
+    parse_conditions(ld, d, &p);
+    parse_expect(ld, d, &p, x);
+    if (d->broken || ld->nomem) {
+        parts_release(&p);
+        built_release(x);
+        return false;
+    }
+    bool ok = take_parts(d, &p, r);
+    if (ok && x->reset)
         ok = (x->reset_src = strdup(value_cstr(d, KEY_RESET, 0))) != NULL;
     if (!ok) {
         rule_release(r);
