@@ -158,12 +158,153 @@ static size_t first_bad_byte(struct strv s)
     return s.n;
 }
 
+/* A text being split into stanzas: the stanza being read and the value an indented line
+ * would continue. */
+struct reader {
+    struct loader ld;
+    struct rule_draft d; /* the stanza being read; id NULL before the first [id] */
+    struct value *last;  /* borrowed from d: the value an indented line would continue, or NULL */
+    int last_key;        /* the key of the latest value (-1 before any): last belongs to it */
+    unsigned line_no;    /* 1-based number of the line being read */
+};
+
+/* Reads the indented line raw (t trimmed) as a continuation of rd->last when its key takes
+ * one. Returns true when the line is used up (continued, or reported); false when it is to
+ * be read as a line of its own. */
+static bool read_continuation(struct reader *rd, struct strv raw, struct strv t)
+{
+    if (rd->last && rd->last_key >= 0 && rule_key_table[rd->last_key].continues) {
+        if (buf_addc(&rd->last->text, ' ') < 0 || buf_add(&rd->last->text, t.p, t.n) < 0)
+            rd->ld.nomem = true;
+        return true;
+    }
+    if (rd->last) {
+        add_error(&rd->ld, rd->line_no, (int)(t.p - raw.p) + 1, raw.p, raw.n,
+                  "'%s' is one line; an indented line cannot continue it",
+                  rule_key_table[rd->last_key].name);
+        rd->d.broken = true;
+        return true;
+    }
+    return false;
+}
+
+/* Reads the `[id]` line raw (t trimmed): finishes the stanza before it and starts the next. */
+static void read_header(struct reader *rd, struct strv raw, struct strv t)
+{
+    struct rule_draft *d = &rd->d;
+    finish_stanza(&rd->ld, d);
+    rd->last = NULL;
+    d->file = rd->ld.file;
+    d->line = rd->line_no;
+    d->hdr = raw.p;
+    d->hdr_len = raw.n;
+    d->id_col = (unsigned)(t.p - raw.p) + 2;
+    if (t.p[t.n - 1] != ']') {
+        add_error(&rd->ld, rd->line_no, (int)t.n + (int)(t.p - raw.p), raw.p, raw.n,
+                  "expected ']' to close the rule id");
+        d->broken = true;
+        d->id = strdup("?");
+        return;
+    }
+    d->id = strndup(t.p + 1, t.n - 2);
+    if (d->id && !rule_id_valid(d->id)) {
+        add_error(&rd->ld, rd->line_no, (int)(t.p - raw.p) + 2, raw.p, raw.n,
+                  "bad rule id '%s' (lowercase area.name: letters, digits, '.', '-', '_')", d->id);
+        d->broken = true;
+    }
+}
+
+/* Adds val, the value of key k on line raw, to the stanza; an indented line may continue it. */
+static void add_value(struct reader *rd, int k, struct strv raw, struct strv val)
+{
+    struct value *v = rule_draft_add_value(&rd->ld, &rd->d, (enum rule_key)k);
+    if (!v)
+        return;
+    v->file = rd->ld.file;
+    v->order = rd->ld.load_no << 32 | rd->line_no;
+    v->line = rd->line_no;
+    v->col = (unsigned)(val.p - raw.p) + 1;
+    v->src = raw.p;
+    v->src_len = raw.n;
+    /* In a site file an empty value clears the key it overrides: finish_stanza() knows. */
+    if (val.n == 0 && !rd->ld.site) {
+        add_error(&rd->ld, rd->line_no, (int)v->col, raw.p, raw.n, "empty value for '%s'",
+                  rule_key_table[k].name);
+        rd->d.broken = true;
+    }
+    if (buf_add(&v->text, val.p, val.n) < 0)
+        rd->ld.nomem = true;
+    rd->last = v;
+    rd->last_key = k;
+}
+
+/* Reads the `key = value` line raw (t trimmed) into the stanza, or reports why it cannot. */
+static void read_key_value(struct reader *rd, struct strv raw, struct strv t)
+{
+    struct rule_draft *d = &rd->d;
+    const char *eq = memchr(t.p, '=', t.n);
+    rd->last = NULL;
+    if (!eq) {
+        add_error(&rd->ld, rd->line_no, (int)(t.p - raw.p) + 1, raw.p, raw.n,
+                  "expected 'key = value' or '[rule.id]'");
+        d->broken = true;
+        return;
+    }
+    struct strv key = strv_trim(strv_make(t.p, (size_t)(eq - t.p)));
+    struct strv val = strv_trim(strv_make(eq + 1, (size_t)(t.p + t.n - eq - 1)));
+    int k = find_key(key);
+    int col = (int)(key.p - raw.p) + 1;
+    if (k < 0) {
+        add_error(&rd->ld, rd->line_no, col, raw.p, raw.n, "unknown key '%.*s'", (int)key.n, key.p);
+        d->broken = true;
+    } else if (!d->id) {
+        add_error(&rd->ld, rd->line_no, col, raw.p, raw.n,
+                  "'%.*s' outside a rule: start one with '[rule.id]'", (int)key.n, key.p);
+    } else if (!rule_key_table[k].repeatable && d->n_values[k]) {
+        add_error(&rd->ld, rd->line_no, col, raw.p, raw.n,
+                  "duplicate key '%s' in rule '%s' (first at line %u)", rule_key_table[k].name,
+                  d->id, d->values[k][0].line);
+        d->broken = true;
+    } else {
+        add_value(rd, k, raw, val);
+    }
+}
+
+/* Reads the next line, raw (without its line end), of the text. */
+static void read_line(struct reader *rd, struct strv raw)
+{
+    rd->line_no++;
+    struct strv t = strv_trim(raw);
+    if (t.n == 0 || t.p[0] == '#' || t.p[0] == ';') {
+        if (t.n == 0)
+            rd->last = NULL; /* a blank line ends a continuation */
+        return;
+    }
+    /* Ids, summaries and patterns end up in JSON, the database and the terminal, and a NUL
+     * would cut them short: a rule line must be UTF-8 text (comments may be anything). */
+    size_t bad = first_bad_byte(raw);
+    if (bad < raw.n) {
+        add_error(&rd->ld, rd->line_no, (int)bad + 1, NULL, 0,
+                  "invalid UTF-8 (byte 0x%02x); rule files are UTF-8 text",
+                  (unsigned char)raw.p[bad]);
+        rd->d.broken = true;
+        rd->last = NULL;
+        return;
+    }
+    if ((raw.p[0] == ' ' || raw.p[0] == '\t') && read_continuation(rd, raw, t))
+        return;
+    if (t.p[0] == '[')
+        read_header(rd, raw, t);
+    else
+        read_key_value(rd, raw, t);
+}
+
 /* Loads text (taken: the ruleset keeps it, for the drafts that point into it, until
  * ruleset_link()), named name in messages; site: stanzas of loaded ids are overrides. */
 static int load_text(struct ruleset *rs, const char *name, char *text, size_t len,
                      struct rule_errors *errs, bool site)
 {
-    struct loader ld = { .rs = rs, .errs = errs, .site = site };
+    struct reader rd = { .ld = { .rs = rs, .errs = errs, .site = site }, .last_key = -1 };
     char **texts = realloc(rs->texts, (rs->n_texts + 1) * sizeof(*texts));
     if (!texts) {
         free(text);
@@ -171,131 +312,23 @@ static int load_text(struct ruleset *rs, const char *name, char *text, size_t le
     }
     rs->texts = texts;
     rs->texts[rs->n_texts++] = text;
-    ld.load_no = rs->n_texts;
-    if (!(ld.file = intern_file(rs, name)))
+    rd.ld.load_no = rs->n_texts;
+    if (!(rd.ld.file = intern_file(rs, name)))
         return HL_ENOMEM;
-    struct rule_draft d = { 0 };
-    struct value *last = NULL; /* value an indented line would continue */
-    int last_key = -1;
-    unsigned line_no = 0;
     const char *p = text, *end = text + len;
-    while (p < end && !ld.nomem) {
+    while (p < end && !rd.ld.nomem) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *eol = nl ? nl : end;
         struct strv raw = strv_make(p, (size_t)(eol - p));
         if (raw.n && raw.p[raw.n - 1] == '\r')
             raw.n--;
         p = nl ? nl + 1 : end;
-        line_no++;
-        struct strv t = strv_trim(raw);
-        if (t.n == 0 || t.p[0] == '#' || t.p[0] == ';') {
-            if (t.n == 0)
-                last = NULL; /* a blank line ends a continuation */
-            continue;
-        }
-        /* Ids, summaries and patterns end up in JSON, the database and the terminal, and a NUL
-         * would cut them short: a rule line must be UTF-8 text (comments may be anything). */
-        size_t bad = first_bad_byte(raw);
-        if (bad < raw.n) {
-            add_error(&ld, line_no, (int)bad + 1, NULL, 0,
-                      "invalid UTF-8 (byte 0x%02x); rule files are UTF-8 text",
-                      (unsigned char)raw.p[bad]);
-            d.broken = true;
-            last = NULL;
-            continue;
-        }
-        if (raw.p[0] == ' ' || raw.p[0] == '\t') {
-            if (last && last_key >= 0 && rule_key_table[last_key].continues) {
-                if (buf_addc(&last->text, ' ') < 0 || buf_add(&last->text, t.p, t.n) < 0)
-                    ld.nomem = true;
-                continue;
-            }
-            if (last) {
-                add_error(&ld, line_no, (int)(t.p - raw.p) + 1, raw.p, raw.n,
-                          "'%s' is one line; an indented line cannot continue it",
-                          rule_key_table[last_key].name);
-                d.broken = true;
-                continue;
-            }
-        }
-        if (t.p[0] == '[') {
-            finish_stanza(&ld, &d);
-            last = NULL;
-            d.file = ld.file;
-            d.line = line_no;
-            d.hdr = raw.p;
-            d.hdr_len = raw.n;
-            d.id_col = (unsigned)(t.p - raw.p) + 2;
-            if (t.p[t.n - 1] != ']') {
-                add_error(&ld, line_no, (int)t.n + (int)(t.p - raw.p), raw.p, raw.n,
-                          "expected ']' to close the rule id");
-                d.broken = true;
-                d.id = strdup("?");
-                continue;
-            }
-            d.id = strndup(t.p + 1, t.n - 2);
-            if (d.id && !rule_id_valid(d.id)) {
-                add_error(&ld, line_no, (int)(t.p - raw.p) + 2, raw.p, raw.n,
-                          "bad rule id '%s' (lowercase area.name: letters, digits, '.', '-', '_')",
-                          d.id);
-                d.broken = true;
-            }
-            continue;
-        }
-        const char *eq = memchr(t.p, '=', t.n);
-        if (!eq) {
-            add_error(&ld, line_no, (int)(t.p - raw.p) + 1, raw.p, raw.n,
-                      "expected 'key = value' or '[rule.id]'");
-            d.broken = true;
-            last = NULL;
-            continue;
-        }
-        struct strv key = strv_trim(strv_make(t.p, (size_t)(eq - t.p)));
-        struct strv val = strv_trim(strv_make(eq + 1, (size_t)(t.p + t.n - eq - 1)));
-        int k = find_key(key);
-        last = NULL;
-        if (k < 0) {
-            add_error(&ld, line_no, (int)(key.p - raw.p) + 1, raw.p, raw.n, "unknown key '%.*s'",
-                      (int)key.n, key.p);
-            d.broken = true;
-            continue;
-        }
-        if (!d.id) {
-            add_error(&ld, line_no, (int)(key.p - raw.p) + 1, raw.p, raw.n,
-                      "'%.*s' outside a rule: start one with '[rule.id]'", (int)key.n, key.p);
-            continue;
-        }
-        if (!rule_key_table[k].repeatable && d.n_values[k]) {
-            add_error(&ld, line_no, (int)(key.p - raw.p) + 1, raw.p, raw.n,
-                      "duplicate key '%s' in rule '%s' (first at line %u)", rule_key_table[k].name,
-                      d.id, d.values[k][0].line);
-            d.broken = true;
-            continue;
-        }
-        struct value *v = rule_draft_add_value(&ld, &d, (enum rule_key)k);
-        if (!v)
-            break;
-        v->file = ld.file;
-        v->order = ld.load_no << 32 | line_no;
-        v->line = line_no;
-        v->col = (unsigned)(val.p - raw.p) + 1;
-        v->src = raw.p;
-        v->src_len = raw.n;
-        /* In a site file an empty value clears the key it overrides: finish_stanza() knows. */
-        if (val.n == 0 && !ld.site) {
-            add_error(&ld, line_no, (int)v->col, raw.p, raw.n, "empty value for '%s'",
-                      rule_key_table[k].name);
-            d.broken = true;
-        }
-        if (buf_add(&v->text, val.p, val.n) < 0)
-            ld.nomem = true;
-        last = v;
-        last_key = k;
+        read_line(&rd, raw);
     }
-    finish_stanza(&ld, &d);
-    rule_draft_release(&d);
-    free(ld.ids);
-    return ld.nomem ? HL_ENOMEM : ld.added;
+    finish_stanza(&rd.ld, &rd.d);
+    rule_draft_release(&rd.d);
+    free(rd.ld.ids);
+    return rd.ld.nomem ? HL_ENOMEM : rd.ld.added;
 }
 
 static int load_text_copy(struct ruleset *rs, const char *name, const char *text, size_t len,
