@@ -82,10 +82,95 @@ static int link_reset_by(struct ruleset *rs, size_t i, struct loader *ld)
     return 0;
 }
 
+/* What raises a derived rule, by index: raised[i] has RAISED when any escalate or after
+ * raises rules[i], and RAISED_ENABLED when an enabled rule does. */
 enum {
     RAISED = 1,
     RAISED_ENABLED = 2
 };
+
+/* Resolves r's escalation targets, marks them in raised, and drops those to disabled rules. */
+static void link_escalations(struct ruleset *rs, struct rule *r, unsigned char *raised,
+                             struct loader *ld)
+{
+    /* Indexes of the draft's values, which drop_escalation() does not shift. */
+    for (size_t k = 0, at = 0; k < r->inc.n_escalations; at++) {
+        struct rule_escalation *e = &r->inc.escalations[k];
+        const struct value *v = draft_value(r, KEY_ESCALATE, at);
+        e->target_idx = find_public(rs, e->target);
+        if (e->target_idx == SIZE_MAX)
+            link_error(ld, r, v, "rule '%s': escalate names unknown rule '%s'", r->id, e->target);
+        else
+            raised[e->target_idx] |= r->disabled ? RAISED : RAISED | RAISED_ENABLED;
+        if (e->where_field && !in_group_by(r, e->where_field))
+            link_error(ld, r, v, "rule '%s': escalate condition field '%s' is not in its group-by",
+                       r->id, e->where_field);
+        if (!r->disabled && e->target_idx != SIZE_MAX && rs->rules[e->target_idx].disabled) {
+            link_warning(ld, r, v,
+                         "rule '%s' escalates to '%s', which is disabled: the escalation is "
+                         "dropped",
+                         r->id, e->target);
+            drop_escalation(&r->inc, k);
+            continue;
+        }
+        k++;
+    }
+}
+
+/* Resolves the `after` trigger of rules[i], when it has one, and marks i raised. */
+static void link_after(struct ruleset *rs, size_t i, unsigned char *raised, struct loader *ld)
+{
+    struct rule *r = &rs->rules[i];
+    if (!r->inc.after)
+        return;
+    const struct value *v = draft_value(r, KEY_AFTER, 0);
+    r->inc.after_idx = find_public(rs, r->inc.after);
+    if (r->inc.after_idx == SIZE_MAX || rs->rules[r->inc.after_idx].role != RULE_ROLE_FINDING)
+        link_error(ld, r, v, "rule '%s': after names '%s', which is not a rule with a regex", r->id,
+                   r->inc.after);
+    else if (!r->disabled && rs->rules[r->inc.after_idx].disabled)
+        link_warning(ld, r, v, "rule '%s' follows '%s', which is disabled: it cannot fire", r->id,
+                     r->inc.after);
+    raised[i] |= RAISED | RAISED_ENABLED;
+    /* No expectation of a disabled rule is ever built (incident.c's expects_after()). */
+    if (r->disabled)
+        r->inc.after_idx = SIZE_MAX;
+}
+
+/* Checks that r's caused-by names are rules, and warns of disabled ones. */
+static void link_causes(const struct ruleset *rs, const struct rule *r, struct loader *ld)
+{
+    for (size_t k = 0; k < r->inc.n_causes; k++) {
+        const struct value *v = draft_value(r, KEY_CAUSED_BY, k);
+        size_t c = find_public(rs, r->inc.causes[k].rule_id);
+        if (c == SIZE_MAX)
+            link_error(ld, r, v, "rule '%s': caused-by names unknown rule '%s'", r->id,
+                       r->inc.causes[k].rule_id);
+        else if (!r->disabled && rs->rules[c].disabled)
+            link_warning(ld, r, v,
+                         "rule '%s' is caused by '%s', which is disabled: no new incident of "
+                         "it will be linked as a cause",
+                         r->id, r->inc.causes[k].rule_id);
+    }
+}
+
+/* Reports each derived rule that nothing raises, and warns of those only disabled rules
+ * raise. */
+static void check_raised(const struct ruleset *rs, const unsigned char *raised, struct loader *ld)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct rule *r = &rs->rules[i];
+        if (r->role != RULE_ROLE_DERIVED)
+            continue;
+        if (!raised[i])
+            loader_error_in(ld, r->file, r->line, 0, NULL, 0,
+                            "rule '%s' has no 'regex', and no 'escalate' or 'after' raises it",
+                            r->id);
+        else if (!(raised[i] & RAISED_ENABLED) && !r->disabled)
+            loader_warning_in(ld, r->file, r->line,
+                              "rule '%s' is raised only by disabled rules: it cannot fire", r->id);
+    }
+}
 
 int ruleset_link(struct ruleset *rs, struct rule_errors *errs)
 {
@@ -105,58 +190,9 @@ int ruleset_link(struct ruleset *rs, struct rule_errors *errs)
         struct rule *r = &rs->rules[i];
         if (!rule_is_public(r))
             continue;
-        /* Indexes of the draft's values, which drop_escalation() does not shift. */
-        for (size_t k = 0, at = 0; k < r->inc.n_escalations; at++) {
-            struct rule_escalation *e = &r->inc.escalations[k];
-            const struct value *v = draft_value(r, KEY_ESCALATE, at);
-            e->target_idx = find_public(rs, e->target);
-            if (e->target_idx == SIZE_MAX)
-                link_error(&ld, r, v, "rule '%s': escalate names unknown rule '%s'", r->id,
-                           e->target);
-            else
-                raised[e->target_idx] |= r->disabled ? RAISED : RAISED | RAISED_ENABLED;
-            if (e->where_field && !in_group_by(r, e->where_field))
-                link_error(&ld, r, v,
-                           "rule '%s': escalate condition field '%s' is not in its group-by", r->id,
-                           e->where_field);
-            if (!r->disabled && e->target_idx != SIZE_MAX && rs->rules[e->target_idx].disabled) {
-                link_warning(&ld, r, v,
-                             "rule '%s' escalates to '%s', which is disabled: the escalation is "
-                             "dropped",
-                             r->id, e->target);
-                drop_escalation(&r->inc, k);
-                continue;
-            }
-            k++;
-        }
-        if (r->inc.after) {
-            const struct value *v = draft_value(r, KEY_AFTER, 0);
-            r->inc.after_idx = find_public(rs, r->inc.after);
-            if (r->inc.after_idx == SIZE_MAX ||
-                rs->rules[r->inc.after_idx].role != RULE_ROLE_FINDING)
-                link_error(&ld, r, v,
-                           "rule '%s': after names '%s', which is not a rule with a regex", r->id,
-                           r->inc.after);
-            else if (!r->disabled && rs->rules[r->inc.after_idx].disabled)
-                link_warning(&ld, r, v, "rule '%s' follows '%s', which is disabled: it cannot fire",
-                             r->id, r->inc.after);
-            raised[i] |= RAISED | RAISED_ENABLED;
-            /* No expectation of a disabled rule is ever built (incident.c's expects_after()). */
-            if (r->disabled)
-                r->inc.after_idx = SIZE_MAX;
-        }
-        for (size_t k = 0; k < r->inc.n_causes; k++) {
-            const struct value *v = draft_value(r, KEY_CAUSED_BY, k);
-            size_t c = find_public(rs, r->inc.causes[k].rule_id);
-            if (c == SIZE_MAX)
-                link_error(&ld, r, v, "rule '%s': caused-by names unknown rule '%s'", r->id,
-                           r->inc.causes[k].rule_id);
-            else if (!r->disabled && rs->rules[c].disabled)
-                link_warning(&ld, r, v,
-                             "rule '%s' is caused by '%s', which is disabled: no new incident of "
-                             "it will be linked as a cause",
-                             r->id, r->inc.causes[k].rule_id);
-        }
+        link_escalations(rs, r, raised, &ld);
+        link_after(rs, i, raised, &ld);
+        link_causes(rs, r, &ld);
         for (size_t k = 0; k < r->n_severity_when; k++)
             if (!in_group_by(r, r->severity_when[k].field))
                 link_error(&ld, r, draft_value(r, KEY_SEVERITY_WHEN, k),
@@ -165,18 +201,7 @@ int ruleset_link(struct ruleset *rs, struct rule_errors *errs)
         if (link_reset_by(rs, i, &ld) < 0)
             ld.nomem = true;
     }
-    for (size_t i = 0; i < rs->n; i++) {
-        const struct rule *r = &rs->rules[i];
-        if (r->role != RULE_ROLE_DERIVED)
-            continue;
-        if (!raised[i])
-            loader_error_in(&ld, r->file, r->line, 0, NULL, 0,
-                            "rule '%s' has no 'regex', and no 'escalate' or 'after' raises it",
-                            r->id);
-        else if (!(raised[i] & RAISED_ENABLED) && !r->disabled)
-            loader_warning_in(&ld, r->file, r->line,
-                              "rule '%s' is raised only by disabled rules: it cannot fire", r->id);
-    }
+    check_raised(rs, raised, &ld);
     free(raised);
     /* Nothing is loaded after this: the drafts and the texts they point into can go. */
     for (size_t i = 0; i < rs->n; i++) {
