@@ -218,40 +218,57 @@ static bool parse_seq_tests(struct loader *ld, const struct rule_draft *d,
     return true;
 }
 
-bool rule_spec_parse(struct loader *ld, const struct rule_draft *d, struct rule_incident_spec *sp)
+/* Splits the first value of key k of d at commas into *v (*n strings); 0 or HL_ENOMEM. */
+static int split_first_value(const struct rule_draft *d, enum rule_key k, char ***v, size_t *n)
 {
-    bool ok = true;
-    sp->gap_us = DEFAULT_GAP_US;
-    sp->reset_idx = sp->expect_idx = SIZE_MAX;
+    const struct buf *text = &d->values[k][0].text;
+    return rule_split_list(strv_make(text->data, text->len), ',', v, n);
+}
+
+/* Reads d's group-by into sp, {"host"} when it has none. */
+static void parse_group_by(struct loader *ld, const struct rule_draft *d,
+                           struct rule_incident_spec *sp)
+{
     if (d->n_values[KEY_GROUP_BY]) {
-        if (rule_split_list(strv_make(d->values[KEY_GROUP_BY][0].text.data,
-                                      d->values[KEY_GROUP_BY][0].text.len),
-                            ',', &sp->group_by, &sp->n_group_by) < 0)
+        if (split_first_value(d, KEY_GROUP_BY, &sp->group_by, &sp->n_group_by) < 0)
             ld->nomem = true;
     } else if (!(sp->group_by = calloc(1, sizeof(char *))) || !(sp->group_by[0] = strdup("host"))) {
         ld->nomem = true;
     } else {
         sp->n_group_by = 1;
     }
-    if (d->n_values[KEY_CARRY]) {
-        if (rule_split_list(
-                    strv_make(d->values[KEY_CARRY][0].text.data, d->values[KEY_CARRY][0].text.len),
-                    ',', &sp->carry, &sp->n_carry) < 0)
-            ld->nomem = true;
-        for (size_t i = 0; i < sp->n_carry; i++) {
-            if (strcmp(sp->carry[i], "client_ip") != 0 &&
-                strcmp(sp->carry[i], "client_port") != 0) {
-                value_error(ld, &d->values[KEY_CARRY][0],
-                            "carry takes client_ip and client_port, not '%s'", sp->carry[i]);
-                ok = false;
-            }
-        }
-        if (!d->n_values[KEY_PROGRAM]) {
-            value_error(ld, &d->values[KEY_CARRY][0], "carry needs a 'program' %s",
-                        "(the lines whose context is followed)");
+}
+
+/* Reads d's carry into sp; false when it names a field that is not carried or the rule has
+ * no program to follow. */
+static bool parse_carry(struct loader *ld, const struct rule_draft *d,
+                        struct rule_incident_spec *sp)
+{
+    bool ok = true;
+    if (!d->n_values[KEY_CARRY])
+        return true;
+    if (split_first_value(d, KEY_CARRY, &sp->carry, &sp->n_carry) < 0)
+        ld->nomem = true;
+    for (size_t i = 0; i < sp->n_carry; i++) {
+        if (strcmp(sp->carry[i], "client_ip") != 0 && strcmp(sp->carry[i], "client_port") != 0) {
+            value_error(ld, &d->values[KEY_CARRY][0],
+                        "carry takes client_ip and client_port, not '%s'", sp->carry[i]);
             ok = false;
         }
     }
+    if (!d->n_values[KEY_PROGRAM]) {
+        value_error(ld, &d->values[KEY_CARRY][0], "carry needs a 'program' %s",
+                    "(the lines whose context is followed)");
+        ok = false;
+    }
+    return ok;
+}
+
+/* Reads d's gap and `threshold = COUNT within DURATION` into sp; false when either is bad. */
+static bool parse_windows(struct loader *ld, const struct rule_draft *d,
+                          struct rule_incident_spec *sp)
+{
+    bool ok = true;
     if (d->n_values[KEY_GAP] && rule_duration_parse(value_cstr(d, KEY_GAP, 0), &sp->gap_us) < 0) {
         value_error(ld, &d->values[KEY_GAP][0], "bad gap '%s' (a duration: 90s, 10m, 2h, 7d)",
                     value_cstr(d, KEY_GAP, 0));
@@ -272,6 +289,15 @@ bool rule_spec_parse(struct loader *ld, const struct rule_draft *d, struct rule_
         }
         sp->threshold = (unsigned)n;
     }
+    return ok;
+}
+
+/* Reads the names of other rules in d (escalate, caused-by, after, reset-by) into sp, for
+ * ruleset_link() to resolve; false when an escalate or caused-by is bad. */
+static bool parse_references(struct loader *ld, const struct rule_draft *d,
+                             struct rule_incident_spec *sp)
+{
+    bool ok = true;
     if (d->n_values[KEY_ESCALATE] &&
         !(sp->escalations = calloc(d->n_values[KEY_ESCALATE], sizeof(*sp->escalations))))
         ld->nomem = true;
@@ -288,10 +314,17 @@ bool rule_spec_parse(struct loader *ld, const struct rule_draft *d, struct rule_
     }
     if (d->n_values[KEY_AFTER] && !(sp->after = strdup(value_cstr(d, KEY_AFTER, 0))))
         ld->nomem = true;
-    if (d->n_values[KEY_RESET_BY] && rule_split_list(strv_make(d->values[KEY_RESET_BY][0].text.data,
-                                                               d->values[KEY_RESET_BY][0].text.len),
-                                                     ',', &sp->reset_by, &sp->n_reset_by) < 0)
+    if (d->n_values[KEY_RESET_BY] &&
+        split_first_value(d, KEY_RESET_BY, &sp->reset_by, &sp->n_reset_by) < 0)
         ld->nomem = true;
+    return ok;
+}
+
+/* Reads d's limit and incident template into sp; false when the limit is bad. */
+static bool parse_limit_template(struct loader *ld, const struct rule_draft *d,
+                                 struct rule_incident_spec *sp)
+{
+    bool ok = true;
     if (d->n_values[KEY_LIMIT]) {
         char *end;
         unsigned long n = strtoul(value_cstr(d, KEY_LIMIT, 0), &end, 10);
@@ -304,6 +337,14 @@ bool rule_spec_parse(struct loader *ld, const struct rule_draft *d, struct rule_
     }
     if (d->n_values[KEY_INCIDENT] && !(sp->template = strdup(value_cstr(d, KEY_INCIDENT, 0))))
         ld->nomem = true;
+    return ok;
+}
+
+/* Reports the keys of d that do not fit whether it has a regex (a derived rule has none and
+ * is raised by after and expect, which go together); false when there are any. */
+static bool check_derived(struct loader *ld, const struct rule_draft *d)
+{
+    bool ok = true;
     bool derived = d->n_values[KEY_REGEX] == 0;
     if (!derived && (d->n_values[KEY_AFTER] || d->n_values[KEY_EXPECT])) {
         stanza_error(ld, d,
@@ -328,5 +369,20 @@ bool rule_spec_parse(struct loader *ld, const struct rule_draft *d, struct rule_
                      d->id);
         ok = false;
     }
+    return ok;
+}
+
+bool rule_spec_parse(struct loader *ld, const struct rule_draft *d, struct rule_incident_spec *sp)
+{
+    sp->gap_us = DEFAULT_GAP_US;
+    sp->reset_idx = sp->expect_idx = SIZE_MAX;
+    /* Every part is read even when an earlier one failed, so that all problems are reported,
+     * in this order. */
+    parse_group_by(ld, d, sp);
+    bool ok = parse_carry(ld, d, sp);
+    ok &= parse_windows(ld, d, sp);
+    ok &= parse_references(ld, d, sp);
+    ok &= parse_limit_template(ld, d, sp);
+    ok &= check_derived(ld, d);
     return parse_seq_tests(ld, d, sp) && ok;
 }
