@@ -1,66 +1,29 @@
-/* Opening, migrating and closing the findings database, and its transactions and locking.
- * The store's SQL lives in db*.c and src/schema/; parameters are named, and their indexes
- * are looked up by name, never assumed. */
+/* The store's handle (db.h) over its engine (struct engine, db_impl.h): opening and closing,
+ * write transactions and their batching, and the calls every engine answers in its own way.
+ * What a scan writes is db_write.c; SQLite is sqlite_open.c and the files it names. */
 #include "db_impl.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "clock.h"
-#include "event_id.h"
-#include "parse_time.h"
-#include "proc.h"
-#include "utf8.h"
-
-/* The numbered schema scripts, embedded at build time (tools/embed.c). Script i takes a
- * database from user_version i to i + 1. */
-extern const char schema_001_core[];
-extern const char schema_002_incidents[];
-extern const char schema_003_time_ordered_indexes[];
-extern const char schema_004_time_ordered_marks[];
-extern const char schema_005_open_incidents[];
-extern const char schema_006_deferred_indexes[];
-extern const char schema_007_finding_links[];
-extern const char schema_008_message_at[];
-extern const char schema_009_time_identity[];
-extern const char schema_010_scan_writer[];
-extern const char schema_011_bad_time_lines[];
-extern const char schema_012_rule_tuning[];
-static const char *const migrations[] = { schema_001_core,
-                                          schema_002_incidents,
-                                          schema_003_time_ordered_indexes,
-                                          schema_004_time_ordered_marks,
-                                          schema_005_open_incidents,
-                                          schema_006_deferred_indexes,
-                                          schema_007_finding_links,
-                                          schema_008_message_at,
-                                          schema_009_time_identity,
-                                          schema_010_scan_writer,
-                                          schema_011_bad_time_lines,
-                                          schema_012_rule_tuning };
-
-_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
-               "one migration script per schema version");
 
 int db_fail(struct db *db, struct hl_err *err, const char *what)
 {
     return hl_err_set(err, HL_EDB, db->path, "%s: %s", what, db_errmsg(db));
 }
 
-static int64_t db_now_ms(void)
+int64_t db_now_ms(void)
 {
     return clock_mono_ns() / 1000000;
 }
 
-/* Sleeps lo to hi milliseconds. The jitter keeps processes that collided once from retrying
- * in lockstep. */
-static void nap(struct db *db, unsigned lo, unsigned hi)
+void db_nap(struct db *db, unsigned lo, unsigned hi)
 {
     if (!db->rand)
         db->rand = (uint32_t)getpid() * 2654435761u ^ (uint32_t)db_now_ms() ^ 1u;
@@ -71,25 +34,6 @@ static void nap(struct db *db, unsigned lo, unsigned hi)
     struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
-}
-
-/* Busy handler: short, jittered polls instead of sqlite3_busy_timeout()'s backoff to 100 ms
- * sleeps, so a waiting scan notices the brief moments another scan's lock is free. */
-static int busy_wait(void *ctx, int count)
-{
-    struct db *db = ctx;
-    int64_t now = db_now_ms();
-    if (count == 0)
-        db->busy_since_ms = now;
-    if (now - db->busy_since_ms >= DB_BUSY_TIMEOUT_MS)
-        return 0;
-    nap(db, 1, 3);
-    return 1;
-}
-
-static bool is_busy(int rc)
-{
-    return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 }
 
 char *db_default_path(void)
@@ -112,332 +56,22 @@ char *db_default_path(void)
     return path;
 }
 
-/* mkdir -p for the directory part of path. */
-static int make_parent_dirs(const char *path, struct hl_err *err)
-{
-    char *dir = strdup(path);
-    if (!dir)
-        return hl_err_set(err, HL_ENOMEM, path, "out of memory");
-    char *slash = strrchr(dir, '/');
-    int r = 0;
-    if (slash && slash != dir) {
-        *slash = '\0';
-        for (char *p = dir + 1; r == 0 && *p; p++) {
-            if (*p != '/')
-                continue;
-            *p = '\0';
-            if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                r = hl_err_errno(err, HL_EIO, dir, "cannot create directory");
-            *p = '/';
-        }
-        if (r == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST)
-            r = hl_err_errno(err, HL_EIO, dir, "cannot create directory");
-    }
-    free(dir);
-    return r;
-}
-
-int db_exec(struct db *db, const char *sql, struct hl_err *err)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int r = hl_err_set(err, HL_EDB, db->path, "%s", msg ? msg : db_errmsg(db));
-        sqlite3_free(msg);
-        return r;
-    }
-    return 0;
-}
-
-/* Runs sql (BEGIN, COMMIT), retrying with backoff while it fails for a lock. The busy handler
- * covers most waits, but not all: a WAL recovery in progress (SQLITE_BUSY_RECOVERY), or two
- * connections that would deadlock, get SQLITE_BUSY at once. */
-static int db_exec_retry(struct db *db, const char *sql, struct hl_err *err)
-{
-    int64_t start = db_now_ms();
-    unsigned delay = 1;
-    for (;;) {
-        int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-            return 0;
-        if (!is_busy(rc) || db_now_ms() - start >= DB_BUSY_TIMEOUT_MS)
-            return hl_err_set(err, HL_EDB, db->path, "%s: %s",
-                              strncmp(sql, "COMMIT", 6) == 0 ? "cannot commit" : "cannot begin",
-                              db_errmsg(db));
-        nap(db, delay, 2 * delay);
-        if (delay < 64)
-            delay *= 2;
-    }
-}
-
-/* Switches to WAL. On a new, empty file several processes race to write its first page; the
- * loser gets SQLITE_BUSY, or "delete" back when the change could not be made, and retries. */
-static int set_wal(struct db *db, struct hl_err *err)
-{
-    int64_t start = db_now_ms();
-    unsigned delay = 1;
-    for (;;) {
-        sqlite3_stmt *st = NULL;
-        bool wal = false;
-        int rc = sqlite3_prepare_v2(db->h, "PRAGMA journal_mode = WAL", -1, &st, NULL);
-        if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *mode = (const char *)sqlite3_column_text(st, 0);
-            /* An in-memory database (rules test) has no WAL and needs none. */
-            wal = mode && (strcmp(mode, "wal") == 0 || strcmp(mode, "memory") == 0);
-            rc = SQLITE_OK;
-        }
-        sqlite3_finalize(st);
-        if (wal)
-            return 0;
-        if (rc != SQLITE_OK && !is_busy(rc))
-            return db_fail(db, err, "cannot open database");
-        if (db_now_ms() - start >= DB_BUSY_TIMEOUT_MS)
-            return hl_err_set(err, HL_EDB, db->path,
-                              "cannot switch the database to WAL mode: another process holds it");
-        nap(db, delay, 2 * delay);
-        if (delay < 64)
-            delay *= 2;
-    }
-}
-
-/* Sets *ret to the first column of sql's first row. Returns 0, or a negative hl_code saying
- * what could not be read. */
-int db_query_int(struct db *db, const char *sql, const char *what, int *ret, struct hl_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK ? sqlite3_step(st)
-                                                                        : SQLITE_ERROR;
-    if (rc == SQLITE_ROW)
-        *ret = sqlite3_column_int(st, 0);
-    int r = rc == SQLITE_ROW ? 0 : db_fail(db, err, what);
-    sqlite3_finalize(st);
-    return r;
-}
-
-static int read_version(struct db *db, int *ret_version, struct hl_err *err)
-{
-    int r = db_query_int(db, "PRAGMA user_version", "cannot read schema version", ret_version, err);
-    if (r == 0 && *ret_version > DB_SCHEMA_VERSION)
-        return hl_err_set(err, HL_EDB, db->path,
-                          "database schema version %d is newer than this hsmlog understands (%d)",
-                          *ret_version, DB_SCHEMA_VERSION);
-    return r;
-}
-
-/* hsmlog_event_hash(ts, raw): the event hash of a stored timed line (event_id_hash_raw()),
- * for the schema 9 upgrade, which rekeys rows stored with another identity. */
-static void sql_event_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    (void)argc;
-    const unsigned char *ts = sqlite3_value_text(argv[0]);
-    int64_t us;
-    bool zoned;
-    if (!ts || !parse_time_iso(strv_from_cstr((const char *)ts), 0, &us, &zoned)) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    const void *raw = sqlite3_value_blob(argv[1]);
-    int n = sqlite3_value_bytes(argv[1]);
-    sqlite3_result_int64(ctx, event_id_hash_raw(us, raw ? raw : "", raw ? (size_t)n : 0));
-}
-
-static int migrate(struct db *db, db_upgrading_fn *upgrading, struct hl_err *err)
-{
-    int version = 0;
-    int r = read_version(db, &version, err);
-    if (r < 0 || version == DB_SCHEMA_VERSION || db->readonly)
-        return r;
-    /* One transaction for all steps: a crash mid-migration leaves the old schema intact. */
-    if ((r = db_exec_retry(db, "BEGIN IMMEDIATE", err)) < 0)
-        return r;
-    /* Another process may have migrated while this one waited for the lock: read it again
-     * under the lock, so each script runs once. */
-    r = read_version(db, &version, err);
-    /* Versions 3, 4 and 9 rewrite the findings and marks tables: the caller says why the first
-     * scan pauses (the others add columns, views or indexes of the small incidents table). */
-    if (r == 0 && version > 0 && version < 9 && upgrading)
-        upgrading(db->path, version, DB_SCHEMA_VERSION);
-    if (r == 0 && version < 9 &&
-        sqlite3_create_function(db->h, "hsmlog_event_hash", 2,
-                                SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
-                                sql_event_hash, NULL, NULL) != SQLITE_OK)
-        r = db_fail(db, err, "cannot prepare the schema upgrade");
-    for (int v = version; r == 0 && v < DB_SCHEMA_VERSION; v++)
-        r = db_exec(db, migrations[v], err);
-    if (r == 0 && version < DB_SCHEMA_VERSION) {
-        char sql[64];
-        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", DB_SCHEMA_VERSION);
-        r = db_exec(db, sql, err);
-    }
-    if (r == 0 && (r = db_exec_retry(db, "COMMIT", err)) == 0)
-        db->migrated_from = version < DB_SCHEMA_VERSION ? version : 0;
-    if (r == 0)
-        return 0;
-    if (!sqlite3_get_autocommit(db->h))
-        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-    return r;
-}
-
-int db_reserve_page_cache(void)
-{
-    static void *pool; /* SQLite uses it until the process ends */
-    if (pool)
-        return 0;
-    /* Nothing here reads SQLite's memory statistics; keeping them takes a global mutex on
-     * every allocation, a tenth of the storage thread's time. */
-    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    /* A sort keeps up to the larger of this and the cache size in memory: db_restore_indexes()
-     * lowers the cache size while it builds indexes, so that a large first scan does not end
-     * bigger than a small one. */
-    (void)sqlite3_config(SQLITE_CONFIG_PMASZ, 16);
-    int hdr = 0;
-    if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &hdr) != SQLITE_OK)
-        return -1;
-    size_t slot = (DB_PAGE_SIZE + (size_t)hdr + 7) & ~(size_t)7;
-    size_t n = DB_CACHE_POOL_PAGES;
-    void *p = malloc(slot * n);
-    if (!p)
-        return -1;
-    /* Touched at once, so the process is as big at its first finding as at its millionth
-     * and a small scan's peak memory says what a large one's will be. Not with zeros: the
-     * compiler makes malloc and memset(0) one calloc, whose fresh pages stay untouched. */
-    memset(p, 0xa5, slot * n);
-    if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, p, (int)slot, (int)n) != SQLITE_OK) {
-        free(p); /* SQLite is initialized already: it keeps allocating as it needs */
-        return -1;
-    }
-    pool = p;
-    return 0;
-}
-
-/* A WAL reader needs a -shm file, which a read-only file system (a mounted evidence copy) or
- * a directory the user cannot write (a colleague's database) has no room for: SQLite says
- * CANTOPEN or READONLY. With no -wal file there is no write in flight, so the file can be read
- * as immutable instead. Returns 0 when the handle was replaced. */
-static int reopen_immutable(struct db *db)
-{
-    int code = sqlite3_extended_errcode(db->h) & 0xff;
-    if (code != SQLITE_CANTOPEN && code != SQLITE_READONLY)
-        return -1;
-    struct stat st;
-    char *wal = sqlite3_mprintf("%s-wal", db->path);
-    bool in_flight = !wal || (stat(wal, &st) == 0 && st.st_size > 0);
-    sqlite3_free(wal);
-    if (in_flight)
-        return -1;
-    struct buf uri;
-    buf_init(&uri, 0);
-    int r = buf_adds(&uri, "file:");
-    for (const char *p = db->path; r == 0 && *p; p++)
-        r = *p == '%' || *p == '?' || *p == '#' ? buf_printf(&uri, "%%%02X", (unsigned char)*p)
-                                                : buf_add(&uri, p, 1);
-    if (r == 0)
-        r = buf_adds(&uri, "?immutable=1");
-    sqlite3 *h = NULL;
-    if (r == 0 && sqlite3_open_v2(buf_cstr(&uri), &h,
-                                  SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
-                                  NULL) == SQLITE_OK) {
-        sqlite3_close(db->h);
-        db->h = h;
-        sqlite3_extended_result_codes(db->h, 1);
-    } else {
-        sqlite3_close(h);
-        r = -1;
-    }
-    buf_release(&uri);
-    return r;
-}
-
-/* A writer killed while it switched a new database to WAL mode leaves a hot rollback journal,
- * which only a read-write connection may roll back: SQLite refuses a read-only reader with
- * SQLITE_READONLY_ROLLBACK. Rolling it back restores the file as it was before that write,
- * which changes no data a reader could have seen, so a reader that may write the file does it
- * with a connection of its own and then reads as usual. Returns 0 when it was done. */
-static int roll_back_hot_journal(struct db *db)
-{
-    if (sqlite3_extended_errcode(db->h) != SQLITE_READONLY_ROLLBACK || access(db->path, W_OK) < 0)
-        return -1;
-    sqlite3 *rw = NULL;
-    int rc = sqlite3_open_v2(db->path, &rw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_busy_timeout(rw, DB_BUSY_TIMEOUT_MS);
-        rc = sqlite3_exec(rw, "PRAGMA schema_version", NULL, NULL, NULL);
-    }
-    sqlite3_close(rw);
-    return rc == SQLITE_OK ? 0 : -1;
-}
-
 int db_open(struct db *db, const char *path, bool readonly, db_upgrading_fn *upgrading,
             struct hl_err *err)
 {
     memset(db, 0, sizeof(*db));
-    db->drv = &driver_sqlite;
+    db->engine = &engine_sqlite;
     db->readonly = readonly;
     db->path = strdup(path);
     if (!db->path)
         return hl_err_set(err, HL_ENOMEM, path, "out of memory");
-    int r;
-    if (readonly) {
-        if (access(path, F_OK) < 0) {
-            r = hl_err_errno(err, HL_EDB, path, "cannot open database (run 'hsmlog scan' first)");
-            goto fail;
-        }
-    } else if ((r = make_parent_dirs(path, err)) < 0) {
-        goto fail;
-    }
-    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path, &db->h, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        r = db_fail(db, err, "cannot open database");
-        goto fail;
-    }
-    sqlite3_extended_result_codes(db->h, 1);
-    /* Other scans (journalctl -f in one terminal, a cron job) and queries share the file. */
-    sqlite3_busy_handler(db->h, busy_wait, db);
-    if (!readonly) {
-        /* SQLite falls back to reading a file it cannot write; say so now, not at the first
-         * insert. */
-        if (sqlite3_db_readonly(db->h, "main") == 1) {
-            r = hl_err_set(err, HL_EDB, path,
-                           "cannot write the database: the file or its file system is read-only");
-            goto fail;
-        }
-        /* Takes effect only on a database (and temp database) not yet created. */
-        char page_size[96];
-        snprintf(page_size, sizeof(page_size), "PRAGMA page_size = %u; PRAGMA temp.page_size = %u",
-                 DB_PAGE_SIZE, DB_PAGE_SIZE);
-        if ((r = db_exec(db, page_size, err)) < 0 || (r = set_wal(db, err)) < 0)
-            goto fail;
-        r = db_exec(db,
-                    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-                    " PRAGMA temp_store = FILE",
-                    err);
-        if (r < 0)
-            goto fail;
-    } else if ((r = db_exec(db, "PRAGMA query_only = ON", err)) < 0) {
-        goto fail;
-    }
-    r = migrate(db, upgrading, err);
-    if (r < 0 && readonly && roll_back_hot_journal(db) == 0)
-        r = migrate(db, upgrading, err);
-    if (r < 0 && readonly && reopen_immutable(db) == 0) {
-        sqlite3_busy_handler(db->h, busy_wait, db);
-        r = db_exec(db, "PRAGMA query_only = ON", err);
-        if (r == 0)
-            r = read_version(db, &(int){ 0 }, err);
-    }
+    int r = db->engine->open(db, upgrading, err);
+    if (r == 0 && !readonly)
+        r = db_write_prepare(db, err);
+    if (r == 0 && !readonly)
+        r = db_mark_dead_scans(db, err);
     if (r < 0)
-        goto fail;
-    if (!readonly && (r = db_write_prepare(db, err)) < 0)
-        goto fail;
-    /* A scan that was killed before it built them again. */
-    if (!readonly && (r = db_restore_all_indexes(db, err)) < 0)
-        goto fail;
-    if (!readonly && (r = db_mark_dead_scans(db, err)) < 0)
-        goto fail;
-    if (readonly && (r = db_guard_install(db, err)) < 0)
-        goto fail;
-    return 0;
-fail:
-    db_close(db);
+        db_close(db);
     return r;
 }
 
@@ -446,8 +80,8 @@ void db_close(struct db *db)
     if (db->in_tx)
         HL_IGNORE(db_commit(db, NULL)); /* best effort on close */
     db_write_release(db);
-    if (db->h)
-        sqlite3_close(db->h);
+    if (db->engine)
+        db->engine->close(db);
     free(db->path);
     memset(db, 0, sizeof(*db));
 }
@@ -455,11 +89,11 @@ void db_close(struct db *db)
 int db_begin(struct db *db, struct hl_err *err)
 {
     if (db->in_tx) {
-        if (!sqlite3_get_autocommit(db->h))
+        if (db->engine->in_tx(db))
             return 0;
         db->in_tx = false; /* an error (a full disk) rolled it back: start a new one */
     }
-    int r = db_exec_retry(db, "BEGIN IMMEDIATE", err);
+    int r = db->engine->begin(db, err);
     if (r == 0) {
         db->in_tx = true;
         db->pending = 0;
@@ -470,33 +104,24 @@ int db_begin(struct db *db, struct hl_err *err)
     return r;
 }
 
-int db_bulk_begin(struct db *db)
-{
-    return sqlite3_exec(db->h, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE", NULL, NULL, NULL) ==
-                           SQLITE_OK
-                   ? 0
-                   : HL_EDB;
-}
-
-void db_bulk_end(struct db *db)
-{
-    if (!sqlite3_get_autocommit(db->h))
-        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_exec(db->h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-}
-
 int db_commit(struct db *db, struct hl_err *err)
 {
     if (!db->in_tx)
         return 0;
-    int r = sqlite3_get_autocommit(db->h) ? 0 : db_exec_retry(db, "COMMIT", err);
-    /* A failed COMMIT (disk full) may leave the transaction open and the write lock held. */
-    if (r < 0 && !sqlite3_get_autocommit(db->h))
-        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    int r = db->engine->in_tx(db) ? db->engine->commit(db, err) : 0;
     db->in_tx = false;
     db->pending = 0;
     db->commit_due = false;
     return r;
+}
+
+void db_rollback(struct db *db)
+{
+    if (db->engine->in_tx(db))
+        db->engine->rollback(db);
+    db->in_tx = false;
+    db->pending = 0;
+    db->commit_due = false;
 }
 
 int db_tick(struct db *db, struct hl_err *err)
@@ -511,71 +136,131 @@ int db_tick(struct db *db, struct hl_err *err)
      * waiting process (polling every 1 to 3 ms) sees it: step aside a moment, at most once
      * per DB_TX_MAX_MS, so concurrent scans take turns. */
     if (r == 0 && now - db->yielded_ms >= DB_TX_MAX_MS) {
-        nap(db, 3, 3);
+        db_nap(db, 3, 3);
         db->yielded_ms = db_now_ms();
     }
     return r;
 }
 
-/* Marks 'dead' the scans rows still 'running' whose process is gone (proc_judge(): only rows
- * of this host are judged, see docs/SCHEMA.md), and their sources rows left 'reading'. A
- * scan killed by SIGKILL, the OOM killer or a crash cannot finish its own row; the next
- * writer does, so that 'running' means running. Counts them in db->dead_scans. */
-int db_mark_dead_scans(struct db *db, struct hl_err *err)
+int db_bulk_begin(struct db *db)
 {
-    struct proc_ident self;
-    if (proc_self(&self) < 0 || !self.host[0])
-        return 0; /* no /proc: nothing can be judged */
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->h,
-                           "SELECT id, pid, pid_start, boot_id FROM scans"
-                           " WHERE status = 'running' AND hostname = :host AND pid IS NOT NULL"
-                           " AND pid_start IS NOT NULL",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, err, "cannot read the scans");
-    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":host"), self.host, -1, SQLITE_STATIC);
-    int64_t dead[64];
-    size_t n = 0;
-    int rc = SQLITE_DONE;
-    /* At most 64 a time: the next writer marks the rest. */
-    while (n < ARRAY_SIZE(dead) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct proc_ident other = {
-            .pid = sqlite3_column_int64(st, 1),
-            .start = sqlite3_column_int64(st, 2),
-        };
-        const char *boot = (const char *)sqlite3_column_text(st, 3);
-        snprintf(other.boot_id, sizeof(other.boot_id), "%s", boot ? boot : "");
-        snprintf(other.host, sizeof(other.host), "%s", self.host);
-        if (proc_judge(&self, &other) == PROC_GONE)
-            dead[n++] = sqlite3_column_int64(st, 0);
-    }
-    if (n < ARRAY_SIZE(dead) && rc != SQLITE_DONE) {
-        sqlite3_finalize(st);
-        return db_fail(db, err, "cannot read the scans");
-    }
-    sqlite3_finalize(st);
-    if (n == 0)
-        return 0;
-    int r = db_begin(db, err);
-    /* 'running' in the WHERE: a scan that finished meanwhile keeps its own status. */
-    for (size_t i = 0; r == 0 && i < n; i++) {
-        char sql[320];
-        snprintf(sql, sizeof(sql),
-                 "UPDATE sources SET status = 'dead', error = 'the scan ended before this"
-                 " source was read in full (its process is gone)' WHERE scan_id = %lld AND"
-                 " status = 'reading' AND EXISTS (SELECT 1 FROM scans WHERE id = %lld AND"
-                 " status = 'running'); UPDATE scans SET status = 'dead' WHERE id = %lld AND"
-                 " status = 'running'",
-                 (long long)dead[i], (long long)dead[i], (long long)dead[i]);
-        r = db_exec(db, sql, err);
-        if (r == 0)
-            db->dead_scans += (unsigned)sqlite3_changes(db->h);
-    }
-    if (r == 0)
-        return db_commit(db, err);
-    if (!sqlite3_get_autocommit(db->h))
-        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-    db->in_tx = false;
-    db->dead_scans = 0;
-    return r;
+    return db->engine->bulk_begin(db);
+}
+
+void db_bulk_end(struct db *db)
+{
+    db->engine->bulk_end(db);
+}
+
+int db_prepare_query(struct db *db, const char *sql, struct stmt **ret_st, const char **ret_tail,
+                     struct hl_err *err)
+{
+    return db->engine->prepare_query(db, sql, ret_st, ret_tail, err);
+}
+
+int db_run(struct db *db, const char *sql)
+{
+    return db->engine->run(db, sql);
+}
+
+const char *db_errmsg(struct db *db)
+{
+    return db->engine ? db->engine->errmsg(db) : "no database";
+}
+
+int64_t db_changes(struct db *db)
+{
+    return db->engine->changes(db);
+}
+
+int64_t db_last_id(struct db *db)
+{
+    return db->engine->last_id(db);
+}
+
+bool db_in_tx(struct db *db)
+{
+    return db->engine->in_tx(db);
+}
+
+int db_define_function(struct db *db, const char *name, int nargs, db_text_fn *fn, void *ctx)
+{
+    return db->engine->define_function(db, name, nargs, fn, ctx);
+}
+
+int db_defer_indexes(struct db *db, struct hl_err *err)
+{
+    return db->engine->defer_indexes(db, err);
+}
+
+int db_restore_indexes(struct db *db, struct hl_err *err)
+{
+    return db->readonly ? 0 : db->engine->restore_indexes(db, err);
+}
+
+int db_restore_all_indexes(struct db *db, struct hl_err *err)
+{
+    return db->engine->restore_all_indexes(db, err);
+}
+
+int db_cache_shrink(struct db *db, int *ret_own, struct hl_err *err)
+{
+    return db->engine->cache_shrink(db, ret_own, err);
+}
+
+int db_cache_restore(struct db *db, int own, struct hl_err *err)
+{
+    return db->engine->cache_restore(db, own, err);
+}
+
+int db_exec_small_sort(struct db *db, const char *sql, struct hl_err *err)
+{
+    int own = 0;
+    int r = db_cache_shrink(db, &own, err);
+    if (r < 0)
+        return r;
+    if ((r = db_run(db, sql)) < 0)
+        r = hl_err_set(err, HL_EDB, db->path, "%s", db_errmsg(db));
+    int back = db_cache_restore(db, own, err);
+    return r < 0 ? r : back;
+}
+
+enum db_col_kind db_column_kind(const char *table, const char *column)
+{
+    /* Every column of every schema version that holds a time, JSON or a rule id. findings
+     * is a table up to version 6 (a read-only query does not upgrade), a view over
+     * finding_rows after. */
+    static const struct {
+        const char *table, *column;
+        enum db_col_kind kind;
+    } cols[] = {
+        { "finding_rows", "ts", DB_COL_TIME },
+        { "finding_rows", "fields", DB_COL_JSON },
+        { "finding_rows", "group_key", DB_COL_JSON },
+        { "finding_rows", "rule_id", DB_COL_RULE },
+        { "findings", "ts", DB_COL_TIME },
+        { "findings", "fields", DB_COL_JSON },
+        { "findings", "group_key", DB_COL_JSON },
+        { "findings", "rule_id", DB_COL_RULE },
+        { "incidents", "first_ts", DB_COL_TIME },
+        { "incidents", "last_ts", DB_COL_TIME },
+        { "incidents", "key", DB_COL_JSON },
+        { "incidents", "rule_id", DB_COL_RULE },
+        { "incidents", "from_rule_id", DB_COL_RULE },
+        { "marks", "ts", DB_COL_TIME },
+        { "marks", "group_key", DB_COL_JSON },
+        { "marks", "rule_id", DB_COL_RULE },
+        { "incidents_dirty", "rule_id", DB_COL_RULE },
+        { "rules", "id", DB_COL_RULE },
+        { "scans", "started_at", DB_COL_TIME },
+        { "scans", "finished_at", DB_COL_TIME },
+        { "scans", "last_ts", DB_COL_TIME },
+        { "sources", "mtime", DB_COL_TIME },
+    };
+    if (!table || !column)
+        return DB_COL_OTHER;
+    for (size_t i = 0; i < ARRAY_SIZE(cols); i++)
+        if (strcasecmp(table, cols[i].table) == 0 && strcasecmp(column, cols[i].column) == 0)
+            return cols[i].kind;
+    return DB_COL_OTHER;
 }

@@ -5,7 +5,6 @@
 #ifndef HSMLOG_DB_H
 #define HSMLOG_DB_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,6 +13,7 @@
 #include "rule.h"
 #include "strv.h"
 
+struct sqlite3;
 struct stmt;
 
 /* Schema version this build writes; user_version of a migrated database. */
@@ -35,15 +35,15 @@ struct stmt;
 /* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
  * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
 struct db {
-    const struct driver *drv; /* the engine (driver_impl.h) */
-    sqlite3 *h;               /* owned */
-    char *path;               /* owned: for messages */
-    bool readonly;            /* opened for `query` */
-    int migrated_from;        /* user_version before this open upgraded it; 0 when it did not */
-    unsigned dead_scans;      /* scans rows this open marked 'dead' (their process is gone) */
-    bool in_tx;               /* a write transaction is open */
-    unsigned pending;         /* rows written in the open transaction */
-    int64_t scan_id;          /* scans.id of the running scan, 0 before db_scan_begin() */
+    const struct engine *engine; /* what answers for the file (db_impl.h) */
+    struct sqlite3 *h;           /* owned: the SQLite engine's handle */
+    char *path;                  /* owned: for messages */
+    bool readonly;               /* opened for `query` */
+    int migrated_from;           /* user_version before this open upgraded it; 0 when it did not */
+    unsigned dead_scans;         /* scans rows this open marked 'dead' (their process is gone) */
+    bool in_tx;                  /* a write transaction is open */
+    unsigned pending;            /* rows written in the open transaction */
+    int64_t scan_id;             /* scans.id of the running scan, 0 before db_scan_begin() */
     struct stmt *st_scan_begin, *st_scan_end;
     struct stmt *st_source_add, *st_source_end;
     struct stmt *st_rule_put;

@@ -1,6 +1,6 @@
-/* What the files of the SQLite store (db.c, db_write.c, db_index.c, db_guard.c) share and no
- * other module may use: the helpers every statement goes through and the parameters of the
- * finding insert. */
+/* What the files of the store share and no other module may use: the table of functions an
+ * engine fills (struct engine), the helpers of db.c, and the parameters of the finding
+ * insert. */
 #ifndef HSMLOG_DB_IMPL_H
 #define HSMLOG_DB_IMPL_H
 
@@ -29,18 +29,60 @@ enum finding_param {
 };
 _Static_assert(FP__COUNT == DB_FINDING_PARAMS, "one index per parameter");
 
-/* The SQLite engine behind stmt.h (stmt_sqlite.c), as db_open() installs it. */
-struct driver;
-extern const struct driver driver_sqlite;
+struct stmt;
 
-/* Records SQLite's failure of what in err; returns HL_EDB. */
+/* A database engine: what db.c and stmt.c hand over to it. db.c keeps what every engine
+ * shares (transaction bookkeeping, batching, the write statements); the engine does what
+ * only it knows how to. Functions that fail return a negative hl_code, and set err where they
+ * take one; otherwise errmsg() says why. */
+struct engine {
+    const char *name; /* "sqlite" */
+    /* Opens db->path (db->readonly says how) and brings its schema to DB_SCHEMA_VERSION;
+     * on a writing open, builds the indexes a killed scan left deferred; on a read-only one,
+     * installs the guard that refuses writes. On failure the caller calls close(). */
+    int (*open)(struct db *db, db_upgrading_fn *upgrading, struct hl_err *err);
+    void (*close)(struct db *db);
+    /* A write transaction: begin waits for other writers up to DB_BUSY_TIMEOUT_MS; commit
+     * rolls back when it fails. in_tx says whether one is open (an error may have rolled it
+     * back). bulk_begin and bulk_end as db_bulk_begin() and db_bulk_end(). */
+    int (*begin)(struct db *db, struct hl_err *err);
+    int (*commit)(struct db *db, struct hl_err *err);
+    void (*rollback)(struct db *db);
+    bool (*in_tx)(struct db *db);
+    int (*bulk_begin)(struct db *db);
+    void (*bulk_end)(struct db *db);
+    /* Statements (stmt.h): kept: the statement lives as long as the handle. */
+    int (*prepare)(struct db *db, const char *sql, bool kept, struct stmt **ret,
+                   const char **ret_tail);
+    int (*prepare_query)(struct db *db, const char *sql, struct stmt **ret, const char **ret_tail,
+                         struct hl_err *err);
+    int (*run)(struct db *db, const char *sql);
+    const char *(*errmsg)(struct db *db);
+    int64_t (*changes)(struct db *db);
+    int64_t (*last_id)(struct db *db);
+    int (*define_function)(struct db *db, const char *name, int nargs, db_text_fn *fn, void *ctx);
+    /* Indexes a first scan leaves out and builds at its end, and a smaller page cache for
+     * statements that sort (db.h). */
+    int (*defer_indexes)(struct db *db, struct hl_err *err);
+    int (*restore_indexes)(struct db *db, struct hl_err *err);
+    int (*restore_all_indexes)(struct db *db, struct hl_err *err);
+    int (*cache_shrink)(struct db *db, int *ret_own, struct hl_err *err);
+    int (*cache_restore)(struct db *db, int own, struct hl_err *err);
+};
+
+/* SQLite (sqlite_open.c), the engine of every path. */
+extern const struct engine engine_sqlite;
+
+/* Records the engine's failure of what in err; returns HL_EDB. */
 int db_fail(struct db *db, struct hl_err *err, const char *what);
 
-/* Runs sql, which returns no rows. */
-int db_exec(struct db *db, const char *sql, struct hl_err *err);
+/* The monotonic clock in milliseconds, and a sleep of lo to hi of them whose jitter keeps
+ * processes that collided once from retrying in lockstep. */
+int64_t db_now_ms(void);
+void db_nap(struct db *db, unsigned lo, unsigned hi);
 
-/* Runs sql, which returns one integer, into *ret. */
-int db_query_int(struct db *db, const char *sql, const char *what, int *ret, struct hl_err *err);
+/* Rolls back the open write transaction, if any. */
+void db_rollback(struct db *db);
 
 /* Binds s (NULL binds NULL) to the parameter named name of st. */
 void db_bind_text(struct stmt *st, const char *name, const char *s);
@@ -49,13 +91,12 @@ void db_bind_text(struct stmt *st, const char *name, const char *s);
 int db_write_prepare(struct db *db, struct hl_err *err);
 void db_write_release(struct db *db);
 
-/* db_open()'s steps that live in other files: the read-only guard (db_guard.c), the indexes a
- * first scan deferred (db_index.c). */
-int db_guard_install(struct db *db, struct hl_err *err);
+/* db_scan_begin()'s and db_scan_end()'s steps the engine takes: the indexes a first scan
+ * leaves out, and building them at its end in a transaction of their own. */
+int db_defer_indexes(struct db *db, struct hl_err *err);
 int db_restore_all_indexes(struct db *db, struct hl_err *err);
 
-/* db_scan_begin()'s steps that live in db.c and db_index.c. */
+/* Marks 'dead' the scans rows still 'running' whose process is gone (db_write.c). */
 int db_mark_dead_scans(struct db *db, struct hl_err *err);
-int db_defer_indexes(struct db *db, struct hl_err *err);
 
 #endif

@@ -404,3 +404,65 @@ int db_scan_clock(struct db *db, const char *ts, struct hl_err *err)
     db_bind_int(st, ":id", db->scan_id);
     return db_step_done(db, st, err, "cannot record the log clock");
 }
+
+/* Marks 'dead' the scans rows still 'running' whose process is gone (proc_judge(): only rows
+ * of this host are judged, see docs/SCHEMA.md), and their sources rows left 'reading'. A
+ * scan killed by SIGKILL, the OOM killer or a crash cannot finish its own row; the next
+ * writer does, so that 'running' means running. Counts them in db->dead_scans. */
+int db_mark_dead_scans(struct db *db, struct hl_err *err)
+{
+    struct proc_ident self;
+    if (proc_self(&self) < 0 || !self.host[0])
+        return 0; /* no /proc: nothing can be judged */
+    struct stmt *st = NULL;
+    if (stmt_prepare(db,
+                     "SELECT id, pid, pid_start, boot_id FROM scans"
+                     " WHERE status = 'running' AND hostname = ?1 AND pid IS NOT NULL"
+                     " AND pid_start IS NOT NULL",
+                     &st) < 0)
+        return db_fail(db, err, "cannot read the scans");
+    stmt_bind_text(st, 1, self.host);
+    int64_t dead[64];
+    size_t n = 0;
+    int rc = STMT_DONE;
+    /* At most 64 a time: the next writer marks the rest. */
+    while (n < ARRAY_SIZE(dead) && (rc = stmt_step(st)) == STMT_ROW) {
+        struct proc_ident other = {
+            .pid = stmt_int(st, 1),
+            .start = stmt_int(st, 2),
+        };
+        const char *boot = stmt_text(st, 3);
+        snprintf(other.boot_id, sizeof(other.boot_id), "%s", boot ? boot : "");
+        snprintf(other.host, sizeof(other.host), "%s", self.host);
+        if (proc_judge(&self, &other) == PROC_GONE)
+            dead[n++] = stmt_int(st, 0);
+    }
+    if (n < ARRAY_SIZE(dead) && rc != STMT_DONE) {
+        stmt_finalize(st);
+        return db_fail(db, err, "cannot read the scans");
+    }
+    stmt_finalize(st);
+    if (n == 0)
+        return 0;
+    int r = db_begin(db, err);
+    /* 'running' in the WHERE: a scan that finished meanwhile keeps its own status. */
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        char sql[320];
+        snprintf(sql, sizeof(sql),
+                 "UPDATE sources SET status = 'dead', error = 'the scan ended before this"
+                 " source was read in full (its process is gone)' WHERE scan_id = %lld AND"
+                 " status = 'reading' AND EXISTS (SELECT 1 FROM scans WHERE id = %lld AND"
+                 " status = 'running'); UPDATE scans SET status = 'dead' WHERE id = %lld AND"
+                 " status = 'running'",
+                 (long long)dead[i], (long long)dead[i], (long long)dead[i]);
+        if ((r = db_run(db, sql)) < 0)
+            r = hl_err_set(err, HL_EDB, db->path, "%s", db_errmsg(db));
+        else
+            db->dead_scans += (unsigned)db_changes(db);
+    }
+    if (r == 0)
+        return db_commit(db, err);
+    db_rollback(db);
+    db->dead_scans = 0;
+    return r;
+}

@@ -1,7 +1,7 @@
 /* Statements on the open store: what incidents/ and `query` use to run their SQL without
- * knowing which database engine holds it. A store is a driver (store_driver.h) behind these
- * functions; SQLite (stmt_sqlite.c) is the first. SQL text uses numbered (?1) or named
- * (:name) parameters.
+ * knowing which database engine holds it: each call goes to the engine's struct stmt_ops
+ * (stmt_impl.h); SQLite's are in sqlite_stmt.c. SQL text uses numbered (?1) or named (:name)
+ * parameters.
  *
  * Errors: a function that fails returns HL_EDB (stmt_step() too, beside its two results), and
  * db_errmsg() then says why, until the next call on the store. */

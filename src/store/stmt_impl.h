@@ -1,24 +1,19 @@
-/* What a store engine implements behind stmt.h: one table of functions per engine, chosen by
- * db_open() (db_impl.h names them). A statement of an engine starts with struct stmt and adds its
- * own handle. Only store/ sees this header; a second engine is one more file that fills a struct
- * driver. */
+/* What an engine implements for a statement (stmt.h). A statement of an engine starts with
+ * struct stmt and adds its own handle; the engine's prepare (struct engine, db_impl.h) makes
+ * it. Only store/ sees this header. */
 #ifndef HSMLOG_STMT_IMPL_H
 #define HSMLOG_STMT_IMPL_H
 
 #include "stmt.h"
 
-struct driver;
+struct stmt_ops;
 
 struct stmt {
-    const struct driver *drv;
+    const struct stmt_ops *ops;
     struct db *db;
 };
 
-struct driver {
-    const char *name; /* "sqlite" */
-    /* kept: the statement lives as long as the handle. */
-    int (*prepare)(struct db *db, const char *sql, bool kept, struct stmt **ret,
-                   const char **ret_tail);
+struct stmt_ops {
     /* p NULL binds NULL; copy: the engine keeps its own copy of the bytes. */
     int (*bind_text)(struct stmt *st, int i, const char *p, size_t n, bool copy);
     int (*bind_blob)(struct stmt *st, int i, const void *p, size_t n);
@@ -36,15 +31,6 @@ struct driver {
     void (*reset)(struct stmt *st);
     void (*clear)(struct stmt *st);
     void (*finalize)(struct stmt *st);
-    int (*run)(struct db *db, const char *sql);
-    const char *(*errmsg)(struct db *db);
-    int64_t (*changes)(struct db *db);
-    int64_t (*last_id)(struct db *db);
-    bool (*in_tx)(struct db *db);
-    /* For the read-only guard (db_guard.c): whether st only reads, and its SQL text. */
-    bool (*reads_only)(struct stmt *st);
-    const char *(*sql)(struct stmt *st);
-    int (*define_function)(struct db *db, const char *name, int nargs, db_text_fn *fn, void *ctx);
 };
 
 #endif

@@ -2,6 +2,7 @@
  * incidents inserted as the builder writes them: the filter (an open incident is active
  * whatever --since says; host in any case; rule; open only), the three orders, the cause and
  * remedy fields, a scan's incidents and counts, the log clock and rule lookup. */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

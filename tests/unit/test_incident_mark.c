@@ -3,6 +3,7 @@
  * an expect line its trigger's; within one transaction a pair marked whole takes no more
  * marks, and a new transaction marks it again, since another process's incident update may
  * have consumed the committed marks; past INCIDENT_MARK_KEYS groups, whole pairs. */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,10 +1,11 @@
-/* The read-only guard of `query`, `incidents` and `report`: a handle that refuses statements
- * that would change anything, and what the columns of the schema hold for the formats. */
-#include "db_impl.h"
-#include "stmt_impl.h"
+/* The SQLite engine's read-only guard of `query`, `incidents` and `report`: a handle that
+ * refuses statements that would change anything. */
+#include "sqlite_impl.h"
 
 #include <string.h>
 #include <strings.h>
+
+#include "stmt.h"
 
 /* ---- the read-only guard (query, report, incidents) ---- */
 
@@ -110,7 +111,7 @@ static int guard(void *ctx, int action, const char *a1, const char *a2, const ch
     return SQLITE_DENY;
 }
 
-int db_guard_install(struct db *db, struct hl_err *err)
+int sqlite_guard_install(struct db *db, struct hl_err *err)
 {
     int on = 1, off = 0;
     if (sqlite3_db_config(db->h, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, off, NULL) != SQLITE_OK ||
@@ -128,64 +129,24 @@ static bool is_pragma(const char *sql)
     return sqlite3_strnicmp(sql, "PRAGMA", 6) == 0;
 }
 
-int db_prepare_query(struct db *db, const char *sql, struct stmt **ret_st, const char **ret_tail,
-                     struct hl_err *err)
+int sqlite_prepare_query(struct db *db, const char *sql, struct stmt **ret_st,
+                         const char **ret_tail, struct hl_err *err)
 {
     struct stmt *st = NULL;
     db->refused[0] = '\0';
-    if (stmt_prepare_tail(db, sql, &st, ret_tail) < 0) {
+    if (sqlite_prepare(db, sql, false, &st, ret_tail) < 0) {
         if (db->refused[0])
             return hl_err_set(err, HL_EDB, NULL, "refused: %s", db->refused);
-        return hl_err_set(err, HL_EDB, NULL, "%s", db_errmsg(db));
+        return hl_err_set(err, HL_EDB, NULL, "%s", sqlite_errmsg(db));
     }
     /* What the authorizer does not see: VACUUM (also VACUUM INTO a new file). A PRAGMA the
      * guard let through only reads, though SQLite cannot tell for some (journal_mode). */
-    if (st && !st->drv->reads_only(st) && !is_pragma(st->drv->sql(st))) {
+    if (st && !sqlite3_stmt_readonly(sqlite_stmt_handle(st)) &&
+        !is_pragma(sqlite3_sql(sqlite_stmt_handle(st)))) {
         stmt_finalize(st);
         return hl_err_set(err, HL_EDB, NULL,
                           "refused: this statement would write: query is read-only");
     }
     *ret_st = st;
     return 0;
-}
-
-enum db_col_kind db_column_kind(const char *table, const char *column)
-{
-    /* Every column of every schema version that holds a time, JSON or a rule id. findings
-     * is a table up to version 6 (a read-only query does not upgrade), a view over
-     * finding_rows after. */
-    static const struct {
-        const char *table, *column;
-        enum db_col_kind kind;
-    } cols[] = {
-        { "finding_rows", "ts", DB_COL_TIME },
-        { "finding_rows", "fields", DB_COL_JSON },
-        { "finding_rows", "group_key", DB_COL_JSON },
-        { "finding_rows", "rule_id", DB_COL_RULE },
-        { "findings", "ts", DB_COL_TIME },
-        { "findings", "fields", DB_COL_JSON },
-        { "findings", "group_key", DB_COL_JSON },
-        { "findings", "rule_id", DB_COL_RULE },
-        { "incidents", "first_ts", DB_COL_TIME },
-        { "incidents", "last_ts", DB_COL_TIME },
-        { "incidents", "key", DB_COL_JSON },
-        { "incidents", "rule_id", DB_COL_RULE },
-        { "incidents", "from_rule_id", DB_COL_RULE },
-        { "marks", "ts", DB_COL_TIME },
-        { "marks", "group_key", DB_COL_JSON },
-        { "marks", "rule_id", DB_COL_RULE },
-        { "incidents_dirty", "rule_id", DB_COL_RULE },
-        { "rules", "id", DB_COL_RULE },
-        { "scans", "started_at", DB_COL_TIME },
-        { "scans", "finished_at", DB_COL_TIME },
-        { "scans", "last_ts", DB_COL_TIME },
-        { "sources", "mtime", DB_COL_TIME },
-    };
-    if (!table || !column)
-        return DB_COL_OTHER;
-    for (size_t i = 0; i < ARRAY_SIZE(cols); i++)
-        if (sqlite3_stricmp(table, cols[i].table) == 0 &&
-            sqlite3_stricmp(column, cols[i].column) == 0)
-            return cols[i].kind;
-    return DB_COL_OTHER;
 }

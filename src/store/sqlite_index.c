@@ -1,6 +1,6 @@
 /* The secondary indexes a first scan leaves out while it stores and builds its incidents, and
  * creates at its end (schema 6, table deferred_indexes). */
-#include "db_impl.h"
+#include "sqlite_impl.h"
 
 #include <stdlib.h>
 
@@ -21,7 +21,7 @@ static int exec_owned(struct db *db, char *sql, struct hl_err *err)
 {
     if (!sql)
         return hl_err_set(err, HL_ENOMEM, db->path, "out of memory");
-    int r = db_exec(db, sql, err);
+    int r = sqlite_exec(db, sql, err);
     sqlite3_free(sql);
     return r;
 }
@@ -59,13 +59,13 @@ static int deferred_script(struct db *db, bool create, char **ret_sql, struct hl
 
 /* Drops the deferrable indexes when findings and incidents are empty (a first scan), noting
  * them in deferred_indexes. In the caller's transaction. */
-int db_defer_indexes(struct db *db, struct hl_err *err)
+int sqlite_defer_indexes(struct db *db, struct hl_err *err)
 {
     int empty = 0;
-    int r = db_query_int(db,
-                         "SELECT NOT EXISTS (SELECT 1 FROM finding_rows)"
-                         " AND NOT EXISTS (SELECT 1 FROM incidents)",
-                         "cannot read the database", &empty, err);
+    int r = sqlite_query_int(db,
+                             "SELECT NOT EXISTS (SELECT 1 FROM finding_rows)"
+                             " AND NOT EXISTS (SELECT 1 FROM incidents)",
+                             "cannot read the database", &empty, err);
     if (r < 0 || !empty)
         return r;
     r = exec_owned(db,
@@ -81,59 +81,46 @@ int db_defer_indexes(struct db *db, struct hl_err *err)
     return r == 0 && sql ? exec_owned(db, sql, err) : r;
 }
 
-int db_cache_shrink(struct db *db, int *ret_own, struct hl_err *err)
+int sqlite_cache_shrink(struct db *db, int *ret_own, struct hl_err *err)
 {
-    int r = db_query_int(db, "PRAGMA cache_size", "cannot read the cache size", ret_own, err);
-    return r < 0 ? r : db_exec(db, "PRAGMA cache_size = -256", err);
+    int r = sqlite_query_int(db, "PRAGMA cache_size", "cannot read the cache size", ret_own, err);
+    return r < 0 ? r : sqlite_exec(db, "PRAGMA cache_size = -256", err);
 }
 
-int db_cache_restore(struct db *db, int own, struct hl_err *err)
+int sqlite_cache_restore(struct db *db, int own, struct hl_err *err)
 {
     char cache[80];
     snprintf(cache, sizeof(cache), "PRAGMA cache_size = %d", own);
-    return db_exec(db, cache, err);
+    return sqlite_exec(db, cache, err);
 }
 
-int db_exec_small_sort(struct db *db, const char *sql, struct hl_err *err)
-{
-    int own = 0;
-    int r = db_cache_shrink(db, &own, err);
-    if (r < 0)
-        return r;
-    r = db_exec(db, sql, err);
-    int back = db_cache_restore(db, own, err);
-    return r < 0 ? r : back;
-}
-
-int db_restore_indexes(struct db *db, struct hl_err *err)
+int sqlite_restore_indexes(struct db *db, struct hl_err *err)
 {
     char *sql = NULL;
-    int r = db->readonly ? 0 : deferred_script(db, true, &sql, err);
+    int r = deferred_script(db, true, &sql, err);
     if (r < 0 || !sql)
         return r;
     r = db_exec_small_sort(db, sql, err);
     sqlite3_free(sql);
     if (r == 0)
-        r = db_exec(db, "DELETE FROM deferred_indexes", err);
+        r = sqlite_exec(db, "DELETE FROM deferred_indexes", err);
     return r;
 }
 
-/* db_restore_indexes() in a transaction of its own. */
-int db_restore_all_indexes(struct db *db, struct hl_err *err)
+/* sqlite_restore_indexes() in a transaction of its own. */
+int sqlite_restore_all_indexes(struct db *db, struct hl_err *err)
 {
     int any = 0;
-    int r = db_query_int(db, "SELECT EXISTS (SELECT 1 FROM deferred_indexes)",
-                         "cannot read the deferred indexes", &any, err);
+    int r = sqlite_query_int(db, "SELECT EXISTS (SELECT 1 FROM deferred_indexes)",
+                             "cannot read the deferred indexes", &any, err);
     if (r < 0 || !any)
         return r;
     r = db_begin(db, err);
     if (r == 0)
-        r = db_restore_indexes(db, err);
+        r = sqlite_restore_indexes(db, err);
     if (r == 0)
         return db_commit(db, err);
     /* Nothing else is in this transaction: the rows stay for the next writer. */
-    if (!sqlite3_get_autocommit(db->h))
-        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-    db->in_tx = false;
+    db_rollback(db);
     return r;
 }

@@ -1,5 +1,6 @@
-/* The SQLite engine behind stmt.h. A statement is one sqlite3_stmt on the store's handle. */
-#include "db_impl.h"
+/* The SQLite engine's statements (stmt.h), and the handle's messages and counts. A statement is
+ * one sqlite3_stmt on the store's handle. */
+#include "sqlite_impl.h"
 #include "stmt_impl.h"
 
 #include <errno.h>
@@ -12,12 +13,19 @@ struct sqlite_stmt {
     sqlite3_stmt *h;
 };
 
+static const struct stmt_ops sqlite_stmt_ops;
+
 static sqlite3_stmt *handle(struct stmt *st)
 {
     return ((struct sqlite_stmt *)st)->h;
 }
 
-static int prepare(struct db *db, const char *sql, bool kept, struct stmt **ret,
+sqlite3_stmt *sqlite_stmt_handle(struct stmt *st)
+{
+    return handle(st);
+}
+
+int sqlite_prepare(struct db *db, const char *sql, bool kept, struct stmt **ret,
                    const char **ret_tail)
 {
     *ret = NULL;
@@ -37,7 +45,7 @@ static int prepare(struct db *db, const char *sql, bool kept, struct stmt **ret,
         db->errbuf_set = true;
         return HL_EDB;
     }
-    *st = (struct sqlite_stmt){ .base = { .drv = &driver_sqlite, .db = db }, .h = h };
+    *st = (struct sqlite_stmt){ .base = { .ops = &sqlite_stmt_ops, .db = db }, .h = h };
     *ret = &st->base;
     return 0;
 }
@@ -145,7 +153,7 @@ static void finalize(struct stmt *st)
     free(st);
 }
 
-static int run(struct db *db, const char *sql)
+int sqlite_run(struct db *db, const char *sql)
 {
     db->errbuf_set = false;
     return ok(sqlite3_exec(db->h, sql, NULL, NULL, NULL));
@@ -153,7 +161,7 @@ static int run(struct db *db, const char *sql)
 
 /* SQLite's message, plus the system's reason when a file operation failed ("disk I/O error"
  * alone does not tell a full disk from a file-size limit). */
-static const char *errmsg(struct db *db)
+const char *sqlite_errmsg(struct db *db)
 {
     if (db->errbuf_set)
         return db->errbuf;
@@ -169,29 +177,19 @@ static const char *errmsg(struct db *db)
     return msg;
 }
 
-static int64_t changes(struct db *db)
+int64_t sqlite_changes(struct db *db)
 {
     return sqlite3_changes64(db->h);
 }
 
-static int64_t last_id(struct db *db)
+int64_t sqlite_last_id(struct db *db)
 {
     return sqlite3_last_insert_rowid(db->h);
 }
 
-static bool in_tx(struct db *db)
+bool sqlite_in_tx(struct db *db)
 {
     return !sqlite3_get_autocommit(db->h);
-}
-
-static bool reads_only(struct stmt *st)
-{
-    return sqlite3_stmt_readonly(handle(st));
-}
-
-static const char *sql(struct stmt *st)
-{
-    return sqlite3_sql(handle(st));
 }
 
 struct text_fn {
@@ -222,7 +220,7 @@ static void call_text_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_null(ctx);
 }
 
-static int define_function(struct db *db, const char *name, int nargs, db_text_fn *fn, void *ctx)
+int sqlite_define_function(struct db *db, const char *name, int nargs, db_text_fn *fn, void *ctx)
 {
     db->errbuf_set = false;
     if (!fn)
@@ -245,9 +243,7 @@ static int define_function(struct db *db, const char *name, int nargs, db_text_f
                                          call_text_fn, NULL, NULL, free));
 }
 
-const struct driver driver_sqlite = {
-    .name = "sqlite",
-    .prepare = prepare,
+static const struct stmt_ops sqlite_stmt_ops = {
     .bind_text = bind_text,
     .bind_blob = bind_blob,
     .bind_int = bind_int,
@@ -264,12 +260,4 @@ const struct driver driver_sqlite = {
     .reset = reset,
     .clear = clear,
     .finalize = finalize,
-    .run = run,
-    .errmsg = errmsg,
-    .changes = changes,
-    .last_id = last_id,
-    .in_tx = in_tx,
-    .reads_only = reads_only,
-    .sql = sql,
-    .define_function = define_function,
 };
