@@ -1,6 +1,6 @@
-/* The findings database: SQLite in WAL mode, schema migrated in place by PRAGMA
- * user_version, statements prepared once, writes batched in transactions. The schema is the
- * numbered scripts under src/schema/ (embedded at build time) and is documented in
+/* The findings database: a handle over an engine (SQLite, a file in WAL mode), its schema
+ * migrated in place, statements prepared once, writes batched in transactions. The schema is
+ * the numbered scripts under src/store/schema/ (embedded at build time) and is documented in
  * docs/SCHEMA.md. */
 #ifndef HSMLOG_DB_H
 #define HSMLOG_DB_H
@@ -32,8 +32,9 @@ struct stmt;
 /* Named parameters of the statement that stores a finding. */
 #define DB_FINDING_PARAMS 16
 
-/* An open database. Invariants: every stmt is NULL or prepared on h; in_tx tells whether a
- * BEGIN is open; pending counts rows written since it. Read-only handles prepare nothing. */
+/* An open database. Invariants: every stmt is NULL or prepared on this handle; in_tx tells
+ * whether a write transaction is open; pending counts rows written since it. Read-only
+ * handles prepare nothing. */
 struct db {
     const struct engine *engine; /* what answers for the file (db_impl.h) */
     struct sqlite3 *h;           /* owned: the SQLite engine's handle */
@@ -48,10 +49,10 @@ struct db {
     struct stmt *st_source_add, *st_source_end;
     struct stmt *st_rule_put;
     struct stmt *st_finding_add;
-    int finding_param[DB_FINDING_PARAMS]; /* its parameters' indexes (db.c, finding_params) */
+    int finding_param[DB_FINDING_PARAMS]; /* its parameters' indexes (db_write.c) */
     struct stmt *st_mark_add, *st_dirty, *st_clock;
     uint64_t tx_serial; /* write transactions begun on this handle, counting the open one */
-    /* Locking and the read-only guard (db_open, begin, commit; db_tick). */
+    /* Batching, locking and the read-only guard (db_begin, db_commit, db_tick; engine). */
     int64_t tx_started_ms; /* monotonic time of the open transaction's BEGIN */
     int64_t yielded_ms;    /* monotonic time db_tick() last let other writers in */
     int64_t busy_since_ms; /* when the current wait for a lock began */
