@@ -65,11 +65,20 @@ static const char *safe(struct buf *b, const char *text)
 }
 
 /* A stored time to the second: "2026-11-28 14:02:51". */
+/* "2026-12-07 10:05:00" of a stored time. A text too short to be one (a database another tool
+ * wrote) is shown as it is, its bytes that are not printable ASCII as '?'. */
 static const char *short_ts(const char *ts, char out[24])
 {
     if (!ts)
         return "(no time)";
-    snprintf(out, 24, "%.10s %.8s", ts, ts + 11);
+    size_t n = strnlen(ts, 19);
+    if (n == 19) {
+        snprintf(out, 24, "%.10s %.8s", ts, ts + 11);
+        return out;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = ts[i] >= 0x20 && ts[i] < 0x7f ? ts[i] : '?';
+    out[n] = '\0';
     return out;
 }
 

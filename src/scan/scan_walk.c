@@ -365,7 +365,7 @@ static int not_dot(const struct dirent *d)
     return strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0;
 }
 
-#define SCAN_MAX_DIR_DEPTH 64 /* directory levels below an argument; deeper ones are skipped */
+#define SCAN_MAX_DIR_DEPTH 64 /* directory levels read, the argument's own counted */
 
 /* Reads a directory tree (an extracted support bundle) in name order. Files are read like
  * arguments, each with its own modification time; a symbolic link to a file is read, one to a
