@@ -106,6 +106,9 @@ static int guard(void *ctx, int action, const char *a1, const char *a2, const ch
     const char *what = action > 0 && (size_t)action < ARRAY_SIZE(writes) && writes[action]
                                ? writes[action]
                                : "this statement";
+    /* ANALYZE first creates the table its statistics go to. */
+    if (action == SQLITE_CREATE_TABLE && a1 && sqlite3_strnicmp(a1, "sqlite_stat", 11) == 0)
+        what = "ANALYZE";
     snprintf(db->refused, sizeof(db->refused), "%s would change the database: query is read-only",
              what);
     return SQLITE_DENY;
@@ -120,6 +123,23 @@ int sqlite_guard_install(struct db *db, struct hl_err *err)
         return db_fail(db, err, "cannot make the connection read-only");
     sqlite3_limit(db->h, SQLITE_LIMIT_ATTACHED, 0);
     return 0;
+}
+
+/* The statement's first keyword when it is one that writes (INSERT, UPDATE, DELETE, REPLACE),
+ * else NULL: SQLite refuses such a statement on a view with its own message ("cannot modify
+ * findings because it is a view") before the guard is asked. */
+static const char *writing_verb(const char *sql)
+{
+    static const char *const verbs[] = { "INSERT", "UPDATE", "DELETE", "REPLACE" };
+    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r')
+        sql++;
+    for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+        size_t n = strlen(verbs[i]);
+        if (sqlite3_strnicmp(sql, verbs[i], (int)n) == 0 &&
+            (sql[n] == ' ' || sql[n] == '\t' || sql[n] == '\n' || sql[n] == '\r'))
+            return verbs[i];
+    }
+    return NULL;
 }
 
 static bool is_pragma(const char *sql)
@@ -137,6 +157,10 @@ int sqlite_prepare_query(struct db *db, const char *sql, struct stmt **ret_st,
     if (sqlite_prepare(db, sql, false, &st, ret_tail) < 0) {
         if (db->refused[0])
             return hl_err_set(err, HL_EDB, NULL, "refused: %s", db->refused);
+        const char *verb = writing_verb(sql);
+        if (verb)
+            return hl_err_set(err, HL_EDB, NULL,
+                              "refused: %s would change the database: query is read-only", verb);
         return hl_err_set(err, HL_EDB, NULL, "%s", sqlite_errmsg(db));
     }
     /* What the authorizer does not see: VACUUM (also VACUUM INTO a new file). A PRAGMA the
