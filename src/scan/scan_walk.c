@@ -367,12 +367,25 @@ static int not_dot(const struct dirent *d)
 
 #define SCAN_MAX_DIR_DEPTH 64 /* directory levels read, the argument's own counted */
 
+/* Whether the file path names resolves inside directory root (a resolved path): a link in an
+ * extracted bundle to the analyst's own /etc/passwd would otherwise read the analyst's files
+ * as the customer's. */
+static bool inside(const char *root, const char *path)
+{
+    char *real = realpath(path, NULL);
+    size_t n = strlen(root);
+    bool in = real && strncmp(real, root, n) == 0 && (real[n] == '/' || root[n - 1] == '/');
+    free(real);
+    return in;
+}
+
 /* Reads a directory tree (an extracted support bundle) in name order. Files are read like
- * arguments, each with its own modification time; a symbolic link to a file is read, one to a
- * directory is not followed (no loops); fifos, sockets and devices are skipped with a row.
- * Entries are labelled "dir/sub/file", each name escaped as in archive labels. */
-static int scan_dir(struct scan *sc, const char *path, const char *label, int depth,
-                    struct hl_err *err)
+ * arguments, each with its own modification time; a symbolic link to a file is read when the
+ * file is inside root (the argument's resolved path), one to a directory is not followed (no
+ * loops); fifos, sockets and devices are skipped with a row. Entries are labelled
+ * "dir/sub/file", each name escaped as in archive labels. */
+static int scan_dir(struct scan *sc, const char *root, const char *path, const char *label,
+                    int depth, struct hl_err *err)
 {
     struct dirent **names = NULL;
     int n = scandir(path, &names, not_dot, cmp_names);
@@ -415,11 +428,15 @@ static int scan_dir(struct scan *sc, const char *path, const char *label, int de
         } else if (S_ISDIR(st.st_mode) && link) {
             r = skip_entry(sc, child_label, "symlink", "symbolic link to a directory, not followed",
                            err);
+        } else if (link && !inside(root, child)) {
+            r = skip_entry(sc, child_label, "symlink",
+                           "symbolic link to a file outside the directory scanned, not followed",
+                           err);
         } else if (S_ISDIR(st.st_mode)) {
             r = depth + 1 >= SCAN_MAX_DIR_DEPTH
                         ? skip_entry(sc, child_label, "directory",
                                      "directory nested deeper than 64 levels", err)
-                        : scan_dir(sc, child, child_label, depth + 1, err);
+                        : scan_dir(sc, root, child, child_label, depth + 1, err);
         } else if (S_ISREG(st.st_mode)) {
             r = scan_file(sc, child, child_label, err);
         } else {
@@ -444,8 +461,14 @@ int scan_path(struct scan *sc, const char *path, struct hl_err *err)
 {
     struct stat st;
     /* A directory is walked; anything else (stdin, a file, a pipe the user named) is read. */
-    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return scan_dir(sc, path, path, 0, err);
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        char *root = realpath(path, NULL);
+        if (!root)
+            return hl_err_errno(err, HL_EIO, path, "cannot resolve directory");
+        int r = scan_dir(sc, root, path, path, 0, err);
+        free(root);
+        return r;
+    }
     return scan_file(sc, path, path, err);
 }
 
