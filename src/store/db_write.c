@@ -447,14 +447,18 @@ int db_mark_dead_scans(struct db *db, struct hl_err *err)
     int r = db_begin(db, err);
     /* 'running' in the WHERE: a scan that finished meanwhile keeps its own status. */
     for (size_t i = 0; r == 0 && i < n; i++) {
-        char sql[320];
+        /* The findings it committed are kept: the rows count them, as a finished scan's do. */
+        char sql[640];
+        long long id = (long long)dead[i];
         snprintf(sql, sizeof(sql),
                  "UPDATE sources SET status = 'dead', error = 'the scan ended before this"
-                 " source was read in full (its process is gone)' WHERE scan_id = %lld AND"
+                 " source was read in full (its process is gone)', findings = (SELECT count(*)"
+                 " FROM finding_rows f WHERE f.source_id = sources.id) WHERE scan_id = %lld AND"
                  " status = 'reading' AND EXISTS (SELECT 1 FROM scans WHERE id = %lld AND"
-                 " status = 'running'); UPDATE scans SET status = 'dead' WHERE id = %lld AND"
-                 " status = 'running'",
-                 (long long)dead[i], (long long)dead[i], (long long)dead[i]);
+                 " status = 'running'); UPDATE scans SET status = 'dead', findings = (SELECT"
+                 " count(*) FROM finding_rows WHERE source_id IN (SELECT id FROM sources WHERE"
+                 " scan_id = %lld)) WHERE id = %lld AND status = 'running'",
+                 id, id, id, id);
         if ((r = db_run(db, sql)) < 0)
             r = hl_err_set(err, HL_EDB, db->path, "%s", db_errmsg(db));
         else

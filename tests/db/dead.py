@@ -21,6 +21,9 @@ if not os.path.exists("/proc/self/stat"):
 db = c.path("dead.db")
 log, _ = c.gen_log("messages-a", "hsm-d1", 2)
 lines = open(log).read().splitlines(True)
+# Scan A reads lines no earlier scan stored, so that it commits new findings before it dies.
+fresh_log, _ = c.gen_log("messages-b", "hsm-d2", 1)
+fresh = open(fresh_log).read().splitlines(True)
 
 
 def status_of(scan_id):
@@ -41,14 +44,15 @@ def wait_for(cond, what):
     return False
 
 
-def start_pipe_scan(*extra):
-    """A scan reading a pipe this test holds open: it stays running, idle, until closed. Its
-    stderr goes to a file, read with stderr_of()."""
+def start_pipe_scan(*extra, text=lines):
+    """A scan reading a pipe this test holds open, fed the first 20 lines of the shared log or
+    all of text: it stays running, idle, until closed. Its stderr goes to a file, read with
+    stderr_of()."""
     err = open(c.path("stderr-%d" % len(os.listdir(c.tmp))), "w+")
     p = subprocess.Popen(c.cmd(db, "scan", "--year", "2026", *extra, "-"), env=c.env,
                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
     p.err = err
-    p.stdin.write("".join(lines[:20]).encode())
+    p.stdin.write("".join(text[:20] if text is lines else text).encode())
     p.stdin.flush()
     return p
 
@@ -65,11 +69,15 @@ def running_ids():
 
 c.check(c.scan(db, log).returncode == 0, "a first scan makes the database")
 
-# Scan A reads a pipe; once its row and its <stdin> source are committed, SIGKILL.
-a = start_pipe_scan()
-wait_for(lambda: len(running_ids()) == 1 and c.query(
-    db, "SELECT count(*) FROM sources WHERE status = 'reading'") == [["1"]], "scan A to start")
+# Scan A reads a pipe; once its row, its <stdin> source and its findings (committed when the
+# pipe pauses) are stored, SIGKILL.
+a = start_pipe_scan(text=fresh)
+committed_sql = ("SELECT count(*) FROM finding_rows WHERE source_id IN"
+                 " (SELECT id FROM sources WHERE status = 'reading')")
+wait_for(lambda: len(running_ids()) == 1 and int(c.query(db, committed_sql)[0][0]) > 0,
+         "scan A to start and commit findings")
 a_id = running_ids()[0]
+committed = int(c.query(db, committed_sql)[0][0])
 a.send_signal(signal.SIGKILL)
 a.wait()
 c.check(status_of(a_id) == "running" and sources_of(a_id) == ["reading"],
@@ -85,6 +93,9 @@ wait_for(lambda: c.query(db, "SELECT count(*) FROM scans WHERE id > %d" % a_id) 
 b_id = a_id + 1
 c.check(status_of(a_id) == "dead", "the next writer marks the killed scan dead", status_of(a_id))
 c.check(sources_of(a_id) == ["dead"], "and its source left reading", sources_of(a_id))
+c.check(c.query(db, "SELECT s.findings, c.findings FROM scans s JOIN sources c ON c.scan_id = s.id"
+                    " WHERE s.id = %d" % a_id) == [[str(committed), str(committed)]],
+        "the dead rows count the findings it committed", committed)
 c.check(c.query(db, "SELECT finished_at IS NULL, error LIKE '%%process is gone%%' FROM scans,"
                     " sources WHERE scans.id = %d AND sources.scan_id = scans.id" % a_id)
         == [["1", "1"]], "finished_at stays unknown; the source says why")
