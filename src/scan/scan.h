@@ -128,6 +128,7 @@ struct scan {
     uint64_t formats[FMT__COUNT];      /* lines per header format */
     uint64_t input_records;            /* records of the input file being read (all its streams) */
     uint64_t input_plain;              /* ... of them plain text: no header at all */
+    bool told_headerless;              /* warn_if_headerless() gave its advice in full */
     struct buf fields;                 /* owned: scratch for a finding's fields JSON */
     struct buf message;                /* owned: scratch for a UTF-8-clean message */
     struct buf key;                    /* owned: scratch for an incident key */

@@ -277,7 +277,8 @@ static int scan_stream(struct scan *sc, struct source *src, struct stream_info *
 
 /* journalctl -o cat, a bare message stream: not one line had a header, so no rule scoped to a
  * program or host can match. Said once per input file, after all of its streams were read,
- * unless --program or --host already said what the text is. */
+ * unless --program or --host already said what the text is; the advice only the first time
+ * (a directory of non-syslog files would repeat it for each). */
 static void warn_if_headerless(struct scan *sc, const char *label)
 {
     bool warn = sc->input_records && sc->input_plain == sc->input_records && !sc->opt.program &&
@@ -286,10 +287,14 @@ static void warn_if_headerless(struct scan *sc, const char *label)
     if (!warn)
         return;
     struct hl_err e;
-    hl_err_set(&e, HL_EFORMAT, label,
-               "no line has a syslog or journal header, so rules for a program or host cannot "
-               "match; for journalctl use -o short-iso or -o json, or say what the text is with "
-               "--program NAME (and --host NAME)");
+    if (sc->told_headerless)
+        hl_err_set(&e, HL_EFORMAT, label, "no line has a syslog or journal header (as above)");
+    else
+        hl_err_set(&e, HL_EFORMAT, label,
+                   "no line has a syslog or journal header, so rules for a program or host "
+                   "cannot match; for journalctl use -o short-iso or -o json, or say what the "
+                   "text is with --program NAME (and --host NAME)");
+    sc->told_headerless = true;
     sc->sink.warning(sc->sink.ctx, &e);
 }
 
