@@ -234,9 +234,13 @@ static bool member_skip(struct archive_walk *w, struct archive_entry *entry,
         return false;
     if (strcmp(kind, "encrypted") == 0)
         snprintf(w->skip, sizeof(w->skip), "encrypted, no passphrase to read it");
-    else if (strcmp(kind, "hardlink") == 0)
-        snprintf(w->skip, sizeof(w->skip), "hard link to '%.200s', read there", target);
-    else if (strcmp(kind, "symlink") == 0)
+    else if (strcmp(kind, "hardlink") == 0) {
+        /* The member it names, escaped as member labels are. */
+        char *member = source_label_join("", '\0', target);
+        snprintf(w->skip, sizeof(w->skip), "hard link to '%.200s', read there",
+                 member ? member : target);
+        free(member);
+    } else if (strcmp(kind, "symlink") == 0)
         snprintf(w->skip, sizeof(w->skip), "symbolic link to '%.200s'", target ? target : "");
     else
         snprintf(w->skip, sizeof(w->skip), "%s, not a regular file", kind);
