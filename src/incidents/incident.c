@@ -145,14 +145,6 @@ static void cursor_close(struct ts_cursor *c)
     *c = (struct ts_cursor){ 0 };
 }
 
-static void bind_host(struct stmt *st, int i, const char *host)
-{
-    if (*host)
-        stmt_bind_text(st, i, host);
-    else
-        stmt_bind_null(st, i);
-}
-
 /* An incident's field for rule_severity(): its key holds every group-by value. */
 struct key_lookup {
     const struct rule *rule;
@@ -530,52 +522,6 @@ static int add_finding(struct walk *w, const struct event *e)
     return 0;
 }
 
-/* 1 when a reset that applies to the walk's key has a time in [from_us, to_us) (INT64_MIN and
- * INT64_MAX for open ends), 0 when none (or the rule has no reset), or an error. A reset is a
- * line of the rule's reset pattern, or a finding on the walk's host of a rule it names in
- * reset-by (hsm.zeroized overtakes a count of bad HSM SO logins). Several resets between two
- * findings do what the first does, so the walk asks once per finding, through marks_rule_host
- * and findings_rule_host, instead of reading every reset: a busy client logs a good login
- * every few seconds, for years. */
-static int reset_between(struct walk *w, int64_t from_us, int64_t to_us)
-{
-    const struct rule_incident_spec *sp = &w->rule->inc;
-    if (sp->reset_idx == SIZE_MAX && sp->n_reset_by == 0)
-        return 0;
-    char from[PARSE_TIME_ISO_LEN] = "", to[PARSE_TIME_ISO_LEN] = "~"; /* "~" sorts last */
-    if (from_us != INT64_MIN)
-        parse_time_format(from_us, from);
-    if (to_us != INT64_MAX)
-        parse_time_format(to_us, to);
-    int rc = STMT_DONE, found = 0;
-    struct stmt *st = w->b->st_resets;
-    if (sp->reset_idx != SIZE_MAX) {
-        stmt_bind_text(st, 1, w->rule->id);
-        bind_host(st, 2, w->host);
-        stmt_bind_text(st, 3, w->key);
-        stmt_bind_text(st, 4, from);
-        stmt_bind_text(st, 5, to);
-        while (!found && (rc = stmt_step(st)) == STMT_ROW) {
-            const char *key = stmt_text(st, 0);
-            found = incident_key_reset_applies(key ? key : "[]", w->key);
-        }
-        stmt_reset(st);
-    }
-    for (size_t i = 0; !found && (rc == STMT_DONE || rc == STMT_ROW) && i < sp->n_reset_by; i++) {
-        if (!sp->reset_by_idx || sp->reset_by_idx[i] == SIZE_MAX)
-            continue;
-        st = w->b->st_reset_by;
-        stmt_bind_text(st, 1, w->b->rs->rules[sp->reset_by_idx[i]].id);
-        bind_host(st, 2, w->host);
-        stmt_bind_text(st, 3, from);
-        stmt_bind_text(st, 4, to);
-        rc = stmt_step(st);
-        found = rc == STMT_ROW;
-        stmt_reset(st);
-    }
-    return found || rc == STMT_DONE ? found : fail(w->b, "cannot read the resets of a group");
-}
-
 /* Building the incidents of one key is a walk over its findings in time order (untimed
  * last), fed in chunks: walk_begin(), walk_event() for each finding, walk_end(). */
 static int walk_begin(struct walk *w, struct builder *b, const struct rule *rule, const char *host,
@@ -612,7 +558,8 @@ static int walk_event(struct walk *w, const struct event *e)
     } else {
         /* A reset since the last finding, up to this one's time (a reset at the same second
          * comes after it). Before the first finding there is nothing to reset. */
-        if (w->has_prev && (r = reset_between(w, w->prev_us, e->ts_us)) > 0 &&
+        if (w->has_prev &&
+            (r = reset_between(w->b, w->rule, w->host, w->key, w->prev_us, e->ts_us)) > 0 &&
             (r = flush_incident(w, true)) == 0)
             r = on_reset(w);
         w->prev_us = e->ts_us;
@@ -628,7 +575,8 @@ static int walk_event(struct walk *w, const struct event *e)
 static int walk_end(struct walk *w)
 {
     /* A reset after the last finding ends the incident and closes the escalations. */
-    int r = reset_between(w, w->has_prev ? w->prev_us : INT64_MIN, INT64_MAX);
+    int r = reset_between(w->b, w->rule, w->host, w->key, w->has_prev ? w->prev_us : INT64_MIN,
+                          INT64_MAX);
     bool reset_after = r > 0;
     if (r >= 0)
         r = flush_incident(w, reset_after);

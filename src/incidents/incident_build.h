@@ -1,5 +1,6 @@
 /* The incident builder's state, shared by its modules: incident.c rebuilds (rule, host) pairs
- * and groups, incident_cause.c links incidents to their causes. Private to them. */
+ * and groups, asking incident_reset.c for the resets between findings; incident_cause.c links
+ * incidents to their causes. Private to them. */
 #ifndef HSMLOG_INCIDENT_BUILD_H
 #define HSMLOG_INCIDENT_BUILD_H
 
@@ -37,6 +38,14 @@ static inline int prepare(struct builder *b, struct stmt **st, const char *sql)
     return stmt_prepare(b->db, sql, st) == 0 ? 0 : fail(b, "cannot prepare an incident statement");
 }
 
+static inline void bind_host(struct stmt *st, int i, const char *host)
+{
+    if (*host)
+        stmt_bind_text(st, i, host);
+    else
+        stmt_bind_null(st, i);
+}
+
 /* incidents_dirty.rule_id of the row that asks for every cause to be linked again (a rebuild
  * with rules whose caused-by may have changed); no rule id has a '*'. */
 #define ALL_CAUSES "*"
@@ -44,6 +53,13 @@ static inline int prepare(struct builder *b, struct stmt **st, const char *sql)
 /* True when x is a derived rule expecting something after each finding of trigger. */
 bool incident_expects_after(const struct ruleset *rs, const struct rule *x,
                             const struct rule *trigger);
+
+/* 1 when a reset that applies to group key of rule on host has a time in [from_us, to_us)
+ * (INT64_MIN and INT64_MAX for open ends), 0 when none (or the rule has no reset), or an
+ * error (incident_reset.c). A reset is a line of the rule's reset pattern, or a finding on
+ * host of a rule it names in reset-by (hsm.zeroized overtakes a count of bad HSM SO logins). */
+HL_NODISCARD int reset_between(struct builder *b, const struct rule *rule, const char *host,
+                               const char *key, int64_t from_us, int64_t to_us);
 
 /* Rebuilds the incidents of rule on host (incident.c): all of them, or (keyed) those of the
  * group keys in temp.keys. Returns 0 or a negative hl_code. */
