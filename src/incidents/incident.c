@@ -21,13 +21,14 @@
  * longer than this is read whole). Keeps the rebuild's memory from growing with the input. */
 #define REBUILD_CHUNK 4096
 
-/* One finding or reset, as the builder needs it. */
+/* One finding, as the builder needs it. */
 struct event {
     int64_t pos; /* its row in temp.pair, in walk order */
     bool has_ts;
     int64_t ts_us;
-    char *key;     /* group key JSON: owned when owns_key, else the previous event's */
-    bool owns_key; /* rows come in key order: a run of one key shares one copy */
+    int64_t src, line; /* sources.id and line: the order of findings without a time */
+    char *key;         /* group key JSON: owned when owns_key, else the previous event's */
+    bool owns_key;     /* rows come in key order: a run of one key shares one copy */
 };
 
 struct event_list {
@@ -56,8 +57,9 @@ static void events_release(struct event_list *l)
     memset(l, 0, sizeof(*l));
 }
 
-static int events_push(struct event_list *l, int64_t pos, const char *ts, const char *key)
+static int events_push(struct event_list *l, struct stmt *st)
 {
+    const char *ts = stmt_text(st, 1), *key = stmt_text(st, 2);
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         struct event *v = realloc(l->v, cap * sizeof(*v));
@@ -68,7 +70,9 @@ static int events_push(struct event_list *l, int64_t pos, const char *ts, const 
     }
     struct event *e = &l->v[l->n];
     memset(e, 0, sizeof(*e));
-    e->pos = pos;
+    e->pos = stmt_int(st, 0);
+    e->src = stmt_int(st, 3);
+    e->line = stmt_int(st, 4);
     bool zoned;
     if (ts)
         e->has_ts = parse_time_iso(strv_from_cstr(ts), 0, &e->ts_us, &zoned) > 0;
@@ -84,12 +88,12 @@ static int events_push(struct event_list *l, int64_t pos, const char *ts, const 
     return 0;
 }
 
-/* Reads the (pos, ts, group_key) rows of a bound statement into l. */
+/* Reads the (pos, ts, group_key, source_id, line) rows of a bound statement into l. */
 static int read_events(struct builder *b, struct stmt *st, struct event_list *l)
 {
     int rc, r = 0;
     while (r == 0 && (rc = stmt_step(st)) == STMT_ROW)
-        r = events_push(l, stmt_int(st, 0), stmt_text(st, 1), stmt_text(st, 2));
+        r = events_push(l, st);
     if (r == 0 && rc != STMT_DONE)
         r = fail(b, "cannot read findings");
     else if (r == HL_ENOMEM)
@@ -366,8 +370,11 @@ struct walk {
     size_t extra;  /* members of the incident in progress beyond those in members */
     bool has_prev; /* prev_us is the time of the last timed finding walked */
     int64_t prev_us;
-    size_t untimed;                              /* findings of the group without a time */
-    int64_t untimed_first_pos, untimed_last_pos; /* their rows (they come last in a key) */
+    bool untimed_phase; /* the findings without a time are walked (they come last in a key) */
+    size_t untimed;     /* those of them since the last reset */
+    int64_t untimed_first_pos, untimed_last_pos; /* their rows */
+    int64_t untimed_src, untimed_line;           /* input and line of the last one */
+    struct untimed_resets resets;                /* the resets they are ordered with */
     int64_t last_pos; /* row of the last member of the incident in progress */
     size_t n_pending; /* the last n_pending members are pending (below threshold) */
     bool in_incident; /* members[0 .. n_members - n_pending) form an incident */
@@ -523,7 +530,8 @@ static int add_finding(struct walk *w, const struct event *e)
 }
 
 /* Building the incidents of one key is a walk over its findings in time order (untimed
- * last), fed in chunks: walk_begin(), walk_event() for each finding, walk_end(). */
+ * last, by input and line), fed in chunks: walk_begin(), walk_event() for each finding,
+ * walk_end(). */
 static int walk_begin(struct walk *w, struct builder *b, const struct rule *rule, const char *host,
                       const char *key)
 {
@@ -538,6 +546,7 @@ static int walk_begin(struct walk *w, struct builder *b, const struct rule *rule
 
 static void walk_release(struct walk *w)
 {
+    untimed_resets_close(&w->resets);
     free(w->key);
     free(w->members);
     free(w->pending_ts);
@@ -546,15 +555,71 @@ static void walk_release(struct walk *w)
     memset(w, 0, sizeof(*w));
 }
 
+/* The timed findings are over: a reset after the last of them ends its incident, closes the
+ * escalations and restarts the count. Untimed findings that follow count from there: were
+ * they before the reset, it would have reset them too. */
+static int walk_timed_end(struct walk *w)
+{
+    int r = w->has_prev ? reset_between(w->b, w->rule, w->host, w->key, w->prev_us, INT64_MAX)
+                        : 0; /* before the first finding there is nothing to reset */
+    bool reset_after = r > 0;
+    if (r >= 0)
+        r = flush_incident(w, reset_after);
+    if (r == 0 && reset_after)
+        r = on_reset(w);
+    return r;
+}
+
+/* The untimed findings since the last reset form one incident, when they are enough. */
+static int flush_untimed(struct walk *w)
+{
+    size_t n = w->untimed;
+    w->untimed = 0;
+    if (!n || n < (w->rule->inc.threshold ? w->rule->inc.threshold : 1))
+        return 0;
+    struct draft_incident d = {
+        .rule = w->rule,
+        .key = w->key,
+        .count = (unsigned)n,
+        .state = "closed",
+        .first_pos = w->untimed_first_pos,
+        .last_pos = w->untimed_last_pos,
+    };
+    return write_incident(w->b, &d, w->rule, w->host);
+}
+
+/* A pasted console session has no times, but its bad logins still count, and its good login
+ * after them, in the same paste, resets them. Lines without a time are ordered only within
+ * their input: a reset in another input, or one with a time, is not known to come between
+ * two of them, and an escalation left open is the safer error ('hsm show' tells the attempts
+ * left). Untimed findings of several inputs are walked input after input. */
+static int walk_untimed(struct walk *w, const struct event *e)
+{
+    int r = 0;
+    if (!w->untimed_phase) {
+        w->untimed_phase = true;
+        if ((r = walk_timed_end(w)) == 0)
+            r = untimed_resets_open(w->b, &w->resets, w->rule, w->host, w->key);
+    } else if ((r = untimed_reset_after(w->b, &w->resets, w->untimed_src, w->untimed_line, e->src,
+                                        e->line)) > 0 &&
+               (r = flush_untimed(w)) == 0) {
+        r = on_reset(w);
+    }
+    if (r < 0)
+        return r;
+    if (w->untimed++ == 0)
+        w->untimed_first_pos = e->pos;
+    w->untimed_last_pos = e->pos;
+    w->untimed_src = e->src;
+    w->untimed_line = e->line;
+    return escalate(w, e);
+}
+
 static int walk_event(struct walk *w, const struct event *e)
 {
     int r = 0;
     if (!e->has_ts) {
-        /* A pasted console session has no times, but its bad logins still count. */
-        if (w->untimed++ == 0)
-            w->untimed_first_pos = e->pos;
-        w->untimed_last_pos = e->pos;
-        r = escalate(w, e);
+        r = walk_untimed(w, e);
     } else {
         /* A reset since the last finding, up to this one's time (a reset at the same second
          * comes after it). Before the first finding there is nothing to reset. */
@@ -572,28 +637,17 @@ static int walk_event(struct walk *w, const struct event *e)
     return r;
 }
 
+/* A reset after the last finding ends the incident and closes the escalations. */
 static int walk_end(struct walk *w)
 {
-    /* A reset after the last finding ends the incident and closes the escalations. */
-    int r = reset_between(w->b, w->rule, w->host, w->key, w->has_prev ? w->prev_us : INT64_MIN,
-                          INT64_MAX);
-    bool reset_after = r > 0;
-    if (r >= 0)
-        r = flush_incident(w, reset_after);
-    if (r == 0 && reset_after)
-        r = close_escalations(w);
-    /* Findings without a time form one incident of their own, when they are enough. */
-    if (r == 0 && w->untimed &&
-        w->untimed >= (w->rule->inc.threshold ? w->rule->inc.threshold : 1)) {
-        struct draft_incident d = {
-            .rule = w->rule,
-            .key = w->key,
-            .count = (unsigned)w->untimed,
-            .state = "closed",
-            .first_pos = w->untimed_first_pos,
-            .last_pos = w->untimed_last_pos,
-        };
-        r = write_incident(w->b, &d, w->rule, w->host);
+    int r;
+    if (!w->untimed_phase) {
+        r = walk_timed_end(w);
+    } else if ((r = untimed_reset_after(w->b, &w->resets, w->untimed_src, w->untimed_line,
+                                        INT64_MAX, INT64_MAX)) >= 0) {
+        bool reset_after = r > 0;
+        if ((r = flush_untimed(w)) == 0 && reset_after)
+            r = close_escalations(w);
     }
     walk_release(w);
     return r;

@@ -17,10 +17,10 @@ struct builder {
     const struct ruleset *rs;
     struct hl_err *err;
     int64_t clock_us; /* latest log time of any scan; INT64_MIN when none */
-    struct stmt *st_findings, *st_resets, *st_reset_by, *st_expects, *st_triggers, *st_delete,
-            *st_old_save, *st_insert, *st_close, *st_link_range, *st_pair_clear, *st_pair_fill,
-            *st_old_save_keys, *st_delete_keys, *st_pair_fill_keys, *st_key_add, *st_old_find,
-            *st_old_take, *st_moved;
+    struct stmt *st_findings, *st_resets, *st_reset_by, *st_resets_untimed, *st_expects,
+            *st_triggers, *st_delete, *st_old_save, *st_insert, *st_close, *st_link_range,
+            *st_pair_clear, *st_pair_fill, *st_old_save_keys, *st_delete_keys, *st_pair_fill_keys,
+            *st_key_add, *st_old_find, *st_old_take, *st_moved;
     int64_t next_id;       /* incidents.id of the next new incident: above every id of the update */
     bool any_old;          /* temp.old has rows: incidents may be made again with their ids */
     int64_t *new_first_us; /* owned: per rule (as rs->rules), the earliest first time of a new
@@ -60,6 +60,32 @@ bool incident_expects_after(const struct ruleset *rs, const struct rule *x,
  * host of a rule it names in reset-by (hsm.zeroized overtakes a count of bad HSM SO logins). */
 HL_NODISCARD int reset_between(struct builder *b, const struct rule *rule, const char *host,
                                const char *key, int64_t from_us, int64_t to_us);
+
+/* The resets without a time of one group, in input order (source, line), read one row ahead
+ * beside the group's findings without a time (incident_reset.c). Between
+ * untimed_resets_open() and untimed_resets_close() it holds b->st_resets_untimed: one group
+ * at a time. */
+struct untimed_resets {
+    struct stmt *st;   /* borrowed: b->st_resets_untimed, bound; NULL when read to the end */
+    const char *key;   /* borrowed: the group's key, valid until the close */
+    bool ready;        /* src and line are those of the reset ahead */
+    int64_t src, line; /* its sources.id and line */
+};
+
+/* Starts reading the untimed resets of group key of rule on host into *c. Returns 0 or
+ * HL_ENOMEM. */
+HL_NODISCARD int untimed_resets_open(struct builder *b, struct untimed_resets *c,
+                                     const struct rule *rule, const char *host, const char *key);
+
+/* 1 when a reset without a time comes after line of input src and before line next_line of
+ * input next_src (INT64_MAX, INT64_MAX: the end): one in input src, past line, and before
+ * next_line when next_src is src. 0 when none, or an error. Calls come in (source, line)
+ * order of src and line; the resets up to them are skipped for good. */
+HL_NODISCARD int untimed_reset_after(struct builder *b, struct untimed_resets *c, int64_t src,
+                                     int64_t line, int64_t next_src, int64_t next_line);
+
+/* Lets go of the statement; *c is then as if never opened. NULL-safe on a zeroed *c. */
+void untimed_resets_close(struct untimed_resets *c);
 
 /* Rebuilds the incidents of rule on host (incident.c): all of them, or (keyed) those of the
  * group keys in temp.keys. Returns 0 or a negative hl_code. */

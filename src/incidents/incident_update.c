@@ -18,11 +18,11 @@
 
 /* The rebuild's temp tables, emptied at the start of every update:
  * - pair: the findings of the (rule, host) being rebuilt, in walk order (by key, timed before
- *   untimed, then time). findings is indexed by (rule_id, host, ts, group_key), time-ordered
- *   so that inserts stay cheap; the key order is made here once per rebuild by SQLite's
- *   sorter (bounded memory, temp files), numbered by pos and read in chunks by pos. An
- *   incident's findings are one range of pos, which links them (cheaper than an index on
- *   (group_key, ts) and links by key and time);
+ *   untimed, then time; untimed by input and line, the only order they have). findings is
+ *   indexed by (rule_id, host, ts, group_key), time-ordered so that inserts stay cheap; the
+ *   key order is made here once per rebuild by SQLite's sorter (bounded memory, temp files),
+ *   numbered by pos and read in chunks by pos. An incident's findings are one range of pos,
+ *   which links them (cheaper than an index on (group_key, ts) and links by key and time);
  * - keys: the group keys to rebuild when a pair is not rebuilt whole;
  * - old: the incidents a rebuild drops, by what they are. One made again with the same rule,
  *   trigger rule, host, key and first time keeps its id (and cause), so that its findings'
@@ -40,7 +40,7 @@
  * after it in the update writes the pages it touches there. */
 static const char temp_tables[] =
         "CREATE TEMP TABLE IF NOT EXISTS pair (pos INTEGER PRIMARY KEY,"
-        " finding_id INTEGER, ts TEXT, group_key TEXT);"
+        " finding_id INTEGER, ts TEXT, group_key TEXT, source_id INTEGER, line INTEGER);"
         " CREATE TEMP TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY);"
         " CREATE TEMP TABLE IF NOT EXISTS old (id INTEGER PRIMARY KEY, rule_id TEXT,"
         " from_rule_id TEXT, host TEXT, key TEXT, first_ts TEXT, cause INTEGER,"
@@ -61,20 +61,25 @@ static const char temp_tables[] =
 #define OLD_SAVE                                                                  \
     "INSERT INTO temp.old(id, rule_id, from_rule_id, host, key, first_ts, cause)" \
     " SELECT id, rule_id, from_rule_id, host, key, first_ts, cause_incident_id FROM incidents"
-#define PAIR_FILL                                                                    \
-    "INSERT INTO temp.pair(finding_id, ts, group_key) SELECT id, ts, group_key FROM" \
-    " finding_rows WHERE rule_id = ?1 AND host IS ?2"
+#define PAIR_FILL                                                                      \
+    "INSERT INTO temp.pair(finding_id, ts, group_key, source_id, line) SELECT id, ts," \
+    " group_key, source_id, line FROM finding_rows WHERE rule_id = ?1 AND host IS ?2"
+/* Timed findings of one time in id order; untimed ones in (source, line) order, which the
+ * untimed resets are compared with (untimed_reset_after()). */
+#define PAIR_ORDER                                                                  \
+    " ORDER BY group_key, ts IS NULL, ts, CASE WHEN ts IS NULL THEN source_id END," \
+    " CASE WHEN ts IS NULL THEN line END, id"
 static const struct {
     size_t at; /* offsetof the struct stmt * in struct builder */
     const char *sql;
 } statements[] = {
     { offsetof(struct builder, st_pair_clear), "DELETE FROM temp.pair" },
-    { offsetof(struct builder, st_pair_fill), PAIR_FILL " ORDER BY group_key, ts IS NULL, ts, id" },
+    { offsetof(struct builder, st_pair_fill), PAIR_FILL PAIR_ORDER },
     { offsetof(struct builder, st_pair_fill_keys),
-      PAIR_FILL " AND group_key IN (SELECT key FROM temp.keys)"
-                " ORDER BY group_key, ts IS NULL, ts, id" },
+      PAIR_FILL " AND group_key IN (SELECT key FROM temp.keys)" PAIR_ORDER },
     { offsetof(struct builder, st_findings),
-      "SELECT pos, ts, group_key FROM temp.pair WHERE pos > ?1 ORDER BY pos LIMIT ?2" },
+      "SELECT pos, ts, group_key, source_id, line FROM temp.pair WHERE pos > ?1 ORDER BY pos"
+      " LIMIT ?2" },
     /* The resets of a key: its own, and those with an empty part (a good login without a
      * role), which incident_key_reset_applies() then compares part by part. marks_rule_host covers
      * it. */
@@ -82,6 +87,13 @@ static const struct {
       "SELECT group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset' AND host IS ?2"
       " AND ts >= ?4 AND ts < ?5 AND (group_key = ?3 OR instr(group_key, '\"\"') > 0)"
       " ORDER BY ts" },
+    /* The untimed resets of a key in input order: its reset lines, and the findings of the
+     * rules of ?4 (a JSON array of reset-by ids) with a NULL key, which reset every key. */
+    { offsetof(struct builder, st_resets_untimed),
+      "SELECT source_id, line, group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset'"
+      " AND host IS ?2 AND ts IS NULL AND (group_key = ?3 OR instr(group_key, '\"\"') > 0)"
+      " UNION ALL SELECT source_id, line, NULL FROM finding_rows WHERE rule_id IN"
+      " (SELECT value FROM json_each(?4)) AND host IS ?2 AND ts IS NULL ORDER BY 1, 2" },
     { offsetof(struct builder, st_reset_by),
       "SELECT 1 FROM finding_rows WHERE rule_id = ?1 AND host IS ?2 AND ts >= ?3 AND ts < ?4"
       " LIMIT 1" },
