@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -524,6 +525,34 @@ void app_release(struct app *app)
     app->rule_paths = NULL;
     app->n_rule_paths = 0;
     app->command_line = NULL;
+}
+
+/* True when stdout is a pipe or socket whose reader has gone (`hsmlog parse ... | head`):
+ * stopping early is the reader's choice, not a failure. flush_errno is the errno of the final
+ * flush, or 0; an earlier write left its errno to nobody, so the pipe itself is asked (Linux's
+ * pipe_poll() reports POLLERR once no reader is left). */
+static bool stdout_reader_gone(int flush_errno)
+{
+    if (flush_errno == EPIPE)
+        return true;
+    struct stat st;
+    if (fstat(STDOUT_FILENO, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+        return false;
+    struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+int app_finish_output(const char *command, int status)
+{
+    errno = 0;
+    int flush_errno = fflush(stdout) == EOF ? errno : 0;
+    /* stdio keeps the error of every earlier write, whose data is lost even when this flush
+     * had nothing left to write. No reason is given: only a failure at this last flush would
+     * know it, and the message is to read the same whichever write failed. */
+    if (!ferror(stdout) || stdout_reader_gone(flush_errno))
+        return status;
+    diag_error(command, "cannot write output");
+    return EXIT_USAGE;
 }
 
 static volatile sig_atomic_t stop_requested;

@@ -165,6 +165,13 @@ int app_format_option(const char *command, const char *arg, enum out_format *fmt
  * the command sets it too, to stop reading when nobody reads its output. */
 volatile sig_atomic_t *app_catch_stop(void);
 
+/* Flushes stdout at the end of a run and checks that everything written to it got out. When
+ * some of it did not (a full disk, a closed descriptor, an I/O error), prints one line,
+ * "hsmlog: command: cannot write output" (command NULL: hsmlog's own options), and
+ * returns EXIT_USAGE; else, and when the reader of a pipe has gone, returns status. Commands
+ * leave stdout's write errors to this, the one place that reports them. */
+int app_finish_output(const char *command, int status);
+
 struct term_progress;
 
 /* Scans each path of in (none: stdin) until one fails or the scan's stop flag is set,

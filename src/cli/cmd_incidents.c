@@ -45,7 +45,8 @@ static const char incidents_usage[] =
         "  hsmlog incidents --open\n"
         "  hsmlog incidents --since 12h --host hsm-a1 --format csv\n"
         "\n"
-        "Exit status: 0 ok, 2 usage or database error (also an unknown --rule).\n";
+        "Exit status: 0 ok, 2 usage or database error (also an unknown --rule) or output\n"
+        "that could not be written.\n";
 
 /* Turns --since into the ISO text incidents are compared with, or for a duration into
  * f->since_back_us. */
@@ -303,12 +304,12 @@ static int print_list(struct db *db, const struct incident_filter *f, enum out_f
         diag_error("incidents", "%s", err.msg);
         status = EXIT_USAGE;
     }
-    if (out_end(&o.out) < 0 || o.wr < 0) {
-        if (status == 0 && o.wr != HL_EIO)
-            diag_error("incidents", "cannot write output");
-        if (status == 0)
-            status = EXIT_USAGE;
-    }
+    /* A write error is app_finish_output()'s to report. */
+    int end = out_end(&o.out);
+    if (status == 0 && (o.wr == HL_ENOMEM || end == HL_ENOMEM))
+        diag_error("incidents", "out of memory");
+    if (status == 0 && (end < 0 || o.wr < 0))
+        status = EXIT_USAGE;
     buf_release(&o.cause);
     return status;
 }

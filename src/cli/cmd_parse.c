@@ -1,7 +1,6 @@
 /* `hsmlog parse`: every input line as the scanner's parser sees it, one event per line. It
  * reads inputs through the scan pipeline itself (sources, archives, lines, parser) with no
  * rules and no database, so what it prints is exactly what the rules would be matched on. */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,8 +43,9 @@ static const char parse_usage[] =
         "  journalctl -u ntls -o short-precise | hsmlog parse --format csv - > ntls.csv\n"
         "  hsmlog parse support-bundle.tgz --format table\n"
         "\n"
-        "Exit status: 0 ok, 2 usage error or output failed, 3 some input could not be read\n"
-        "in full (the rest was still printed).\n";
+        "Exit status: 0 ok, 2 usage error or output that could not be written (a full\n"
+        "disk, with a message; a reader that stops early, as head does, is no error),\n"
+        "3 some input could not be read in full (the rest was still printed).\n";
 
 /* Column order is a stable interface (README, hsmlog(1)): add at the end of the Luna block,
  * never rename. message stays last so a table keeps its free text at the right. */
@@ -212,15 +212,14 @@ static int parse_begin(struct parse_cmd *pc, enum out_format fmt)
     return out_begin_columns(&pc->out, fmt, stdout, N_COLUMNS, cols) < 0 ? -1 : 0;
 }
 
-/* Ends the output of pc. Returns 0, or -1 after saying that it could not be written. */
+/* Ends the output of pc. Returns 0, or -1 after saying that memory ran out. A write error
+ * (a full disk, or `| head` that has read enough) is left to app_finish_output(), which tells
+ * the two apart. */
 static int parse_end(struct parse_cmd *pc)
 {
     int end = out_end(&pc->out);
-    bool flushed = fflush(stdout) != EOF;
-    /* A closed pipe (`| head`) is the reader's choice, not an error worth a message. */
-    bool closed = pc->error == HL_EIO || end == HL_EIO || (!flushed && errno == EPIPE);
-    if (!closed && (pc->error || end < 0 || !flushed)) {
-        diag_error("parse", "cannot write output");
+    if (pc->error == HL_ENOMEM || end == HL_ENOMEM) {
+        diag_error("parse", "out of memory");
         return -1;
     }
     return 0;

@@ -30,7 +30,8 @@ static const char query_usage[] =
         "Example:\n"
         "  hsmlog query \"SELECT host, rule_id, count(*) AS n FROM findings GROUP BY 1, 2\"\n"
         "\n"
-        "Exit status: 0 ok, 2 bad or refused statement, or no database.\n";
+        "Exit status: 0 ok, 2 bad or refused statement, no database, or output that could\n"
+        "not be written.\n";
 
 /* How a result column is shown: what its origin in the schema holds (db_column_kind()), else
  * a computed column named ts or *_ts is taken for a time and one named rule_id or rule for a
@@ -103,12 +104,12 @@ int cmd_print_statement(struct db *db, struct stmt *st, enum out_format fmt,
         diag_error("query", "%s", db_errmsg(db));
         status = EXIT_USAGE;
     }
-    if (out_end(&out) < 0 || wr < 0) {
-        if (status == 0 && wr != HL_EIO)
-            diag_error("query", "cannot write output");
-        if (status == 0)
-            status = EXIT_USAGE;
-    }
+    /* A write error is app_finish_output()'s to report. */
+    int end = out_end(&out);
+    if (status == 0 && (wr == HL_ENOMEM || end == HL_ENOMEM))
+        diag_error("query", "out of memory");
+    if (status == 0 && (end < 0 || wr < 0))
+        status = EXIT_USAGE;
 out:
     free(own);
     free(cells);

@@ -32,7 +32,8 @@ static const char report_usage[] =
         "  hsmlog report --since 7d\n"
         "  hsmlog report --host hsm-a1 --open\n"
         "\n"
-        "Exit status: 0 ok, 2 usage or database error (also an unknown --rule).\n";
+        "Exit status: 0 ok, 2 usage or database error (also an unknown --rule) or output\n"
+        "that could not be written.\n";
 
 /* Prints text wrapped at width columns, each line after indent spaces. */
 static void print_wrapped(const char *text, int indent, int width)

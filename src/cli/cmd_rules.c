@@ -53,7 +53,8 @@ static const char rules_usage[] =
         "  hsmlog --rules ./my.rules rules check\n"
         "  hsmlog --no-site-rules rules test\n"
         "\n"
-        "Exit status: 0 ok; 1 a rule test failed; 2 a rule file has errors.\n";
+        "Exit status: 0 ok; 1 a rule test failed; 2 a rule file has errors, or output that\n"
+        "could not be written.\n";
 
 static int rules_list(struct ruleset *rs, enum out_format fmt)
 {

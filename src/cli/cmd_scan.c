@@ -61,8 +61,9 @@ static const char scan_usage[] =
         "  -q, --quiet           errors only: no summary, totals, warnings or progress\n"
         "                        (--output json and the --follow lines still print)\n" APP_COMMON_HELP
         "\n"
-        "Exit status: 0 ok, 1 --fail-on matched, 2 usage/rule/database error,\n"
-        "3 some input could not be read in full (the rest was still scanned and stored).\n"
+        "Exit status: 0 ok, 1 --fail-on matched, 2 usage/rule/database error or output that\n"
+        "could not be written, 3 some input could not be read in full (the rest was still\n"
+        "scanned and stored).\n"
         "\n"
         "Examples:\n"
         "  journalctl -u ntls --since today | hsmlog scan -\n"
@@ -94,7 +95,7 @@ struct scan_cmd {
     struct buf line;               /* owned: scratch for one output line */
     int fail_on;                   /* severity threshold, -1 for none */
     bool failed;                   /* a finding reached fail_on */
-    bool output_broken;            /* stdout write failed (closed pipe) */
+    bool output_broken;            /* a stdout write failed (closed pipe, full disk) */
     struct term_progress progress; /* the progress line on stderr */
     int64_t total_bytes;           /* sum of the input sizes, -1 when one is unknown (a pipe) */
 };

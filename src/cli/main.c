@@ -61,7 +61,8 @@ static const char main_usage_tail[] =
         "  -v, --verbose  say more\n"
         "\n"
         "Exit status: 0 ok; 1 findings at or above --fail-on (or a rule test failed);\n"
-        "2 usage, rule-file or database error; 3 some input could not be read in full.\n"
+        "2 usage, rule-file or database error, or output that could not be written;\n"
+        "3 some input could not be read in full.\n"
         "\n"
         "Examples:\n"
         "  journalctl -u ntls --since today | hsmlog scan -\n"
@@ -172,6 +173,7 @@ int main(int argc, char **argv)
         { 0 },
     };
     int opt, status;
+    const struct command *c = NULL;
     /* '+': stop at the command name; options after it belong to the command. */
     opterr = 0; /* app_option_error() says which option and why, in hsmlog's words */
     while ((opt = getopt_long(argc, argv, "+" APP_GETOPT "hVqv", options, NULL)) != -1) {
@@ -196,7 +198,7 @@ int main(int argc, char **argv)
         status = EXIT_USAGE;
         goto out;
     }
-    const struct command *c = find_command(argv[optind]);
+    c = find_command(argv[optind]);
     if (!c) {
         diag_error(NULL, "'%s' is not a command; see 'hsmlog --help'", argv[optind]);
         status = EXIT_USAGE;
@@ -204,8 +206,7 @@ int main(int argc, char **argv)
     }
     status = run_command(c, argc - optind, argv + optind, &app);
 out:
-    if (fflush(stdout) == EOF && status == EXIT_OK)
-        status = EXIT_USAGE;
+    status = app_finish_output(c ? c->name : NULL, status);
     app_release(&app);
     return status;
 }
