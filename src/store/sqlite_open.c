@@ -4,6 +4,7 @@
 #include "sqlite_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +323,42 @@ static int roll_back_hot_journal(struct db *db)
     return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* SQLite words a directory that takes no new file badly: a database it could not create is
+ * CANTOPEN with the errno of its last try, a read-only open of the missing file (ENOENT), and
+ * one whose -wal and -shm files it could not create (wal) is "attempt to write a readonly
+ * database". So after either, the directory is asked (with the effective ids, as open(2)
+ * does; root passes unless the file system is read-only). Returns the error set from its
+ * answer, or 0 when the directory may be written and SQLite's words stand. */
+static int dir_error(struct db *db, bool wal, struct hl_err *err)
+{
+    switch (sqlite3_extended_errcode(db->h) & 0xff) {
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+        break;
+    default:
+        return 0;
+    }
+    const char *slash = strrchr(db->path, '/');
+    char *dir = !slash              ? strdup(".")
+                : slash == db->path ? strdup("/")
+                                    : strndup(db->path, (size_t)(slash - db->path));
+    if (!dir)
+        return 0;
+    int r = 0;
+    if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0) {
+        int saved = errno;
+        struct stat st;
+        const char *what = wal ? "cannot write the database: its -wal and -shm files cannot be made"
+                           : stat(db->path, &st) < 0 && errno == ENOENT
+                                   ? "cannot create the database"
+                                   : "cannot open the database";
+        errno = saved;
+        r = hl_err_errno(err, HL_EDB, db->path, "%s in '%s'", what, dir);
+    }
+    free(dir);
+    return r;
+}
+
 static int open_file(struct db *db, db_upgrading_fn *upgrading, struct hl_err *err)
 {
     const char *path = db->path;
@@ -337,7 +374,8 @@ static int open_file(struct db *db, db_upgrading_fn *upgrading, struct hl_err *e
     }
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(path, &db->h, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        r = db_fail(db, err, "cannot open database");
+        if (readonly || (r = dir_error(db, false, err)) == 0)
+            r = db_fail(db, err, "cannot open database");
         return r;
     }
     sqlite3_extended_result_codes(db->h, 1);
@@ -355,8 +393,12 @@ static int open_file(struct db *db, db_upgrading_fn *upgrading, struct hl_err *e
         char page_size[96];
         snprintf(page_size, sizeof(page_size), "PRAGMA page_size = %u; PRAGMA temp.page_size = %u",
                  DB_PAGE_SIZE, DB_PAGE_SIZE);
-        if ((r = sqlite_exec(db, page_size, err)) < 0 || (r = set_wal(db, err)) < 0)
+        if ((r = sqlite_exec(db, page_size, err)) < 0)
             return r;
+        if ((r = set_wal(db, err)) < 0) {
+            int d = dir_error(db, true, err);
+            return d < 0 ? d : r;
+        }
         r = sqlite_exec(db,
                         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
                         " PRAGMA temp_store = FILE",
