@@ -52,25 +52,64 @@ bool app_common_option(struct app *app, int opt, const char *arg)
     return false;
 }
 
+/* A word that starts with "--" and goes on with white space ("-- comment\nSELECT ...") names
+ * no option, as no option's name holds a space: it is an operand (SQL), which getopt_long()
+ * would take for an unknown long option. */
+static bool is_dash_dash_text(const char *w)
+{
+    return w[0] == '-' && w[1] == '-' && w[2] && strchr(" \t\r\n", w[2]);
+}
+
+/* The word that p stands in for (see app_parse_options()), or p. */
+static char *dash_dash_word(char *p, char *const *words, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p == words[i] + 2)
+            return words[i];
+    return p;
+}
+
 int app_parse_options(struct app *app, const struct cmd_options *co, cmd_option_fn *option,
                       void *args, int argc, char **argv)
 {
-    int c;
-    while ((c = getopt_long(argc, argv, co->shortopts, co->longopts, NULL)) != -1) {
-        if (app_common_option(app, c, optarg))
+    /* While getopt_long() reads argv, each dash-dash text is replaced by its tail past the
+     * "--", which does not start with '-' and so is an operand to it, and is put back
+     * afterwards wherever getopt_long() moved it. */
+    char **words = NULL;
+    size_t n_words = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!is_dash_dash_text(argv[i]))
+            continue;
+        char **v = realloc(words, (n_words + 1) * sizeof(*v));
+        if (!v) {
+            free(words);
+            diag_error(co->name, "out of memory");
+            return EXIT_USAGE;
+        }
+        words = v;
+        words[n_words++] = argv[i];
+        argv[i] += 2;
+    }
+    int c, status = -1;
+    while (status < 0 && (c = getopt_long(argc, argv, co->shortopts, co->longopts, NULL)) != -1) {
+        const char *arg = optarg ? dash_dash_word(optarg, words, n_words) : NULL;
+        if (app_common_option(app, c, arg))
             continue;
         if (c == 'h') {
             fputs(co->usage, stdout);
-            return EXIT_OK;
+            status = EXIT_OK;
+        } else if (c == '?' || c == ':') {
+            /* getopt_long() returns '?' for an unknown option, ':' for a missing argument. */
+            status = app_option_error(co->name, argv, c, co->longopts);
+        } else {
+            int r = option(c, arg, args);
+            status = r ? r : -1;
         }
-        /* getopt_long() returns '?' for an unknown option, ':' for a missing argument. */
-        if (c == '?' || c == ':')
-            return app_option_error(co->name, argv, c, co->longopts);
-        int status = option(c, optarg, args);
-        if (status)
-            return status;
     }
-    return -1;
+    for (int i = 0; n_words && i < argc; i++)
+        argv[i] = dash_dash_word(argv[i], words, n_words);
+    free(words);
+    return status;
 }
 
 /* A decimal count up to max, digits only (strtoull alone accepts "-1" and " 5"). */

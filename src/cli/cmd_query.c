@@ -16,6 +16,8 @@ static const char query_usage[] =
         "(docs/SCHEMA.md). Every statement is checked before the first runs: one that is\n"
         "wrong, or would change anything (INSERT, UPDATE, DELETE, CREATE, DROP, ATTACH, a\n"
         "PRAGMA given a value, VACUUM, load_extension), stops them all, and none runs.\n"
+        "An argument that starts with \"-- \" (a comment line before the statements) is\n"
+        "SQL, not an option; only a word that is exactly -- ends the options.\n"
         "\n"
         "Columns read straight from a column of the schema keep its meaning: JSON columns\n"
         "(findings.fields, findings.group_key, incidents.key, marks.group_key) are JSON\n"
@@ -30,8 +32,8 @@ static const char query_usage[] =
         "Example:\n"
         "  hsmlog query \"SELECT host, rule_id, count(*) AS n FROM findings GROUP BY 1, 2\"\n"
         "\n"
-        "Exit status: 0 ok, 2 bad or refused statement, no database, or output that could\n"
-        "not be written.\n";
+        "Exit status: 0 ok, 2 bad or refused statement, no statement at all (empty SQL, only\n"
+        "comments), no database, or output that could not be written.\n";
 
 /* How a result column is shown: what its origin in the schema holds (db_column_kind()), else
  * a computed column named ts or *_ts is taken for a time and one named rule_id or rule for a
@@ -148,6 +150,8 @@ static int query_parse(int argc, char **argv, struct app *app, void *args)
     if (app->no_db)
         return app_usage_error("query", "--no-db leaves nothing to query");
     a->sql = argv[optind];
+    if (!a->sql[strspn(a->sql, " \t\r\n")])
+        return app_usage_error("query", "no SQL given");
     return -1;
 }
 
@@ -194,6 +198,9 @@ static int query_run(struct app *app, void *args)
     struct stmt **stmts = NULL;
     size_t n = 0;
     int status = prepare_all(app->db, a->sql, &stmts, &n);
+    /* Only comments (or semicolons): most likely a statement lost to the shell's quoting. */
+    if (status == 0 && n == 0)
+        status = app_usage_error("query", "nothing to run: the SQL holds no statement");
     for (size_t i = 0; status == 0 && i < n; i++)
         status = cmd_print_statement(app->db, stmts[i], a->fmt, NULL);
     for (size_t i = 0; i < n; i++)
