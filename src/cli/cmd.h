@@ -117,10 +117,18 @@ int app_parse_options(struct app *app, const struct cmd_options *co, cmd_option_
         "verbose", no_argument, NULL, 'v'                                                         \
     }
 
-/* The lines of a command's --help that list the options of every command. */
+/* The lines of a command's --help that list the options of every command. A command that
+ * says what -q, -v or --rules do for it lists them in lines of its own and ends with the
+ * variant that leaves them out, so that its --help names each option once. */
 #define APP_COMMON_HELP                                                                     \
     "      --db PATH, --no-db, --rules PATH, --no-site-rules, -q (--quiet: errors only),\n" \
     "      -v (--verbose)    options of every command: see 'hsmlog --help'\n"
+#define APP_COMMON_HELP_BUT_Q                                                   \
+    "      --db PATH, --no-db, --rules PATH, --no-site-rules, -v (--verbose)\n" \
+    "                        options of every command: see 'hsmlog --help'\n"
+#define APP_COMMON_HELP_BUT_RULES_Q_V             \
+    "      --db PATH, --no-db, --no-site-rules\n" \
+    "                        options of every command: see 'hsmlog --help'\n"
 
 /* Applies a common option returned by getopt_long; returns true when it was one. */
 bool app_common_option(struct app *app, int opt, const char *arg);

@@ -36,7 +36,7 @@ static const char parse_usage[] =
         "      --max-size, --max-ratio, --max-members   input limits as for scan\n"
         "      --program NAME    program of lines that name none (journalctl -o cat)\n"
         "      --host NAME       host of lines that name none\n"
-        "  -q, --quiet           errors only: no warnings about skipped input\n" APP_COMMON_HELP
+        "  -q, --quiet           errors only: no warnings about skipped input\n" APP_COMMON_HELP_BUT_Q
         "\n"
         "Examples:\n"
         "  hsmlog parse /var/log/messages | jq -r 'select(.rc) | [.ts, .host, .rc] | @tsv'\n"

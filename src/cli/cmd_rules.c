@@ -33,7 +33,7 @@ static const char rules_usage[] =
         "  -f, --format FORMAT   of list and path: table (default), csv, json or json-array\n"
         "  -q, --quiet           errors only: check and test print their problems, no totals\n"
         "  -v, --verbose         test: every passing test too\n"
-        "      --rules PATH      rule file or directory, repeatable (see below)\n" APP_COMMON_HELP
+        "      --rules PATH      rule file or directory, repeatable (see below)\n" APP_COMMON_HELP_BUT_RULES_Q_V
         "\n"
         "The pack comes from --rules PATH (repeatable), else $HSMLOG_RULES (colon-separated),\n"
         "else the installed rules directory (also found relative to the binary), else,\n"

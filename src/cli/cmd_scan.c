@@ -59,7 +59,7 @@ static const char scan_usage[] =
         "                        match text with no header (journalctl -o cat)\n"
         "      --host NAME       host of lines that name none\n"
         "  -q, --quiet           errors only: no summary, totals, warnings or progress\n"
-        "                        (--output json and the --follow lines still print)\n" APP_COMMON_HELP
+        "                        (--output json and the --follow lines still print)\n" APP_COMMON_HELP_BUT_Q
         "\n"
         "Exit status: 0 ok, 1 --fail-on matched, 2 usage/rule/database error or output that\n"
         "could not be written, 3 some input could not be read in full (the rest was still\n"
