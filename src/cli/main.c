@@ -173,6 +173,7 @@ int main(int argc, char **argv)
         { 0 },
     };
     int opt, status;
+    bool version = false;
     const struct command *c = NULL;
     /* '+': stop at the command name; options after it belong to the command. */
     opterr = 0; /* app_option_error() says which option and why, in hsmlog's words */
@@ -185,13 +186,22 @@ int main(int argc, char **argv)
             status = EXIT_OK;
             goto out;
         case 'V':
-            printf("hsmlog %s\n", HSMLOG_VERSION);
-            status = EXIT_OK;
-            goto out;
+            version = true; /* after the other options: -q --version is fine, a word is not */
+            break;
         default:
             status = app_option_error(NULL, argv, opt, options);
             goto out;
         }
+    }
+    if (version) {
+        if (optind < argc) {
+            status =
+                    app_usage_error(NULL, "unexpected argument '%s' after --version", argv[optind]);
+        } else {
+            printf("hsmlog %s\n", HSMLOG_VERSION);
+            status = EXIT_OK;
+        }
+        goto out;
     }
     if (optind >= argc) {
         print_main_usage(stderr);
