@@ -184,7 +184,7 @@ static void put_ts(struct buf *out, bool has_ts, int64_t us)
 {
     char ts[PARSE_TIME_ISO_LEN];
     if (!has_ts) {
-        HL_IGNORE(buf_adds(out, "?"));
+        HL_IGNORE(buf_adds(out, "(no time)"));
         return;
     }
     parse_time_format(us, ts);
