@@ -47,6 +47,30 @@ HL_NODISCARD int scan_lines(struct scan *sc, struct source *src, const struct st
 /* The input waits (a pipe with no data): commit, bring incidents up to date. */
 void scan_pause(struct scan *sc);
 
+/* What storing one hit needs: built on the scan thread, applied there or on the storage
+ * thread (struct handoff). Everything is borrowed. */
+struct hit {
+    const struct rule *rule; /* the finding's rule, or the reset/expect pattern's rule */
+    enum severity severity;  /* findings: the finding's (rule_severity()) */
+    const char *label;       /* source label: valid until the stream ends */
+    int64_t source_id;
+    uint64_t line;
+    bool first_of_line; /* the line's first hit: count its occurrence now */
+    int64_t hash;       /* event hash of the line (with a database) */
+    struct record rec;  /* message is the UTF-8-clean one (findings) */
+    const char *ts;     /* ISO text, or NULL */
+    struct strv fields; /* findings: JSON object */
+    struct strv key;    /* incident key (with a database) */
+};
+
+/* Stores h: handed to the storage thread when there is one (started at the first hit of a
+ * scan that asked for it), else at once (scan_store.c). Returns 0 or a run-level code. */
+HL_NODISCARD int scan_store_hit(struct scan *sc, const struct hit *h, struct hl_err *err);
+
+/* Waits until the storage thread has stored every hit handed over: after that the scan
+ * thread may use the database itself. Returns 0 or its failure. */
+HL_NODISCARD int scan_writer_sync(struct scan *sc, struct hl_err *err);
+
 /* The fields of a finding: named captures of the latest match first, then the Luna parser's
  * fields not already named. Values borrow from the record (and from the hex buffers here). */
 struct field_set {
