@@ -102,6 +102,21 @@ int incident_marks_line(struct incident_marks *mk, const struct rule *pattern, s
     return mark(mk, affected, host, strv_from_cstr(""), err);
 }
 
+int incident_marks_appliance(struct incident_marks *mk, struct strv host, int64_t source_id,
+                             uint64_t line_no, struct hl_err *err)
+{
+    bool is_new;
+    int r = db_appliance_host_add(mk->db, host, source_id, line_no, &is_new, err);
+    if (r < 0 || !is_new)
+        return r;
+    /* Marked while they still wait: ending the wait forgets which findings those were. */
+    if ((r = db_incidents_dirty_waiting(mk->db, host, err)) < 0 ||
+        (r = db_appliance_waits_end(mk->db, host, err)) < 0)
+        return r;
+    mk->any = true;
+    return 0;
+}
+
 void incident_marks_consumed(struct incident_marks *mk)
 {
     mk->last_rule = NULL; /* the dirty table is empty again */

@@ -60,6 +60,13 @@ HL_NODISCARD int incident_marks_finding(struct incident_marks *mk, const struct 
 HL_NODISCARD int incident_marks_line(struct incident_marks *mk, const struct rule *pattern,
                                      struct strv host, struct hl_err *err);
 
+/* A line that tells host is a Luna appliance (line line_no of source source_id): notes it in
+ * the store, and when the store did not know it, ends the wait of the findings that waited
+ * for it (appliance_waits), stored by this scan or an earlier one, and marks their pairs, so
+ * that their incidents are built whichever line came first. */
+HL_NODISCARD int incident_marks_appliance(struct incident_marks *mk, struct strv host,
+                                          int64_t source_id, uint64_t line_no, struct hl_err *err);
+
 /* Says that an incidents_update() consumed the marks: the next ones start afresh. */
 void incident_marks_consumed(struct incident_marks *mk);
 

@@ -56,6 +56,12 @@ static const char temp_tables[] =
         " DELETE FROM temp.walked; DELETE FROM temp.links; DELETE FROM temp.moved;"
         " DELETE FROM temp.judged";
 
+/* A finding waits while its host is not known as a Luna appliance's (appliance_waits, a
+ * `hosts = appliance` rule's stock Linux line): it is in no incident, as the findings view
+ * leaves it out. The table is keyed by the finding's id, which findings_rule_host holds. */
+#define SHOWN \
+    " AND NOT EXISTS (SELECT 1 FROM appliance_waits AS w WHERE w.finding_id = finding_rows.id)"
+
 /* The builder's statements. Whole-pair and keyed variants stay separate statements: one with
  * "?3 OR key IN (...)" could not use the index by key. */
 #define OLD_SAVE                                                                  \
@@ -63,7 +69,7 @@ static const char temp_tables[] =
     " SELECT id, rule_id, from_rule_id, host, key, first_ts, cause_incident_id FROM incidents"
 #define PAIR_FILL                                                                      \
     "INSERT INTO temp.pair(finding_id, ts, group_key, source_id, line) SELECT id, ts," \
-    " group_key, source_id, line FROM finding_rows WHERE rule_id = ?1 AND host IS ?2"
+    " group_key, source_id, line FROM finding_rows WHERE rule_id = ?1 AND host IS ?2" SHOWN
 /* Timed findings of one time in id order; untimed ones in (source, line) order, which the
  * untimed resets are compared with (untimed_reset_after()). */
 #define PAIR_ORDER                                                                  \
@@ -93,15 +99,15 @@ static const struct {
       "SELECT source_id, line, group_key FROM marks WHERE rule_id = ?1 AND kind = 'reset'"
       " AND host IS ?2 AND ts IS NULL AND (group_key = ?3 OR instr(group_key, '\"\"') > 0)"
       " UNION ALL SELECT source_id, line, NULL FROM finding_rows WHERE rule_id IN"
-      " (SELECT value FROM json_each(?4)) AND host IS ?2 AND ts IS NULL ORDER BY 1, 2" },
+      " (SELECT value FROM json_each(?4)) AND host IS ?2 AND ts IS NULL" SHOWN " ORDER BY 1, 2" },
     { offsetof(struct builder, st_reset_by),
-      "SELECT 1 FROM finding_rows WHERE rule_id = ?1 AND host IS ?2 AND ts >= ?3 AND ts < ?4"
+      "SELECT 1 FROM finding_rows WHERE rule_id = ?1 AND host IS ?2 AND ts >= ?3 AND ts < ?4" SHOWN
       " LIMIT 1" },
     { offsetof(struct builder, st_expects),
       "SELECT ts FROM marks WHERE rule_id = ?1 AND kind = 'expect' AND host IS ?2"
       " AND ts IS NOT NULL ORDER BY ts" },
     { offsetof(struct builder, st_triggers),
-      "SELECT ts FROM finding_rows WHERE rule_id = ?1 AND host IS ?2 AND ts IS NOT NULL"
+      "SELECT ts FROM finding_rows WHERE rule_id = ?1 AND host IS ?2 AND ts IS NOT NULL" SHOWN
       " ORDER BY ts" },
     { offsetof(struct builder, st_old_save), OLD_SAVE " WHERE from_rule_id = ?1 AND host IS ?2" },
     { offsetof(struct builder, st_old_save_keys),

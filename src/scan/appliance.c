@@ -1,5 +1,5 @@
-/* Appliance hosts (appliance.h): a small open-addressing set of host-name hashes, filled as
- * lines stream past. */
+/* Appliance hosts (appliance.h): a small open-addressing set of host-name hashes, filled from
+ * the database and as lines stream past. */
 #include "appliance.h"
 
 #include <string.h>
@@ -45,16 +45,22 @@ static size_t slot_of(const struct appliance_hosts *a, uint64_t h)
     return i;
 }
 
-void appliance_hosts_note(struct appliance_hosts *a, const struct record *rec)
+bool appliance_hosts_add(struct appliance_hosts *a, struct strv host)
 {
-    if (!rec->host.n || !appliance_line(rec))
-        return;
-    uint64_t h = host_hash(rec->host);
+    if (!host.n)
+        return false;
+    uint64_t h = host_hash(host);
     size_t i = slot_of(a, h);
     if (a->slots[i] || a->n >= APPLIANCE_MAX_HOSTS / 2)
-        return;
+        return false;
     a->slots[i] = h;
     a->n++;
+    return true;
+}
+
+bool appliance_hosts_note(struct appliance_hosts *a, const struct record *rec)
+{
+    return rec->host.n && appliance_line(rec) && appliance_hosts_add(a, rec->host);
 }
 
 bool appliance_hosts_has(const struct appliance_hosts *a, const struct record *rec)

@@ -1,9 +1,12 @@
 /* Which hosts are Luna Network HSM appliances. Some failure lines are ordinary Linux text
  * ("System is rebooting.") that means an appliance rebooted only when the appliance wrote it;
- * rules with `hosts = appliance` fire on such a line only when its host is known to be one.
- * A host is known from its own lines: one of the appliance's programs (NTLS, lunash,
- * sysstatd, certmonitord, oamp: the Thales components of the "Syslog and SNMP Monitoring
- * Guide") or the appliance's `syslog tail` display form. */
+ * a finding of a rule with `hosts = appliance` on such a line counts only once its host is
+ * known to be one, by a line read before or after it (the scan holds it back until then, and
+ * the database keeps the hosts every scan learned). A host is known from its own lines: one
+ * of the appliance's programs (NTLS, lunash, sysstatd, certmonitord, oamp: the Thales
+ * components of the "Syslog and SNMP Monitoring Guide") or the appliance's `syslog tail`
+ * display form. This set is the scan's memory of them: the database's at its start, then
+ * those it learns. */
 #ifndef HSMLOG_APPLIANCE_H
 #define HSMLOG_APPLIANCE_H
 
@@ -13,7 +16,9 @@
 
 #include "rec.h"
 
-/* Hosts remembered per scan: more are not remembered (their lines still count one by one). */
+/* Room for hosts (the database's and those the scan learns): half of it is used. Past that a
+ * host is not remembered: its appliance lines still count one by one, but are not stored as
+ * telling its host, and its stock Linux lines of `hosts = appliance` rules wait. */
 #define APPLIANCE_MAX_HOSTS 4096
 
 /* Host names seen on appliance lines, as hashes of their lowercase bytes (host names are
@@ -27,9 +32,12 @@ struct appliance_hosts {
  * `syslog tail` form. */
 bool appliance_line(const struct record *rec);
 
-/* Remembers rec's host when rec is an appliance line with a host. Cheap on other lines: call
- * it for every line. */
-void appliance_hosts_note(struct appliance_hosts *a, const struct record *rec);
+/* Remembers host. Returns true when it was not remembered before (and there was room). */
+bool appliance_hosts_add(struct appliance_hosts *a, struct strv host);
+
+/* Remembers rec's host when rec is an appliance line with a host. Returns true when that host
+ * is new to a. Cheap on other lines: call it for every line. */
+bool appliance_hosts_note(struct appliance_hosts *a, const struct record *rec);
 
 /* Returns true when rec comes from an appliance: an appliance line, or a line whose host was
  * noted. */

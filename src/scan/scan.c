@@ -29,6 +29,11 @@
 
 static rule_limit_fn on_rule_limit;
 
+static void remember_host(void *ctx, struct strv host)
+{
+    HL_IGNORE(appliance_hosts_add(ctx, host));
+}
+
 int scan_init(struct scan *sc, const struct scan_options *opt, const struct ruleset *rs,
               struct db *db, const struct scan_sink *sink, volatile sig_atomic_t *stop,
               struct hl_err *err)
@@ -63,9 +68,13 @@ int scan_init(struct scan *sc, const struct scan_options *opt, const struct rule
     sc->lines_to_tick = sc->tick_lines;
     sc->committed_ns = clock_mono_ns();
     carry_init(&sc->carry, rs);
+    buf_init(&sc->held, SCAN_HELD_MAX);
     int r = matcher_init(&sc->matcher, rs, err);
     /* matcher_match() tells it with the line's context. */
     sc->matcher.on_limit = on_rule_limit;
+    /* Hosts earlier scans knew: their reboot lines need not wait for another NTLS line. */
+    if (r == 0 && db)
+        r = db_appliance_hosts(db, remember_host, &sc->appliances, err);
     return r;
 }
 
@@ -77,6 +86,7 @@ void scan_release(struct scan *sc)
     buf_release(&sc->fields);
     buf_release(&sc->message);
     buf_release(&sc->key);
+    buf_release(&sc->held); /* findings whose host never turned out an appliance */
     carry_release(&sc->carry);
     occurrences_release(&sc->occurrences);
 }
@@ -131,6 +141,8 @@ int scan_update_incidents(struct scan *sc, struct hl_err *err)
     if (!sc->db)
         return 0;
     int r = scan_writer_sync(sc, err);
+    if (r == 0)
+        scan_show_held(sc);
     if (r == 0 && sc->max_ts_us != INT64_MIN) {
         char ts[PARSE_TIME_ISO_LEN];
         parse_time_format(sc->max_ts_us, ts);
@@ -177,10 +189,17 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
 {
     struct line_ctx *lc = ctx;
     struct scan *sc = lc->sc;
-    /* An appliance rule's line from a host not known as an appliance is a client's. */
-    if (rule->role == RULE_ROLE_FINDING && rule->hosts == RULE_HOSTS_APPLIANCE &&
-        !appliance_hosts_has(&sc->appliances, rec))
+    /* A stock Linux line of an appliance rule ("System is rebooting.") is an appliance's only
+     * by its host, which a line of an appliance program tells: before or after it, in this
+     * scan or another. So it is stored either way (waiting in the database while its host is
+     * not known) and held back from the sink until the host is known; a line without a host
+     * never is one. */
+    bool needs_appliance = rule->role == RULE_ROLE_FINDING && rule->hosts == RULE_HOSTS_APPLIANCE &&
+                           !appliance_line(rec);
+    if (needs_appliance && !rec->host.n)
         return 0;
+    bool held = needs_appliance && !appliance_hosts_has(&sc->appliances, rec);
+    sc->held_due |= held;
     if (rec->has_ts && !lc->have_ts_text) {
         parse_time_format(rec->ts_us, lc->ts_text);
         lc->have_ts_text = true;
@@ -213,6 +232,8 @@ static int on_hit(void *ctx, const struct rule *rule, const struct record *rec)
         .fields = rule->role == RULE_ROLE_FINDING ? strv_make(buf_cstr(&sc->fields), sc->fields.len)
                                                   : STRV_NULL,
         .key = sc->db ? strv_make(buf_cstr(&sc->key), sc->key.len) : STRV_NULL,
+        .needs_appliance = needs_appliance,
+        .held = held,
     };
     if (sc->db && !lc->hashed) {
         lc->hash = event_id_hash(rec, lc->label);
@@ -311,7 +332,12 @@ static int scan_record(struct scan *sc, struct parser *parser, struct strv line,
         sc->max_ts_us = rec.ts_us;
     if (sc->carry.n_programs) /* without carry rules, no call per line */
         carry_note(&sc->carry, &rec);
-    appliance_hosts_note(&sc->appliances, &rec);
+    if (appliance_hosts_note(&sc->appliances, &rec)) {
+        sc->held_due = true;
+        int r = scan_store_appliance(sc, rec.host, lc->source_id, lc->line_no, lc->err);
+        if (r < 0)
+            return r;
+    }
     lc->have_ts_text = false;
     lc->hashed = false;
     return matcher_match(&sc->matcher, &rec, on_hit, lc);
@@ -452,13 +478,18 @@ void scan_pause(struct scan *sc)
     if (sc->db) {
         struct hl_err err;
         int64_t start = clock_mono_ns();
-        if (scan_writer_sync(sc, &err) == 0 && start >= sc->next_update_ns &&
+        bool synced = scan_writer_sync(sc, &err) == 0;
+        if (synced)
+            scan_show_held(sc);
+        if (synced && start >= sc->next_update_ns &&
             (sc->marks.any || sc->max_ts_us != sc->clock_at_update_us)) {
             HL_IGNORE(scan_update_incidents(sc, &err)); /* retried at the next pause or the end */
             int64_t took = clock_mono_ns() - start;
             sc->next_update_ns = start + HL_MAX(SCAN_UPDATE_GAP_NS, 5 * took);
         }
         HL_IGNORE(db_commit(sc->db, NULL));
+    } else {
+        scan_show_held(sc);
     }
     sc->committed_ns = clock_mono_ns();
     if (sc->sink.idle)

@@ -41,7 +41,8 @@ struct scan_options {
     bool follow;         /* a live stream: commit at least every SCAN_FOLLOW_COMMIT_NS while lines
                             keep coming (the input pausing commits anyway) */
     bool writer_thread;  /* store findings on a second thread (struct handoff): sink.finding
-                            is then called on that thread, and must not touch what the
+                            is then called on that thread (a held-back finding on the scan
+                            thread while that one waits), and must not touch what the
                             other callbacks touch */
 };
 
@@ -54,7 +55,15 @@ struct scan_options {
  * with findings touches all of it, so peak memory does not depend on the input's size. */
 #define SCAN_WRITER_RING (1u << 20)
 
-/* One finding as the sink sees it. Everything is borrowed and valid only during the call. */
+/* Most bytes of findings held back until their host is known as a Luna appliance's (a
+ * `hosts = appliance` rule on a stock Linux line, scan_show_held()): thousands of reboot
+ * lines. Past it they are stored but not shown. */
+#define SCAN_HELD_MAX (8u << 20)
+
+/* One finding as the sink sees it. Everything is borrowed and valid only during the call.
+ * A finding of a `hosts = appliance` rule on a stock Linux line whose host is not known as an
+ * appliance's when it is read is told later, once a line tells that it is (at the end of
+ * the input that tells it, or at a pause), or never. */
 struct finding {
     const struct rule *rule;
     enum severity severity; /* the rule's, or its severity-when's for this finding */
@@ -138,7 +147,15 @@ struct scan {
     int64_t clock_at_update_us;        /* max_ts_us at the last update */
     int64_t next_update_ns;            /* CLOCK_MONOTONIC before which a pause does not update */
     struct carry carry;                /* client endpoints by process, for rules with carry */
-    struct appliance_hosts appliances; /* hosts known to be Luna appliances (hosts = appliance) */
+    struct appliance_hosts appliances; /* hosts known to be Luna appliances (hosts = appliance):
+                                          the database's, then those this scan learns */
+    struct buf held;                   /* owned: findings held back until their host is known
+                                          as an appliance's (scan_store.c): written where hits
+                                          are applied, read on the scan thread after a sync */
+    bool held_due;                     /* scan thread: a held finding or a new appliance host
+                                          came since the last look at them */
+    uint64_t held_dropped;             /* findings not held, past SCAN_HELD_MAX */
+    bool said_held_full;               /* sink.warning has told of it */
     struct source *bottom;             /* borrowed: the current input's bottom layer, or NULL */
     uint64_t bytes_before;             /* input bytes of the inputs finished before it */
     const char *stream_label;          /* borrowed: label of the text stream being read, or NULL */

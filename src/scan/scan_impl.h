@@ -55,12 +55,16 @@ struct hit {
     const char *label;       /* source label: valid until the stream ends */
     int64_t source_id;
     uint64_t line;
-    bool first_of_line; /* the line's first hit: count its occurrence now */
-    int64_t hash;       /* event hash of the line (with a database) */
-    struct record rec;  /* message is the UTF-8-clean one (findings) */
-    const char *ts;     /* ISO text, or NULL */
-    struct strv fields; /* findings: JSON object */
-    struct strv key;    /* incident key (with a database) */
+    bool first_of_line;   /* the line's first hit: count its occurrence now */
+    int64_t hash;         /* event hash of the line (with a database) */
+    struct record rec;    /* message is the UTF-8-clean one (findings) */
+    const char *ts;       /* ISO text, or NULL */
+    struct strv fields;   /* findings: JSON object */
+    struct strv key;      /* incident key (with a database) */
+    bool needs_appliance; /* a `hosts = appliance` rule's finding on a line that is no
+                             appliance's by itself: only its host can make it one */
+    bool held;            /* ... and that host was not known as one when it was read: the
+                             sink is told once it is (scan_show_held()) */
 };
 
 /* Stores h: handed to the storage thread when there is one (started at the first hit of a
@@ -70,6 +74,20 @@ HL_NODISCARD int scan_store_hit(struct scan *sc, const struct hit *h, struct hl_
 /* Waits until the storage thread has stored every hit handed over: after that the scan
  * thread may use the database itself. Returns 0 or its failure. */
 HL_NODISCARD int scan_writer_sync(struct scan *sc, struct hl_err *err);
+
+/* Notes host as a Luna appliance's (line line of source source_id told it) in the database,
+ * in order with the hits handed over, so that the findings that waited for it count. Returns
+ * 0 or a run-level code. No-op without a database. */
+HL_NODISCARD int scan_store_appliance(struct scan *sc, struct strv host, int64_t source_id,
+                                      uint64_t line, struct hl_err *err);
+
+/* Tells the sink the held findings whose host is now known as an appliance's, and keeps the
+ * others. Only once every hit is applied (after scan_writer_sync()). */
+void scan_show_held(struct scan *sc);
+
+/* At the end of an input: when a held finding or a new appliance host came since the last
+ * show, waits for the storage thread and shows what it can. Returns 0 or its failure. */
+HL_NODISCARD int scan_settle_held(struct scan *sc, struct hl_err *err);
 
 /* The fields of a finding: named captures of the latest match first, then the Luna parser's
  * fields not already named. Values borrow from the record (and from the hex buffers here). */

@@ -466,15 +466,20 @@ int scan_path(struct scan *sc, const char *path, struct hl_err *err)
 {
     struct stat st;
     /* A directory is walked; anything else (stdin, a file, a pipe the user named) is read. */
+    int r;
     if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         char *root = realpath(path, NULL);
         if (!root)
             return hl_err_errno(err, HL_EIO, path, "cannot resolve directory");
-        int r = scan_dir(sc, root, path, path, 0, err);
+        r = scan_dir(sc, root, path, path, 0, err);
         free(root);
-        return r;
+    } else {
+        r = scan_file(sc, path, path, err);
     }
-    return scan_file(sc, path, path, err);
+    /* This input may have told the host of findings held back: show them now (without a
+     * database, the end of the last input is the end of the scan). */
+    int e = r < 0 ? 0 : scan_settle_held(sc, err);
+    return e < 0 ? e : r;
 }
 
 int scan_text(struct scan *sc, const char *label, const char *text, size_t len, struct hl_err *err)
@@ -486,5 +491,6 @@ int scan_text(struct scan *sc, const char *label, const char *text, size_t len, 
     struct stream_info info = { .label = label, .mtime = -1, .size = (int64_t)len };
     r = scan_stream(sc, src, &info, err);
     source_free(src);
-    return r;
+    int e = r < 0 ? 0 : scan_settle_held(sc, err);
+    return e < 0 ? e : r;
 }

@@ -17,7 +17,7 @@ struct sqlite3;
 struct stmt;
 
 /* Schema version this build writes; user_version of a migrated database. */
-#define DB_SCHEMA_VERSION 12
+#define DB_SCHEMA_VERSION 13
 
 /* Findings and source rows per transaction before db_tick() commits. */
 #define DB_BATCH_ROWS 5000
@@ -51,6 +51,7 @@ struct db {
     struct stmt *st_finding_add;
     int finding_param[DB_FINDING_PARAMS]; /* its parameters' indexes (db_write.c) */
     struct stmt *st_mark_add, *st_dirty, *st_clock;
+    struct stmt *st_appliance_add, *st_wait_add, *st_dirty_waiting, *st_waits_end;
     uint64_t tx_serial; /* write transactions begun on this handle, counting the open one */
     /* Batching, locking and the read-only guard (db_begin, db_commit, db_tick; engine). */
     int64_t tx_started_ms; /* monotonic time of the open transaction's BEGIN */
@@ -178,11 +179,14 @@ struct db_finding {
     int64_t event_hash;
     int64_t occurrence;
     struct strv group_key; /* JSON array of the rule's group-by values */
+    bool needs_appliance;  /* a `hosts = appliance` rule's line that is no appliance's by
+                              itself: a new row waits (appliance_waits) while appliance_hosts
+                              does not name host */
 };
 
 /* Inserts f unless the same event (ts_unix, rule_id, event_hash, occurrence) is stored
- * already. Sets
- * *ret_new to whether a row was added. Commits automatically every DB_BATCH_ROWS rows. */
+ * already; a new row that needs an appliance host not known yet waits for it. Sets *ret_new
+ * to whether a row was added. Commits automatically every DB_BATCH_ROWS rows. */
 HL_NODISCARD int db_finding_add(struct db *db, const struct db_finding *f, bool *ret_new,
                                 struct hl_err *err);
 
@@ -209,6 +213,24 @@ HL_NODISCARD int db_mark_add(struct db *db, const struct db_mark *m, struct hl_e
  * what to mark. */
 HL_NODISCARD int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host,
                                     struct strv key, struct hl_err *err);
+
+/* Notes host as a Luna appliance's, as line line of source source_id (0: none) told, unless
+ * it is known already (host names compare case-insensitively). Sets *ret_new to whether it
+ * was not. An empty host is never one. */
+HL_NODISCARD int db_appliance_host_add(struct db *db, struct strv host, int64_t source_id,
+                                       uint64_t line, bool *ret_new, struct hl_err *err);
+
+/* Marks for a rebuild every (rule, host) whose findings wait for host to be known as an
+ * appliance's (appliance_waits), whatever the case of their host name. */
+HL_NODISCARD int db_incidents_dirty_waiting(struct db *db, struct strv host, struct hl_err *err);
+
+/* Ends the wait of the findings of host (any case): they are shown from now on. */
+HL_NODISCARD int db_appliance_waits_end(struct db *db, struct strv host, struct hl_err *err);
+
+/* Calls fn with each host known as an appliance's, in no set order (the slice is valid for
+ * the call). Returns 0 or HL_EDB. */
+typedef void db_host_fn(void *ctx, struct strv host);
+HL_NODISCARD int db_appliance_hosts(struct db *db, db_host_fn *fn, void *ctx, struct hl_err *err);
 
 /* Runs sql (statements that sort many rows: CREATE INDEX, INSERT ... ORDER BY) with the
  * connection's page cache lowered to 256 KiB, then puts its size back. A sort holds in memory

@@ -1,5 +1,6 @@
 /* What a scan writes: the rules, its scans row, sources rows, occurrence counts, findings,
- * reset and expect marks, incident marks and the log clock, batched into transactions. */
+ * reset and expect marks, incident marks, appliance hosts and the log clock, batched into
+ * transactions; and the appliance hosts it starts from. */
 #include "db_impl.h"
 
 #include <errno.h>
@@ -96,6 +97,24 @@ int db_write_prepare(struct db *db, struct hl_err *err)
                     " VALUES(:rule_id, :host, :key)",
                     err);
     if (r == 0)
+        r = prepare(db, &db->st_appliance_add,
+                    "INSERT OR IGNORE INTO appliance_hosts(host, source_id, line)"
+                    " VALUES(:host, nullif(:source_id, 0), nullif(:line, 0))",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_wait_add,
+                    "INSERT INTO appliance_waits(finding_id, host) SELECT :id, :host"
+                    " WHERE NOT EXISTS (SELECT 1 FROM appliance_hosts WHERE host = :host)",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_dirty_waiting,
+                    "INSERT OR IGNORE INTO incidents_dirty(rule_id, host, key)"
+                    " SELECT DISTINCT f.rule_id, f.host, '' FROM appliance_waits AS w"
+                    " JOIN finding_rows AS f ON f.id = w.finding_id WHERE w.host = :host",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_waits_end, "DELETE FROM appliance_waits WHERE host = :host", err);
+    if (r == 0)
         r = prepare(db, &db->st_clock,
                     "UPDATE scans SET last_ts = :ts"
                     " WHERE id = :id AND (last_ts IS NULL OR last_ts < :ts)",
@@ -105,9 +124,11 @@ int db_write_prepare(struct db *db, struct hl_err *err)
 
 void db_write_release(struct db *db)
 {
-    struct stmt **all[] = { &db->st_scan_begin, &db->st_scan_end, &db->st_source_add,
-                            &db->st_source_end, &db->st_rule_put, &db->st_finding_add,
-                            &db->st_mark_add,   &db->st_dirty,    &db->st_clock };
+    struct stmt **all[] = { &db->st_scan_begin,    &db->st_scan_end, &db->st_source_add,
+                            &db->st_source_end,    &db->st_rule_put, &db->st_finding_add,
+                            &db->st_mark_add,      &db->st_dirty,    &db->st_clock,
+                            &db->st_appliance_add, &db->st_wait_add, &db->st_dirty_waiting,
+                            &db->st_waits_end };
     for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
         stmt_finalize(*all[i]);
         *all[i] = NULL;
@@ -357,6 +378,14 @@ int db_finding_add(struct db *db, const struct db_finding *f, bool *ret_new, str
     if (r < 0)
         return r;
     *ret_new = db_changes(db) > 0;
+    if (*ret_new && f->needs_appliance) {
+        /* A stored row waits already, or was shown: only a new one can start waiting. */
+        st = db->st_wait_add;
+        db_bind_int(st, ":id", db_last_id(db));
+        db_bind_strv(st, ":host", f->host, false);
+        if ((r = db_step_done(db, st, err, "cannot store finding")) < 0)
+            return r;
+    }
     return *ret_new ? db_wrote_row(db, err) : 0;
 }
 
@@ -392,6 +421,61 @@ int db_incidents_dirty(struct db *db, const char *rule_id, struct strv host, str
     db_bind_strv(st, ":host", host.p ? host : strv_from_cstr(""), false);
     db_bind_strv(st, ":key", key.p ? key : strv_from_cstr(""), false);
     return db_step_done(db, st, err, "cannot mark incidents for a rebuild");
+}
+
+int db_appliance_host_add(struct db *db, struct strv host, int64_t source_id, uint64_t line,
+                          bool *ret_new, struct hl_err *err)
+{
+    *ret_new = false;
+    if (!host.n)
+        return 0;
+    int r = db_begin(db, err);
+    if (r < 0)
+        return r;
+    struct stmt *st = db->st_appliance_add;
+    db_bind_strv(st, ":host", host, false);
+    db_bind_int(st, ":source_id", source_id);
+    db_bind_int(st, ":line", (int64_t)line);
+    if ((r = db_step_done(db, st, err, "cannot store an appliance host")) < 0)
+        return r;
+    *ret_new = db_changes(db) > 0;
+    return *ret_new ? db_wrote_row(db, err) : 0;
+}
+
+int db_incidents_dirty_waiting(struct db *db, struct strv host, struct hl_err *err)
+{
+    int r = db_begin(db, err);
+    if (r < 0)
+        return r;
+    struct stmt *st = db->st_dirty_waiting;
+    db_bind_strv(st, ":host", host, false);
+    return db_step_done(db, st, err, "cannot mark incidents for a rebuild");
+}
+
+int db_appliance_waits_end(struct db *db, struct strv host, struct hl_err *err)
+{
+    int r = db_begin(db, err);
+    if (r < 0)
+        return r;
+    struct stmt *st = db->st_waits_end;
+    db_bind_strv(st, ":host", host, false);
+    return db_step_done(db, st, err, "cannot show the findings of an appliance host");
+}
+
+int db_appliance_hosts(struct db *db, db_host_fn *fn, void *ctx, struct hl_err *err)
+{
+    struct stmt *st = NULL;
+    if (stmt_prepare(db, "SELECT host FROM appliance_hosts", &st) < 0)
+        return db_fail(db, err, "cannot read the appliance hosts");
+    int rc;
+    while ((rc = stmt_step(st)) == STMT_ROW) {
+        const char *host = stmt_text(st, 0);
+        if (host)
+            fn(ctx, strv_from_cstr(host));
+    }
+    int r = rc == STMT_DONE ? 0 : db_fail(db, err, "cannot read the appliance hosts");
+    stmt_finalize(st);
+    return r;
 }
 
 int db_scan_clock(struct db *db, const char *ts, struct hl_err *err)
@@ -447,16 +531,17 @@ int db_mark_dead_scans(struct db *db, struct hl_err *err)
     int r = db_begin(db, err);
     /* 'running' in the WHERE: a scan that finished meanwhile keeps its own status. */
     for (size_t i = 0; r == 0 && i < n; i++) {
-        /* The findings it committed are kept: the rows count them, as a finished scan's do. */
+        /* The findings it committed are kept: the rows count them, as a finished scan's do
+         * (the findings view: not those that wait for their appliance host). */
         char sql[640];
         long long id = (long long)dead[i];
         snprintf(sql, sizeof(sql),
                  "UPDATE sources SET status = 'dead', error = 'the scan ended before this"
                  " source was read in full (its process is gone)', findings = (SELECT count(*)"
-                 " FROM finding_rows f WHERE f.source_id = sources.id) WHERE scan_id = %lld AND"
+                 " FROM findings f WHERE f.source_id = sources.id) WHERE scan_id = %lld AND"
                  " status = 'reading' AND EXISTS (SELECT 1 FROM scans WHERE id = %lld AND"
                  " status = 'running'); UPDATE scans SET status = 'dead', findings = (SELECT"
-                 " count(*) FROM finding_rows WHERE source_id IN (SELECT id FROM sources WHERE"
+                 " count(*) FROM findings WHERE source_id IN (SELECT id FROM sources WHERE"
                  " scan_id = %lld)) WHERE id = %lld AND status = 'running'",
                  id, id, id, id);
         if ((r = db_run(db, sql)) < 0)

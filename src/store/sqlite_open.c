@@ -33,6 +33,7 @@ extern const char schema_009_time_identity[];
 extern const char schema_010_scan_writer[];
 extern const char schema_011_bad_time_lines[];
 extern const char schema_012_rule_tuning[];
+extern const char schema_013_appliance_hosts[];
 static const char *const migrations[] = { schema_001_core,
                                           schema_002_incidents,
                                           schema_003_time_ordered_indexes,
@@ -44,7 +45,8 @@ static const char *const migrations[] = { schema_001_core,
                                           schema_009_time_identity,
                                           schema_010_scan_writer,
                                           schema_011_bad_time_lines,
-                                          schema_012_rule_tuning };
+                                          schema_012_rule_tuning,
+                                          schema_013_appliance_hosts };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
                "one migration script per schema version");
