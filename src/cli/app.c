@@ -581,6 +581,11 @@ static bool stdout_reader_gone(int flush_errno)
     return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
+int app_output_status(int wr, int end)
+{
+    return (wr < 0 && wr != HL_EIO) || (end < 0 && end != HL_EIO) ? EXIT_USAGE : EXIT_OK;
+}
+
 int app_finish_output(const char *command, int status)
 {
     errno = 0;
@@ -608,7 +613,6 @@ volatile sig_atomic_t *app_catch_stop(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: a blocked read returns at once */
     sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
     return &stop_requested;

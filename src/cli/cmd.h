@@ -173,6 +173,12 @@ int app_format_option(const char *command, const char *arg, enum out_format *fmt
  * the command sets it too, to stop reading when nobody reads its output. */
 volatile sig_atomic_t *app_catch_stop(void);
 
+/* The status of a command whose rows went out through out_row() (last result wr) and
+ * out_end() (end): EXIT_USAGE for a failure of its own (out of memory), EXIT_OK for none and
+ * for a failed write, which app_finish_output() judges: an error to report, or a reader that
+ * stopped early (`| head`), which is none. */
+int app_output_status(int wr, int end);
+
 /* Flushes stdout at the end of a run and checks that everything written to it got out. When
  * some of it did not (a full disk, a closed descriptor, an I/O error), prints one line,
  * "hsmlog: command: cannot write output" (command NULL: hsmlog's own options), and

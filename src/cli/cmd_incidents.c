@@ -308,8 +308,8 @@ static int print_list(struct db *db, const struct incident_filter *f, enum out_f
     int end = out_end(&o.out);
     if (status == 0 && (o.wr == HL_ENOMEM || end == HL_ENOMEM))
         diag_error("incidents", "out of memory");
-    if (status == 0 && (end < 0 || o.wr < 0))
-        status = EXIT_USAGE;
+    if (status == 0)
+        status = app_output_status(o.wr, end);
     buf_release(&o.cause);
     return status;
 }

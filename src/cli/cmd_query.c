@@ -111,8 +111,8 @@ int cmd_print_statement(struct db *db, struct stmt *st, enum out_format fmt,
     int end = out_end(&out);
     if (status == 0 && (wr == HL_ENOMEM || end == HL_ENOMEM))
         diag_error("query", "out of memory");
-    if (status == 0 && (end < 0 || wr < 0))
-        status = EXIT_USAGE;
+    if (status == 0)
+        status = app_output_status(wr, end);
 out:
     free(own);
     free(cells);

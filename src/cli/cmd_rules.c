@@ -95,7 +95,7 @@ static int rules_list(struct ruleset *rs, enum out_format fmt)
         r = out_row(&out, cells);
         free(origin);
     }
-    return out_end(&out) < 0 || r < 0 ? EXIT_USAGE : EXIT_OK;
+    return app_output_status(r, out_end(&out));
 }
 
 /* `rules path`: every place rules are looked for, in order. */
@@ -127,7 +127,7 @@ static int rules_path(struct app *app, enum out_format fmt)
         r = out_row(&out, cells);
     }
     app_rule_dirs_release(&dirs);
-    return out_end(&out) < 0 || r < 0 ? EXIT_USAGE : EXIT_OK;
+    return app_output_status(r, out_end(&out));
 }
 
 static int rules_check(struct ruleset *rs, size_t load_errors)

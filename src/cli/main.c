@@ -1,6 +1,7 @@
 /* hsmlog entry point: global options, the command table, exit statuses. */
 #include <getopt.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,9 @@ static char *join_args(int argc, char **argv)
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "C"); /* byte semantics everywhere: logs are bytes */
+    /* A reader that stops early (`hsmlog incidents | head`) is no error: a write then fails
+     * with EPIPE instead of killing the process, and app_finish_output() stays quiet. */
+    signal(SIGPIPE, SIG_IGN);
     struct app app = { 0 };
     app.command_line = join_args(argc, argv);
     static const struct option options[] = {
