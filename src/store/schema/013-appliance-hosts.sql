@@ -24,11 +24,14 @@ CREATE TABLE appliance_waits (
 CREATE INDEX appliance_waits_host ON appliance_waits(host);
 
 -- Hosts of earlier scans, as far as their stored findings tell: a finding of an appliance
--- program. Other appliance lines left no row; a later scan that reads one adds its host.
+-- program, or an hsm.reboot (the pack's rule with `hosts = appliance`), which a schema-12 scan
+-- stored only for a host it had judged an appliance. Other appliance lines left no row; a
+-- later scan that reads one adds its host.
 INSERT OR IGNORE INTO appliance_hosts(host, source_id, line)
 SELECT host, source_id, line FROM finding_rows
 WHERE host IS NOT NULL AND host <> ''
-  AND lower(program) IN ('ntls', 'lunash', 'sysstatd', 'certmonitord', 'oamp')
+  AND (lower(program) IN ('ntls', 'lunash', 'sysstatd', 'certmonitord', 'oamp')
+       OR rule_id = 'hsm.reboot')
 ORDER BY id;
 
 -- As in v9, without the findings that wait for their host.
