@@ -125,8 +125,13 @@ static void assemble_export(struct records *r, struct strv first)
         uint64_t len = 0;
         for (int i = 7; i >= 0; i--)
             len = len << 8 | len8[i];
-        if (len > EXPORT_VALUE_MAX)
-            continue; /* damage: read on as lines up to the empty line */
+        if (len > EXPORT_VALUE_MAX) {
+            /* Damage: counted for the caller to report, and read on as lines up to the empty
+             * line. */
+            if (!r->bad_lengths++)
+                r->bad_length_at = r->l->line_no;
+            continue;
+        }
         append(r, strv_make("\n", 1), true, &cut);
         append(r, strv_make((const char *)len8, 8), true, &cut);
         unsigned char nl;

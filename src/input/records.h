@@ -32,8 +32,10 @@ struct records {
     uint64_t hold_line;
     int pending; /* hl_code (or 0 for the end) met while assembling, returned after */
     struct hl_err pending_err;
-    bool done;    /* pending is set */
-    uint64_t cut; /* records cut at max (not counting lines the line reader cut) */
+    bool done;              /* pending is set */
+    uint64_t cut;           /* records cut at max (not counting lines the line reader cut) */
+    uint64_t bad_lengths;   /* export values whose length is over journald's limit: damage */
+    uint64_t bad_length_at; /* the line of the first of them */
 };
 
 /* Sets up a record reader over l, records at most max bytes (0: LINES_DEFAULT_MAX_LINE, as

@@ -372,6 +372,18 @@ static void add_stream_totals(struct scan *sc, const struct parser *parser,
 
 /* Finishes the sources row of a stream read to its end with status (scan_lines()'s), once
  * its hits are all stored. Returns status, or a negative code when storing failed. */
+/* journalctl -o export values whose length is over journald's limit: the stream is damaged
+ * there (its lines after were read on); says so naming the first, and returns 1 (partial). */
+static int bad_lengths(struct scan *sc, const char *label, const struct records *recs,
+                       struct hl_err *e)
+{
+    hl_err_set(e, HL_EFORMAT, "", "%llu journal export value(s) longer than journald allows",
+               (unsigned long long)recs->bad_lengths);
+    snprintf(e->where, sizeof(e->where), "%s:%llu", label, (unsigned long long)recs->bad_length_at);
+    scan_report_problem(sc, e, false);
+    return 1;
+}
+
 static int finish_source(struct scan *sc, struct db_source *row, int64_t source_id, int status,
                          const struct hl_err *read_err, struct hl_err *err)
 {
@@ -454,6 +466,8 @@ int scan_lines(struct scan *sc, struct source *src, const struct stream_info *in
             scan_tick(sc);
     }
     sc->stream_label = NULL;
+    if (status == 0 && recs.bad_lengths)
+        status = bad_lengths(sc, info->label, &recs, &read_err);
     add_stream_totals(sc, &parser, &lines, &recs, info->label);
     row.bytes = src->offset;
     row.lines = lines.line_no;
