@@ -321,6 +321,8 @@ static int scan_record(struct scan *sc, struct parser *parser, struct strv line,
 {
     struct record rec;
     parse_line(parser, line, &rec);
+    /* Before --host: a prompt in the paste names its HSM, --host only fills what none names. */
+    console_host_note(&sc->console, &rec);
     /* --program and --host say what header-less text (journalctl -o cat) is. */
     if (!rec.program.n && sc->opt.program)
         rec.program = strv_from_cstr(sc->opt.program);
@@ -411,6 +413,8 @@ int scan_lines(struct scan *sc, struct source *src, const struct stream_info *in
     };
     struct line_ctx lc = { .sc = sc, .label = info->label, .err = err };
     carry_reset(&sc->carry); /* another input, other processes */
+    /* Another input is another paste: its lines are no session's until a prompt says. */
+    console_host_reset(&sc->console);
     int r;
     if (sc->db && (r = scan_source_add(sc, &row, &lc.source_id, err)) < 0)
         return r;

@@ -21,6 +21,7 @@
 #include "rec.h"
 #include "rule_match.h"
 #include "scan_carry.h"
+#include "scan_console.h"
 #include "source.h"
 
 struct handoff;
@@ -147,6 +148,7 @@ struct scan {
     int64_t clock_at_update_us;        /* max_ts_us at the last update */
     int64_t next_update_ns;            /* CLOCK_MONOTONIC before which a pause does not update */
     struct carry carry;                /* client endpoints by process, for rules with carry */
+    struct console_host console;       /* host the last lunash prompt of the input named */
     struct appliance_hosts appliances; /* hosts known to be Luna appliances (hosts = appliance):
                                           the database's, then those this scan learns */
     struct buf held;                   /* owned: findings held back until their host is known
