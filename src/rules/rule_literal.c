@@ -26,9 +26,24 @@ struct lit_run {
     size_t len;
 };
 
+/* Whether run a makes a better prefilter literal than b. One with a digit wins over words
+ * (a port, a code such as "1792" or "0xc0000711" is far rarer in logs than "connect to", which
+ * Luna's own NTLS lines say all day), then the longer run. */
+static bool run_better(const struct lit_run *a, const struct lit_run *b)
+{
+    bool da = false, db = false;
+    for (size_t i = 0; i < a->len && !da; i++)
+        da = isdigit((unsigned char)a->text[i]);
+    for (size_t i = 0; i < b->len && !db; i++)
+        db = isdigit((unsigned char)b->text[i]);
+    if (a->len >= LITERAL_MIN_LEN && b->len >= LITERAL_MIN_LEN && da != db)
+        return da;
+    return a->len > b->len;
+}
+
 static void run_commit(struct lit_run *cur, struct lit_run *best)
 {
-    if (cur->len > best->len)
+    if (run_better(cur, best))
         *best = *cur;
     cur->len = 0;
 }
@@ -192,7 +207,7 @@ static size_t scan_group(struct lit_scan *ls, size_t i, struct lit_run *best)
     }
     bool optional;
     size_t after = skip_quantifier(ls, j + 1, &optional);
-    if (useful && !alt && !optional && inner.len > best->len)
+    if (useful && !alt && !optional && run_better(&inner, best))
         *best = inner;
     return after;
 }
@@ -272,7 +287,7 @@ static size_t scan_seq(struct lit_scan *ls, size_t i, struct lit_run *best, bool
         i = next;
     }
     run_commit(&cur, &local);
-    if (!*ret_alt && local.len > best->len)
+    if (!*ret_alt && run_better(&local, best))
         *best = local;
     return i;
 }

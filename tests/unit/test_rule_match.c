@@ -409,6 +409,17 @@ static void optional_group_gives_none_of_its_text(void)
     check_literal("(abcdefgh)+xy", "abcdefgh", false);
 }
 
+/* A port or a code is rarer in logs than any word, even a longer one: "connect to" is in every
+ * NTLS connection line, "1792" only where the port is named. */
+static void literal_with_a_digit_beats_a_longer_word(void)
+{
+    check_literal("connect to \\S+:1792\\b", ":1792", false);
+    check_literal("(?:connection|connect) to [a-z.]+ port 1792 failed", " port 1792 failed", false);
+    check_literal("Fail to establish a secure channel : \\d+/\\d+",
+                  "Fail to establish a secure channel : ", false);
+    check_literal("a very long english phrase (\\d)(1)", "a very long english phrase ", false);
+}
+
 static void top_level_alternation_gives_null(void)
 {
     check_literal("foo bar|baz qux", NULL, false);
@@ -823,6 +834,7 @@ int main(void)
     TAP_RUN(literal_of_plain_pattern_is_the_pattern);
     TAP_RUN(literal_inside_mandatory_named_group_counts);
     TAP_RUN(optional_group_gives_none_of_its_text);
+    TAP_RUN(literal_with_a_digit_beats_a_longer_word);
     TAP_RUN(top_level_alternation_gives_null);
     TAP_RUN(icase_prefix_sets_icase);
     TAP_RUN(escapes_for_classes_break_runs);
