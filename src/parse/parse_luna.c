@@ -238,6 +238,105 @@ static void find_code(struct strv msg, const char *prefix, struct strv *ret_name
     }
 }
 
+/* Returns the end of the "C_Name" PKCS#11 function name at p, or p when there is none.
+ * pkcs11-tool names an attribute probe "C_GetAttributeValue(VALUE)", so one "(NAME)" that
+ * follows the name belongs to it. */
+static const char *skip_function_name(const char *p, const char *end)
+{
+    if (end - p < 3 || p[0] != 'C' || p[1] != '_')
+        return p;
+    const char *q = p + 2;
+    while (q < end && is_word_char(*q))
+        q++;
+    if (q == p + 2)
+        return p;
+    if (q < end && *q == '(') {
+        const char *r = q + 1;
+        while (r < end && is_word_char(*r))
+            r++;
+        if (r > q + 1 && r < end && *r == ')')
+            q = r + 1;
+    }
+    return q;
+}
+
+/* Finds lead at the start of a word in msg, followed by a function name and then tail;
+ * returns what follows tail, or NULL. */
+static const char *after_frame(struct strv msg, const char *lead, const char *tail)
+{
+    size_t llen = strlen(lead), tlen = strlen(tail);
+    const char *p = msg.p, *end = msg.p + msg.n;
+    while (p < end) {
+        const char *hit = memmem(p, (size_t)(end - p), lead, llen);
+        if (!hit)
+            return NULL;
+        const char *name = hit + llen;
+        const char *q = skip_function_name(name, end);
+        bool starts_word = hit == msg.p || !is_word_char(hit[-1]);
+        if (starts_word && q > name && (size_t)(end - q) >= tlen && !memcmp(q, tail, tlen))
+            return q + tlen;
+        p = hit + 1;
+    }
+    return NULL;
+}
+
+/* A CK_RV printed as a bare number counts only inside a frame whose wording comes from the
+ * printing tool's source, so a slot id or a byte count elsewhere in a line is never taken
+ * for a return code:
+ *
+ *  - Pkcs11Interop's Pkcs11Exception (src/Pkcs11Interop/Common/Pkcs11Exception.cs):
+ *    string.Format("Method {0} returned {1}", method, rv.ToString()). CKR is a uint enum,
+ *    so a value it does not name, i.e. every vendor code but CKR_VENDOR_DEFINED, comes out
+ *    in decimal: "Method C_Sign returned 2147483768" (Pkcs11Interop issue 156).
+ *  - OpenSC pkcs11-tool's p11_fatal and p11_warn: "PKCS11 function %s failed: rv = %s
+ *    (0x%0x)", whose second %s is "unknown PKCS11 error" for a code OpenSC does not name.
+ *  - The Luna JSP's LunaCryptokiException: "function 'C_WrapKey' returns 0x6a", hex only
+ *    (docs/LOG-SHAPES.md, CKR_* on clients). */
+static bool framed_ckr_value(struct strv msg, uint32_t *ret)
+{
+    const char *end = msg.p + msg.n;
+    const char *v = after_frame(msg, "Method ", " returned ");
+    if (v) {
+        const char *q = v;
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+        uint64_t n;
+        if (q > v && (q == end || !is_word_char(*q)) &&
+            strv_to_uint(strv_make(v, (size_t)(q - v)), UINT32_MAX, &n)) {
+            *ret = (uint32_t)n;
+            return true;
+        }
+    }
+    v = after_frame(msg, "PKCS11 function ", " failed: rv = ");
+    if (v) {
+        const char *open = memchr(v, '(', (size_t)(end - v));
+        size_t used = open ? parse_hex(open + 1, end, ret) : 0;
+        if (used && open + 1 + used < end && open[1 + used] == ')')
+            return true;
+    }
+    v = after_frame(msg, "function '", "' returns ");
+    if (v) {
+        size_t used = parse_hex(v, end, ret);
+        if (used && (v + used == end || !is_word_char(v[used])))
+            return true;
+    }
+    return false;
+}
+
+/* Gives a line that printed its CK_RV only as a number in a known frame the value and, when
+ * the table knows it, the name. */
+static void take_framed_ckr(struct strv msg, struct luna_fields *ret)
+{
+    uint32_t value;
+    if (ret->ckr.n || !framed_ckr_value(msg, &value))
+        return;
+    ret->has_ckr_value = true;
+    ret->ckr_value = value;
+    const struct luna_code *row = luna_code_by_value(CODE_CKR, value);
+    if (row)
+        ret->ckr = strv_from_cstr(row->name);
+}
+
 void parse_luna_structure(struct strv message, struct luna_fields *ret)
 {
     *ret = (struct luna_fields){ 0 };
@@ -254,4 +353,5 @@ void parse_luna(struct strv message, struct luna_fields *ret)
         ret->rc = find_name(message, "RC_");
     find_code(message, "LUNA_RET_", &ret->luna_ret, &ret->has_luna_ret_value, &ret->luna_ret_value);
     find_code(message, "CKR_", &ret->ckr, &ret->has_ckr_value, &ret->ckr_value);
+    take_framed_ckr(message, ret);
 }

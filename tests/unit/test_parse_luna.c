@@ -1,7 +1,7 @@
 /* Unit tests for parse_luna: the "level : code : text : ip/port : RC_NAME" structure with and
  * without spaces, IPv4 and IPv6 peers, return-code names found anywhere in a message, hex
- * values printed beside a CKR_ name on either side, values taken from the code table, and
- * names that only count as whole words. */
+ * values printed beside a CKR_ name on either side, values taken from the code table,
+ * names that only count as whole words, and CK_RV numbers printed alone in a known frame. */
 #include <stdint.h>
 #include <string.h>
 
@@ -285,6 +285,99 @@ static void hex_value_past_32_bits_is_absent(void)
     CHECK_INT(l->luna_ret_value, 0xffffffffu);
 }
 
+/* Pkcs11Exception's "Method {0} returned {1}" prints a vendor code in decimal: Pkcs11Interop
+ * issue 156 ("Method C_Sign returned 2147483768", 0x80000078) and the
+ * Pkcs7SignatureGenerator issue 1 stack trace. */
+static void pkcs11interop_decimal_vendor_code_takes_name(void)
+{
+    const struct luna_fields *l = luna("Net.Pkcs11Interop.Common.Pkcs11Exception: Method C_Login "
+                                       "returned 2147483679");
+
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_UNABLE_TO_CONNECT");
+    CHECK(l->has_ckr_value);
+    CHECK_INT(l->ckr_value, 0x8000001Fu);
+
+    l = luna("Method C_GenerateKeyPair returned 2147483690");
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_HSM_STORAGE_FULL");
+    CHECK_INT(l->ckr_value, 0x8000002Au);
+}
+
+/* A vendor code Luna does not define keeps its value, with no name. */
+static void pkcs11interop_unknown_decimal_code_has_value_only(void)
+{
+    const struct luna_fields *l = luna("Operation error: Net.Pkcs11Interop.Common.Pkcs11Exception "
+                                       "- Method C_GetAttributeValue returned 2164260865");
+
+    CHECK(strv_is_empty(l->ckr));
+    CHECK(l->has_ckr_value);
+    CHECK_INT(l->ckr_value, 0x81000001u);
+
+    l = luna("Method C_Sign returned 2147483768");
+    CHECK(strv_is_empty(l->ckr));
+    CHECK_INT(l->ckr_value, 0x80000078u);
+}
+
+/* OpenSC pkcs11-tool p11_fatal: "PKCS11 function %s failed: rv = %s (0x%0x)". */
+static void pkcs11_tool_hex_vendor_code_takes_name(void)
+{
+    const struct luna_fields *l = luna("error: PKCS11 function C_Login failed: rv = unknown "
+                                       "PKCS11 error (0x80000035)");
+
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_LOG_FULL");
+    CHECK(l->has_ckr_value);
+    CHECK_INT(l->ckr_value, 0x80000035u);
+}
+
+/* pkcs11-tool's p11_warn names the probed attribute after the function. */
+static void pkcs11_tool_attribute_probe_frame_takes_name(void)
+{
+    const struct luna_fields *l =
+            luna("warning: PKCS11 function C_GetAttributeValue(VALUE) failed: "
+                 "rv = unknown PKCS11 error (0x8000001a)");
+
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_USER_NOT_AUTHORIZED");
+    CHECK_INT(l->ckr_value, 0x8000001Au);
+}
+
+/* The Luna JSP's LunaCryptokiException prints the code in hex alone. */
+static void luna_jsp_hex_code_takes_name(void)
+{
+    const struct luna_fields *l = luna("com.safenetinc.luna.exception.LunaCryptokiException: "
+                                       "function 'C_WrapKey' returns 0x6a");
+
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_KEY_UNEXTRACTABLE");
+    CHECK_INT(l->ckr_value, 0x6A);
+
+    l = luna("function 'C_Login' returns 0x8000002d");
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_PED_CLIENT_NOT_RUNNING");
+}
+
+/* Numbers outside a known frame are slot ids, sizes, pids: never return codes. The frame's
+ * number is taken even when another number comes first. */
+static void only_the_framed_number_is_a_code(void)
+{
+    const struct luna_fields *l = luna("slot 2147483690: Method C_Login returned 2147483679");
+
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_UNABLE_TO_CONNECT");
+    CHECK_INT(l->ckr_value, 0x8000001Fu);
+
+    l = luna("slot 2147483679 returned 2147483679 (0x80000021)");
+    CHECK(strv_is_empty(l->ckr));
+    CHECK(!l->has_ckr_value);
+
+    l = luna("Method C_Login returned 2147483679x");
+    CHECK(strv_is_empty(l->ckr));
+    CHECK(!l->has_ckr_value);
+
+    l = luna("Method C_Login returned 99999999999");
+    CHECK(!l->has_ckr_value);
+
+    /* A name in the frame wins; the number path only fills what is missing. */
+    l = luna("Method C_Login returned CKR_PIN_INCORRECT");
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_PIN_INCORRECT");
+    CHECK_INT(l->ckr_value, 0xA0);
+}
+
 int main(void)
 {
     TAP_RUN(structured_message_fills_every_field);
@@ -310,5 +403,11 @@ int main(void)
     TAP_RUN(client_port_above_65535_is_absent);
     TAP_RUN(code_past_32_bits_is_absent);
     TAP_RUN(hex_value_past_32_bits_is_absent);
+    TAP_RUN(pkcs11interop_decimal_vendor_code_takes_name);
+    TAP_RUN(pkcs11interop_unknown_decimal_code_has_value_only);
+    TAP_RUN(pkcs11_tool_hex_vendor_code_takes_name);
+    TAP_RUN(pkcs11_tool_attribute_probe_frame_takes_name);
+    TAP_RUN(luna_jsp_hex_code_takes_name);
+    TAP_RUN(only_the_framed_number_is_a_code);
     return tap_done();
 }
