@@ -178,11 +178,6 @@ int64_t db_last_id(struct db *db)
     return db->engine->last_id(db);
 }
 
-bool db_in_tx(struct db *db)
-{
-    return db->engine->in_tx(db);
-}
-
 int db_define_function(struct db *db, const char *name, int nargs, db_text_fn *fn, void *ctx)
 {
     return db->engine->define_function(db, name, nargs, fn, ctx);

@@ -122,8 +122,8 @@ void db_bulk_end(struct db *db);
  * no scan holds the write lock for long. */
 HL_NODISCARD int db_tick(struct db *db, struct hl_err *err);
 
-/* Prepares the first statement of sql on a read-only handle, like stmt_prepare_tail(), and
- * refuses one that would change anything. Sets *ret_st (NULL for an empty statement) and
+/* Prepares the first statement of sql on a read-only handle, like stmt_prepare(), and refuses
+ * one that would change anything. Sets *ret_st (NULL for an empty statement) and
  * *ret_tail. Fails with HL_EDB and a one-line reason in err->msg. */
 HL_NODISCARD int db_prepare_query(struct db *db, const char *sql, struct stmt **ret_st,
                                   const char **ret_tail, struct hl_err *err);
@@ -269,9 +269,6 @@ const char *db_errmsg(struct db *db);
 /* Rows the last INSERT, UPDATE or DELETE changed, and the id the last INSERT gave. */
 int64_t db_changes(struct db *db);
 int64_t db_last_id(struct db *db);
-
-/* Whether a transaction is open on db. */
-bool db_in_tx(struct db *db);
 
 /* A deterministic SQL function of text arguments: returns the result, a view that must live
  * until the function is called again (p NULL for NULL). args[k].p is NULL for a NULL,

@@ -14,11 +14,6 @@ int stmt_prepare_kept(struct db *db, const char *sql, struct stmt **ret)
     return db->engine->prepare(db, sql, true, ret, NULL);
 }
 
-int stmt_prepare_tail(struct db *db, const char *sql, struct stmt **ret, const char **ret_tail)
-{
-    return db->engine->prepare(db, sql, false, ret, ret_tail);
-}
-
 int stmt_bind_text(struct stmt *st, int i, const char *text)
 {
     return st->ops->bind_text(st, i, text, text ? strlen(text) : 0, false);

@@ -34,15 +34,11 @@ enum stmt_type {
     STMT_BLOB
 };
 
-/* Prepares the first statement of sql into *ret. Returns 0, or HL_EDB with *ret NULL. With
- * ret_tail, sets it to where the next statement of sql begins; *ret is then NULL for sql that
- * holds only white space or comments. */
+/* Prepares the first statement of sql into *ret. Returns 0, or HL_EDB with *ret NULL. */
 HL_NODISCARD int stmt_prepare(struct db *db, const char *sql, struct stmt **ret);
 /* Like stmt_prepare(), for a statement kept for the life of the handle (the engine may
  * plan it for reuse). */
 HL_NODISCARD int stmt_prepare_kept(struct db *db, const char *sql, struct stmt **ret);
-HL_NODISCARD int stmt_prepare_tail(struct db *db, const char *sql, struct stmt **ret,
-                                   const char **ret_tail);
 
 /* Binds a value to parameter i (1-based). Text is borrowed until the statement is stepped to
  * its end, reset or finalized; NULL text binds NULL. Return 0 or HL_EDB. */
