@@ -6,10 +6,11 @@
 #include <strings.h>
 
 /* The appliance's own programs (Thales, Luna Network HSM 7 "Syslog and SNMP Monitoring
- * Guide": NTLS, Certificate Monitoring Daemon, sysstat, Luna Shell command logging, Other
- * Appliance Logging). None of them runs on a client host. */
-static const char *const appliance_programs[] = { "NTLS", "lunash", "sysstatd", "certmonitord",
-                                                  "oamp" };
+ * Guide": NTLS, Host Trust Link (HTLD), Certificate Monitoring Daemon, sysstat, Luna Shell
+ * command logging, Luna SNMP Trap Agent (lsta), Other Appliance Logging). None of them runs on
+ * a client host. */
+static const char *const appliance_programs[] = { "NTLS",         "HTLD", "lunash", "sysstatd",
+                                                  "certmonitord", "lsta", "oamp" };
 
 bool appliance_line(const struct record *rec)
 {

@@ -3,7 +3,7 @@
  * a finding of a rule with `hosts = appliance` on such a line counts only once its host is
  * known to be one, by a line read before or after it (the scan holds it back until then, and
  * the database keeps the hosts every scan learned). A host is known from its own lines: one
- * of the appliance's programs (NTLS, lunash, sysstatd, certmonitord, oamp: the Thales
+ * of the appliance's programs (NTLS, HTLD, lunash, sysstatd, certmonitord, lsta, oamp: the
  * components of the "Syslog and SNMP Monitoring Guide") or the appliance's `syslog tail`
  * display form. This set is the scan's memory of them: the database's at its start, then
  * those it learns. */
