@@ -61,6 +61,13 @@ static void ckr_vendor_codes_resolve_both_ways(void)
     check_pair(CODE_CKR, "CKR_BUSY", 0x80001604u);
     /* Defined by Luna below the vendor range. */
     check_pair(CODE_CKR, "CKR_INSERTION_CALLBACK_NOT_SUPPORTED", 0x141);
+    /* From the Luna SDK's cryptoki_v2.h only: "CKR_HSM_RESTART_REQUIRED (CKR_VENDOR_DEFINED +
+     * 0x8d)", the FM codes around it. The alias of 0x8000006E there keeps pycryptoki's name. */
+    check_pair(CODE_CKR, "CKR_CONFIG_CHANGE_ILLEGAL", 0x80000077u);
+    check_pair(CODE_CKR, "CKR_FM_SMFS_INACTIVE", 0x8000008Cu);
+    check_pair(CODE_CKR, "CKR_HSM_RESTART_REQUIRED", 0x8000008Du);
+    check_pair(CODE_CKR, "CKR_FM_CFG_ALLOWEDFLAG_DISABLED", 0x8000008Eu);
+    check_pair(CODE_CKR, "CKR_STM_CMD_NON_TRANSPORT", 0x8000006Eu);
 }
 
 /* Pairs as Thales publishes them: pycryptoki's retcodes.py (in signed decimal there, e.g.

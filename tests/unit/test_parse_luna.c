@@ -312,9 +312,9 @@ static void pkcs11interop_unknown_decimal_code_has_value_only(void)
     CHECK(l->has_ckr_value);
     CHECK_INT(l->ckr_value, 0x81000001u);
 
-    l = luna("Method C_Sign returned 2147483768");
+    l = luna("Method C_Sign returned 2147483808");
     CHECK(strv_is_empty(l->ckr));
-    CHECK_INT(l->ckr_value, 0x80000078u);
+    CHECK_INT(l->ckr_value, 0x800000A0u);
 }
 
 /* OpenSC pkcs11-tool p11_fatal: "PKCS11 function %s failed: rv = %s (0x%0x)". */
