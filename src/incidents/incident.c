@@ -655,15 +655,35 @@ static int walk_end(struct walk *w)
 
 /* ---- expectations ----------------------------------------------------------------------- */
 
-/* Judges the expectations of derived rule x (after = trigger) on host: each episode of
- * trigger findings either meets an expect line in its window, fires (log time went past the
- * window), or stays open (the input ended first). Triggers and expect lines are both read in
- * time order, side by side. */
+/* Judges the expectations of derived rule x (its first `after` trigger is trigger) on host:
+ * each episode of the findings of all its triggers, merged in time order, either meets an
+ * expect line in its window, fires (log time went past the window), or stays open (the input
+ * ended first). Triggers and expect lines are both read in time order, side by side. */
 static int build_expectations(struct builder *b, const struct rule *trigger, const struct rule *x,
                               const char *host)
 {
+    struct buf ids; /* the trigger rules, as a JSON array for json_each() */
+    buf_init(&ids, 0);
+    int r = buf_addc(&ids, '[');
+    for (size_t i = 0; r == 0 && i < x->inc.n_after; i++) {
+        size_t t = x->inc.after_idx[i];
+        if (t >= b->rs->n)
+            continue;
+        const char *id = b->rs->rules[t].id;
+        if (ids.len > 1)
+            r = buf_addc(&ids, ',');
+        if (r == 0)
+            r = json_put_string(&ids, id, strlen(id));
+    }
+    if (r == 0)
+        r = buf_addc(&ids, ']');
+    if (r < 0) {
+        buf_release(&ids);
+        return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    }
     stmt_reset(b->st_triggers);
-    stmt_bind_text(b->st_triggers, 1, trigger->id);
+    stmt_bind_text_copy(b->st_triggers, 1, buf_cstr(&ids));
+    buf_release(&ids);
     bind_host(b->st_triggers, 2, host);
     stmt_reset(b->st_expects);
     stmt_bind_text(b->st_expects, 1, x->id);
@@ -672,10 +692,10 @@ static int build_expectations(struct builder *b, const struct rule *trigger, con
     char key[512];
     struct buf k;
     buf_init(&k, 0);
-    int r = buf_addc(&k, '[') == 0 && json_put_string(&k, host, strlen(host)) == 0 &&
-                            buf_addc(&k, ']') == 0
-                    ? 0
-                    : hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    r = buf_addc(&k, '[') == 0 && json_put_string(&k, host, strlen(host)) == 0 &&
+                        buf_addc(&k, ']') == 0
+                ? 0
+                : hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
     snprintf(key, sizeof(key), "%s", r == 0 ? buf_cstr(&k) : "[]");
     buf_release(&k);
     int64_t start, mark_us = 0;
@@ -724,12 +744,11 @@ static int build_expectations(struct builder *b, const struct rule *trigger, con
 
 /* ---- one (rule, host) ------------------------------------------------------------------- */
 
-/* True when x is a derived rule expecting something after each finding of trigger. */
 bool incident_expects_after(const struct ruleset *rs, const struct rule *x,
                             const struct rule *trigger)
 {
-    return x->role == RULE_ROLE_DERIVED && x->inc.after && x->inc.after_idx < rs->n &&
-           &rs->rules[x->inc.after_idx] == trigger;
+    size_t first = rule_after_first(x);
+    return first < rs->n && &rs->rules[first] == trigger;
 }
 
 /* Rebuilds the incidents of rule on host: all of them, or (keyed) those of the group keys in

@@ -50,7 +50,9 @@ static inline void bind_host(struct stmt *st, int i, const char *host)
  * with rules whose caused-by may have changed); no rule id has a '*'. */
 #define ALL_CAUSES "*"
 
-/* True when x is a derived rule expecting something after each finding of trigger. */
+/* True when x is a derived rule expecting something after each finding of its triggers and
+ * trigger is the first of them: the one whose rebuild builds x's incidents, from the findings
+ * of them all. */
 bool incident_expects_after(const struct ruleset *rs, const struct rule *x,
                             const struct rule *trigger);
 

@@ -285,7 +285,7 @@ static size_t from_rules(const struct ruleset *rs, const struct rule *rule, cons
     size_t n = 0;
     for (size_t i = 0; i < rs->n; i++) {
         const struct rule *r = &rs->rules[i];
-        bool makes = rule->role == RULE_ROLE_DERIVED && rule->inc.after && rule->inc.after_idx == i;
+        bool makes = rule_follows(rule, i);
         for (size_t e = 0; e < r->inc.n_escalations && !makes; e++)
             makes = &rs->rules[r->inc.escalations[e].target_idx] == rule;
         if (makes && r != rule && n++ < cap)

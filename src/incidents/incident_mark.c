@@ -96,8 +96,11 @@ int incident_marks_line(struct incident_marks *mk, const struct rule *pattern, s
                         struct hl_err *err)
 {
     const struct rule *owner = &mk->rs->rules[pattern->owner];
-    const struct rule *affected =
-            pattern->role == RULE_ROLE_EXPECT ? &mk->rs->rules[owner->inc.after_idx] : owner;
+    size_t first = rule_after_first(owner);
+    if (pattern->role == RULE_ROLE_EXPECT && first >= mk->rs->n)
+        return 0; /* a disabled rule's pattern matches nothing */
+    /* An expectation's incidents are rebuilt with its first trigger's. */
+    const struct rule *affected = pattern->role == RULE_ROLE_EXPECT ? &mk->rs->rules[first] : owner;
     /* A reset or expect line may concern every group of its host. */
     return mark(mk, affected, host, strv_from_cstr(""), err);
 }

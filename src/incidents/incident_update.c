@@ -106,9 +106,10 @@ static const struct {
     { offsetof(struct builder, st_expects),
       "SELECT ts FROM marks WHERE rule_id = ?1 AND kind = 'expect' AND host IS ?2"
       " AND ts IS NOT NULL ORDER BY ts" },
+    /* The findings of every trigger rule of an expectation (?1, a JSON array of ids). */
     { offsetof(struct builder, st_triggers),
-      "SELECT ts FROM finding_rows WHERE rule_id = ?1 AND host IS ?2 AND ts IS NOT NULL" SHOWN
-      " ORDER BY ts" },
+      "SELECT ts FROM finding_rows WHERE rule_id IN (SELECT value FROM json_each(?1))"
+      " AND host IS ?2 AND ts IS NOT NULL" SHOWN " ORDER BY ts" },
     { offsetof(struct builder, st_old_save), OLD_SAVE " WHERE from_rule_id = ?1 AND host IS ?2" },
     { offsetof(struct builder, st_old_save_keys),
       OLD_SAVE " WHERE from_rule_id = ?1 AND host IS ?2"
@@ -353,6 +354,37 @@ static double lap(int64_t *mark)
     return s;
 }
 
+/* An expectation with several `after` triggers is built by its first trigger's rebuild, from
+ * the findings of all: a pair of another trigger marked dirty (a new finding, a rebuild of
+ * every pair, an appliance host learnt) marks the first trigger's pair on that host whole. */
+static int mark_first_triggers(struct builder *b)
+{
+    const struct ruleset *rs = b->rs;
+    struct stmt *st = NULL;
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < rs->n; i++) {
+        const struct rule *x = &rs->rules[i];
+        size_t first = rule_after_first(x);
+        for (size_t k = 1; r == 0 && first < rs->n && k < x->inc.n_after; k++) {
+            size_t t = x->inc.after_idx[k];
+            if (t >= rs->n || t == first)
+                continue;
+            if (!st && (r = prepare(b, &st,
+                                    "INSERT OR IGNORE INTO incidents_dirty(rule_id, host, key)"
+                                    " SELECT DISTINCT ?1, host, '' FROM incidents_dirty"
+                                    " WHERE rule_id = ?2")) < 0)
+                break;
+            stmt_bind_text(st, 1, rs->rules[first].id);
+            stmt_bind_text(st, 2, rs->rules[t].id);
+            if (stmt_step(st) != STMT_DONE)
+                r = fail(b, "cannot mark an expectation for a rebuild");
+            stmt_reset(st);
+        }
+    }
+    stmt_finalize(st);
+    return r;
+}
+
 /* Rebuilds every pair and group incidents_dirty names. Rows of one (rule, host) come
  * together, key '' (the whole pair) first; the keys of a pair not dirty as a whole are
  * collected in temp.keys and rebuilt at its last row. Counts the pairs in *n_pairs; sets
@@ -360,7 +392,9 @@ static double lap(int64_t *mark)
 static int rebuild_dirty(struct builder *b, unsigned *n_pairs, bool *all_causes)
 {
     struct stmt *dirty = NULL;
-    int r = prepare(b, &dirty, "SELECT rule_id, host, key FROM incidents_dirty ORDER BY 1, 2, 3");
+    int r = mark_first_triggers(b);
+    if (r == 0)
+        r = prepare(b, &dirty, "SELECT rule_id, host, key FROM incidents_dirty ORDER BY 1, 2, 3");
     struct dirty_pair pair = { 0 };
     while (r == 0 && stmt_step(dirty) == STMT_ROW) {
         const char *id = stmt_text(dirty, 0);

@@ -114,10 +114,14 @@ struct rule_incident_spec {
     size_t reset_idx;                    /* index of the RULE_ROLE_RESET rule, or SIZE_MAX */
     struct rule_escalation *escalations; /* owned */
     size_t n_escalations;
-    char *after;               /* owned: derived rule's trigger rule id, with expect */
-    size_t after_idx;          /* set by ruleset_link(); SIZE_MAX when the rule is disabled */
-    size_t expect_idx;         /* index of the RULE_ROLE_EXPECT rule, or SIZE_MAX */
-    int64_t expect_us;         /* the expectation's window */
+    char **after; /* owned: a derived rule's trigger rule ids (`after`, with expect), as written */
+    size_t n_after;
+    size_t *after_idx; /* owned: set by ruleset_link(), parallel to after; SIZE_MAX for a name
+                          that is not a rule with a regex (a load error), and for every
+                          trigger of a disabled rule. The findings of all of them are the
+                          triggers; the first one's rebuild builds the incidents */
+    size_t expect_idx; /* index of the RULE_ROLE_EXPECT rule, or SIZE_MAX */
+    int64_t expect_us; /* the expectation's window */
     struct rule_cause *causes; /* owned */
     size_t n_causes;
     char **carry; /* owned: Luna fields taken from the latest earlier line of the same host,
@@ -298,6 +302,23 @@ int rule_duration_parse(const char *s, int64_t *ret_us);
 static inline bool rule_is_public(const struct rule *r)
 {
     return r->role == RULE_ROLE_FINDING || r->role == RULE_ROLE_DERIVED;
+}
+
+/* The index of derived rule x's first `after` trigger, whose incidents' rebuild builds x's
+ * (they carry its id as from_rule_id), or SIZE_MAX: none, or x is disabled. */
+static inline size_t rule_after_first(const struct rule *x)
+{
+    return x->role == RULE_ROLE_DERIVED && x->inc.n_after && x->inc.after_idx ? x->inc.after_idx[0]
+                                                                              : SIZE_MAX;
+}
+
+/* True when the rule at index i is one of derived rule x's `after` triggers. */
+static inline bool rule_follows(const struct rule *x, size_t i)
+{
+    for (size_t k = 0; x->role == RULE_ROLE_DERIVED && x->inc.after_idx && k < x->inc.n_after; k++)
+        if (x->inc.after_idx[k] == i)
+            return true;
+    return false;
 }
 
 /* Returns the severity of a finding or incident of rule: that of its first `severity-when`

@@ -117,24 +117,42 @@ static void link_escalations(struct ruleset *rs, struct rule *r, unsigned char *
     }
 }
 
-/* Resolves the `after` trigger of rules[i], when it has one, and marks i raised. */
-static void link_after(struct ruleset *rs, size_t i, unsigned char *raised, struct loader *ld)
+/* Resolves the `after` triggers of rules[i], when it has any, and marks i raised. */
+static int link_after(struct ruleset *rs, size_t i, unsigned char *raised, struct loader *ld)
 {
     struct rule *r = &rs->rules[i];
-    if (!r->inc.after)
-        return;
+    free(r->inc.after_idx);
+    r->inc.after_idx = NULL;
+    if (!r->inc.n_after)
+        return 0;
+    if (!(r->inc.after_idx = calloc(r->inc.n_after, sizeof(*r->inc.after_idx))))
+        return HL_ENOMEM;
     const struct value *v = draft_value(r, KEY_AFTER, 0);
-    r->inc.after_idx = find_public(rs, r->inc.after);
-    if (r->inc.after_idx == SIZE_MAX || rs->rules[r->inc.after_idx].role != RULE_ROLE_FINDING)
-        link_error(ld, r, v, "rule '%s': after names '%s', which is not a rule with a regex", r->id,
-                   r->inc.after);
-    else if (!r->disabled && rs->rules[r->inc.after_idx].disabled)
-        link_warning(ld, r, v, "rule '%s' follows '%s', which is disabled: it cannot fire", r->id,
-                     r->inc.after);
+    size_t n_disabled = 0;
+    for (size_t k = 0; k < r->inc.n_after; k++) {
+        size_t t = find_public(rs, r->inc.after[k]);
+        r->inc.after_idx[k] = t;
+        if (t == SIZE_MAX || rs->rules[t].role != RULE_ROLE_FINDING) {
+            link_error(ld, r, v, "rule '%s': after names '%s', which is not a rule with a regex",
+                       r->id, r->inc.after[k]);
+            r->inc.after_idx[k] = SIZE_MAX;
+        } else if (rs->rules[t].disabled) {
+            n_disabled++;
+        }
+    }
+    for (size_t k = 0; !r->disabled && k < r->inc.n_after; k++) {
+        size_t t = r->inc.after_idx[k];
+        if (t != SIZE_MAX && rs->rules[t].disabled)
+            link_warning(ld, r, v, "rule '%s' follows '%s', which is disabled: %s", r->id,
+                         r->inc.after[k],
+                         n_disabled == r->inc.n_after ? "it cannot fire"
+                                                      : "no new finding of it raises it");
+    }
     raised[i] |= RAISED | RAISED_ENABLED;
-    /* No expectation of a disabled rule is ever built (incident.c's expects_after()). */
-    if (r->disabled)
-        r->inc.after_idx = SIZE_MAX;
+    /* No expectation of a disabled rule is ever built (rule_after_first() gives none). */
+    for (size_t k = 0; r->disabled && k < r->inc.n_after; k++)
+        r->inc.after_idx[k] = SIZE_MAX;
+    return 0;
 }
 
 /* Checks that r's caused-by names are rules, and warns of disabled ones. */
@@ -191,7 +209,8 @@ int ruleset_link(struct ruleset *rs, struct rule_errors *errs)
         if (!rule_is_public(r))
             continue;
         link_escalations(rs, r, raised, &ld);
-        link_after(rs, i, raised, &ld);
+        if (link_after(rs, i, raised, &ld) < 0)
+            ld.nomem = true;
         link_causes(rs, r, &ld);
         for (size_t k = 0; k < r->n_severity_when; k++)
             if (!in_group_by(r, r->severity_when[k].field))

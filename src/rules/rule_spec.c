@@ -104,7 +104,8 @@ void rule_spec_release(struct rule_incident_spec *sp)
         rule_strs_free(sp->escalations[i].where_values, sp->escalations[i].n_where_values);
     }
     free(sp->escalations);
-    free(sp->after);
+    rule_strs_free(sp->after, sp->n_after);
+    free(sp->after_idx);
     for (size_t i = 0; i < sp->n_causes; i++) {
         free(sp->causes[i].rule_id);
         rule_strs_free(sp->causes[i].same, sp->causes[i].n_same);
@@ -312,7 +313,7 @@ static bool parse_references(struct loader *ld, const struct rule_draft *d,
         ok &= parse_cause(ld, &d->values[KEY_CAUSED_BY][i], &sp->causes[i]);
         sp->n_causes++;
     }
-    if (d->n_values[KEY_AFTER] && !(sp->after = strdup(value_cstr(d, KEY_AFTER, 0))))
+    if (d->n_values[KEY_AFTER] && split_first_value(d, KEY_AFTER, &sp->after, &sp->n_after) < 0)
         ld->nomem = true;
     if (d->n_values[KEY_RESET_BY] &&
         split_first_value(d, KEY_RESET_BY, &sp->reset_by, &sp->n_reset_by) < 0)

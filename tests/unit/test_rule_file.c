@@ -842,7 +842,7 @@ static void references_to_disabled_rules_link_with_warnings(void)
     CHECK_INT(site("s.rules", "[a.hang]\nenabled = no\n"), 0);
     CHECK_INT(ruleset_link(&rs, &errs), 0);
     const struct rule *hang = ruleset_find(&rs, "a.hang");
-    CHECK(hang->disabled && hang->inc.after_idx == SIZE_MAX);
+    CHECK(hang->disabled && rule_after_first(hang) == SIZE_MAX);
     CHECK(rs.rules[hang->inc.expect_idx].disabled);
     CHECK_INT(errs.n, 0);
 
@@ -853,6 +853,45 @@ static void references_to_disabled_rules_link_with_warnings(void)
     CHECK_INT(site("s.rules", "[a.b]\nenabled = no\n"), 0);
     CHECK_INT(ruleset_link(&rs, &errs), 0);
     CHECK(has_warning("rule 'a.near' is raised only by disabled rules: it cannot fire"));
+}
+
+static void after_takes_several_triggers(void)
+{
+    /* Both names resolve, in the order written; the first builds the incidents. */
+    CHECK_INT(load("[a.fail]\n" GOOD_BODY "[a.down]\n" GOOD_BODY "[a.hang]\nseverity = error\n"
+                   "summary = s\nremedy = r\nafter = a.fail, a.down\nexpect = up within 30m\n"),
+              0);
+    CHECK_INT(ruleset_link(&rs, &errs), 0);
+    const struct rule *hang = ruleset_find(&rs, "a.hang");
+    size_t fail = (size_t)(ruleset_find(&rs, "a.fail") - rs.rules);
+    size_t down = (size_t)(ruleset_find(&rs, "a.down") - rs.rules);
+    CHECK_INT(hang->inc.n_after, 2);
+    CHECK(rule_after_first(hang) == fail);
+    CHECK(rule_follows(hang, fail) && rule_follows(hang, down));
+    CHECK(!rule_follows(ruleset_find(&rs, "a.down"), fail));
+    CHECK_INT(errs.n, 0);
+
+    /* One trigger disabled: the other still raises it. All disabled: it cannot fire. */
+    CHECK_INT(load("[a.fail]\n" GOOD_BODY "[a.down]\n" GOOD_BODY "[a.hang]\nseverity = error\n"
+                   "summary = s\nremedy = r\nafter = a.fail, a.down\nexpect = up within 30m\n"),
+              0);
+    CHECK_INT(site("s.rules", "[a.down]\nenabled = no\n"), 0);
+    CHECK_INT(ruleset_link(&rs, &errs), 0);
+    CHECK(has_warning("rule 'a.hang' follows 'a.down', which is disabled: no new finding of it"));
+    CHECK(find_error("it cannot fire") < 0);
+    CHECK_INT(load("[a.fail]\n" GOOD_BODY "[a.down]\n" GOOD_BODY "[a.hang]\nseverity = error\n"
+                   "summary = s\nremedy = r\nafter = a.fail, a.down\nexpect = up within 30m\n"),
+              0);
+    CHECK_INT(site("s.rules", "[a.down]\nenabled = no\n[a.fail]\nenabled = no\n"), 0);
+    CHECK_INT(ruleset_link(&rs, &errs), 0);
+    CHECK(has_warning("rule 'a.hang' follows 'a.fail', which is disabled: it cannot fire"));
+
+    /* An unknown second name is an error of its own. */
+    CHECK_INT(load("[a.fail]\n" GOOD_BODY "[a.hang]\nseverity = error\nsummary = s\n"
+                   "remedy = r\nafter = a.fail, a.gone\nexpect = up within 30m\n"),
+              0);
+    CHECK_INT(ruleset_link(&rs, &errs), 1);
+    check_error("after names 'a.gone', which is not a rule with a regex", "t.rules:10:9", 9);
 }
 
 static void link_errors_in_an_override_name_its_file(void)
@@ -921,6 +960,7 @@ int main(void)
     TAP_RUN(override_rebuilds_reset_and_keeps_indexes);
     TAP_RUN(multi_line_tests_of_an_override_pair_in_its_own_file);
     TAP_RUN(references_to_disabled_rules_link_with_warnings);
+    TAP_RUN(after_takes_several_triggers);
     TAP_RUN(link_errors_in_an_override_name_its_file);
     TAP_RUN(site_directory_may_be_missing_or_empty);
     rule_errors_release(&errs);
