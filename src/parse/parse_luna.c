@@ -280,6 +280,34 @@ static const char *after_frame(struct strv msg, const char *lead, const char *ta
     return NULL;
 }
 
+/* Finds lead at the start of a word in msg, followed by a hex number ("0x..." within 32
+ * bits) and then by tail, or by a character that ends a word when tail is NULL; sets *ret. */
+static bool hex_after_lead(struct strv msg, const char *lead, const char *tail, uint32_t *ret)
+{
+    size_t llen = strlen(lead), tlen = tail ? strlen(tail) : 0;
+    const char *p = msg.p, *end = msg.p + msg.n;
+    while (p < end) {
+        const char *hit = memmem(p, (size_t)(end - p), lead, llen);
+        if (!hit)
+            return false;
+        const char *v = hit + llen;
+        uint32_t value;
+        size_t used = parse_hex(v, end, &value);
+        bool starts_word = hit == msg.p || !is_word_char(hit[-1]);
+        if (starts_word && used) {
+            const char *q = v + used;
+            bool ends = tail ? (size_t)(end - q) >= tlen && !memcmp(q, tail, tlen)
+                             : q == end || !is_word_char(*q);
+            if (ends) {
+                *ret = value;
+                return true;
+            }
+        }
+        p = hit + 1;
+    }
+    return false;
+}
+
 /* A CK_RV printed as a bare number counts only inside a frame whose wording comes from the
  * printing tool's source, so a slot id or a byte count elsewhere in a line is never taken
  * for a return code:
@@ -291,7 +319,15 @@ static const char *after_frame(struct strv msg, const char *lead, const char *ta
  *  - OpenSC pkcs11-tool's p11_fatal and p11_warn: "PKCS11 function %s failed: rv = %s
  *    (0x%0x)", whose second %s is "unknown PKCS11 error" for a code OpenSC does not name.
  *  - The Luna JSP's LunaCryptokiException: "function 'C_WrapKey' returns 0x6a", hex only
- *    (docs/LOG-SHAPES.md, CKR_* on clients). */
+ *    (docs/LOG-SHAPES.md, CKR_* on clients).
+ *  - The JDK's SunPKCS11 (used by EJBCA, SignServer): PKCS11Exception's lookup() names the
+ *    codes of its RV enum and prints any other as "0x" + Functions.toFullHexString():
+ *    "sun.security.pkcs11.wrapper.PKCS11Exception: 0xCE534351" (eclipse-openj9 issue 15663).
+ *  - python-pkcs11's assertRV (pkcs11/_errors.pyx): PKCS11Error("Unmapped error code %s" %
+ *    hex(rv)) for a code its ERROR_MAP lacks: "Unmapped error code 0xa2" (issue 107).
+ *  - Go's miekg/pkcs11 Error(): fmt.Sprintf("pkcs11: 0x%X: %s", e, strerror[e]), whose name
+ *    is empty for a vendor code (the Go crypto11 library, HashiCorp Vault's and OpenBao's
+ *    pkcs11 seal, step-ca: "pkcs11: 0x30: CKR_DEVICE_ERROR", crypto11 issue 67). */
 static bool framed_ckr_value(struct strv msg, uint32_t *ret)
 {
     const char *end = msg.p + msg.n;
@@ -320,7 +356,9 @@ static bool framed_ckr_value(struct strv msg, uint32_t *ret)
         if (used && (v + used == end || !is_word_char(v[used])))
             return true;
     }
-    return false;
+    return hex_after_lead(msg, "PKCS11Exception: ", NULL, ret) ||
+           hex_after_lead(msg, "Unmapped error code ", NULL, ret) ||
+           hex_after_lead(msg, "pkcs11: ", ":", ret);
 }
 
 /* Gives a line that printed its CK_RV only as a number in a known frame the value and, when

@@ -352,6 +352,62 @@ static void luna_jsp_hex_code_takes_name(void)
     CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_PED_CLIENT_NOT_RUNNING");
 }
 
+/* The JDK's SunPKCS11 names the codes of its RV enum and prints any other in full hex
+ * (PKCS11Exception.lookup: "0x" + Functions.toFullHexString), as in eclipse-openj9 issue
+ * 15663 ("sun.security.pkcs11.wrapper.PKCS11Exception: 0xCE534351"). */
+static void sunpkcs11_hex_vendor_code_takes_name(void)
+{
+    const struct luna_fields *l = luna("Caused by: sun.security.pkcs11.wrapper.PKCS11Exception: "
+                                       "0x8000001F");
+
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_UNABLE_TO_CONNECT");
+    CHECK(l->has_ckr_value);
+    CHECK_INT(l->ckr_value, 0x8000001Fu);
+
+    l = luna("sun.security.pkcs11.wrapper.PKCS11Exception: 0xCE534351");
+    CHECK(strv_is_empty(l->ckr));
+    CHECK_INT(l->ckr_value, 0xCE534351u);
+
+    /* Pkcs11Interop's exception is another class with another frame. */
+    l = luna("Pkcs11Exception: 0x8000001F");
+    CHECK(!l->has_ckr_value);
+    l = luna("PKCS11Exception: 0x8000001Fx");
+    CHECK(!l->has_ckr_value);
+}
+
+/* python-pkcs11 raises PKCS11Error("Unmapped error code %s" % hex(rv)) for a code its
+ * ERROR_MAP lacks (pkcs11/_errors.pyx; issue 107: "Unmapped error code 0xa2"). */
+static void python_pkcs11_unmapped_code_takes_name(void)
+{
+    const struct luna_fields *l = luna("pkcs11.exceptions.PKCS11Error: Unmapped error code "
+                                       "0x8000002a");
+
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_HSM_STORAGE_FULL");
+    CHECK_INT(l->ckr_value, 0x8000002Au);
+
+    l = luna("PKCS11Error('Unmapped error code 0xa2')");
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_PIN_LEN_RANGE");
+    CHECK_INT(l->ckr_value, 0xA2);
+}
+
+/* Go's miekg/pkcs11: fmt.Sprintf("pkcs11: 0x%X: %s", e, strerror[e]), the name empty for a
+ * vendor code. The colon after the number belongs to the frame. */
+static void go_pkcs11_vendor_code_takes_name(void)
+{
+    const struct luna_fields *l = luna("error=\"failed to login: pkcs11: 0x8000001F: \"");
+
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_UNABLE_TO_CONNECT");
+    CHECK_INT(l->ckr_value, 0x8000001Fu);
+
+    l = luna("failed to decrypt: pkcs11: 0x8000002B:");
+    CHECK_STRN(l->ckr.p, l->ckr.n, "CKR_DEVICE_TIMEOUT");
+
+    l = luna("loaded pkcs11: 0x8000001F bytes");
+    CHECK(!l->has_ckr_value);
+    l = luna("libpkcs11: 0x8000001F: ");
+    CHECK(!l->has_ckr_value);
+}
+
 /* Numbers outside a known frame are slot ids, sizes, pids: never return codes. The frame's
  * number is taken even when another number comes first. */
 static void only_the_framed_number_is_a_code(void)
@@ -408,6 +464,9 @@ int main(void)
     TAP_RUN(pkcs11_tool_hex_vendor_code_takes_name);
     TAP_RUN(pkcs11_tool_attribute_probe_frame_takes_name);
     TAP_RUN(luna_jsp_hex_code_takes_name);
+    TAP_RUN(sunpkcs11_hex_vendor_code_takes_name);
+    TAP_RUN(python_pkcs11_unmapped_code_takes_name);
+    TAP_RUN(go_pkcs11_vendor_code_takes_name);
     TAP_RUN(only_the_framed_number_is_a_code);
     return tap_done();
 }
