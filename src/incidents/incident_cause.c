@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "parse_time.h"
 
@@ -90,6 +91,7 @@ struct cause_table {
      * share its key), so that no finding is read; derived is false when one is neither. */
     int same_at[INCIDENT_KEY_MAX_PARTS];
     bool derived;
+    int where_at;           /* the part of the key the cause's `where` reads; -2 without one */
     struct stmt *load;      /* owned: the cause rule's findings, ORDER BY ts */
     struct stmt *effect;    /* owned: the same values of an effect incident's first finding */
     struct cause_row *rows; /* owned */
@@ -128,6 +130,7 @@ static int same_place(const struct rule *rule, const char *name)
 static int cause_table_open(struct builder *b, struct cause_table *t, const struct rule *rule,
                             int64_t from_us)
 {
+    t->where_at = t->cause->where_field ? same_place(rule, t->cause->where_field) : -2;
     t->derived = t->cause->n_same <= INCIDENT_KEY_MAX_PARTS;
     for (size_t k = 0; k < t->cause->n_same && t->derived; k++)
         t->derived = (t->same_at[k] = same_place(rule, t->cause->same[k])) != -2;
@@ -261,11 +264,27 @@ static char *effect_same(struct cause_table *t, struct effect *e)
     return want;
 }
 
+/* Whether effect e may have t's cause at all: a cause with `where` holds only for effects
+ * whose key has one of its values (the rule's own incidents; an escalation's or expectation's
+ * key is another rule's). */
+static bool cause_applies(const struct cause_table *t, struct effect *e)
+{
+    if (!t->cause->where_field)
+        return true;
+    if (!e->own || t->where_at < 0 || !effect_load(e) || (size_t)t->where_at >= e->n_parts)
+        return false;
+    const char *v = buf_cstr(&e->parts[t->where_at]);
+    for (size_t i = 0; i < t->cause->n_where_values; i++)
+        if (strcasecmp(v, t->cause->where_values[i]) == 0)
+            return true;
+    return false;
+}
+
 /* The incident of the latest finding in t's window (cause_advance() to the start of effect e)
  * with the same values; 0 when there is none. */
 static int64_t cause_lookup(struct cause_table *t, struct effect *e)
 {
-    if (t->head == t->n)
+    if (t->head == t->n || !cause_applies(t, e))
         return 0;
     int64_t id = e->id;
     char *want = effect_same(t, e);

@@ -66,12 +66,15 @@ struct rule_escalation {
     size_t n_where_values;
 };
 
-/* `caused-by = RULE within DURATION [same FIELD, ...]`. */
+/* `caused-by = RULE within DURATION [same FIELD, ...] [where FIELD = A|B]`. */
 struct rule_cause {
     char *rule_id; /* owned */
     int64_t within_us;
     char **same; /* owned: fields that must be equal in cause and effect ("host") */
     size_t n_same;
+    char *where_field;   /* owned or NULL: a group-by field of the effect rule whose value */
+    char **where_values; /* owned: must be one of these (case-insensitive) for the link */
+    size_t n_where_values;
 };
 
 /* `severity-when = SEVERITY where FIELD = A|B`: findings whose FIELD (a group-by field, so

@@ -109,6 +109,8 @@ void rule_spec_release(struct rule_incident_spec *sp)
     for (size_t i = 0; i < sp->n_causes; i++) {
         free(sp->causes[i].rule_id);
         rule_strs_free(sp->causes[i].same, sp->causes[i].n_same);
+        free(sp->causes[i].where_field);
+        rule_strs_free(sp->causes[i].where_values, sp->causes[i].n_where_values);
     }
     free(sp->causes);
     rule_strs_free(sp->reset_by, sp->n_reset_by);
@@ -159,18 +161,33 @@ static bool parse_escalation(struct loader *ld, const struct value *v, struct ru
     return true;
 }
 
-/* `caused-by = RULE within DURATION [same FIELD, ...]` */
+/* `caused-by = RULE within DURATION [same FIELD, ...] [where FIELD = A|B]` */
 static bool parse_cause(struct loader *ld, const struct value *v, struct rule_cause *c)
 {
-    struct strv head, tail;
-    if (!rule_split_within(strv_make(v->text.data, v->text.len), &head, &c->within_us, &tail) ||
-        head.n == 0) {
-        value_error(ld, v, "bad caused-by '%s' (want: RULE within DURATION [same FIELD, ...])",
-                    buf_cstr(&v->text));
+    static const char want[] = "RULE within DURATION [same FIELD, ...] [where FIELD = A|B]";
+    struct strv all = strv_make(v->text.data, v->text.len), head, tail;
+    const char *where = strstr(buf_cstr(&v->text), " where ");
+    const char *eq = where ? strchr(where, '=') : NULL;
+    if (where)
+        all.n = (size_t)(where - all.p);
+    if (!rule_split_within(all, &head, &c->within_us, &tail) || head.n == 0 || (where && !eq)) {
+        value_error(ld, v, "bad caused-by '%s' (want: %s)", buf_cstr(&v->text), want);
         return false;
     }
     if (!(c->rule_id = strndup(head.p, head.n)) ||
         rule_split_list(tail, ',', &c->same, &c->n_same) < 0) {
+        ld->nomem = true;
+        return false;
+    }
+    if (!where)
+        return true;
+    struct strv field = strv_trim(strv_make(where + 7, (size_t)(eq - where - 7)));
+    if (field.n == 0) {
+        value_error(ld, v, "bad caused-by '%s' (want: %s)", buf_cstr(&v->text), want);
+        return false;
+    }
+    if (!(c->where_field = strndup(field.p, field.n)) ||
+        rule_split_list(strv_from_cstr(eq + 1), '|', &c->where_values, &c->n_where_values) < 0) {
         ld->nomem = true;
         return false;
     }
