@@ -3,6 +3,7 @@
  * mean for the rules that name them. Runs once, after the last load; then frees the drafts. */
 #include "rule_load.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,6 +176,49 @@ static void link_causes(const struct ruleset *rs, const struct rule *r, struct l
     }
 }
 
+/* Whether {name} in rule i's incident text has a value: a fixed name, or a group-by field of
+ * a rule whose findings make its incidents (itself, a rule escalating to it, its trigger). */
+static bool template_name_known(const struct ruleset *rs, size_t i, const char *name)
+{
+    static const char *const fixed[] = { "count", "left", "limit",  "host",
+                                         "first", "last", "trigger" };
+    const struct rule *r = &rs->rules[i];
+    for (size_t k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++)
+        if (strcmp(name, fixed[k]) == 0)
+            return true;
+    if (in_group_by(r, name))
+        return true;
+    for (size_t k = 0; r->inc.after_idx && k < r->inc.n_after; k++)
+        if (r->inc.after_idx[k] != SIZE_MAX && in_group_by(&rs->rules[r->inc.after_idx[k]], name))
+            return true;
+    for (size_t j = 0; j < rs->n; j++)
+        for (size_t e = 0; e < rs->rules[j].inc.n_escalations; e++)
+            if (rs->rules[j].inc.escalations[e].target_idx == i && in_group_by(&rs->rules[j], name))
+                return true;
+    return false;
+}
+
+/* Reports each {name} of rule i's incident text (its `incident` template, else its summary)
+ * that would be printed as it is, as incident.c's summarize() reads the text. */
+static void check_template(const struct ruleset *rs, size_t i, struct loader *ld)
+{
+    const struct rule *r = &rs->rules[i];
+    const char *tpl = r->inc.template ? r->inc.template : r->summary;
+    for (const char *p = tpl ? strchr(tpl, '{') : NULL; p; p = strchr(p + 1, '{')) {
+        const char *close = strchr(p, '}');
+        if (!close || close - p > 40)
+            continue;
+        char name[48];
+        snprintf(name, sizeof(name), "%.*s", (int)(close - p - 1), p + 1);
+        if (!template_name_known(rs, i, name))
+            link_error(ld, r, draft_value(r, r->inc.template ? KEY_INCIDENT : KEY_SUMMARY, 0),
+                       "rule '%s': {%s} in its %s is not a group-by field of the rules that make "
+                       "its incidents, nor one of {count}, {host}, {first}, {last}, {left}, "
+                       "{limit}, {trigger}: it would be printed as it is",
+                       r->id, name, r->inc.template ? "incident text" : "summary");
+    }
+}
+
 /* Reports each derived rule that nothing raises, and warns of those only disabled rules
  * raise. */
 static void check_raised(const struct ruleset *rs, const unsigned char *raised, struct loader *ld)
@@ -223,6 +267,9 @@ int ruleset_link(struct ruleset *rs, struct rule_errors *errs)
         if (link_reset_by(rs, i, &ld) < 0)
             ld.nomem = true;
     }
+    for (size_t i = 0; i < rs->n; i++)
+        if (rule_is_public(&rs->rules[i]))
+            check_template(rs, i, &ld);
     check_raised(rs, raised, &ld);
     free(raised);
     /* Nothing is loaded after this: the drafts and the texts they point into can go. */
