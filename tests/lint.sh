@@ -2,7 +2,9 @@
 # Source hygiene: commit subjects (scripts/commit-msg), every integration case folder is
 # registered in tests/cases/meson.build, the include graph of src/ has no cycle and no include
 # of a higher layer (tools/layers), every hand mutation still edits the code it names
-# (tools/mutate --check), and the C sources match .clang-format when clang-format is installed.
+# (tools/mutate --check), every rule of the pack is named in docs/KNOWLEDGE.md and in README.md's
+# "What it finds" and neither names a rule the pack lacks (tools/knowledge-check), and the C
+# sources match .clang-format when clang-format is installed.
 set -u
 root=$1
 status=0
@@ -25,6 +27,7 @@ python3 "$root/tools/layers" --strict "$root/src" >/dev/null || {
     status=1
 }
 "$root/tools/mutate" --check || status=1
+python3 "$root/tools/knowledge-check" "$root" || status=1
 if command -v clang-format >/dev/null 2>&1; then
     if ! clang-format --dry-run --Werror "$root"/src/*/*.c "$root"/src/*/*.h "$root"/tests/unit/*.[ch] "$root"/tests/fuzz/*.[ch] "$root"/tools/*.c; then
         echo "clang-format: run 'clang-format -i src/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tools/*.c'"
