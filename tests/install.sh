@@ -50,6 +50,12 @@ check "bash completion installed" test -n "$completion"
 check "rules path lists the installed rules as used" \
     grep -Eq "^(installed|next to the binary),$root/share/hsmlog/rules,yes,yes|^installed,$prefix/share/hsmlog/rules,yes,yes" "$TMP/path.csv"
 check "installed rules test passes without --rules" "$bin" rules test
+# The pack's VERSION is installed with it: the installed pack reads as the version the build
+# shipped, not as "unversioned".
+shipped=$("$bin" --version | sed -E 's/.*\(rule pack (.*)\)$/\1/')
+"$bin" rules list >"$TMP/list" 2>&1
+check "rules list names the version of the installed pack ($shipped)" \
+    grep -Eq "^rule pack $shipped\+[0-9a-f]{8} \([0-9]+ rules\)$" "$TMP/list"
 "$bin" --db "$TMP/h.db" scan --year 2026 "$fixtures/hsm-a1-messages.log" >"$TMP/scan" 2>&1
 status=$?
 if [ $status -eq 0 ] && [ "$("$bin" --db "$TMP/h.db" query --format csv \

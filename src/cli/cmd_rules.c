@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "appliance.h"
 #include "diag.h"
+#include "json.h"
 #include "out.h"
 #include "parse.h"
 #include "rule_match.h"
@@ -22,7 +23,9 @@ static const char rules_usage[] =
         "\n"
         "list    the loaded rules: id, severity, programs, summary, enabled, origin (the\n"
         "        file and line of the rule, then each site file that changed it, with\n"
-        "        the keys it named)\n"
+        "        the keys it named); csv and json add pack_version, digest and refs. A\n"
+        "        table starts with the pack's version: what rules/VERSION declares, '+',\n"
+        "        a digest of the rules in use (site changes included)\n"
         "check   read every rule file and report every problem (file:line:column),\n"
         "        including rules without a 'test' and a 'test-no' line\n"
         "test    run each rule's 'test' lines (must match) and 'test-no' lines (must not)\n"
@@ -56,45 +59,83 @@ static const char rules_usage[] =
         "Exit status: 0 ok; 1 a rule test failed; 2 a rule file has errors, or output that\n"
         "could not be written.\n";
 
+/* Appends rule's refs (one per line in rule.refs) to b as a JSON array of strings. */
+static int refs_json(const struct rule *rule, struct buf *b)
+{
+    int r = buf_addc(b, '[');
+    for (const char *p = rule->refs; r == 0 && p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (p != rule->refs)
+            r = buf_addc(b, ',');
+        if (r == 0)
+            r = json_put_string(b, p, n);
+        p += n + (nl != NULL);
+    }
+    return r == 0 ? buf_addc(b, ']') : r;
+}
+
+/* Writes one rule's row: the columns of rules_list(), as many as out has. */
+static int rules_list_row(struct out_ctx *out, const struct ruleset *rs, const struct rule *rule,
+                          struct buf *refs)
+{
+    char programs[256] = "";
+    size_t used = 0;
+    for (size_t p = 0; p < rule->n_programs && used < sizeof(programs); p++)
+        used += (size_t)snprintf(programs + used, sizeof(programs) - used, "%s%s", p ? "," : "",
+                                 rule->programs[p]);
+    const char *sev = severity_name(rule->severity);
+    const char *enabled = rule->disabled ? "no" : "yes";
+    char *origin = rule_origin(rule);
+    buf_reset(refs);
+    if (!origin || refs_json(rule, refs) < 0) {
+        free(origin);
+        return HL_ENOMEM;
+    }
+    struct out_cell cells[] = {
+        { OUT_TEXT, rule->id, strlen(rule->id) },
+        { OUT_TEXT, sev, strlen(sev) },
+        { rule->n_programs ? OUT_TEXT : OUT_NULL, programs, strlen(programs) },
+        { OUT_TEXT, rule->summary, strlen(rule->summary) },
+        { OUT_TEXT, enabled, strlen(enabled) },
+        { OUT_TEXT, origin, strlen(origin) },
+        { rs->version ? OUT_TEXT : OUT_NULL, rs->version, rs->version ? strlen(rs->version) : 0 },
+        { rule->digest[0] ? OUT_TEXT : OUT_NULL, rule->digest, strlen(rule->digest) },
+        { OUT_TEXT, buf_cstr(refs), refs->len },
+    };
+    int r = out_row(out, cells);
+    free(origin);
+    return r;
+}
+
 static int rules_list(struct ruleset *rs, enum out_format fmt)
 {
-    /* Columns are a public interface: new ones go at the end. */
+    /* Columns are a public interface: new ones go at the end. A table, for people, leaves out
+     * the last three: the pack's version is its first line, digests and refs are for programs
+     * (and the database's rules and rule_versions tables). */
     static const struct out_column cols[] = {
-        { "id", OUT_COL_TEXT, OUT_KEEP, 0 }, { "severity", OUT_COL_TEXT, 1, 0 },
-        { "program", OUT_COL_TEXT, 3, 0 },   { "summary", OUT_COL_TEXT, 4, 24 },
-        { "enabled", OUT_COL_TEXT, 2, 0 },   { "origin", OUT_COL_TEXT, 5, 24 },
+        { "id", OUT_COL_TEXT, OUT_KEEP, 0 },    { "severity", OUT_COL_TEXT, 1, 0 },
+        { "program", OUT_COL_TEXT, 3, 0 },      { "summary", OUT_COL_TEXT, 4, 24 },
+        { "enabled", OUT_COL_TEXT, 2, 0 },      { "origin", OUT_COL_TEXT, 5, 24 },
+        { "pack_version", OUT_COL_TEXT, 6, 0 }, { "digest", OUT_COL_TEXT, 7, 0 },
+        { "refs", OUT_COL_JSON, 8, 0 },
     };
+    size_t n_public = 0;
+    for (size_t i = 0; i < rs->n; i++)
+        n_public += rule_is_public(&rs->rules[i]);
     struct out_ctx out;
-    if (out_begin_columns(&out, fmt, stdout, ARRAY_SIZE(cols), cols) < 0)
+    if (out_begin_columns(&out, fmt, stdout, fmt == OUT_TABLE ? 6 : ARRAY_SIZE(cols), cols) < 0)
         return EXIT_USAGE;
+    if (fmt == OUT_TABLE)
+        printf("rule pack %s (%zu rule%s)\n", rs->version ? rs->version : "-", n_public,
+               n_public == 1 ? "" : "s");
+    struct buf refs;
+    buf_init(&refs, 0);
     int r = 0;
-    for (size_t i = 0; r == 0 && i < rs->n; i++) {
-        const struct rule *rule = &rs->rules[i];
-        if (!rule_is_public(rule))
-            continue;
-        char programs[256] = "";
-        size_t used = 0;
-        for (size_t p = 0; p < rule->n_programs && used < sizeof(programs); p++)
-            used += (size_t)snprintf(programs + used, sizeof(programs) - used, "%s%s", p ? "," : "",
-                                     rule->programs[p]);
-        const char *sev = severity_name(rule->severity);
-        const char *enabled = rule->disabled ? "no" : "yes";
-        char *origin = rule_origin(rule);
-        if (!origin) {
-            r = -1;
-            break;
-        }
-        struct out_cell cells[] = {
-            { OUT_TEXT, rule->id, strlen(rule->id) },
-            { OUT_TEXT, sev, strlen(sev) },
-            { rule->n_programs ? OUT_TEXT : OUT_NULL, programs, strlen(programs) },
-            { OUT_TEXT, rule->summary, strlen(rule->summary) },
-            { OUT_TEXT, enabled, strlen(enabled) },
-            { OUT_TEXT, origin, strlen(origin) },
-        };
-        r = out_row(&out, cells);
-        free(origin);
-    }
+    for (size_t i = 0; r == 0 && i < rs->n; i++)
+        if (rule_is_public(&rs->rules[i]))
+            r = rules_list_row(&out, rs, &rs->rules[i], &refs);
+    buf_release(&refs);
     return app_output_status(r, out_end(&out));
 }
 

@@ -202,7 +202,7 @@ int main(int argc, char **argv)
             status =
                     app_usage_error(NULL, "unexpected argument '%s' after --version", argv[optind]);
         } else {
-            printf("hsmlog %s\n", HSMLOG_VERSION);
+            printf("hsmlog %s (rule pack %s)\n", HSMLOG_VERSION, HSMLOG_PACK_VERSION);
             status = EXIT_OK;
         }
         goto out;

@@ -150,6 +150,12 @@ enum rule_hosts {
     RULE_HOSTS_APPLIANCE, /* Luna appliances only (src/appliance.h) */
 };
 
+#define RULE_DIGEST_LEN        16 /* hex digits of a rule's digest */
+#define RULE_PACK_DIGEST_LEN   8  /* hex digits of the pack's digest in its version */
+#define RULE_PACK_DECLARED_MAX 32 /* longest version a pack's VERSION file may declare */
+/* Longest pack version, "DECLARED+DIGEST" (or "unversioned+DIGEST"). */
+#define RULE_PACK_VERSION_MAX (RULE_PACK_DECLARED_MAX + 1 + RULE_PACK_DIGEST_LEN)
+
 /* One compiled rule. Invariants after a successful load: id, summary and remedy are set;
  * regex_src and re are set unless role is RULE_ROLE_DERIVED; literal is NULL or a byte string
  * every match must contain; exclude[i] is the compiled exclude_src[i]. A site override
@@ -196,6 +202,10 @@ struct rule {
                                  "FILE:LINE (key, ...)" joined with "; " in load order */
     struct rule_draft *draft; /* owned: the keys as written, merged with the overrides so
                                  far; NULL for internal rules and after ruleset_link() */
+    char *definition;         /* owned: set by ruleset_link() for a public rule, else NULL:
+                                 the stanza of its effective keys (rule_version.c) */
+    /* The hex digest of definition; "" until it is set. */
+    char digest[RULE_DIGEST_LEN + 1];
 };
 
 /* One problem found while loading rules. */
@@ -246,6 +256,11 @@ struct ruleset {
     char **texts; /* owned: each loaded file's text, which the drafts point into; freed by
                      ruleset_link() with the drafts */
     size_t n_texts;
+    char *declared; /* owned: the version the first pack directory with a VERSION file
+                       declares ("2026.12.0"), or NULL */
+    char *version;  /* owned: set by ruleset_link(): the declared version (or "unversioned"),
+                       '+' and the digest of every public rule's definition, by id
+                       ("2026.12.0+3f2a9c1d"); NULL before */
 };
 
 /* Sets up an empty ruleset. */
@@ -254,9 +269,11 @@ void ruleset_init(struct ruleset *rs);
 /* Frees every rule and the prefilter. */
 void ruleset_release(struct ruleset *rs);
 
-/* Loads path: a rule file, or a directory whose *.rules files are read in name order.
- * Problems are appended to errs and loading goes on; returns the number of errors added (0
- * means everything loaded) or HL_ENOMEM. Rules with errors are not added. */
+/* Loads path: a rule file, or a directory whose *.rules files are read in name order; the
+ * first directory loaded with a VERSION file (one line: letters, digits, '.', '-', '_', at
+ * most RULE_PACK_DECLARED_MAX) sets rs->declared. Problems are appended to errs and loading
+ * goes on; returns the number of errors added (0 means everything loaded) or HL_ENOMEM. Rules
+ * with errors are not added. */
 HL_NODISCARD int ruleset_load(struct ruleset *rs, const char *path, struct rule_errors *errs);
 
 /* Loads rule text held in memory, named name in messages. Same contract as ruleset_load(). */
@@ -288,9 +305,10 @@ void ruleset_release_prefilter(struct ruleset *rs);
 /* Resolves the references between rules (escalate, after, caused-by) and checks them;
  * problems are appended to errs. A disabled rule raises nothing: an escalation to it is
  * dropped and, when it is derived, its expectation never fires; such references (and those
- * to a disabled trigger or cause) are added as warnings. Frees the drafts, so no load may
- * follow. Returns the number of errors added (warnings left out). Call after the last load,
- * before ruleset_prepare(). */
+ * to a disabled trigger or cause) are added as warnings. Gives every public rule its
+ * definition and digest, and the ruleset its version. Frees the drafts, so no load may
+ * follow. Returns the number of errors added (warnings left out), or HL_ENOMEM. Call after
+ * the last load, before ruleset_prepare(). */
 int ruleset_link(struct ruleset *rs, struct rule_errors *errs);
 
 /* The longest duration a rule or --since takes: 36500 days. Times stay within years 0 to

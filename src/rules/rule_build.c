@@ -52,6 +52,7 @@ void rule_release(struct rule *r)
         free(r->tests[i].line);
     free(r->tests);
     free(r->overrides);
+    free(r->definition);
     rule_draft_free(r->draft);
     rule_spec_release(&r->inc);
 }

@@ -43,6 +43,8 @@ void ruleset_release(struct ruleset *rs)
         free(rs->files[i]);
     free(rs->files);
     ruleset_free_texts(rs);
+    free(rs->declared);
+    free(rs->version);
     ruleset_init(rs);
 }
 
@@ -436,11 +438,11 @@ static int load_dir(struct ruleset *rs, const char *path, struct rule_errors *er
         free(names[i]);
     }
     free(names);
-    if (total == 0 && n == 0 && !site) {
+    if (total == 0 && n == 0 && !site)
         add_error(&ld, 0, 0, NULL, 0, "no *.rules files in this directory");
-        total = ld.nomem ? HL_ENOMEM : ld.added;
-    }
-    return total;
+    if (total >= 0 && !site)
+        loader_read_declared(&ld, path);
+    return total < 0 ? total : ld.nomem ? HL_ENOMEM : total + ld.added;
 }
 
 int ruleset_load(struct ruleset *rs, const char *path, struct rule_errors *errs)

@@ -1,6 +1,7 @@
 /* Links the loaded rules: resolves the references between them (escalate, after, caused-by,
  * reset-by), checks the fields those name against group-by, and settles what disabled rules
- * mean for the rules that name them. Runs once, after the last load; then frees the drafts. */
+ * mean for the rules that name them. Runs once, after the last load; then has the pack's
+ * version made (rule_version.c) and frees the drafts. */
 #include "rule_load.h"
 
 #include <stdio.h>
@@ -272,6 +273,8 @@ int ruleset_link(struct ruleset *rs, struct rule_errors *errs)
             check_template(rs, i, &ld);
     check_raised(rs, raised, &ld);
     free(raised);
+    if (ruleset_make_version(rs) < 0)
+        ld.nomem = true;
     /* Nothing is loaded after this: the drafts and the texts they point into can go. */
     for (size_t i = 0; i < rs->n; i++) {
         rule_draft_free(rs->rules[i].draft);

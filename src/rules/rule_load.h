@@ -221,6 +221,17 @@ void loader_override(struct loader *ld, struct rule_draft *o, size_t base);
  * without that it was meant to override, and one error says so. Returns false then. */
 bool loader_new_site_rule(struct loader *ld, struct rule_draft *d);
 
+/* ---- the pack's version (rule_version.c) ----------------------------------------------------- */
+
+/* Reads the VERSION file of the pack directory dir into ld->rs->declared, unless a directory
+ * loaded before declared one. A directory without one declares nothing; a file that is not
+ * one version of RULE_PACK_DECLARED_MAX letters, digits, '.', '-' or '_' is an error. */
+void loader_read_declared(struct loader *ld, const char *dir);
+
+/* Gives every public rule that still has its draft its definition and digest, then the
+ * ruleset its version (rule.h). Call before the drafts are freed. Returns 0 or HL_ENOMEM. */
+int ruleset_make_version(struct ruleset *rs);
+
 /* ---- the ruleset (rule_file.c) --------------------------------------------------------------- */
 
 /* Frees the loaded texts the drafts point into. */

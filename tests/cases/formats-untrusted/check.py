@@ -8,7 +8,8 @@ COLUMNS = {
     "query": ["id", "host", "rule_id", "message", "fields", "raw", "real", "missing"],
     "incidents": ["id", "severity", "rule", "host", "first_ts", "last_ts", "count", "state",
                   "summary", "cause"],
-    "rules": ["id", "severity", "program", "summary", "enabled", "origin"],
+    "rules": ["id", "severity", "program", "summary", "enabled", "origin", "pack_version",
+              "digest", "refs"],
     "path": ["origin", "path", "exists", "used"],
     "parse": ["source", "line", "format", "ts", "host", "program", "pid", "facility",
               "severity", "luna_level", "luna_code", "client_ip", "client_port", "rc",
@@ -87,6 +88,9 @@ if "\x1b]0;pwned\x07" not in q[0]["host"] or "\ufffd" not in q[0]["message"]:
     fail("query json does not keep the escape exactly / mark invalid UTF-8: %r" % q[0])
 if q[0]["host"] != rows_csv("query")[0][1]:
     fail("csv and json host differ")
+r = rows_ndjson("rules")
+if not all(isinstance(x["refs"], list) and all(isinstance(s, str) for s in x["refs"]) for x in r):
+    fail("rules refs are not arrays of strings: %r" % r[0]["refs"])
 p = rows_ndjson("parse")
 if p[2]["rc"] != "RC_SSL_FAILED_HANDSHAKE" or p[2]["client_ip"] != "10.1.2.3" \
         or p[2]["line"] != 3 or p[2]["pid"] != 8508:
