@@ -247,6 +247,8 @@ enum db_col_kind db_column_kind(const char *table, const char *column)
         { "marks", "rule_id", DB_COL_RULE },
         { "incidents_dirty", "rule_id", DB_COL_RULE },
         { "rules", "id", DB_COL_RULE },
+        { "rule_versions", "rule_id", DB_COL_RULE },
+        { "pack_rules", "rule_id", DB_COL_RULE },
         { "scans", "started_at", DB_COL_TIME },
         { "scans", "finished_at", DB_COL_TIME },
         { "scans", "last_ts", DB_COL_TIME },

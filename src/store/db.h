@@ -17,7 +17,7 @@ struct sqlite3;
 struct stmt;
 
 /* Schema version this build writes; user_version of a migrated database. */
-#define DB_SCHEMA_VERSION 13
+#define DB_SCHEMA_VERSION 14
 
 /* Findings and source rows per transaction before db_tick() commits. */
 #define DB_BATCH_ROWS 5000
@@ -47,7 +47,10 @@ struct db {
     int64_t scan_id;             /* scans.id of the running scan, 0 before db_scan_begin() */
     struct stmt *st_scan_begin, *st_scan_end;
     struct stmt *st_source_add, *st_source_end;
-    struct stmt *st_rule_put;
+    struct stmt *st_rule_put, *st_rule_version_put, *st_pack_rule_put, *st_rules_first_scan;
+    char rules_version[RULE_PACK_VERSION_MAX + 1]; /* the pack version db_put_rules() stored
+                                                       last, which db_scan_begin() records;
+                                                       "" for none */
     struct stmt *st_finding_add;
     int finding_param[DB_FINDING_PARAMS]; /* its parameters' indexes (db_write.c) */
     struct stmt *st_mark_add, *st_dirty, *st_clock;
@@ -128,10 +131,14 @@ HL_NODISCARD int db_tick(struct db *db, struct hl_err *err);
 HL_NODISCARD int db_prepare_query(struct db *db, const char *sql, struct stmt **ret_st,
                                   const char **ret_tail, struct hl_err *err);
 
-/* Stores (replaces) the definitions of every loaded rule. */
+/* Stores (replaces) the definitions of every loaded rule in rules, and adds those not stored
+ * yet to rule_versions and the pack's version to pack_rules (docs/SCHEMA.md); remembers the
+ * pack's version for db_scan_begin(). */
 HL_NODISCARD int db_put_rules(struct db *db, const struct ruleset *rs, struct hl_err *err);
 
-/* Starts a scans row for command; sets db->scan_id. */
+/* Starts a scans row for command, with the pack version db_put_rules() stored last; sets
+ * db->scan_id. The rule definitions of that version that no scan used before name it as
+ * their first. */
 HL_NODISCARD int db_scan_begin(struct db *db, const char *command, struct hl_err *err);
 
 /* Finishes the scans row with totals and a status ("ok", "partial", "interrupted"). */

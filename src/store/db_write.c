@@ -45,12 +45,42 @@ static int prepare(struct db *db, struct stmt **st, const char *sql, struct hl_e
     return 0;
 }
 
+/* The statements of db_put_rules() and of db_scan_begin()'s rule versions. */
+static int prepare_rule_statements(struct db *db, struct hl_err *err)
+{
+    int r = prepare(db, &db->st_rule_put,
+                    "INSERT OR REPLACE INTO rules(id, severity, summary, remedy, refs, file,"
+                    " enabled, origin, overrides, pack_version, digest) VALUES(:id, :severity,"
+                    " :summary, :remedy, :refs, :file, :enabled, :origin, :overrides,"
+                    " :pack_version, :digest)",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_rule_version_put,
+                    "INSERT OR IGNORE INTO rule_versions(rule_id, digest, pack_version, severity,"
+                    " summary, remedy, refs, enabled, origin, definition) VALUES(:id, :digest,"
+                    " :pack_version, :severity, :summary, :remedy, :refs, :enabled, :origin,"
+                    " :definition)",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_pack_rule_put,
+                    "INSERT OR IGNORE INTO pack_rules(pack_version, rule_id, digest)"
+                    " VALUES(:pack_version, :id, :digest)",
+                    err);
+    if (r == 0)
+        r = prepare(db, &db->st_rules_first_scan,
+                    "UPDATE rule_versions SET first_scan_id = :scan_id WHERE first_scan_id IS NULL"
+                    " AND (rule_id, digest) IN"
+                    " (SELECT rule_id, digest FROM pack_rules WHERE pack_version = :pack_version)",
+                    err);
+    return r;
+}
+
 int db_write_prepare(struct db *db, struct hl_err *err)
 {
     int r = prepare(db, &db->st_scan_begin,
                     "INSERT INTO scans(started_at, command, version, pid, pid_start, boot_id,"
-                    " hostname) VALUES(:started_at, :command, :version, :pid, :pid_start,"
-                    " :boot_id, :hostname)",
+                    " hostname, rules_version) VALUES(:started_at, :command, :version, :pid,"
+                    " :pid_start, :boot_id, :hostname, :rules_version)",
                     err);
     if (r == 0)
         r = prepare(db, &db->st_scan_end,
@@ -70,11 +100,7 @@ int db_write_prepare(struct db *db, struct hl_err *err)
                     " status = :status, error = :error WHERE id = :id",
                     err);
     if (r == 0)
-        r = prepare(db, &db->st_rule_put,
-                    "INSERT OR REPLACE INTO rules(id, severity, summary, remedy, refs, file,"
-                    " enabled, origin, overrides) VALUES(:id, :severity, :summary, :remedy,"
-                    " :refs, :file, :enabled, :origin, :overrides)",
-                    err);
+        r = prepare_rule_statements(db, err);
     if (r == 0)
         r = prepare(db, &db->st_finding_add,
                     "INSERT OR IGNORE INTO finding_rows(source_id, line, ts, host, program, pid,"
@@ -124,11 +150,14 @@ int db_write_prepare(struct db *db, struct hl_err *err)
 
 void db_write_release(struct db *db)
 {
-    struct stmt **all[] = { &db->st_scan_begin,    &db->st_scan_end, &db->st_source_add,
-                            &db->st_source_end,    &db->st_rule_put, &db->st_finding_add,
-                            &db->st_mark_add,      &db->st_dirty,    &db->st_clock,
-                            &db->st_appliance_add, &db->st_wait_add, &db->st_dirty_waiting,
-                            &db->st_waits_end };
+    struct stmt **all[] = { &db->st_scan_begin,    &db->st_scan_end,
+                            &db->st_source_add,    &db->st_source_end,
+                            &db->st_rule_put,      &db->st_rule_version_put,
+                            &db->st_pack_rule_put, &db->st_rules_first_scan,
+                            &db->st_finding_add,   &db->st_mark_add,
+                            &db->st_dirty,         &db->st_clock,
+                            &db->st_appliance_add, &db->st_wait_add,
+                            &db->st_dirty_waiting, &db->st_waits_end };
     for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
         stmt_finalize(*all[i]);
         *all[i] = NULL;
@@ -199,32 +228,60 @@ static void db_now_iso(char out[PARSE_TIME_ISO_LEN])
     parse_time_format((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, out);
 }
 
+/* Binds what the rules row and the rule_versions row of rule share. */
+static void bind_rule(struct stmt *st, const struct ruleset *rs, const struct rule *rule,
+                      const char *origin)
+{
+    db_bind_text(st, ":id", rule->id);
+    db_bind_text(st, ":severity", severity_name(rule->severity));
+    db_bind_text(st, ":summary", rule->summary);
+    db_bind_text(st, ":remedy", rule->remedy);
+    db_bind_text(st, ":refs", rule->refs);
+    db_bind_int(st, ":enabled", !rule->disabled);
+    db_bind_text(st, ":origin", origin);
+    db_bind_text(st, ":pack_version", rs->version);
+    db_bind_text(st, ":digest", rule->digest[0] ? rule->digest : NULL);
+}
+
+/* Stores rule in rules and, when it has a definition, in rule_versions and pack_rules. */
+static int put_rule(struct db *db, const struct ruleset *rs, const struct rule *rule,
+                    struct hl_err *err)
+{
+    char *origin = rule_origin(rule);
+    if (!origin)
+        return hl_err_set(err, HL_ENOMEM, db->path, "out of memory");
+    struct stmt *st = db->st_rule_put;
+    bind_rule(st, rs, rule, origin);
+    db_bind_text(st, ":file", rule->file);
+    db_bind_text(st, ":overrides", rule->overrides);
+    int r = db_step_done(db, st, err, "cannot store rule");
+    /* Once per definition: a definition stored before keeps its first pack and origin. */
+    if (r == 0 && rs->version && rule->definition) {
+        st = db->st_rule_version_put;
+        bind_rule(st, rs, rule, origin);
+        db_bind_text(st, ":definition", rule->definition);
+        r = db_step_done(db, st, err, "cannot store rule version");
+    }
+    if (r == 0 && rs->version && rule->definition) {
+        st = db->st_pack_rule_put;
+        db_bind_text(st, ":pack_version", rs->version);
+        db_bind_text(st, ":id", rule->id);
+        db_bind_text(st, ":digest", rule->digest);
+        r = db_step_done(db, st, err, "cannot store rule version");
+    }
+    free(origin);
+    return r;
+}
+
 int db_put_rules(struct db *db, const struct ruleset *rs, struct hl_err *err)
 {
     int r = db_begin(db, err);
-    for (size_t i = 0; r == 0 && i < rs->n; i++) {
-        const struct rule *rule = &rs->rules[i];
-        if (!rule_is_public(rule))
-            continue;
-        struct stmt *st = db->st_rule_put;
-        db_bind_text(st, ":id", rule->id);
-        db_bind_text(st, ":severity", severity_name(rule->severity));
-        db_bind_text(st, ":summary", rule->summary);
-        db_bind_text(st, ":remedy", rule->remedy);
-        db_bind_text(st, ":refs", rule->refs);
-        db_bind_text(st, ":file", rule->file);
-        db_bind_int(st, ":enabled", !rule->disabled);
-        char *origin = rule_origin(rule);
-        if (!origin) {
-            stmt_reset(st);
-            stmt_clear(st);
-            return hl_err_set(err, HL_ENOMEM, db->path, "out of memory");
-        }
-        db_bind_text(st, ":origin", origin);
-        db_bind_text(st, ":overrides", rule->overrides);
-        r = db_step_done(db, st, err, "cannot store rule");
-        free(origin);
-    }
+    for (size_t i = 0; r == 0 && i < rs->n; i++)
+        if (rule_is_public(&rs->rules[i]))
+            r = put_rule(db, rs, &rs->rules[i], err);
+    if (r == 0)
+        snprintf(db->rules_version, sizeof(db->rules_version), "%s",
+                 rs->version ? rs->version : "");
     return r;
 }
 
@@ -249,9 +306,17 @@ int db_scan_begin(struct db *db, const char *command, struct hl_err *err)
         db_bind_text(st, ":boot_id", self.boot_id);
     if (self.host[0])
         db_bind_text(st, ":hostname", self.host);
+    if (db->rules_version[0])
+        db_bind_text(st, ":rules_version", db->rules_version);
     r = db_step_done(db, st, err, "cannot record scan");
     if (r == 0)
         db->scan_id = db_last_id(db);
+    if (r == 0 && db->rules_version[0]) {
+        st = db->st_rules_first_scan;
+        db_bind_int(st, ":scan_id", db->scan_id);
+        db_bind_text(st, ":pack_version", db->rules_version);
+        r = db_step_done(db, st, err, "cannot record scan");
+    }
     if (r == 0)
         r = db_defer_indexes(db, err);
     /* Commit at once: a scan that crashes later still shows up as 'running' in history. */

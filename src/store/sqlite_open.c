@@ -34,6 +34,7 @@ extern const char schema_010_scan_writer[];
 extern const char schema_011_bad_time_lines[];
 extern const char schema_012_rule_tuning[];
 extern const char schema_013_appliance_hosts[];
+extern const char schema_014_rule_versions[];
 static const char *const migrations[] = { schema_001_core,
                                           schema_002_incidents,
                                           schema_003_time_ordered_indexes,
@@ -46,7 +47,8 @@ static const char *const migrations[] = { schema_001_core,
                                           schema_010_scan_writer,
                                           schema_011_bad_time_lines,
                                           schema_012_rule_tuning,
-                                          schema_013_appliance_hosts };
+                                          schema_013_appliance_hosts,
+                                          schema_014_rule_versions };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
                "one migration script per schema version");

@@ -17,7 +17,7 @@ import time
 from common import Ctx
 
 c = Ctx()
-SCHEMA_VERSION = "13"  # src/store/db.h DB_SCHEMA_VERSION
+SCHEMA_VERSION = "14"  # src/store/db.h DB_SCHEMA_VERSION
 
 
 INCIDENTS = ("SELECT rule_id, from_rule_id, host, key, first_ts, last_ts, count, state, summary,"
