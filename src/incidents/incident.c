@@ -6,6 +6,7 @@
  * again keeps its id. incident_update.c drives it over the dirty pairs. */
 #include "incident.h"
 #include "incident_build.h"
+#include "incident_text.h"
 #include "incident_mark.h"
 
 #include <stdio.h>
@@ -180,65 +181,18 @@ static enum severity incident_severity(const struct draft_incident *d, const str
 
 /* ---- summaries -------------------------------------------------------------------------- */
 
-static void put_ts(struct buf *out, bool has_ts, int64_t us)
-{
-    char ts[PARSE_TIME_ISO_LEN];
-    if (!has_ts) {
-        HL_IGNORE(buf_adds(out, "(no time)"));
-        return;
-    }
-    parse_time_format(us, ts);
-    ts[19] = '\0'; /* "2026-11-28 14:02:51": seconds are enough in a sentence */
-    HL_IGNORE(buf_adds(out, ts));
-}
-
-/* Expands the rule's `incident` template (or its summary) with {count}, {left}, {limit},
- * {host}, {first}, {last}, {trigger} and the group-by fields of the key. */
 static const char *summarize(struct builder *b, const struct draft_incident *d,
                              const struct rule *from, const char *host)
 {
-    const struct rule *r = d->rule;
-    const char *tpl = r->inc.template ? r->inc.template : r->summary;
-    struct buf *out = &b->text;
-    struct buf field;
-    buf_init(&field, 0);
-    buf_reset(out);
-    for (const char *p = tpl; *p; p++) {
-        const char *close = *p == '{' ? strchr(p, '}') : NULL;
-        if (!close || close - p > 40) {
-            HL_IGNORE(buf_addc(out, *p));
-            continue;
-        }
-        char name[48];
-        snprintf(name, sizeof(name), "%.*s", (int)(close - p - 1), p + 1);
-        char num[32];
-        if (strcmp(name, "count") == 0) {
-            snprintf(num, sizeof(num), "%u", d->count);
-            HL_IGNORE(buf_adds(out, num));
-        } else if (strcmp(name, "left") == 0 || strcmp(name, "limit") == 0) {
-            unsigned v = strcmp(name, "limit") == 0 ? r->inc.limit
-                         : r->inc.limit > d->count  ? r->inc.limit - d->count
-                                                    : 0;
-            snprintf(num, sizeof(num), "%u", v);
-            HL_IGNORE(buf_adds(out, num));
-        } else if (strcmp(name, "host") == 0) {
-            HL_IGNORE(buf_adds(out, *host ? host : "(no host)"));
-        } else if (strcmp(name, "first") == 0 || strcmp(name, "last") == 0) {
-            put_ts(out, d->has_ts, name[0] == 'f' ? d->first_us : d->last_us);
-        } else if (strcmp(name, "trigger") == 0) {
-            HL_IGNORE(buf_adds(out, from->id));
-        } else if (incident_key_field(from, d->key, name, &field)) {
-            HL_IGNORE(buf_add(out, field.data ? field.data : "", field.len));
-            /* An empty field leaves no double space: "1 bad login(s)", not "1 bad  login(s)". */
-            if (!field.len && close[1] == ' ' && out->len && out->data[out->len - 1] == ' ')
-                close++;
-        } else {
-            HL_IGNORE(buf_add(out, p, (size_t)(close - p + 1)));
-        }
-        p = close;
-    }
-    buf_release(&field);
-    return buf_cstr(out);
+    const struct incident_text t = { .rule = d->rule,
+                                     .from = from,
+                                     .key = d->key,
+                                     .host = host,
+                                     .count = d->count,
+                                     .has_ts = d->has_ts,
+                                     .first_us = d->first_us,
+                                     .last_us = d->last_us };
+    return incident_text_render(&b->text, &t);
 }
 
 /* ---- writing ---------------------------------------------------------------------------- */
