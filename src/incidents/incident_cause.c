@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json.h"
 #include "parse_time.h"
 
 /* The earliest log time from which the causes of r's incidents may have changed in this
@@ -134,9 +135,16 @@ static int cause_table_open(struct builder *b, struct cause_table *t, const stru
     t->derived = t->cause->n_same <= INCIDENT_KEY_MAX_PARTS;
     for (size_t k = 0; k < t->cause->n_same && t->derived; k++)
         t->derived = (t->same_at[k] = same_place(rule, t->cause->same[k])) != -2;
+    /* A `where` on a field of the cause's findings (not of the effect's key) keeps only those
+     * findings: lower() both sides, as the values compare case-insensitively. */
+    bool cause_where = t->cause->where_field && t->where_at < 0;
     t->load = prepare_same(b, t->cause, "SELECT ts, incident_id, ",
-                           " FROM finding_rows JOIN finding_links ON finding_id = id"
-                           " WHERE rule_id = ?1 AND ts >= :since ORDER BY ts",
+                           cause_where ? " FROM finding_rows JOIN finding_links ON finding_id = id"
+                                         " WHERE rule_id = ?1 AND ts >= :since AND"
+                                         " lower(json_extract(fields, '$.' || :wf)) IN"
+                                         " (SELECT lower(value) FROM json_each(:wv)) ORDER BY ts"
+                                       : " FROM finding_rows JOIN finding_links ON finding_id = id"
+                                         " WHERE rule_id = ?1 AND ts >= :since ORDER BY ts",
                            2);
     t->effect = prepare_same(b, t->cause, "SELECT ",
                              " FROM finding_rows JOIN finding_links ON finding_id = id"
@@ -145,6 +153,27 @@ static int cause_table_open(struct builder *b, struct cause_table *t, const stru
     if (!t->load || !t->effect)
         return fail(b, "cannot prepare cause lookups");
     stmt_bind_text(t->load, 1, t->cause->rule_id);
+    if (cause_where) {
+        struct buf vals;
+        buf_init(&vals, 0);
+        int r = buf_addc(&vals, '[');
+        for (size_t i = 0; r == 0 && i < t->cause->n_where_values; i++) {
+            const char *v = t->cause->where_values[i];
+            if (i)
+                r = buf_addc(&vals, ',');
+            if (r == 0)
+                r = json_put_string(&vals, v, strlen(v));
+        }
+        if (r == 0)
+            r = buf_addc(&vals, ']');
+        if (r < 0) {
+            buf_release(&vals);
+            return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+        }
+        stmt_bind_text(t->load, stmt_param(t->load, ":wf"), t->cause->where_field);
+        stmt_bind_text_copy(t->load, stmt_param(t->load, ":wv"), buf_cstr(&vals));
+        buf_release(&vals);
+    }
     char since[PARSE_TIME_ISO_LEN] = "";
     if (from_us != INT64_MIN)
         parse_time_format(from_us - t->cause->within_us, since);
@@ -264,14 +293,14 @@ static char *effect_same(struct cause_table *t, struct effect *e)
     return want;
 }
 
-/* Whether effect e may have t's cause at all: a cause with `where` holds only for effects
- * whose key has one of its values (the rule's own incidents; an escalation's or expectation's
- * key is another rule's). */
+/* Whether effect e may have t's cause at all: a `where` on a field of the effect rule's key
+ * holds only for effects whose key has one of its values (the rule's own incidents; an
+ * escalation's or expectation's key is another rule's). */
 static bool cause_applies(const struct cause_table *t, struct effect *e)
 {
-    if (!t->cause->where_field)
+    if (!t->cause->where_field || t->where_at < 0) /* none, or on the cause's findings */
         return true;
-    if (!e->own || t->where_at < 0 || !effect_load(e) || (size_t)t->where_at >= e->n_parts)
+    if (!e->own || !effect_load(e) || (size_t)t->where_at >= e->n_parts)
         return false;
     const char *v = buf_cstr(&e->parts[t->where_at]);
     for (size_t i = 0; i < t->cause->n_where_values; i++)

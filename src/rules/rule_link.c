@@ -166,9 +166,12 @@ static void link_causes(const struct ruleset *rs, const struct rule *r, struct l
         if (c == SIZE_MAX)
             link_error(ld, r, v, "rule '%s': caused-by names unknown rule '%s'", r->id,
                        r->inc.causes[k].rule_id);
-        else if (r->inc.causes[k].where_field && !in_group_by(r, r->inc.causes[k].where_field))
-            link_error(ld, r, v, "rule '%s': caused-by where field '%s' is not in its group-by",
-                       r->id, r->inc.causes[k].where_field);
+        else if (r->inc.causes[k].where_field && !in_group_by(r, r->inc.causes[k].where_field) &&
+                 !in_group_by(&rs->rules[c], r->inc.causes[k].where_field))
+            link_error(ld, r, v,
+                       "rule '%s': caused-by where field '%s' is in the group-by of neither it "
+                       "nor '%s'",
+                       r->id, r->inc.causes[k].where_field, r->inc.causes[k].rule_id);
         else if (!r->disabled && rs->rules[c].disabled)
             link_warning(ld, r, v,
                          "rule '%s' is caused by '%s', which is disabled: no new incident of "
