@@ -184,9 +184,13 @@ static const char rule_format_help[] =
         "tests, site changes included (2026.12.0+3f2a9c1d): 'rules list' shows it, each\n"
         "scan stores it, and an edit tells even without a new VERSION.\n"
         "\n"
-        "Check your files with:\n"
+        "Check a file of new rules with:\n"
         "  hsmlog --rules my.rules rules check\n"
-        "  hsmlog --rules my.rules rules test\n";
+        "  hsmlog --rules my.rules rules test\n"
+        "and a site file that tunes the pack's rules, before installing it, by pointing\n"
+        "the per-user site directory at a copy:\n"
+        "  mkdir -p /tmp/try/hsmlog/rules.d && cp site.rules /tmp/try/hsmlog/rules.d/\n"
+        "  XDG_CONFIG_HOME=/tmp/try hsmlog rules check\n";
 
 static const struct {
     const char *name;
