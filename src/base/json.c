@@ -491,3 +491,19 @@ int json_put_value(struct buf *out, const char *p, size_t n)
     }
     return r;
 }
+
+int json_put_strings(struct buf *out, const char *const *v, size_t n)
+{
+    int r = buf_addc(out, '[');
+    bool first = true;
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        if (!v[i])
+            continue;
+        if (!first)
+            r = buf_addc(out, ',');
+        if (r == 0)
+            r = json_put_string(out, v[i], strlen(v[i]));
+        first = false;
+    }
+    return r == 0 ? buf_addc(out, ']') : r;
+}

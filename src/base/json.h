@@ -13,6 +13,10 @@
  * become U+FFFD, so the result is always valid JSON. Fails with buf_add()'s codes. */
 HL_NODISCARD int json_put_string(struct buf *out, const char *p, size_t n);
 
+/* Appends v[0..n) as a JSON array of strings (each through json_put_string()), leaving out
+ * NULL entries. Fails with buf_add()'s codes. */
+HL_NODISCARD int json_put_strings(struct buf *out, const char *const *v, size_t n);
+
 /* Appends the JSON text p[0..n), exactly one value with optional white space around it, to out
  * re-written: each string through json_put_string() (so escaped as every string hsmlog writes),
  * numbers, true, false, null and the structure as they are, white space dropped. Returns 0, or

@@ -616,24 +616,12 @@ static int walk_end(struct walk *w)
 static int build_expectations(struct builder *b, const struct rule *trigger, const struct rule *x,
                               const char *host)
 {
-    struct buf ids; /* the trigger rules, as a JSON array for json_each() */
+    struct buf ids; /* the trigger rules */
     buf_init(&ids, 0);
-    int r = buf_addc(&ids, '[');
-    for (size_t i = 0; r == 0 && i < x->inc.n_after; i++) {
-        size_t t = x->inc.after_idx[i];
-        if (t >= b->rs->n)
-            continue;
-        const char *id = b->rs->rules[t].id;
-        if (ids.len > 1)
-            r = buf_addc(&ids, ',');
-        if (r == 0)
-            r = json_put_string(&ids, id, strlen(id));
-    }
-    if (r == 0)
-        r = buf_addc(&ids, ']');
+    int r = rule_ids_json(b, x->inc.after_idx, x->inc.n_after, &ids);
     if (r < 0) {
         buf_release(&ids);
-        return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+        return r;
     }
     stmt_reset(b->st_triggers);
     stmt_bind_text_copy(b->st_triggers, 1, buf_cstr(&ids));

@@ -28,6 +28,11 @@ struct builder {
     struct buf text;       /* scratch: summaries */
 };
 
+/* Appends the ids of rules idx[0..n) of b's ruleset as a JSON array (for json_each()), leaving
+ * out indexes that name no rule (SIZE_MAX: a name that did not link). 0 or HL_ENOMEM set in
+ * b->err. */
+int rule_ids_json(struct builder *b, const size_t *idx, size_t n, struct buf *out);
+
 static inline int fail(struct builder *b, const char *what)
 {
     return hl_err_set(b->err, HL_EDB, b->db->path, "%s: %s", what, db_errmsg(b->db));

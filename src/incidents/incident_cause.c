@@ -156,17 +156,8 @@ static int cause_table_open(struct builder *b, struct cause_table *t, const stru
     if (cause_where) {
         struct buf vals;
         buf_init(&vals, 0);
-        int r = buf_addc(&vals, '[');
-        for (size_t i = 0; r == 0 && i < t->cause->n_where_values; i++) {
-            const char *v = t->cause->where_values[i];
-            if (i)
-                r = buf_addc(&vals, ',');
-            if (r == 0)
-                r = json_put_string(&vals, v, strlen(v));
-        }
-        if (r == 0)
-            r = buf_addc(&vals, ']');
-        if (r < 0) {
+        if (json_put_strings(&vals, (const char *const *)t->cause->where_values,
+                             t->cause->n_where_values) < 0) {
             buf_release(&vals);
             return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
         }

@@ -5,6 +5,7 @@
 #include "incident_build.h"
 #include "incident_mark.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -67,23 +68,11 @@ int untimed_resets_open(struct builder *b, struct untimed_resets *c, const struc
     *c = (struct untimed_resets){ .key = key };
     if (sp->reset_idx == SIZE_MAX && sp->n_reset_by == 0)
         return 0;
-    struct buf ids; /* the reset-by rules, as a JSON array for json_each() */
+    struct buf ids; /* the reset-by rules */
     buf_init(&ids, 0);
-    int r = buf_addc(&ids, '[');
-    for (size_t i = 0; r == 0 && sp->reset_by_idx && i < sp->n_reset_by; i++) {
-        if (sp->reset_by_idx[i] == SIZE_MAX)
-            continue;
-        const char *id = b->rs->rules[sp->reset_by_idx[i]].id;
-        if (ids.len > 1)
-            r = buf_addc(&ids, ',');
-        if (r == 0)
-            r = json_put_string(&ids, id, strlen(id));
-    }
-    if (r == 0)
-        r = buf_addc(&ids, ']');
-    if (r < 0) {
+    if (rule_ids_json(b, sp->reset_by_idx, sp->reset_by_idx ? sp->n_reset_by : 0, &ids) < 0) {
         buf_release(&ids);
-        return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+        return HL_ENOMEM;
     }
     c->st = b->st_resets_untimed;
     /* A rule whose reset an override removed has no reset marks, whatever an older scan
@@ -139,4 +128,16 @@ void untimed_resets_close(struct untimed_resets *c)
     if (c->st)
         stmt_reset(c->st);
     *c = (struct untimed_resets){ 0 };
+}
+
+int rule_ids_json(struct builder *b, const size_t *idx, size_t n, struct buf *out)
+{
+    const char **ids = n ? calloc(n, sizeof(*ids)) : NULL;
+    if (n && !ids)
+        return hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        ids[i] = idx[i] < b->rs->n ? b->rs->rules[idx[i]].id : NULL;
+    int r = json_put_strings(out, ids, n);
+    free(ids);
+    return r == 0 ? 0 : hl_err_set(b->err, HL_ENOMEM, NULL, "out of memory");
 }

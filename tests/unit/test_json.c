@@ -23,6 +23,20 @@ static void check_put(const char *p, size_t n, const char *want)
 
 #define PUT(lit, want) check_put(lit, sizeof(lit) - 1, want)
 
+/* An array of strings leaves out NULL entries, with no stray comma; none at all is []. */
+static void put_strings_skips_null_entries(void)
+{
+    const char *v[] = { NULL, "hsm.reboot", NULL, "a\"b", NULL };
+    struct buf b;
+    buf_init(&b, 0);
+    CHECK_INT(json_put_strings(&b, v, 5), 0);
+    CHECK_STR(buf_cstr(&b), "[\"hsm.reboot\",\"a\\\"b\"]");
+    buf_reset(&b);
+    CHECK_INT(json_put_strings(&b, v, 1), 0);
+    CHECK_STR(buf_cstr(&b), "[]");
+    buf_release(&b);
+}
+
 static void put_string_quotes_plain_text(void)
 {
     PUT("", "\"\"");
@@ -313,6 +327,7 @@ static void put_value_refuses_what_is_not_json(void)
 
 int main(void)
 {
+    TAP_RUN(put_strings_skips_null_entries);
     TAP_RUN(put_string_quotes_plain_text);
     TAP_RUN(put_string_escapes_quote_and_backslash);
     TAP_RUN(put_string_escapes_control_chars);
